@@ -1,0 +1,235 @@
+"""The table of resource types the API server serves.
+
+Every built-in type is one row here; CRDs add rows at run time. Discovery, URL routing,
+storage keys, field selectors, tables and OpenAPI all read these rows, so a type is
+described once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+FieldGetter = Callable[[JSON], str]
+
+
+def _path(*keys: str) -> FieldGetter:
+    def get(obj: JSON) -> str:
+        cur: Any = obj
+        for key in keys:
+            if not isinstance(cur, dict):
+                return ""
+            cur = cur.get(key)
+        if cur is None:
+            return ""
+        if isinstance(cur, bool):
+            return "true" if cur else "false"
+        return str(cur)
+
+    return get
+
+
+@dataclass
+class ResourceType:
+    """One served resource: enough to route, store, list, select and describe it."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    singular: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()  # e.g. ("status", "scale", "binding", "log")
+    verbs: tuple[str, ...] = (
+        "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
+    )
+    # Extra field selectors beyond metadata.name / metadata.namespace.
+    field_getters: dict[str, FieldGetter] = field(default_factory=dict)
+    # True for custom resources served from a CRD (no strategic merge patch, CRD schema).
+    custom: bool = False
+    # For CRDs: the CRD version entry (schema, printer columns, selectableFields).
+    crd_version: JSON | None = None
+    crd_name: str | None = None
+    # Delete answers with the object (pods, CRs) instead of a Status (most built-ins).
+    returns_deleted_object: bool = False
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_version(self) -> str:
+        return self.api_version
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
+
+    @property
+    def qualified(self) -> str:
+        """The resource name as it appears in error messages: ``pods``, ``storageclasses.storage.k8s.io``."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def qualified_kind(self) -> str:
+        """The kind as it appears in Invalid messages: ``Pod``, ``StorageClass.storage.k8s.io``."""
+        return f"{self.kind}.{self.group}" if self.group else self.kind
+
+    @property
+    def has_status(self) -> bool:
+        return "status" in self.subresources
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Storage key: objects of all versions of one group/resource share a key."""
+        return (self.group, self.plural)
+
+    def selectable_fields(self, obj: JSON) -> dict[str, str]:
+        meta = obj.get("metadata") or {}
+        fields = {"metadata.name": meta.get("name", "") or ""}
+        fields["metadata.namespace"] = (meta.get("namespace") or "") if self.namespaced else ""
+        for name, getter in self.field_getters.items():
+            fields[name] = getter(obj)
+        return fields
+
+
+_POD_FIELDS: dict[str, FieldGetter] = {
+    "spec.nodeName": _path("spec", "nodeName"),
+    "spec.restartPolicy": _path("spec", "restartPolicy"),
+    "spec.schedulerName": _path("spec", "schedulerName"),
+    "spec.serviceAccountName": _path("spec", "serviceAccountName"),
+    "spec.hostNetwork": lambda o: "true" if (o.get("spec") or {}).get("hostNetwork") else "false",
+    "status.phase": _path("status", "phase"),
+    "status.podIP": _path("status", "podIP"),
+    "status.podIPs": lambda o: ",".join(
+        str(p.get("ip", "")) for p in ((o.get("status") or {}).get("podIPs") or []) if isinstance(p, dict)
+    ),
+    "status.nominatedNodeName": _path("status", "nominatedNodeName"),
+}
+
+_EVENT_FIELDS: dict[str, FieldGetter] = {
+    **{f"involvedObject.{k}": _path("involvedObject", k)
+       for k in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")},
+    "reason": _path("reason"),
+    "reportingComponent": _path("reportingComponent"),
+    "source": _path("source", "component"),
+    "type": _path("type"),
+}
+
+_EVENTS_V1_FIELDS: dict[str, FieldGetter] = {
+    **{f"regarding.{k}": _path("regarding", k)
+       for k in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")},
+    "reason": _path("reason"),
+    "reportingController": _path("reportingController"),
+    "type": _path("type"),
+}
+
+
+def _rt(group: str, version: str, kind: str, plural: str, namespaced: bool, short: Iterable[str] = (),
+        categories: Iterable[str] = (), subresources: Iterable[str] = (),
+        fields: dict[str, FieldGetter] | None = None, returns_deleted_object: bool = False,
+        verbs: tuple[str, ...] | None = None) -> ResourceType:
+    rt = ResourceType(
+        group=group, version=version, kind=kind, plural=plural, singular=kind.lower(),
+        namespaced=namespaced, short_names=tuple(short), categories=tuple(categories),
+        subresources=tuple(subresources), field_getters=dict(fields or {}),
+        returns_deleted_object=returns_deleted_object,
+    )
+    if verbs is not None:
+        rt.verbs = verbs
+    return rt
+
+
+def builtin_types() -> list[ResourceType]:
+    """The built-in types served at start (CRDs are added by the CRD controller)."""
+    return [
+        _rt("", "v1", "Namespace", "namespaces", False, ["ns"], subresources=["status", "finalize"],
+            fields={"status.phase": _path("status", "phase")},
+            verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
+        _rt("", "v1", "Node", "nodes", False, ["no"], subresources=["status", "proxy"],
+            fields={"spec.unschedulable": lambda o: "true" if (o.get("spec") or {}).get("unschedulable") else "false"}),
+        _rt("", "v1", "Pod", "pods", True, ["po"], ["all"],
+            subresources=["status", "binding", "log", "eviction", "exec", "attach", "portforward", "ephemeralcontainers"],
+            fields=_POD_FIELDS, returns_deleted_object=True),
+        _rt("", "v1", "PersistentVolume", "persistentvolumes", False, ["pv"], subresources=["status"],
+            fields={"name": _path("metadata", "name")}),
+        _rt("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, ["pvc"], subresources=["status"]),
+        _rt("", "v1", "Event", "events", True, ["ev"], fields=_EVENT_FIELDS),
+        _rt("", "v1", "ConfigMap", "configmaps", True, ["cm"]),
+        _rt("", "v1", "Secret", "secrets", True, fields={"type": _path("type")}),
+        _rt("", "v1", "Service", "services", True, ["svc"], ["all"], subresources=["status", "proxy"]),
+        _rt("", "v1", "ServiceAccount", "serviceaccounts", True, ["sa"], subresources=["token"]),
+        _rt("", "v1", "Endpoints", "endpoints", True, ["ep"]),
+        _rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ["sc"]),
+        _rt("storage.k8s.io", "v1", "CSIDriver", "csidrivers", False),
+        _rt("storage.k8s.io", "v1", "CSINode", "csinodes", False),
+        _rt("storage.k8s.io", "v1", "CSIStorageCapacity", "csistoragecapacities", True),
+        _rt("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", False, subresources=["status"]),
+        _rt("events.k8s.io", "v1", "Event", "events", True, ["ev"], fields=_EVENTS_V1_FIELDS),
+        _rt("coordination.k8s.io", "v1", "Lease", "leases", True),
+        _rt("apps", "v1", "Deployment", "deployments", True, ["deploy"], ["all"], subresources=["status", "scale"]),
+        _rt("apps", "v1", "ReplicaSet", "replicasets", True, ["rs"], ["all"], subresources=["status", "scale"]),
+        _rt("apps", "v1", "StatefulSet", "statefulsets", True, ["sts"], ["all"], subresources=["status", "scale"]),
+        _rt("apps", "v1", "DaemonSet", "daemonsets", True, ["ds"], ["all"], subresources=["status"]),
+        _rt("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False,
+            ["crd", "crds"], subresources=["status"]),
+    ]
+
+
+class Registry:
+    """Resource types by group/version/plural, with kubectl-style name resolution."""
+
+    def __init__(self, types: Iterable[ResourceType] = ()) -> None:
+        self._by_gvr: dict[tuple[str, str, str], ResourceType] = {}
+        for rt in types:
+            self.add(rt)
+
+    def add(self, rt: ResourceType) -> None:
+        self._by_gvr[(rt.group, rt.version, rt.plural)] = rt
+
+    def remove(self, group: str, version: str, plural: str) -> None:
+        self._by_gvr.pop((group, version, plural), None)
+
+    def get(self, group: str, version: str, plural: str) -> ResourceType | None:
+        return self._by_gvr.get((group, version, plural))
+
+    def all(self) -> list[ResourceType]:
+        return list(self._by_gvr.values())
+
+    def groups(self) -> dict[str, list[str]]:
+        """Group name -> versions, in registration order (core group is "")."""
+        out: dict[str, list[str]] = {}
+        for rt in self._by_gvr.values():
+            versions = out.setdefault(rt.group, [])
+            if rt.version not in versions:
+                versions.append(rt.version)
+        return out
+
+    def for_kind(self, api_version: str, kind: str) -> ResourceType | None:
+        group, _, version = api_version.rpartition("/")
+        for rt in self._by_gvr.values():
+            if rt.group == group and rt.version == version and rt.kind == kind:
+                return rt
+        return None
+
+    def resolve(self, name: str) -> ResourceType:
+        """Find a type as kubectl would: plural, singular, short name or ``plural.group``.
+
+        The core group wins ties (``events`` is core/v1 events).
+        """
+        lowered = name.lower()
+        candidates: list[ResourceType] = []
+        for rt in self._by_gvr.values():
+            names = {rt.plural, rt.singular, rt.kind.lower(), *rt.short_names}
+            if lowered in names or lowered in {f"{n}.{rt.group}" for n in names if rt.group}:
+                candidates.append(rt)
+            elif rt.group and lowered in {f"{n}.{rt.version}.{rt.group}" for n in names}:
+                candidates.append(rt)
+        if not candidates:
+            raise KeyError(name)
+        candidates.sort(key=lambda rt: (rt.group != "", rt.group))
+        return candidates[0]
