@@ -1,0 +1,1 @@
+"""Package data: tables of facts derived from upstream (see scripts/)."""
