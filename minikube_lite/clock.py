@@ -30,11 +30,33 @@ class Clock(Protocol):
     def monotonic(self) -> float:
         """Seconds that only ever grow (for timeouts and intervals)."""
 
-    async def sleep(self, seconds: float) -> None:
-        """Suspend the caller for ``seconds`` of this clock's time."""
+    async def sleep(self, seconds: float, *, daemon: bool = False) -> None:
+        """Suspend the caller for ``seconds`` of this clock's time.
 
-    def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
+        ``daemon=True`` marks waits that are not work in progress (resyncs, heartbeats, watch
+        timeouts): ``Cluster.settle()`` does not advance time just to reach them.
+        """
+
+    def call_later(self, delay: float, callback: Callable[[], object], *, daemon: bool = False) -> TimerHandle:
         """Run ``callback`` after ``delay`` seconds of this clock's time."""
+
+    def next_deadline(self) -> float | None:
+        """When the earliest pending non-daemon timer falls due (in ``monotonic()`` terms for
+        the real clock, ``now()`` terms for the virtual one), or None."""
+
+
+class _RealTimer:
+    __slots__ = ("deadline", "handle", "clock")
+
+    def __init__(self, clock: RealClock, deadline: float) -> None:
+        self.clock = clock
+        self.deadline = deadline
+        self.handle: asyncio.TimerHandle | None = None
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+        self.clock._work.discard(self)
 
 
 class RealClock:
@@ -42,27 +64,53 @@ class RealClock:
 
     is_virtual = False
 
+    def __init__(self) -> None:
+        self._work: set[_RealTimer] = set()
+
     def now(self) -> float:
         return time.time()
 
     def monotonic(self) -> float:
         return time.monotonic()
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
+    async def sleep(self, seconds: float, *, daemon: bool = False) -> None:
+        if daemon:
+            await asyncio.sleep(max(0.0, seconds))
+            return
+        timer = _RealTimer(self, time.monotonic() + max(0.0, seconds))
+        self._work.add(timer)
+        try:
+            await asyncio.sleep(max(0.0, seconds))
+        finally:
+            self._work.discard(timer)
 
-    def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
-        return asyncio.get_running_loop().call_later(max(0.0, delay), callback)
+    def call_later(self, delay: float, callback: Callable[[], object], *, daemon: bool = False) -> TimerHandle:
+        loop = asyncio.get_running_loop()
+        if daemon:
+            return loop.call_later(max(0.0, delay), callback)
+        timer = _RealTimer(self, time.monotonic() + max(0.0, delay))
+
+        def fire() -> None:
+            self._work.discard(timer)
+            callback()
+
+        timer.handle = loop.call_later(max(0.0, delay), fire)
+        self._work.add(timer)
+        return timer
+
+    def next_deadline(self) -> float | None:
+        return min((t.deadline for t in self._work), default=None)
 
 
 class _VirtualTimer:
-    __slots__ = ("deadline", "seq", "callback", "cancelled")
+    __slots__ = ("deadline", "seq", "callback", "cancelled", "daemon")
 
-    def __init__(self, deadline: float, seq: int, callback: Callable[[], object]) -> None:
+    def __init__(self, deadline: float, seq: int, callback: Callable[[], object], daemon: bool = False) -> None:
         self.deadline = deadline
         self.seq = seq
         self.callback = callback
         self.cancelled = False
+        self.daemon = daemon
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -93,12 +141,12 @@ class VirtualClock:
     def monotonic(self) -> float:
         return self._now - self._start
 
-    def call_later(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
-        timer = _VirtualTimer(self._now + max(0.0, delay), next(self._seq), callback)
+    def call_later(self, delay: float, callback: Callable[[], object], *, daemon: bool = False) -> TimerHandle:
+        timer = _VirtualTimer(self._now + max(0.0, delay), next(self._seq), callback, daemon)
         heapq.heappush(self._timers, timer)
         return timer
 
-    async def sleep(self, seconds: float) -> None:
+    async def sleep(self, seconds: float, *, daemon: bool = False) -> None:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
@@ -108,17 +156,22 @@ class VirtualClock:
             if not future.done():
                 future.set_result(None)
 
-        handle = self.call_later(seconds, wake)
+        handle = self.call_later(seconds, wake, daemon=daemon)
         try:
             await future
         finally:
             handle.cancel()
 
-    def next_deadline(self) -> float | None:
-        """The time of the earliest pending timer, or None when nothing is scheduled."""
+    def next_deadline(self, include_daemon: bool = False) -> float | None:
+        """The time of the earliest pending timer, or None when nothing is scheduled.
+
+        Daemon timers (resyncs, heartbeats) count only with ``include_daemon``.
+        """
         while self._timers and self._timers[0].cancelled:
             heapq.heappop(self._timers)
-        return self._timers[0].deadline if self._timers else None
+        if include_daemon:
+            return self._timers[0].deadline if self._timers else None
+        return min((t.deadline for t in self._timers if not t.cancelled and not t.daemon), default=None)
 
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, firing every timer that falls due on the way."""
@@ -126,7 +179,7 @@ class VirtualClock:
 
     async def advance_to(self, target: float) -> None:
         while True:
-            deadline = self.next_deadline()
+            deadline = self.next_deadline(include_daemon=True)
             if deadline is None or deadline > target:
                 break
             timer = heapq.heappop(self._timers)

@@ -1,0 +1,472 @@
+"""``metadata.managedFields``: entries, manager names, and the bookkeeping of ordinary writes.
+
+Every write records which manager owns which fields, because server-side apply decides
+conflicts and pruning from that record, and because clients (kubectl's upgrade from
+client-side apply, ``kubectl get -o yaml``) read it. The rules follow apimachinery's
+``pkg/util/managedfields/internal`` stack: identities (``managedfields.go``), timestamps
+(``managedfieldsupdater.go``), the cap on Update entries (``capmanagers.go``), stripped
+metadata (``stripmeta.go``), tracking only from create (``skipnonapplied.go``) and resets
+(``fieldmanager.go``). Everything here is pure: dicts in, dicts out.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from minikube_lite.api import errors
+from minikube_lite.api.fieldpath import FieldPathError, FieldSet, go_json, path_string
+from minikube_lite.api.schema_types import SchemaNode
+from minikube_lite.api.typed import Comparison, compare, dotted, field_path
+from minikube_lite.clock import parse_time
+
+JSON = dict[str, Any]
+
+APPLY = "Apply"
+UPDATE = "Update"
+FIELDS_V1 = "FieldsV1"
+
+UNKNOWN_MANAGER = "unknown"
+BEFORE_FIRST_APPLY = "before-first-apply"
+ANCIENT_CHANGES = "ancient-changes"
+DEFAULT_MAX_UPDATE_MANAGERS = 10
+FIELD_MANAGER_MAX_LENGTH = 128
+
+# kubectl's manager names (kc:pkg/cmd/apply/apply.go)
+KUBECTL = "kubectl"
+KUBECTL_CLIENT_SIDE_APPLY = "kubectl-client-side-apply"
+KUBECTL_LAST_APPLIED = "kubectl-last-applied"
+LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
+
+REQUIRED_FOR_APPLY = "is required for apply patch"
+FORCE_FORBIDDEN = "may not be specified for non-apply patch"
+
+# Never tracked (stripmeta.go). "metadata" itself is removed path-exactly: its children stay.
+_STRIP_EXACT = FieldSet.of(field_path("metadata"))
+_STRIP_RECURSIVE = FieldSet.of(
+    field_path("apiVersion"), field_path("kind"),
+    field_path("metadata", "name"), field_path("metadata", "namespace"),
+    field_path("metadata", "creationTimestamp"), field_path("metadata", "selfLink"),
+    field_path("metadata", "uid"), field_path("metadata", "clusterName"),
+    field_path("metadata", "generation"), field_path("metadata", "managedFields"),
+    field_path("metadata", "resourceVersion"),
+)
+
+# Reset fields of the /status strategies that add more than "spec" (§1.7).
+_STATUS_RESET_EXTRA: dict[str, tuple[str, ...]] = {
+    "Deployment": ("metadata.labels",),
+    "Pod": ("metadata.deletionTimestamp", "metadata.ownerReferences"),
+}
+
+# Non-pointer struct fields of common kinds: Go always emits them, so a create never sees
+# them as "added" and their FieldsV1 node carries no "." (§2.2).
+_GO_VALUE_STRUCTS = (
+    "spec", "status", "spec.template", "spec.template.metadata", "spec.template.spec",
+    "spec.strategy", "spec.updateStrategy", "spec.jobTemplate", "spec.jobTemplate.spec",
+    "spec.jobTemplate.spec.template", "spec.jobTemplate.spec.template.spec",
+    "spec.jobTemplate.spec.template.metadata", "spec.resources",
+)
+
+
+@dataclass
+class Entry:
+    """One managedFields entry with its field set decoded."""
+
+    manager: str
+    operation: str
+    api_version: str
+    fields: FieldSet = field(default_factory=FieldSet)
+    subresource: str = ""
+    time: str | None = None
+
+    def identity(self) -> str:
+        """Compact JSON of the identifying keys; Apply entries drop apiVersion (§1.2)."""
+        return identity(self.manager, self.operation, self.api_version, self.subresource)
+
+    def printed(self) -> str:
+        """How conflict messages name this manager (``conflict.go printManager``)."""
+        text = go_json(self.manager)
+        if self.subresource:
+            text += f" with subresource {go_json(self.subresource)}"
+        if self.operation == UPDATE:
+            text += f" using {self.api_version}"
+        return text
+
+    def to_json(self) -> JSON:
+        out: JSON = {"manager": self.manager, "operation": self.operation}
+        if self.api_version:
+            out["apiVersion"] = self.api_version
+        if self.time:
+            out["time"] = self.time
+        out["fieldsType"] = FIELDS_V1
+        out["fieldsV1"] = self.fields.to_fieldsv1()
+        if self.subresource:
+            out["subresource"] = self.subresource
+        return out
+
+    def copy(self) -> Entry:
+        return Entry(self.manager, self.operation, self.api_version, self.fields.copy(),
+                     self.subresource, self.time)
+
+
+def identity(manager: str, operation: str, api_version: str, subresource: str = "") -> str:
+    parts = []
+    if manager:
+        parts.append('"manager":' + go_json(manager))
+    if operation:
+        parts.append('"operation":' + go_json(operation))
+    if api_version and operation != APPLY:
+        parts.append('"apiVersion":' + go_json(api_version))
+    if subresource:
+        parts.append('"subresource":' + go_json(subresource))
+    return "{" + ",".join(parts) + "}"
+
+
+# --- decoding, encoding, ordering ---------------------------------------------------------------
+
+def decode_entry(raw: Any) -> Entry:
+    """One entry; raises ValueError when upstream's DecodeManagedFields would refuse it."""
+    if not isinstance(raw, dict):
+        raise ValueError("managedFields entry must be an object")
+    op = raw.get("operation")
+    if op not in (APPLY, UPDATE):
+        raise ValueError("operation must be `Apply` or `Update`")
+    api_version = raw.get("apiVersion")
+    if not isinstance(api_version, str) or not api_version:
+        raise ValueError("apiVersion must not be empty")
+    if raw.get("fieldsType") != FIELDS_V1:
+        raise ValueError(f"error decoding set: unsupported fields type {raw.get('fieldsType')}")
+    if "fieldsV1" not in raw or raw["fieldsV1"] is None:
+        raise ValueError("fieldsV1 is required")
+    try:
+        fs = FieldSet.from_fieldsv1(raw["fieldsV1"])
+    except FieldPathError as e:
+        raise ValueError(str(e)) from e
+    manager = raw.get("manager") or ""
+    sub = raw.get("subresource") or ""
+    t = raw.get("time")
+    if not isinstance(manager, str) or not isinstance(sub, str):
+        raise ValueError("manager and subresource must be strings")
+    if t is not None and (not isinstance(t, str) or parse_time(t) is None):
+        raise ValueError("time must be an RFC 3339 timestamp")
+    return Entry(manager, op, api_version, fs, sub, t)
+
+
+def decode_managed_fields(raw: Any) -> list[Entry] | None:
+    """The entries of a managedFields list, or None if any entry is invalid.
+
+    Duplicate identities collapse and the last one wins (``TestRenamingAppliedFieldManagers``).
+    """
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        return None
+    by_id: dict[str, Entry] = {}
+    try:
+        for item in raw:
+            e = decode_entry(item)
+            by_id.pop(e.identity(), None)
+            by_id[e.identity()] = e
+    except ValueError:
+        return None
+    return list(by_id.values())
+
+
+def _time_key(t: str | None) -> int:
+    if not t:
+        return 0
+    v = parse_time(t)
+    return int(v) if v is not None else 0
+
+
+def sort_entries(entries: Iterable[Entry]) -> list[Entry]:
+    """Apply before Update, then time (seconds, missing = 0), manager, apiVersion, subresource."""
+    return sorted(entries, key=lambda e: (e.operation, _time_key(e.time), e.manager,
+                                          e.api_version, e.subresource))
+
+
+def encode_managed_fields(entries: Iterable[Entry]) -> list[JSON]:
+    """Sorted JSON entries with empty ones dropped."""
+    return [e.to_json() for e in sort_entries(entries) if not e.fields.empty()]
+
+
+def is_reset(raw: Any) -> bool:
+    """``[]`` or ``[{}]`` asks for managedFields to be cleared (``isResetManagedFields``)."""
+    if not isinstance(raw, list):
+        return False
+    return len(raw) == 0 or (len(raw) == 1 and raw[0] == {})
+
+
+def live_entries(obj: JSON | None) -> list[Entry]:
+    """The stored object's entries; undecodable ones count as none (``emptyManagedFieldsOnErr``)."""
+    if obj is None:
+        return []
+    raw = (obj.get("metadata") or {}).get("managedFields")
+    return decode_managed_fields(raw) or []
+
+
+# --- manager names and options ------------------------------------------------------------------
+
+def prefix_from_user_agent(user_agent: str | None) -> str:
+    """The User-Agent up to its first ``/``, printable runes only, at most 128 bytes."""
+    head = (user_agent or "").split("/", 1)[0]
+    out = []
+    size = 0
+    for ch in head:
+        if not ch.isprintable():
+            continue
+        n = len(ch.encode())
+        if size + n > FIELD_MANAGER_MAX_LENGTH:
+            break
+        out.append(ch)
+        size += n
+    return "".join(out)
+
+
+def manager_name(field_manager: str | None, user_agent: str | None) -> str:
+    """fieldManager if set, else the User-Agent prefix, else ``unknown``."""
+    if field_manager:
+        return field_manager
+    return prefix_from_user_agent(user_agent) or UNKNOWN_MANAGER
+
+
+def _options_invalid(kind: str, causes: list[errors.FieldError]) -> errors.ApiError:
+    err = errors.invalid(f"{kind}.meta.k8s.io", "meta.k8s.io", kind, "", causes)
+    if err.details is not None:
+        err.details.pop("name", None)
+    return err
+
+
+def field_manager_errors(field_manager: str | None) -> list[errors.FieldError]:
+    """``ValidateFieldManager``: at most 128 bytes, printable characters only."""
+    fm = field_manager or ""
+    errs: list[errors.FieldError] = []
+    if len(fm.encode()) > FIELD_MANAGER_MAX_LENGTH:
+        errs.append(errors.FieldError("FieldValueTooLong", "fieldManager",
+                                      f"may not be more than {FIELD_MANAGER_MAX_LENGTH} bytes"))
+    pos = 0
+    for ch in fm:
+        if not ch.isprintable():
+            errs.append(errors.invalid_value("fieldManager", fm,
+                                             f"invalid character U+{ord(ch):04X} (at position {pos})"))
+        pos += len(ch.encode())
+    return errs
+
+
+def validate_write_options(field_manager: str | None, *, kind: str = "PatchOptions", is_apply: bool = False,
+                           force: bool | None = None) -> None:
+    """422 for bad fieldManager / force options of create (``CreateOptions``), update, patch."""
+    errs = field_manager_errors(field_manager)
+    if is_apply and not field_manager:
+        errs.insert(0, errors.required("fieldManager", REQUIRED_FOR_APPLY))
+    if not is_apply and force:
+        errs.append(errors.forbidden_field("force", FORCE_FORBIDDEN))
+    if errs:
+        raise _options_invalid(kind, errs)
+
+
+# --- reset fields and filtering ---------------------------------------------------------------
+
+def default_reset_fields(kind: str, subresource: str | None, has_status: bool) -> FieldSet:
+    """Fields the strategy resets, so nobody owns them through this endpoint (§1.7)."""
+    if subresource == "status":
+        return FieldSet.of(*(dotted(p) for p in ("spec",) + _STATUS_RESET_EXTRA.get(kind, ())))
+    if subresource:
+        return FieldSet()
+    return FieldSet.of(dotted("status")) if has_status else FieldSet()
+
+
+def strip_meta(fs: FieldSet) -> FieldSet:
+    return fs.recursive_difference(_STRIP_RECURSIVE).difference(_STRIP_EXACT)
+
+
+def filter_comparison(c: Comparison, reset: FieldSet | None) -> Comparison:
+    if reset is None or reset.empty():
+        return c
+    return Comparison(c.added.recursive_difference(reset), c.modified.recursive_difference(reset),
+                      c.removed.recursive_difference(reset))
+
+
+def without_managed_fields(obj: JSON) -> JSON:
+    """A shallow copy of ``obj`` whose metadata has no managedFields."""
+    out = dict(obj)
+    md = dict(out.get("metadata") or {})
+    md.pop("managedFields", None)
+    out["metadata"] = md
+    return out
+
+
+def strip_managed_fields(obj: JSON) -> JSON:
+    """For output that hides managedFields (``kubectl get -o yaml`` does, unless asked)."""
+    if "managedFields" not in (obj.get("metadata") or {}):
+        return obj
+    return without_managed_fields(obj)
+
+
+def go_zero_object(new: JSON) -> JSON:
+    """The object a create compares against: Go's zero value keeps non-pointer structs as ``{}``."""
+    zero: JSON = {"metadata": {}}
+    for p in _GO_VALUE_STRUCTS:
+        names = p.split(".")
+        src: Any = new
+        for n in names:
+            src = src.get(n) if isinstance(src, dict) else None
+        if not isinstance(src, dict):
+            continue
+        dst = zero
+        for n in names:
+            dst = dst.setdefault(n, {})
+    return zero
+
+
+# --- the update operation (§4.5) ---------------------------------------------------------------
+
+def record_update(entries: list[Entry], live: Any, new: Any, *, manager: str, api_version: str,
+                  subresource: str, now: str, schema: SchemaNode | None, reset: FieldSet | None,
+                  operation: str = UPDATE) -> list[Entry]:
+    """Give the fields ``live -> new`` changed to ``manager``, taking them from everyone else.
+
+    The manager's entry is unioned with what it gains and timestamped only if it gains
+    something; a write that only removes fields leaves its entry and time untouched.
+    """
+    cmp = filter_comparison(compare(live, new, schema), reset)
+    changed = cmp.changed()
+    gained = strip_meta(cmp.added.union(cmp.modified))
+    out = []
+    for e in entries:
+        e2 = e.copy()
+        e2.fields = strip_meta(e2.fields.difference(changed))
+        out.append(e2)
+    if not gained.empty():
+        ident = identity(manager, operation, api_version, subresource)
+        mine = next((e for e in out if e.identity() == ident), None)
+        if mine is None:
+            mine = Entry(manager, operation, api_version, FieldSet(), subresource)
+            out.append(mine)
+        mine.fields = mine.fields.union(gained)
+        mine.api_version = api_version
+        mine.time = now
+    out = [e for e in out if not e.fields.empty()]
+    if operation == UPDATE:
+        out = cap_update_managers(out)
+    return sort_entries(out)
+
+
+def cap_update_managers(entries: list[Entry], max_updates: int = DEFAULT_MAX_UPDATE_MANAGERS) -> list[Entry]:
+    """Fold the oldest Update entries into ``ancient-changes`` buckets while above the cap (§1.6)."""
+    updates = [e for e in entries if e.operation == UPDATE]
+    if len(updates) <= max_updates:
+        return entries
+    others = [e for e in entries if e.operation != UPDATE]
+    ordered = sorted(updates, key=lambda e: (_time_key(e.time), e.identity()))
+    kept: dict[str, Entry] = {e.identity(): e for e in ordered}
+    first_by_version: dict[str, Entry] = {}
+    count = len(ordered)
+    for e in ordered:
+        if count <= max_updates:
+            break
+        if e.api_version not in first_by_version:
+            first_by_version[e.api_version] = e
+            continue
+        bucket_id = identity(ANCIENT_CHANGES, UPDATE, e.api_version)
+        bucket = kept.get(bucket_id)
+        if bucket is None:
+            first = first_by_version[e.api_version]
+            bucket = Entry(ANCIENT_CHANGES, UPDATE, e.api_version, first.fields.copy(), "", first.time)
+            if first.identity() != bucket_id:
+                kept.pop(first.identity(), None)
+                count -= 1
+            kept[bucket_id] = bucket
+            count += 1
+        bucket.fields = bucket.fields.union(e.fields)
+        bucket.time = e.time
+        kept.pop(e.identity(), None)
+        count -= 1
+    return others + list(kept.values())
+
+
+def update_managed_fields(old: JSON | None, new: JSON, *, manager: str, operation: str = UPDATE,
+                          api_version: str, subresource: str | None = None, now: str,
+                          schema: SchemaNode | None, reset_fields: FieldSet | None = None,
+                          zero: JSON | None = None) -> JSON:
+    """``new`` with the managedFields an ordinary write (create, update, non-apply patch) leaves.
+
+    ``old`` is the stored object (None for a create) and ``new`` the object about to be stored,
+    after the patch and defaulting. Managed fields sent in ``new`` replace the stored ones when
+    they are valid and non-empty (main resource only), ``[]``/``[{}]`` clears them, and an
+    existing object without managedFields is not tracked until the next apply.
+    """
+    sub = subresource or ""
+    raw_new = (new.get("metadata") or {}).get("managedFields")
+    result = without_managed_fields(new)
+    if sub:
+        entries = live_entries(old)
+    elif is_reset(raw_new):
+        return result
+    else:
+        decoded = decode_managed_fields(raw_new)
+        entries = decoded if decoded else live_entries(old)
+    if not entries and old is not None:
+        return result
+    live = without_managed_fields(old) if old is not None else (zero if zero is not None
+                                                                 else go_zero_object(new))
+    out = record_update(entries, live, result, manager=manager, api_version=api_version, subresource=sub,
+                        now=now, schema=schema, reset=reset_fields, operation=operation)
+    encoded = encode_managed_fields(out)
+    if encoded:
+        result["metadata"]["managedFields"] = encoded
+    return result
+
+
+# --- storage helpers -----------------------------------------------------------------------------
+
+def _without_times(obj: Any) -> Any:
+    if not isinstance(obj, dict):
+        return obj
+    md = obj.get("metadata")
+    if not isinstance(md, dict) or not isinstance(md.get("managedFields"), list):
+        return obj
+    out = dict(obj)
+    out["metadata"] = dict(md)
+    out["metadata"]["managedFields"] = [
+        {k: v for k, v in e.items() if k != "time"} if isinstance(e, dict) else e for e in md["managedFields"]
+    ]
+    return out
+
+
+def equal_ignoring_managed_fields_timestamps(stored: JSON, new: JSON) -> bool:
+    """True when ``new`` differs from ``stored`` only in managedFields times: then store nothing.
+
+    ``IgnoreManagedFieldsTimestampsTransformer``: no resourceVersion bump and no watch event.
+    """
+    return bool(_without_times(stored) == _without_times(new))
+
+
+def restore_timestamps(stored: JSON, new: JSON) -> JSON:
+    """``new`` with ``stored``'s managedFields (same entries, old times), when they only differ in times."""
+    if not equal_ignoring_managed_fields_timestamps(stored, new):
+        return new
+    out = dict(new)
+    out["metadata"] = dict(new.get("metadata") or {})
+    if "managedFields" in (stored.get("metadata") or {}):
+        out["metadata"]["managedFields"] = copy.deepcopy(stored["metadata"]["managedFields"])
+    return out
+
+
+def owners_of(obj: JSON, path: str) -> list[str]:
+    """Managers owning a dotted field path, e.g. ``"spec.replicas"`` (handy in tests and demos)."""
+    p = dotted(path)
+    return [e.manager for e in live_entries(obj) if e.fields.has(p)]
+
+
+__all__ = [
+    "APPLY", "UPDATE", "ANCIENT_CHANGES", "BEFORE_FIRST_APPLY", "Entry", "KUBECTL",
+    "KUBECTL_CLIENT_SIDE_APPLY", "KUBECTL_LAST_APPLIED", "LAST_APPLIED_ANNOTATION",
+    "cap_update_managers", "decode_managed_fields", "default_reset_fields", "encode_managed_fields",
+    "equal_ignoring_managed_fields_timestamps", "field_manager_errors", "identity", "is_reset",
+    "live_entries", "manager_name", "owners_of", "path_string", "prefix_from_user_agent",
+    "record_update", "restore_timestamps", "sort_entries", "strip_managed_fields", "strip_meta",
+    "update_managed_fields", "validate_write_options",
+]

@@ -1,0 +1,49 @@
+"""Small helpers for object metadata shared by the request path."""
+
+from __future__ import annotations
+
+import copy
+import random
+import uuid
+from typing import Any
+
+JSON = dict[str, Any]
+
+# apiserver's names.SimpleNameGenerator alphabet (no vowels, no confusable digits).
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def generate_name(prefix: str, rng: random.Random | None = None) -> str:
+    r = rng or random
+    base = prefix[: 63 - 5]
+    return base + "".join(r.choice(_NAME_ALPHABET) for _ in range(5))
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+def without(obj: JSON, *keys: str) -> JSON:
+    return {k: v for k, v in obj.items() if k not in keys}
+
+
+def spec_part(obj: JSON) -> JSON:
+    """Everything except metadata and status: what a generation bump tracks."""
+    return without(obj, "metadata", "status", "kind", "apiVersion")
+
+
+def deep_copy(obj: Any) -> Any:
+    return copy.deepcopy(obj)
+
+
+def meta(obj: JSON) -> JSON:
+    m = obj.get("metadata")
+    if not isinstance(m, dict):
+        m = {}
+        obj["metadata"] = m
+    return m
+
+
+def truthy(value: str | None) -> bool:
+    """Query booleans as clients send them: true, True, 1, t (Python sends True)."""
+    return value is not None and value.strip().lower() in ("true", "1", "t", "yes", "y")

@@ -1,0 +1,47 @@
+"""Decode-time schema checks on write bodies: wrong JSON types and unknown fields.
+
+Built-in types are checked against the upstream 1.35 schemas (``api/schema.py``); custom
+resources against their CRD's structural schema (``api/crd_schema.py``), which also prunes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import errors
+
+if TYPE_CHECKING:
+    from .engine import ApiEngine
+    from .registry import ResourceType
+
+JSON = dict[str, Any]
+MODES = {"": "Ignore", "Ignore": "Ignore", "Warn": "Warn", "Strict": "Strict"}
+
+
+def field_validation_mode(value: str) -> str:
+    mode = MODES.get(value)
+    if mode is None:
+        raise errors.bad_request(f'fieldValidation must be one of "Ignore", "Warn" or "Strict", got "{value}"')
+    return mode
+
+
+def check_object(engine: ApiEngine, rt: ResourceType, obj: JSON, field_validation: str,
+                 warnings: list[str]) -> JSON:
+    mode = field_validation_mode(field_validation)
+    if rt.custom:
+        from .crd import check_custom
+
+        return check_custom(rt, obj, mode, warnings)
+    from .schema import SchemaSet
+
+    result = SchemaSet.load().check(rt.api_version, rt.kind, obj, mode)
+    if result.decode_error is not None:
+        raise result.decode_error
+    unknown = list(result.unknown_fields)
+    if unknown:
+        if mode == "Strict":
+            raise errors.bad_request("strict decoding error: " + ", ".join(f'unknown field "{f}"' for f in unknown))
+        if mode == "Warn":
+            warnings.extend(f'unknown field "{f}"' for f in unknown)
+    pruned: JSON = result.pruned
+    return pruned

@@ -1,0 +1,32 @@
+"""NodeUnschedulable: a cordoned node takes only pods that tolerate its unschedulable taint."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, Status
+from ..matching import tolerates_taint
+from ..snapshot import JSON
+
+NAME = "NodeUnschedulable"
+ERR_REASON_UNSCHEDULABLE = "node(s) were unschedulable"
+TAINT_NODE_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+_TAINT = {"key": TAINT_NODE_UNSCHEDULABLE, "effect": "NoSchedule"}
+
+
+class NodeUnschedulable:
+    name: ClassVar[str] = NAME
+
+    def __init__(self, handle: Handle | None = None) -> None:
+        pass
+
+    def events_to_register(self) -> list[ClusterEvent]:
+        return [ClusterEvent("Node", "Add"), ClusterEvent("Node", "UpdateNodeTaint")]
+
+    def filter(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> Status | None:
+        node = node_info.node or {}
+        if not (node.get("spec") or {}).get("unschedulable"):
+            return None
+        if tolerates_taint((pod.get("spec") or {}).get("tolerations") or [], _TAINT):
+            return None
+        return Status(Code.UnschedulableAndUnresolvable, [ERR_REASON_UNSCHEDULABLE])

@@ -1,0 +1,64 @@
+"""TaintToleration: NoSchedule/NoExecute taints must be tolerated; PreferNoSchedule ones lower the score."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..framework import (
+    MAX_NODE_SCORE,
+    ClusterEvent,
+    Code,
+    CycleState,
+    Handle,
+    NodeInfo,
+    Status,
+    default_normalize_score,
+)
+from ..matching import tolerates_taint
+from ..snapshot import JSON
+
+NAME = "TaintToleration"
+ERR_REASON_NOT_MATCH = "node(s) had taints that the pod didn't tolerate"
+_STATE_KEY = "PreScore" + NAME
+_FILTER_EFFECTS = ("NoSchedule", "NoExecute")
+
+
+def untolerated_taint_reason(taint: JSON) -> str:
+    """Upstream prints the taint as ``{key: value}``; an empty value leaves ``{key: }``."""
+    return f"node(s) had untolerated taint {{{taint.get('key', '')}: {taint.get('value') or ''}}}"
+
+
+class TaintToleration:
+    name: ClassVar[str] = NAME
+
+    def __init__(self, handle: Handle | None = None) -> None:
+        pass
+
+    def events_to_register(self) -> list[ClusterEvent]:
+        return [ClusterEvent("Node", "Add"), ClusterEvent("Node", "UpdateNodeTaint"),
+                ClusterEvent("Pod", "UpdatePodToleration")]
+
+    def filter(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> Status | None:
+        if not node_info.taints:
+            return None
+        tolerations = (pod.get("spec") or {}).get("tolerations") or []
+        for taint in node_info.taints:
+            if taint.get("effect") not in _FILTER_EFFECTS:
+                continue
+            if not tolerates_taint(tolerations, taint):
+                return Status(Code.UnschedulableAndUnresolvable, [untolerated_taint_reason(taint)])
+        return None
+
+    def pre_score(self, state: CycleState, pod: JSON, nodes: list[NodeInfo]) -> Status | None:
+        tolerations = [t for t in (pod.get("spec") or {}).get("tolerations") or []
+                       if not t.get("effect") or t.get("effect") == "PreferNoSchedule"]
+        state.write(_STATE_KEY, tolerations)
+        return None
+
+    def score(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> int:
+        tolerations = state.get(_STATE_KEY) or []
+        return sum(1 for t in node_info.taints
+                   if t.get("effect") == "PreferNoSchedule" and not tolerates_taint(tolerations, t))
+
+    def normalize_score(self, state: CycleState, pod: JSON, scores: dict[str, int]) -> None:
+        default_normalize_score(MAX_NODE_SCORE, True, scores)
