@@ -401,6 +401,15 @@ class SchemaSet:
 
     # -- decode-time checks ----------------------------------------------------------------------
 
+    def prune_object_meta(self, meta: JSON) -> tuple[JSON, list[str]]:
+        """ObjectMeta with unknown fields dropped, and their paths (for custom resources)."""
+        node = self.definition(_OBJECT_META)
+        if node is None:
+            return meta, []
+        walk = _Walk(check_dups=False)
+        pruned = _decode(walk, node, meta, [], "ObjectMeta", [])
+        return (pruned if isinstance(pruned, dict) else meta), walk.unknown
+
     def check(self, api_version: str, kind: str, obj: Any, field_validation: str | None = None,
               raw: bytes | str | None = None) -> SchemaCheck:
         """Decode ``obj`` as the apiserver would for a create/update of ``kind``.
