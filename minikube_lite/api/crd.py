@@ -55,15 +55,15 @@ def validate_custom(rt: ResourceType, obj: JSON, old: JSON | None) -> list[Field
     from .crd_schema import validate
 
     errs: list[FieldError] = []
-    from .validation_names import validate_object_name
-
-    errs.extend(validate_object_name(obj, rt.namespaced))
+    try:
+        from .validation import validate_object_meta
+    except ImportError:  # TEMP until api/validation.py lands
+        pass
+    else:
+        errs.extend(validate_object_meta(obj, rt.namespaced))
     schema = _schema(rt)
     if schema:
-        try:
-            errs.extend(validate(schema, obj, old) if old is not None else validate(schema, obj))
-        except TypeError:
-            errs.extend(validate(schema, obj))
+        errs.extend(validate(schema, obj, old))
     return errs
 
 

@@ -330,6 +330,10 @@ class Store:
         if table is not None and watcher in table.watchers:
             table.watchers.remove(watcher)
 
+    def pending_watch_events(self) -> int:
+        """Changes written but not yet read by their watchers (for ``Cluster.settle``)."""
+        return sum(len(w.pending) for t in self._tables.values() for w in t.watchers)
+
     def watcher_count(self, key: ResourceKey) -> int:
         table = self._tables.get(key)
         return len(table.watchers) if table else 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from ..api.errors import ApiError
+from ..api.registry import ResourceType
 
 JSON = dict[str, Any]
 PatchType = Literal["merge", "json", "strategic", "apply"]
@@ -72,5 +73,9 @@ class Client(Protocol):
               field_selector: str | None = None, timeout_seconds: float | None = None,
               allow_bookmarks: bool = False, send_initial_events: bool = False
               ) -> AsyncIterator[WatchEvent]: ...
+
+    async def api_resources(self) -> list[ResourceType]:
+        """Every served resource type (from discovery), for controllers that act on all types."""
+        ...
 
     async def close(self) -> None: ...

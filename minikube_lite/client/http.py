@@ -83,6 +83,10 @@ class HttpClient:
             self._registry = registry
         return self._registry
 
+    async def api_resources(self) -> list[ResourceType]:
+        self._registry = None
+        return (await self.registry()).all()
+
     async def _path(self, resource: str, namespace: str | None, name: str | None = None,
                     subresource: str | None = None) -> str:
         registry = await self.registry()

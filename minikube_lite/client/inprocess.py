@@ -164,6 +164,9 @@ class InProcessClient:
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
 
+    async def api_resources(self) -> list[ResourceType]:
+        return self.engine.registry.all()
+
     async def close(self) -> None:
         return None
 

@@ -1,0 +1,276 @@
+"""One cluster: clock, store, API server, cloud, drivers and controllers, wired from a config.
+
+``async with Cluster(config) as cluster:`` gives a running cluster; ``serve=True`` also puts
+the API on a port (127.0.0.1) and writes a kubeconfig. ``await cluster.settle()`` runs every
+controller until nothing is left to do, moving a virtual clock through due timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import secrets
+import ssl
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from .api import crd
+from .api.engine import ApiEngine
+from .api.server import ApiServer
+from .client.inprocess import InProcessClient
+from .clock import Clock, RealClock, VirtualClock
+from .config import ClusterConfig, node_manifests
+
+log = logging.getLogger(__name__)
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+# Controllers started with every cluster, as (module, class). Each talks only through the client.
+CONTROLLERS: list[tuple[str, str]] = [
+    ("minikube_lite.controllers.namespace", "NamespaceController"),
+    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
+]
+
+
+def builtin_crds() -> list[dict[str, Any]]:
+    """The snapshot.storage.k8s.io CRDs installed at start, as in a cluster with external-snapshotter."""
+    out = []
+    folder = resources.files("minikube_lite.openapi").joinpath("crds")
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.endswith((".yaml", ".yml")):
+            for doc in yaml.safe_load_all(entry.read_text()):
+                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                    out.append(doc)
+    return out
+
+
+class Cluster:
+    def __init__(self, config: ClusterConfig | None = None, *, clock: Clock | None = None, serve: bool = False,
+                 host: str = "127.0.0.1", port: int = 0, token: str | None = None, tls: bool = False,
+                 kubeconfig_path: str | Path | None = None, controllers: bool = True,
+                 history_size: int = 1000) -> None:
+        self.config = config or ClusterConfig.default()
+        self.clock: Clock = clock or RealClock()
+        self.engine = ApiEngine(self.clock, history_size=history_size)
+        crd.install(self.engine)
+        self._register_admission()
+        self.client = InProcessClient(self.engine)
+        self.serve = serve
+        self.host = host
+        self.port = port
+        self.token = token
+        self.tls = tls
+        self.kubeconfig_path: Path | None = Path(kubeconfig_path) if kubeconfig_path else None
+        self.run_controllers = controllers
+        self.cloud: Any = None
+        self.drivers: dict[str, Any] = {}
+        self.controllers: list[Any] = []
+        self.url = ""
+        self.ca_pem: bytes | None = None
+        self._runner: web.AppRunner | None = None
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        self.server: ApiServer | None = None
+
+    def _register_admission(self) -> None:
+        with contextlib.suppress(ImportError):
+            from .api.storage_admission import install as install_storage
+
+            install_storage(self.engine)
+
+    # ------------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Cluster:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        await self._bootstrap_objects()
+        from .cloud import MockCloud
+
+        self.cloud = MockCloud.for_cluster(self.config, self.clock)
+        with contextlib.suppress(ImportError):
+            from .csi.registration import register_drivers
+            from .csi.registry import build_drivers
+
+            self.drivers = build_drivers(self.config, self.cloud)
+            await register_drivers(self.client, self.config, self.drivers)
+        await self._create_config_objects()
+        if self.run_controllers:
+            await self._start_controllers()
+        if self.serve:
+            await self._serve()
+
+    async def _bootstrap_objects(self) -> None:
+        for ns in SYSTEM_NAMESPACES:
+            await self.client.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        for crd_obj in builtin_crds():
+            await self.client.create("customresourcedefinitions", crd_obj)
+        for node in node_manifests(self.config, self.clock):
+            await self.client.create("nodes", node, field_manager="kubelet")
+
+    async def _create_config_objects(self) -> None:
+        from .client.inprocess import resolve
+
+        for obj in self.config.objects:
+            rt = self.engine.registry.for_kind(obj.get("apiVersion", ""), obj.get("kind", ""))
+            if rt is None:
+                raise ValueError(f"config objects: unknown kind {obj.get('apiVersion')}/{obj.get('kind')}")
+            resource = f"{rt.plural}.{rt.version}.{rt.group}" if rt.group else rt.plural
+            resolve(self.engine, resource)
+            ns = (obj.get("metadata") or {}).get("namespace") or ("default" if rt.namespaced else None)
+            await self.client.create(resource, obj, ns)
+
+    def controller_classes(self) -> list[type]:
+        import importlib
+
+        classes = []
+        for module_name, class_name in CONTROLLERS:
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                continue
+            classes.append(getattr(module, class_name))
+        return classes
+
+    async def _start_controllers(self) -> None:
+        for cls in self.controller_classes():
+            controller = _build_controller(cls, self)
+            await controller.start()
+            self.controllers.append(controller)
+
+    async def _serve(self) -> None:
+        server_address = f"{self.host}:{self.port}"
+        extra: dict[str, web.Application] = {}
+        with contextlib.suppress(ImportError):
+            from .cloud.http import cloud_app
+
+            extra["/cloud/v1"] = cloud_app(self.cloud)
+        self.server = ApiServer(self.engine, token=self.token, server_address=server_address, extra_apps=extra)
+        self._runner = web.AppRunner(self.server.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        ssl_ctx = self._ssl_context() if self.tls else None
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_ctx, backlog=1024)
+        await site.start()
+        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+        port = sockets[0].getsockname()[1] if sockets else self.port
+        self.port = port
+        self.server.server_address = f"{self.host}:{port}"
+        scheme = "https" if self.tls else "http"
+        self.url = f"{scheme}://{self.host}:{port}"
+        self.server.ready = True
+        if self.kubeconfig_path is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="minikube-lite-")
+            self.kubeconfig_path = Path(self._tmpdir.name) / "kubeconfig.yaml"
+        self.write_kubeconfig(self.kubeconfig_path)
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        import trustme
+
+        ca = trustme.CA()
+        cert = ca.issue_cert(self.host, "localhost", "127.0.0.1")
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(ctx)
+        self.ca_pem = ca.cert_pem.bytes()
+        return ctx
+
+    def kubeconfig(self) -> dict[str, Any]:
+        cluster: dict[str, Any] = {"server": self.url}
+        if self.ca_pem is not None:
+            cluster["certificate-authority-data"] = base64.b64encode(self.ca_pem).decode()
+        user: dict[str, Any] = {"token": self.token} if self.token else {"token": "minikube-lite"}
+        return {"apiVersion": "v1", "kind": "Config", "preferences": {},
+                "clusters": [{"name": "minikube-lite", "cluster": cluster}],
+                "users": [{"name": "minikube-lite", "user": user}],
+                "contexts": [{"name": "minikube-lite",
+                              "context": {"cluster": "minikube-lite", "user": "minikube-lite", "namespace": "default"}}],
+                "current-context": "minikube-lite"}
+
+    def write_kubeconfig(self, path: str | Path) -> Path:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(self.kubeconfig(), sort_keys=False))
+        return target
+
+    async def stop(self) -> None:
+        for controller in reversed(self.controllers):
+            with contextlib.suppress(Exception):
+                await controller.stop()
+        self.controllers.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.cloud is not None:
+            with contextlib.suppress(Exception):
+                self.cloud.close()
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+    # ------------------------------------------------------------------------- settle
+
+    def _fingerprint(self) -> tuple[Any, ...]:
+        busy = tuple(c.busy() for c in self.controllers)
+        pending_watch = self.engine.store.pending_watch_events()
+        return (self.engine.store.resource_version, busy, pending_watch, self.clock.next_deadline())
+
+    async def _quiesce(self, stable_rounds: int = 8, max_rounds: int = 20000) -> None:
+        last: tuple[Any, ...] | None = None
+        stable = 0
+        for _ in range(max_rounds):
+            await asyncio.sleep(0)
+            fp = self._fingerprint()
+            idle = not any(fp[1]) and not fp[2]
+            if fp == last and idle:
+                stable += 1
+                if stable >= stable_rounds:
+                    return
+            else:
+                stable = 0
+            last = fp
+
+    async def settle(self, timeout: float = 600.0) -> None:
+        """Run controllers until nothing is pending; on a virtual clock, jump through due timers.
+
+        ``timeout`` bounds how far (in cluster seconds) time may be advanced.
+        """
+        limit = self.clock.now() + timeout
+        while True:
+            await self._quiesce()
+            due = self.clock.next_deadline()
+            if due is None:
+                return
+            if isinstance(self.clock, VirtualClock):
+                if due > limit:
+                    return
+                await self.clock.advance_to(due)
+            else:
+                wait = due - self.clock.monotonic()
+                if self.clock.now() + max(wait, 0) > limit:
+                    return
+                await asyncio.sleep(max(wait, 0.001))
+
+
+def _build_controller(cls: type, cluster: Cluster) -> Any:
+    """Controllers take (client, clock) and optionally the cluster's config, cloud and drivers."""
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters
+    kwargs: dict[str, Any] = {}
+    for name, value in (("config", cluster.config), ("cloud", cluster.cloud), ("drivers", cluster.drivers)):
+        if name in params:
+            kwargs[name] = value
+    return cls(cluster.client, cluster.clock, **kwargs)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)

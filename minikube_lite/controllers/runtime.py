@@ -1,0 +1,245 @@
+"""The controller runtime: informers, a rate-limited work queue, and level-based reconcile.
+
+A controller declares what it watches and how a changed object maps to work keys; the runtime
+calls ``reconcile(key)`` for each key, one at a time per key, retrying failures with
+exponential backoff (1 s doubling to 5 min, as external-provisioner) and honouring
+``Result.requeue_after``. All waiting goes through the cluster clock, so ``Cluster.settle()``
+can fast-forward a virtual clock through retries and resyncs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..api.errors import ApiError
+from ..client.base import JSON, Client
+from ..client.informer import Informer
+from ..clock import Clock, TimerHandle
+
+log = logging.getLogger(__name__)
+
+Key = str
+
+
+@dataclass
+class Result:
+    """What a reconcile asks for next: nothing, or another look after ``requeue_after`` seconds."""
+
+    requeue_after: float | None = None
+
+
+DONE = Result()
+
+
+@dataclass
+class Backoff:
+    base: float = 1.0
+    cap: float = 300.0
+
+    def delay(self, failures: int) -> float:
+        return float(min(self.cap, self.base * (2 ** max(0, failures - 1))))
+
+
+class WorkQueue:
+    """client-go's workqueue: a key is queued at most once and never processed concurrently."""
+
+    def __init__(self, clock: Clock, backoff: Backoff | None = None) -> None:
+        self.clock = clock
+        self.backoff = backoff or Backoff()
+        self._ready: deque[Key] = deque()
+        self._queued: set[Key] = set()
+        self._processing: set[Key] = set()
+        self._dirty: set[Key] = set()
+        self._failures: dict[Key, int] = {}
+        self._timers: dict[Key, TimerHandle] = {}
+        self._wakeup = asyncio.Event()
+        self.shutting_down = False
+
+    def add(self, key: Key) -> None:
+        if self.shutting_down:
+            return
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        if key in self._processing:
+            self._dirty.add(key)
+            return
+        if key not in self._queued:
+            self._queued.add(key)
+            self._ready.append(key)
+            self._wakeup.set()
+
+    def add_after(self, key: Key, delay: float, *, daemon: bool = False) -> None:
+        if delay <= 0:
+            self.add(key)
+            return
+        if key in self._timers or key in self._queued:
+            return
+        self._timers[key] = self.clock.call_later(delay, lambda: self._fire(key), daemon=daemon)
+
+    def _fire(self, key: Key) -> None:
+        self._timers.pop(key, None)
+        self.add(key)
+
+    def add_rate_limited(self, key: Key) -> float:
+        failures = self._failures.get(key, 0) + 1
+        self._failures[key] = failures
+        delay = self.backoff.delay(failures)
+        self.add_after(key, delay)
+        return delay
+
+    def forget(self, key: Key) -> None:
+        self._failures.pop(key, None)
+
+    async def get(self) -> Key:
+        while not self._ready:
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        key = self._ready.popleft()
+        self._queued.discard(key)
+        self._processing.add(key)
+        return key
+
+    def done(self, key: Key) -> None:
+        self._processing.discard(key)
+        if key in self._dirty:
+            self._dirty.discard(key)
+            self.add(key)
+
+    def busy(self) -> bool:
+        return bool(self._ready or self._processing)
+
+    def __len__(self) -> int:
+        return len(self._ready)
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        self._wakeup.set()
+
+
+def namespaced_key(obj: JSON) -> Key:
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    return f"{ns}/{meta.get('name')}" if ns else str(meta.get("name"))
+
+
+def split_key(key: Key) -> tuple[str | None, str]:
+    if "/" in key:
+        ns, name = key.split("/", 1)
+        return ns, name
+    return None, key
+
+
+class Controller:
+    """Base class: subclasses set ``name``, build informers in ``setup`` and implement ``reconcile``."""
+
+    name = "controller"
+    workers = 1
+    resync_period: float | None = None
+    backoff = Backoff()
+
+    def __init__(self, client: Client, clock: Clock) -> None:
+        self.client = client
+        self.clock = clock
+        self.queue = WorkQueue(clock, self.backoff)
+        self.informers: dict[str, Informer] = {}
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._resync_timer: TimerHandle | None = None
+        self.errors = 0
+
+    def informer(self, resource: str, *, namespace: str | None = None, label_selector: str | None = None,
+                 field_selector: str | None = None,
+                 key_of: Callable[[str, JSON, JSON | None], Iterable[Key]] | None = None) -> Informer:
+        """Create (once) an informer whose changes enqueue ``key_of(...)`` (default: the object's key)."""
+        inf = self.informers.get(resource)
+        if inf is None:
+            inf = Informer(self.client, resource, namespace, label_selector=label_selector,
+                           field_selector=field_selector, clock=self.clock)
+            self.informers[resource] = inf
+        if key_of is not None:
+            mapper = key_of
+
+            def handler(event: str, obj: JSON, old: JSON | None) -> None:
+                for key in mapper(event, obj, old):
+                    self.queue.add(key)
+
+            inf.add_handler(handler)
+        return inf
+
+    def setup(self) -> None:
+        """Declare informers (``self.informer(...)``) here."""
+
+    async def reconcile(self, key: Key) -> Result:
+        raise NotImplementedError
+
+    def resync_keys(self) -> Iterable[Key]:
+        """Keys to revisit on every periodic resync (default: none)."""
+        return ()
+
+    async def start(self) -> None:
+        self.setup()
+        for inf in self.informers.values():
+            await inf.start()
+        for _ in range(self.workers):
+            self._tasks.append(asyncio.create_task(self._worker(), name=f"{self.name}-worker"))
+        if self.resync_period:
+            self._schedule_resync()
+
+    def _schedule_resync(self) -> None:
+        assert self.resync_period is not None
+
+        def fire() -> None:
+            for key in self.resync_keys():
+                self.queue.add(key)
+            self._schedule_resync()
+
+        self._resync_timer = self.clock.call_later(self.resync_period, fire, daemon=True)
+
+    async def stop(self) -> None:
+        self.queue.shutdown()
+        if self._resync_timer is not None:
+            self._resync_timer.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for inf in self.informers.values():
+            await inf.stop()
+
+    def busy(self) -> bool:
+        return self.queue.busy()
+
+    async def _worker(self) -> None:
+        while not self.queue.shutting_down:
+            key = await self.queue.get()
+            if self.queue.shutting_down:
+                break
+            try:
+                result = await self.reconcile(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.errors += 1
+                delay = self.queue.add_rate_limited(key)
+                if isinstance(exc, ApiError) and exc.code == 409:
+                    log.debug("%s: conflict on %s, retry in %.0fs", self.name, key, delay)
+                else:
+                    log.warning("%s: reconcile %s failed (%s); retry in %.0fs", self.name, key, exc, delay,
+                                exc_info=not isinstance(exc, ApiError))
+            else:
+                self.queue.forget(key)
+                if result is not None and result.requeue_after is not None:
+                    self.queue.add_after(key, result.requeue_after)
+            finally:
+                self.queue.done(key)
