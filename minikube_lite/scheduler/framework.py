@@ -132,7 +132,11 @@ class ClusterEvent:
     action: str = "*"
 
     def matches(self, resource: str, action: str) -> bool:
-        return self.resource == resource and (self.action == "*" or self.action == action)
+        """``Update`` also matches the finer node updates (``UpdateNodeLabel``, ``UpdateNodeTaint``...)."""
+        if self.resource != resource:
+            return False
+        return (self.action in ("*", action)
+                or (self.action == "Update" and action.startswith("Update")))
 
 
 @dataclass

@@ -1,0 +1,579 @@
+"""VolumeBinding: PVC-aware filtering, assume-on-reserve and API binding in PreBind (storage.md §2.3-2.7).
+
+PreFilter classifies the pod's claims (bound / unbound delay / unbound immediate); Filter asks,
+per node, whether bound PVs' node affinity fits, whether a static PV can be matched for each
+WaitForFirstConsumer claim, or whether the class can provision there (allowedTopologies and,
+when the CSIDriver opts in, CSIStorageCapacity). Reserve assumes the chosen bindings in the
+in-memory assume cache; PreBind writes them through the API (PV claimRef, PVC selected-node)
+and waits until the PV controller/provisioner has bound every claim.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from ...api.errors import ApiError
+from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
+from ..matching import (
+    HOSTNAME_LABEL,
+    match_label_selector,
+    match_topology_selector_terms,
+    pv_node_affinity_matches,
+)
+from ..quantity import value as qvalue
+from ..snapshot import JSON, _rv, pv_class, pvc_class
+
+NAME = "VolumeBinding"
+_STATE_KEY = NAME
+
+ERR_REASON_BIND_CONFLICT = "node(s) didn't find available persistent volumes to bind"
+ERR_REASON_NODE_CONFLICT = "node(s) had volume node affinity conflict"
+ERR_REASON_NOT_ENOUGH_SPACE = "node(s) did not have enough free storage"
+ERR_REASON_PV_NOT_EXIST = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)"
+ERR_UNBOUND_IMMEDIATE = "pod has unbound immediate PersistentVolumeClaims"
+
+ANN_BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
+ANN_BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
+ANN_SELECTED_NODE = "volume.kubernetes.io/selected-node"
+NOT_SUPPORTED_PROVISIONER = "kubernetes.io/no-provisioner"
+DEFAULT_BIND_TIMEOUT_SECONDS = 600.0
+POLL_INTERVAL_SECONDS = 1.0
+
+
+class BindingError(Exception):
+    """An error of the binder; its text becomes the status message unchanged."""
+
+
+def _md(obj: JSON) -> JSON:
+    md: JSON = obj.setdefault("metadata", {})
+    return md
+
+
+def _ann(obj: JSON) -> dict[str, str]:
+    return (obj.get("metadata") or {}).get("annotations") or {}
+
+
+def _name(obj: JSON) -> str:
+    return str((obj.get("metadata") or {}).get("name", ""))
+
+
+def _ns(obj: JSON) -> str:
+    return str((obj.get("metadata") or {}).get("namespace") or "default")
+
+
+def pvc_request(pvc: JSON) -> int:
+    req = (((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
+    return qvalue(req) if req is not None else 0
+
+
+def is_pvc_fully_bound(pvc: JSON) -> bool:
+    return bool((pvc.get("spec") or {}).get("volumeName")) and ANN_BIND_COMPLETED in _ann(pvc)
+
+
+def is_delay_binding_mode(pvc: JSON, classes: dict[str, JSON]) -> bool:
+    """storage.md 1.2: a missing class means Immediate."""
+    name = pvc_class(pvc)
+    if not name:
+        return False
+    sc = classes.get(name)
+    return sc is not None and sc.get("volumeBindingMode") == "WaitForFirstConsumer"
+
+
+def is_volume_bound_to_claim(pv: JSON, pvc: JSON) -> bool:
+    ref = (pv.get("spec") or {}).get("claimRef")
+    if not ref:
+        return False
+    if ref.get("name") != _name(pvc) or (ref.get("namespace") or "") != _ns(pvc):
+        return False
+    uid = ref.get("uid")
+    return not uid or uid == (pvc.get("metadata") or {}).get("uid")
+
+
+def _volume_mode(spec: JSON) -> str:
+    return spec.get("volumeMode") or "Filesystem"
+
+
+def _access_modes_ok(pvc: JSON, pv: JSON) -> bool:
+    have = set((pv.get("spec") or {}).get("accessModes") or [])
+    return all(m in have for m in (pvc.get("spec") or {}).get("accessModes") or [])
+
+
+def find_matching_volume(pvc: JSON, volumes: list[JSON], node: JSON | None,
+                         excluded: set[str], delay_binding: bool) -> JSON | None:
+    """``FindMatchingVolume`` (storage.md 1.3): pre-bound wins, else the smallest fitting PV."""
+    requested = pvc_request(pvc)
+    requested_class = pvc_class(pvc)
+    spec = pvc.get("spec") or {}
+    selector = spec.get("selector")
+    vac = spec.get("volumeAttributesClassName") or ""
+    smallest: JSON | None = None
+    smallest_qty = 0
+    for pv in volumes:
+        if _name(pv) in excluded:
+            continue
+        pv_spec = pv.get("spec") or {}
+        if pv_spec.get("claimRef") and not is_volume_bound_to_claim(pv, pvc):
+            continue
+        qty = qvalue(((pv_spec.get("capacity") or {}).get("storage")) or 0)
+        if qty < requested:
+            continue
+        if _volume_mode(pv_spec) != _volume_mode(spec):
+            continue
+        if (pv_spec.get("volumeAttributesClassName") or "") != vac:
+            continue
+        if (pv.get("metadata") or {}).get("deletionTimestamp"):
+            continue
+        affinity_ok = True
+        if node is not None:
+            affinity_ok = pv_node_affinity_matches(pv, node)
+        if is_volume_bound_to_claim(pv, pvc):
+            return pv if affinity_ok else None
+        if node is None and delay_binding:
+            continue
+        if (pv.get("status") or {}).get("phase") != "Available":
+            continue
+        if selector is not None and not match_label_selector(selector, (pv.get("metadata") or {}).get("labels")):
+            continue
+        if pv_class(pv) != requested_class:
+            continue
+        if not affinity_ok:
+            continue
+        if node is not None and not _access_modes_ok(pvc, pv):
+            continue
+        if smallest is None or smallest_qty > qty:
+            smallest, smallest_qty = pv, qty
+    return smallest
+
+
+def bind_volume_to_claim(pv: JSON, pvc: JSON) -> tuple[JSON, bool]:
+    """``GetBindVolumeToClaim``: a copy of the PV with a full claimRef; dirty if anything changed."""
+    new = copy.deepcopy(pv)
+    dirty = False
+    should_set_bound_by = not is_volume_bound_to_claim(pv, pvc)
+    md = pvc.get("metadata") or {}
+    ref = (new.get("spec") or {}).get("claimRef") or {}
+    if ref.get("name") != md.get("name") or ref.get("namespace") != _ns(pvc) or ref.get("uid") != md.get("uid"):
+        new.setdefault("spec", {})["claimRef"] = {
+            "kind": "PersistentVolumeClaim", "namespace": _ns(pvc), "name": md.get("name"),
+            "uid": md.get("uid"), "apiVersion": "v1", "resourceVersion": md.get("resourceVersion"),
+        }
+        dirty = True
+    if should_set_bound_by and _ann(new).get(ANN_BOUND_BY_CONTROLLER) != "yes":
+        _md(new).setdefault("annotations", {})[ANN_BOUND_BY_CONTROLLER] = "yes"
+        dirty = True
+    return new, dirty
+
+
+def local_pv_node_names(pv: JSON | None) -> set[str] | None:
+    """``GetLocalPersistentVolumeNodeNames``: hostnames a PV is pinned to, or None."""
+    if pv is None:
+        return None
+    required = ((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required")
+    if not required:
+        return None
+    result: set[str] = set()
+    for term in required.get("nodeSelectorTerms") or []:
+        nodes: set[str] | None = None
+        for expr in term.get("matchExpressions") or []:
+            if expr.get("key") == HOSTNAME_LABEL and expr.get("operator") == "In":
+                vals = set(expr.get("values") or [])
+                nodes = vals if nodes is None else nodes & vals
+        if nodes:
+            result |= nodes
+    return result or None
+
+
+def claim_names(pod: JSON) -> list[tuple[str, bool]]:
+    """The claims a pod uses: (name, is_generic_ephemeral)."""
+    out = []
+    pod_name = _name(pod)
+    for vol in (pod.get("spec") or {}).get("volumes") or []:
+        if vol.get("persistentVolumeClaim"):
+            out.append((str(vol["persistentVolumeClaim"].get("claimName", "")), False))
+        elif vol.get("ephemeral"):
+            out.append((f"{pod_name}-{vol.get('name', '')}", True))
+    return out
+
+
+@dataclass
+class PodVolumes:
+    """The decision for one node: PVs to bind statically and claims to provision there."""
+
+    static_bindings: list[tuple[JSON, JSON]] = field(default_factory=list)   # (pv, pvc)
+    dynamic_provisions: list[JSON] = field(default_factory=list)
+
+
+@dataclass
+class _State:
+    bound_claims: list[JSON]
+    delay_claims: list[JSON]
+    pvs_by_class: dict[str, list[JSON]]
+    pod_volumes_by_node: dict[str, PodVolumes] = field(default_factory=dict)
+    all_bound: bool = False
+
+
+class VolumeBinding:
+    name: ClassVar[str] = NAME
+
+    def __init__(self, handle: Handle) -> None:
+        self.handle = handle
+        self.snapshot = handle.snapshot
+
+    def events_to_register(self) -> list[ClusterEvent]:
+        return [ClusterEvent("StorageClass", "Add"), ClusterEvent("StorageClass", "Update"),
+                ClusterEvent("PersistentVolumeClaim", "Add"), ClusterEvent("PersistentVolumeClaim", "Update"),
+                ClusterEvent("PersistentVolume", "Add"), ClusterEvent("PersistentVolume", "Update"),
+                ClusterEvent("Node", "Add"), ClusterEvent("Node", "UpdateNodeLabel"),
+                ClusterEvent("Node", "UpdateNodeTaint"),
+                ClusterEvent("CSINode", "Add"), ClusterEvent("CSINode", "Update"),
+                ClusterEvent("CSIDriver", "Add"), ClusterEvent("CSIDriver", "Update"),
+                ClusterEvent("CSIStorageCapacity", "Add"), ClusterEvent("CSIStorageCapacity", "Update")]
+
+    # -- PreFilter ----------------------------------------------------------------------------
+
+    def _pod_has_pvcs(self, pod: JSON) -> tuple[bool, str | None]:
+        """``podHasPVCs``: the first problem with a claim as an error text (lister wording)."""
+        names = claim_names(pod)
+        ns = _ns(pod)
+        for name, ephemeral in names:
+            pvc = self.snapshot.pvcs.get_api(f"{ns}/{name}")
+            if pvc is None:
+                if ephemeral:
+                    return True, ("waiting for ephemeral volume controller to create the "
+                                  f'persistentvolumeclaim "{name}"')
+                return True, f'persistentvolumeclaim "{name}" not found'
+            if (pvc.get("status") or {}).get("phase") == "Lost":
+                vn = (pvc.get("spec") or {}).get("volumeName", "")
+                return True, f'persistentvolumeclaim "{name}" bound to non-existent persistentvolume "{vn}"'
+            if (pvc.get("metadata") or {}).get("deletionTimestamp"):
+                return True, f'persistentvolumeclaim "{name}" is being deleted'
+            if ephemeral:
+                uid = (pod.get("metadata") or {}).get("uid")
+                owners = (pvc.get("metadata") or {}).get("ownerReferences") or []
+                if not any(o.get("controller") and o.get("uid") == uid for o in owners):
+                    return True, (f"PVC {ns}/{name} was not created for pod {ns}/{_name(pod)} "
+                                  "(pod is not owner)")
+        return bool(names), None
+
+    def pre_filter(self, state: CycleState, pod: JSON) -> tuple[PreFilterResult | None, Status | None]:
+        has, err = self._pod_has_pvcs(pod)
+        if err is not None:
+            return None, Status(Code.UnschedulableAndUnresolvable, [err])
+        if not has:
+            state.write(_STATE_KEY, _State([], [], {}, all_bound=True))
+            return None, Status(Code.Skip)
+        bound: list[JSON] = []
+        delay: list[JSON] = []
+        immediate: list[JSON] = []
+        ns = _ns(pod)
+        for name, _ in claim_names(pod):
+            pvc = self.snapshot.pvcs.get(f"{ns}/{name}")
+            if pvc is None:
+                return None, Status(Code.Error, [f'persistentvolumeclaim "{name}" not found'])
+            if is_pvc_fully_bound(pvc):
+                bound.append(pvc)
+            elif is_delay_binding_mode(pvc, self.snapshot.storage_classes) and \
+                    not (pvc.get("spec") or {}).get("volumeName"):
+                delay.append(pvc)
+            else:
+                immediate.append(pvc)
+        if immediate:
+            return None, Status(Code.UnschedulableAndUnresolvable, [ERR_UNBOUND_IMMEDIATE])
+        pvs_by_class = {pvc_class(c): self.snapshot.pvs.list_index(pvc_class(c)) for c in delay}
+        state.write(_STATE_KEY, _State(bound, delay, pvs_by_class))
+        eligible: set[str] | None = None
+        for pvc in bound:
+            names = local_pv_node_names(self.snapshot.get_pv((pvc.get("spec") or {}).get("volumeName", "")))
+            if names:
+                eligible = set(names) if eligible is None else eligible & names
+        return (PreFilterResult(eligible) if eligible is not None else None), None
+
+    # -- Filter -------------------------------------------------------------------------------
+
+    def filter(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> Status | None:
+        st: _State = state.read(_STATE_KEY)
+        node = node_info.node or {}
+        try:
+            pod_volumes, reasons = self.find_pod_volumes(st, node)
+        except BindingError as exc:
+            return Status(Code.Error, [str(exc)])
+        if reasons:
+            return Status(Code.UnschedulableAndUnresolvable, reasons)
+        st.pod_volumes_by_node[node_info.name] = pod_volumes
+        return None
+
+    def find_pod_volumes(self, st: _State, node: JSON) -> tuple[PodVolumes, list[str]]:
+        """``FindPodVolumes``: the node's bindings/provisions, or the reasons it cannot have them."""
+        result = PodVolumes()
+        node_name = _name(node)
+        bound_ok = True
+        pvs_found = True
+        unbound_ok = True
+        storage_ok = True
+        if st.bound_claims:
+            bound_ok, pvs_found = self._check_bound_claims(st.bound_claims, node)
+        if st.delay_claims:
+            to_provision: list[JSON] = []
+            to_match: list[JSON] = []
+            for claim in st.delay_claims:
+                selected = _ann(claim).get(ANN_SELECTED_NODE)
+                if selected is not None:
+                    if selected != node_name:
+                        return result, _reasons(bound_ok, False, storage_ok, pvs_found)
+                    to_provision.append(claim)
+                else:
+                    to_match.append(claim)
+            if to_match:
+                unbound_ok, unmatched = self._find_matching_volumes(st, to_match, node, result)
+                to_provision.extend(unmatched)
+            if to_provision:
+                unbound_ok, storage_ok = self._check_volume_provisions(to_provision, node, result)
+        reasons = _reasons(bound_ok, unbound_ok, storage_ok, pvs_found)
+        return result, reasons
+
+    def _check_bound_claims(self, claims: list[JSON], node: JSON) -> tuple[bool, bool]:
+        for pvc in claims:
+            pv = self.snapshot.get_pv((pvc.get("spec") or {}).get("volumeName", ""))
+            if pv is None:
+                return True, False
+            if not pv_node_affinity_matches(pv, node):
+                return False, True
+        return True, True
+
+    def _find_matching_volumes(self, st: _State, claims: list[JSON], node: JSON,
+                               result: PodVolumes) -> tuple[bool, list[JSON]]:
+        chosen: set[str] = set()
+        unmatched: list[JSON] = []
+        for pvc in sorted(claims, key=pvc_request):
+            pv = find_matching_volume(pvc, st.pvs_by_class.get(pvc_class(pvc), []), node, chosen, True)
+            if pv is None:
+                unmatched.append(pvc)
+                continue
+            chosen.add(_name(pv))
+            result.static_bindings.append((pv, pvc))
+        return not unmatched, unmatched
+
+    def _check_volume_provisions(self, claims: list[JSON], node: JSON,
+                                 result: PodVolumes) -> tuple[bool, bool]:
+        labels = (node.get("metadata") or {}).get("labels") or {}
+        for claim in claims:
+            class_name = pvc_class(claim)
+            if not class_name:
+                raise BindingError(f'no class for claim "{_ns(claim)}/{_name(claim)}"')
+            sc = self.snapshot.storage_classes.get(class_name)
+            if sc is None:
+                raise BindingError(f'failed to find storage class "{class_name}"')
+            provisioner = sc.get("provisioner") or ""
+            if not provisioner or provisioner == NOT_SUPPORTED_PROVISIONER:
+                return False, True
+            if not match_topology_selector_terms(sc.get("allowedTopologies"), labels):
+                return False, True
+            if not self._has_enough_capacity(provisioner, claim, sc, node):
+                return True, False
+            result.dynamic_provisions.append(claim)
+        return True, True
+
+    def _has_enough_capacity(self, provisioner: str, claim: JSON, sc: JSON, node: JSON) -> bool:
+        requests = ((claim.get("spec") or {}).get("resources") or {}).get("requests") or {}
+        if "storage" not in requests:
+            return True
+        driver = self.snapshot.csi_drivers.get(provisioner)
+        if driver is None or not (driver.get("spec") or {}).get("storageCapacity"):
+            return True
+        size = qvalue(requests["storage"])
+        labels = (node.get("metadata") or {}).get("labels") or {}
+        class_name = _name(sc)
+        for cap in self.snapshot.csi_storage_capacities.values():
+            if cap.get("storageClassName") != class_name:
+                continue
+            limit = cap.get("maximumVolumeSize")
+            if limit is None:
+                limit = cap.get("capacity")
+            if limit is None or qvalue(limit) < size:
+                continue
+            if cap.get("nodeTopology") is None:
+                continue
+            if match_label_selector(cap["nodeTopology"], labels):
+                return True
+        return False
+
+    # -- Score (the StorageCapacityScoring gate is off: skip, as upstream does by default) ---
+
+    def pre_score(self, state: CycleState, pod: JSON, nodes: list[NodeInfo]) -> Status | None:
+        return Status(Code.Skip)
+
+    def score(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> int:
+        return 0
+
+    # -- Reserve / Unreserve ------------------------------------------------------------------
+
+    def reserve(self, state: CycleState, pod: JSON, node_name: str) -> Status | None:
+        st: _State | None = state.get(_STATE_KEY)
+        if st is None:
+            return None
+        pv_ = st.pod_volumes_by_node.get(node_name)
+        if pv_ is None:
+            st.all_bound = True
+            return None
+        st.all_bound = self._assume_pod_volumes(pod, node_name, pv_)
+        return None
+
+    def _all_claims_bound(self, pod: JSON) -> bool:
+        ns = _ns(pod)
+        for name, _ in claim_names(pod):
+            pvc = self.snapshot.pvcs.get(f"{ns}/{name}")
+            if pvc is None or not is_pvc_fully_bound(pvc):
+                return False
+        return True
+
+    def _assume_pod_volumes(self, pod: JSON, node_name: str, pv_: PodVolumes) -> bool:
+        """``AssumePodVolumes``: claimRefs and selected-node go into the assume cache only."""
+        if self._all_claims_bound(pod):
+            return True
+        bindings: list[tuple[JSON, JSON]] = []
+        for pv, pvc in pv_.static_bindings:
+            new_pv, dirty = bind_volume_to_claim(pv, pvc)
+            if dirty:
+                self.snapshot.pvs.assume(_name(new_pv), new_pv)
+            bindings.append((new_pv, pvc))
+        claims: list[JSON] = []
+        for claim in pv_.dynamic_provisions:
+            clone = copy.deepcopy(claim)
+            _md(clone).setdefault("annotations", {})[ANN_SELECTED_NODE] = node_name
+            self.snapshot.pvcs.assume(f"{_ns(clone)}/{_name(clone)}", clone)
+            claims.append(clone)
+        pv_.static_bindings = bindings
+        pv_.dynamic_provisions = claims
+        return False
+
+    def unreserve(self, state: CycleState, pod: JSON, node_name: str) -> None:
+        st: _State | None = state.get(_STATE_KEY)
+        if st is None:
+            return
+        pv_ = st.pod_volumes_by_node.get(node_name)
+        if pv_ is None:
+            return
+        for pv, _ in pv_.static_bindings:
+            self.snapshot.pvs.restore(_name(pv))
+        for claim in pv_.dynamic_provisions:
+            self.snapshot.pvcs.restore(f"{_ns(claim)}/{_name(claim)}")
+
+    # -- PreBind ------------------------------------------------------------------------------
+
+    async def pre_bind(self, state: CycleState, pod: JSON, node_name: str) -> Status | None:
+        st: _State | None = state.get(_STATE_KEY)
+        if st is None or st.all_bound:
+            return None
+        pv_ = st.pod_volumes_by_node.get(node_name)
+        if pv_ is None:
+            return Status(Code.Error, [f"no pod volumes found for node {node_name!r}"])
+        try:
+            await self._bind_pod_volumes(pod, node_name, pv_)
+        except (BindingError, ApiError) as exc:
+            return Status(Code.Error, [str(exc.message if isinstance(exc, ApiError) else exc)])
+        return None
+
+    async def _bind_pod_volumes(self, pod: JSON, node_name: str, pv_: PodVolumes) -> None:
+        """``BindPodVolumes``: PV updates, then PVC updates, then wait for the controllers."""
+        client = self.handle.client
+        bindings: list[tuple[JSON, JSON]] = []
+        for pv, pvc in pv_.static_bindings:
+            new_pv = await client.update("persistentvolumes", pv)
+            self.snapshot.pvs.assume(_name(new_pv), new_pv)
+            bindings.append((new_pv, pvc))
+        claims: list[JSON] = []
+        for claim in pv_.dynamic_provisions:
+            new_claim = await client.update("persistentvolumeclaims", claim, _ns(claim))
+            self.snapshot.pvcs.assume(f"{_ns(new_claim)}/{_name(new_claim)}", new_claim)
+            claims.append(new_claim)
+        pv_.static_bindings = bindings
+        pv_.dynamic_provisions = claims
+        clock = self.handle.clock
+        deadline = clock.monotonic() + self.handle.bind_timeout_seconds
+        while True:
+            try:
+                if self._check_bindings(pod, node_name, bindings, claims):
+                    return
+            except BindingError as exc:
+                raise BindingError(f"binding volumes: {exc}") from exc
+            remaining = deadline - clock.monotonic()
+            if remaining <= 0:
+                raise BindingError("binding volumes: context deadline exceeded")
+            await self.snapshot.wait_volume_change(clock, min(POLL_INTERVAL_SECONDS, remaining))
+
+    def _check_bindings(self, pod: JSON, node_name: str, bindings: list[tuple[JSON, JSON]],
+                        claims: list[JSON]) -> bool:
+        """``checkBindings``: True when all done, False to keep waiting, BindingError to give up."""
+        snap = self.snapshot
+        node_info = snap.get_node(node_name)
+        if node_info is None or node_info.node is None:
+            raise BindingError(f'failed to get node "{node_name}": node "{node_name}" not found')
+        node = node_info.node
+        key = f"{_ns(pod)}/{_name(pod)}"
+        if key not in snap.pods:
+            raise BindingError(f"failed to get pod {key} from the pod lister: "
+                               f'pod "{_name(pod)}" not found')
+        for pv, pvc in bindings:
+            api_pv = snap.pvs.get_api(_name(pv))
+            api_pvc = snap.pvcs.get_api(f"{_ns(pvc)}/{_name(pvc)}")
+            if api_pv is None:
+                raise BindingError(f'failed to check binding: PersistentVolume "{_name(pv)}" not found')
+            if api_pvc is None:
+                raise BindingError("failed to check binding: PersistentVolumeClaim "
+                                   f'"{_ns(pvc)}/{_name(pvc)}" not found')
+            if _rv(pv) > _rv(api_pv):
+                return False
+            ref = (api_pv.get("spec") or {}).get("claimRef")
+            if not ref or not ref.get("uid"):
+                raise BindingError(f'ClaimRef got reset for pv "{_name(api_pv)}"')
+            if not self._is_pvc_bound_check(api_pvc, node):
+                return False
+        for claim in claims:
+            api = snap.pvcs.get_api(f"{_ns(claim)}/{_name(claim)}")
+            if api is None:
+                raise BindingError("failed to check provisioning pvc: PersistentVolumeClaim "
+                                   f'"{_ns(claim)}/{_name(claim)}" not found')
+            if _rv(claim) > _rv(api):
+                return False
+            if _ann(api).get(ANN_SELECTED_NODE) != node_name:
+                raise BindingError(f'provisioning failed for PVC "{_name(api)}"')
+            vn = (api.get("spec") or {}).get("volumeName")
+            if vn:
+                bound_pv = snap.pvs.get_api(vn)
+                if bound_pv is None:
+                    return False
+                if not pv_node_affinity_matches(bound_pv, node):
+                    raise BindingError(f'pv "{vn}" node affinity doesn\'t match node "{node_name}": '
+                                       "no matching NodeSelectorTerms")
+            if not is_pvc_fully_bound(api):
+                return False
+        return True
+
+    def _is_pvc_bound_check(self, pvc: JSON, node: JSON) -> bool:
+        if not is_pvc_fully_bound(pvc):
+            return False
+        pv = self.snapshot.pvs.get_api((pvc.get("spec") or {}).get("volumeName", ""))
+        if pv is None:
+            return False
+        if not pv_node_affinity_matches(pv, node):
+            raise BindingError(f'pv "{_name(pv)}" node affinity doesn\'t match node "{_name(node)}": '
+                               "no matching NodeSelectorTerms")
+        return True
+
+
+def _reasons(bound_ok: bool, unbound_ok: bool, storage_ok: bool, pvs_found: bool) -> list[str]:
+    """The fixed order of ``FindPodVolumes``'s deferred reason list."""
+    out: list[str] = []
+    if not bound_ok:
+        out.append(ERR_REASON_NODE_CONFLICT)
+    if not unbound_ok:
+        out.append(ERR_REASON_BIND_CONFLICT)
+    if not storage_ok:
+        out.append(ERR_REASON_NOT_ENOUGH_SPACE)
+    if not pvs_found:
+        out.append(ERR_REASON_PV_NOT_EXIST)
+    return out
+
+
