@@ -87,6 +87,18 @@ def list_relationship(node: SchemaNode | None) -> Shape:
     return Shape("atomic")
 
 
+def _preserves_unknown(node: SchemaNode) -> bool:
+    return bool(getattr(node, "preserve_unknown_fields", False) or getattr(node, "preserve_unknown", False))
+
+
+def _declared_fields(node: SchemaNode) -> Any:
+    """The node's declared properties if it exposes them (a mapping or a method), else ``_MISSING``."""
+    props = getattr(node, "properties", _MISSING)
+    if callable(props):
+        props = props()
+    return props
+
+
 def shape_of(node: SchemaNode | None, v: Any) -> Shape:
     """The shape of value ``v`` at schema position ``node``."""
     if isinstance(v, dict):
@@ -98,17 +110,19 @@ def shape_of(node: SchemaNode | None, v: Any) -> Shape:
             return Shape("atomic")
         if _is_map_schema(node):
             return Shape("map")
-        if getattr(node, "preserve_unknown_fields", False):
-            return Shape("map")
-        props = getattr(node, "properties", _MISSING)
-        if props is not _MISSING and not props:
-            return Shape("map")  # object with no declared fields: deduced
-        return Shape("struct")
+        props = _declared_fields(node)
+        if props is _MISSING:
+            return Shape("map") if _preserves_unknown(node) else Shape("struct")
+        return Shape("struct") if props else Shape("map")  # no declared fields: deduced
     if isinstance(v, list):
         if node is not None and node.type not in (None, "array"):
             return Shape("atomic")
         return list_relationship(node)
     return Shape("scalar")
+
+
+def _unknown_field_error(node: SchemaNode | None, shape: Shape, sub: SchemaNode | None) -> bool:
+    return shape.kind == "struct" and sub is None and node is not None and not _preserves_unknown(node)
 
 
 def child_schema(node: SchemaNode | None, shape: Shape, name: str) -> tuple[SchemaNode | None, bool]:
@@ -167,16 +181,12 @@ def list_items(shape: Shape, node: SchemaNode | None, items: list[Any], path: Pa
         pe = item_pe(shape, item_node, item, path)
         if pe in by_pe:
             if strict:
-                raise TypedError(path + (pe,), DUPLICATE_ENTRIES + " " + _pe_text(pe))
+                raise TypedError(path, DUPLICATE_ENTRIES + " " + path_string((pe,)))
             dups.add(pe)
             continue
         by_pe[pe] = item
         order.append(pe)
     return order, by_pe, dups
-
-
-def _pe_text(pe: PE) -> str:
-    return path_string((pe,))[1:-1] if pe[0] == "k" else path_string((pe,))
 
 
 def _is_empty_container(v: Any) -> bool:
@@ -196,7 +206,7 @@ def children_of(v: Any, node: SchemaNode | None, path: Path, *, strict: bool = F
     if shape.kind in ("struct", "map"):
         for k, cv in v.items():
             sub, declared = child_schema(node, shape, k)
-            if shape.kind == "struct" and sub is None and check_fields:
+            if check_fields and _unknown_field_error(node, shape, sub):
                 raise TypedError(path + (("f", k),), FIELD_NOT_DECLARED)
             out.append((("f", k), cv, sub, declared))
     elif shape.is_list:
@@ -226,7 +236,7 @@ def _fieldset(v: Any, node: SchemaNode | None, path: Path, out: FieldSet, strict
         for k, cv in v.items():
             sub, declared = child_schema(node, shape, k)
             p = path + (("f", k),)
-            if shape.kind == "struct" and sub is None and strict:
+            if strict and _unknown_field_error(node, shape, sub):
                 raise TypedError(p, FIELD_NOT_DECLARED)
             cshape = shape_of(sub, cv)
             if cshape.leaf or cv is None or cv == {} or not declared:
