@@ -26,6 +26,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from minikube_lite.api.errors import ApiError, bad_request
+
 JSON = dict[str, Any]
 
 MAGIC = b"k8s\x00"
@@ -532,3 +534,25 @@ def decode_message(data: bytes, message: str, table: Table | None = None) -> JSO
         raise
     except (RecursionError, ValueError, OverflowError, IndexError, KeyError, TypeError) as e:
         raise ProtobufDecodeError(f"invalid protobuf body: {e}") from None
+
+
+def summarize_data(data: bytes, max_length: int = 30) -> str:
+    """apiserver's ``summarizeData``: JSON-looking bodies as text, anything else as hex."""
+    if not data:
+        return "<empty>"
+    head = data[:max_length]
+    text = head.decode("utf-8", errors="replace") if data[:1] == b"{" else head.hex()
+    return text + " ..." if len(data) > max_length else text
+
+
+def decode_error_status(err: ProtobufDecodeError, body: bytes, expected_kind: str) -> ApiError:
+    """The 400 a real server answers (``transformDecodeError`` in apiserver's handlers).
+
+    ``expected_kind`` is the kind of the resource the request was sent to, e.g. ``ConfigMap``.
+    """
+    if err.kind:
+        version = (err.api_version or "").rpartition("/")[2]
+        return bad_request(f'{err.kind} in version "{version}" cannot be handled as a {expected_kind}: '
+                           f"{err.message}")
+    return bad_request(f"the object provided is unrecognized (must be of type {expected_kind}): "
+                       f"{err.message} ({summarize_data(body)})")

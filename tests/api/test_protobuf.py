@@ -27,6 +27,7 @@ from minikube_lite.api.protobuf import (
     TIME,
     ProtobufDecodeError,
     decode,
+    decode_error_status,
     decode_message,
     go_duration,
     load_table,
@@ -446,3 +447,20 @@ def test_random_bytes_never_crash(data: bytes) -> None:
         except ProtobufDecodeError:
             continue
         assert isinstance(out, dict)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (envelope("v1", "ConfigMap", ld(1, vi(1, 1))),
+         'ConfigMap in version "v1" cannot be handled as a ConfigMap: proto: wrong wireType = 0 for field Name'),
+        (b"\x01\x02", "the object provided is unrecognized (must be of type ConfigMap): provided data does not "
+                       "appear to be a protobuf message, expected prefix [107 56 115 0] (0102)"),
+        (b"", "the object provided is unrecognized (must be of type ConfigMap): empty data (<empty>)"),
+    ],
+)
+def test_decode_error_status(body: bytes, message: str) -> None:
+    with pytest.raises(ProtobufDecodeError) as exc:
+        decode(body)
+    status = decode_error_status(exc.value, body, "ConfigMap").status()
+    assert (status["code"], status["reason"], status["message"]) == (400, "BadRequest", message)
