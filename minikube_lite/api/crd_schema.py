@@ -272,8 +272,10 @@ def _validate_array(schema: JSON, value: list[Any], old: list[Any] | None, path:
         errs.append(invalid_value(path, len(value), MIN_ITEMS_FMT.format(path=path, limit=min_items)))
     max_items = schema.get("maxItems")
     if isinstance(max_items, int) and len(value) > max_items:
-        errs.append(FieldError("FieldValueTooMany", path, MAX_ITEMS_DETAIL.format(limit=max_items),
-                               len(value), True))
+        # field.TooMany prints the actual count before the detail; errors.FieldError only prints
+        # values for Invalid-like reasons, so the count travels in the detail.
+        errs.append(FieldError("FieldValueTooMany", path,
+                               f"{len(value)}: " + MAX_ITEMS_DETAIL.format(limit=max_items)))
     items = schema.get("items")
     if not isinstance(items, dict):
         return
