@@ -307,18 +307,34 @@ def strip_managed_fields(obj: JSON) -> JSON:
 
 def go_zero_object(new: JSON) -> JSON:
     """The object a create compares against: Go's zero value keeps non-pointer structs as ``{}``."""
-    zero: JSON = {"metadata": {}}
+    return _with_value_structs({"metadata": {}}, new)
+
+
+def _with_value_structs(obj: JSON, like: JSON) -> JSON:
+    """``obj`` (copied where touched) with ``{}`` at the value-struct paths ``like`` has and it lacks.
+
+    Go never omits a non-pointer struct, so upstream never sees one appear or vanish; filling
+    them in before a compare keeps "." markers off them, as upstream's FieldsV1 has.
+    """
+    out = dict(obj)
     for p in _GO_VALUE_STRUCTS:
         names = p.split(".")
-        src: Any = new
+        src: Any = like
         for n in names:
             src = src.get(n) if isinstance(src, dict) else None
         if not isinstance(src, dict):
             continue
-        dst = zero
-        for n in names:
-            dst = dst.setdefault(n, {})
-    return zero
+        parent: Any = out
+        for n in names[:-1]:
+            child = parent.get(n)
+            if not isinstance(child, dict):
+                break
+            parent[n] = child = dict(child)
+            parent = child
+        else:
+            if names[-1] not in parent:
+                parent[names[-1]] = {}
+    return out
 
 
 # --- the update operation (§4.5) ---------------------------------------------------------------
@@ -410,9 +426,13 @@ def update_managed_fields(old: JSON | None, new: JSON, *, manager: str, operatio
         entries = decoded if decoded else live_entries(old)
     if not entries and old is not None:
         return result
-    live = without_managed_fields(old) if old is not None else (zero if zero is not None
-                                                                 else go_zero_object(new))
-    out = record_update(entries, live, result, manager=manager, api_version=api_version, subresource=sub,
+    if old is not None:
+        live = _with_value_structs(without_managed_fields(old), result)
+        compared = _with_value_structs(result, live)
+    else:
+        live = zero if zero is not None else go_zero_object(result)
+        compared = result
+    out = record_update(entries, live, compared, manager=manager, api_version=api_version, subresource=sub,
                         now=now, schema=schema, reset=reset_fields, operation=operation)
     encoded = encode_managed_fields(out)
     if encoded:

@@ -121,7 +121,14 @@ def shape_of(node: SchemaNode | None, v: Any) -> Shape:
     return Shape("scalar")
 
 
-def _unknown_field_error(node: SchemaNode | None, shape: Shape, sub: SchemaNode | None) -> bool:
+_ROOT_FIELDS = ("apiVersion", "kind", "metadata")
+
+
+def _unknown_field_error(node: SchemaNode | None, shape: Shape, sub: SchemaNode | None, path: Path,
+                         name: str) -> bool:
+    """An undeclared field of a struct; a CRD schema need not declare apiVersion/kind/metadata."""
+    if not path and name in _ROOT_FIELDS:
+        return False
     return shape.kind == "struct" and sub is None and node is not None and not _preserves_unknown(node)
 
 
@@ -206,7 +213,7 @@ def children_of(v: Any, node: SchemaNode | None, path: Path, *, strict: bool = F
     if shape.kind in ("struct", "map"):
         for k, cv in v.items():
             sub, declared = child_schema(node, shape, k)
-            if check_fields and _unknown_field_error(node, shape, sub):
+            if check_fields and _unknown_field_error(node, shape, sub, path, k):
                 raise TypedError(path + (("f", k),), FIELD_NOT_DECLARED)
             out.append((("f", k), cv, sub, declared))
     elif shape.is_list:
@@ -236,7 +243,7 @@ def _fieldset(v: Any, node: SchemaNode | None, path: Path, out: FieldSet, strict
         for k, cv in v.items():
             sub, declared = child_schema(node, shape, k)
             p = path + (("f", k),)
-            if strict and _unknown_field_error(node, shape, sub):
+            if strict and _unknown_field_error(node, shape, sub, path, k):
                 raise TypedError(p, FIELD_NOT_DECLARED)
             cshape = shape_of(sub, cv)
             if cshape.leaf or cv is None or cv == {} or not declared:
