@@ -16,7 +16,7 @@ from _ssa_schema import SCHEMAS, MiniServer, entry, managers
 
 from minikube_lite.api.apply import apply, apply_detailed, gvk_string
 from minikube_lite.api.errors import ApiError
-from minikube_lite.api.managed_fields import LAST_APPLIED_ANNOTATION
+from minikube_lite.api.managed_fields import LAST_APPLIED_ANNOTATION, csa_upgrade
 
 NOW = "2026-11-27T11:00:00Z"
 
@@ -390,9 +390,9 @@ def test_case_24b_other_managers_get_no_forgiveness(srv: MiniServer) -> None:
 def test_case_25_client_rewrites_managed_fields(srv: MiniServer) -> None:
     _csa_created(srv)
     obj = srv.get("Deployment", "deployment")
-    rewritten = copy.deepcopy(obj["metadata"]["managedFields"])
-    assert rewritten[0]["manager"] == "kubectl-client-side-apply"
-    rewritten[0]["manager"], rewritten[0]["operation"] = "kubectl", "Apply"
+    original = obj["metadata"]["managedFields"]
+    rewritten = csa_upgrade(original, {"kubectl-client-side-apply"}, "kubectl")
+    assert rewritten == [{**original[0], "manager": "kubectl", "operation": "Apply"}]
     patched = copy.deepcopy(obj)
     patched["metadata"]["managedFields"] = rewritten
     _, stored = srv.write("Deployment", patched, manager="kubectl")
@@ -402,6 +402,31 @@ def test_case_25_client_rewrites_managed_fields(srv: MiniServer) -> None:
     with pytest.raises(ApiError) as ei:
         srv.write("Deployment", stale, manager="kubectl")
     assert ei.value.code == 409
+
+
+def test_kubectl_migration_steps_then_prune(srv: MiniServer) -> None:
+    """§6.3 end to end: SSA, co-own the annotation, rewrite managedFields, re-apply prunes."""
+    last_applied = deployment(replicas=3, hostname="h")
+    live = copy.deepcopy(last_applied)
+    live["metadata"]["annotations"] = {LAST_APPLIED_ANNOTATION: json.dumps(last_applied)}
+    srv.write("Deployment", live, manager="kubectl-client-side-apply")
+    manifest = deployment(replicas=3)  # hostname dropped from the file
+    srv.apply("Deployment", manifest, manager="kubectl")
+    obj = srv.get("Deployment", "deployment")
+    assert obj["spec"]["template"]["spec"]["hostname"] == "h"  # still owned by the CSA manager
+    ann = obj["metadata"]["annotations"][LAST_APPLIED_ANNOTATION]
+    srv.apply("Deployment", {"apiVersion": "apps/v1", "kind": "Deployment",
+                             "metadata": {"name": "deployment", "namespace": "default",
+                                          "annotations": {LAST_APPLIED_ANNOTATION: ann}}},
+              manager="kubectl-last-applied")
+    obj = srv.get("Deployment", "deployment")
+    obj["metadata"]["managedFields"] = csa_upgrade(obj["metadata"]["managedFields"],
+                                                   {"kubectl-client-side-apply"}, "kubectl")
+    _, obj = srv.write("Deployment", obj, manager="kubectl")
+    assert "kubectl-client-side-apply" not in [m for m, _, _ in managers(obj)]
+    _, obj = srv.apply("Deployment", manifest, manager="kubectl")
+    assert "hostname" not in obj["spec"]["template"]["spec"]
+    assert LAST_APPLIED_ANNOTATION in obj["metadata"]["annotations"]
 
 
 def test_case_26_conflict_message_groups_managers(srv: MiniServer) -> None:
@@ -508,3 +533,61 @@ def test_gvk_string() -> None:
     assert gvk_string("v1", "ConfigMap") == "/v1, Kind=ConfigMap"
     assert gvk_string(None, None) == "/, Kind="
     assert gvk_string("apps/v1", "Deployment") == "apps/v1, Kind=Deployment"
+
+
+# --- against the real 1.35 schemas (api/schema.py) -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def real() -> Any:
+    schema = pytest.importorskip("minikube_lite.api.schema")
+    return schema.SchemaSet.load()
+
+
+def test_real_schema_worked_example(real: Any) -> None:
+    body = deployment(replicas=2, labels={"app": "web"},
+                      containers=[{"name": "nginx", "image": "nginx:1.27",
+                                   "ports": [{"containerPort": 80}, {"containerPort": 53, "protocol": "UDP"}]}])
+    obj = apply(None, body, manager="kubectl", api_version="apps/v1", force=False,
+                schema=real.node("apps/v1", "Deployment"), now=NOW)
+    ports = obj["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"][
+        'k:{"name":"nginx"}']["f:ports"]
+    assert list(ports) == ['k:{"containerPort":53,"protocol":"UDP"}', 'k:{"containerPort":80,"protocol":"TCP"}']
+    assert obj["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:selector"] == {}
+
+
+def test_real_schema_pv_claim_ref_is_granular(real: Any) -> None:
+    """Users apply claimRef name/namespace; the binder's uid write does not conflict (§3.1)."""
+    node = real.node("v1", "PersistentVolume")
+    body = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv1"},
+            "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                     "hostPath": {"path": "/tmp/x"}, "claimRef": {"name": "c", "namespace": "default"}}}
+    live = apply(None, body, manager="user", api_version="v1", force=False, schema=node, now=NOW)
+    bound = copy.deepcopy(live)
+    bound["spec"]["claimRef"]["uid"] = "1234"
+    bound = mf_update(live, bound, "kube-controller-manager", node)
+    again = apply(bound, body, manager="user", api_version="v1", force=False, schema=node, now=NOW)
+    assert again["spec"]["claimRef"] == {"name": "c", "namespace": "default", "uid": "1234"}
+
+
+def test_real_schema_service_ports_keyed_by_port_and_protocol(real: Any) -> None:
+    node = real.node("v1", "Service")
+    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "default"},
+            "spec": {"ports": [{"port": 80}, {"port": 80, "protocol": "UDP"}]}}
+    obj = apply(None, body, manager="m", api_version="v1", force=False, schema=node, now=NOW)
+    assert set(obj["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:ports"]) == {
+        'k:{"port":80,"protocol":"TCP"}', 'k:{"port":80,"protocol":"UDP"}'}
+
+
+def test_real_schema_unknown_field_is_400(real: Any) -> None:
+    body = cm(data={"a": "b"})
+    body["spec"] = {"x": 1}
+    with pytest.raises(ApiError) as ei:
+        apply(None, body, manager="m", api_version="v1", force=False, schema=real.node("v1", "ConfigMap"), now=NOW)
+    assert ei.value.code == 400
+    assert ei.value.message == ("failed to create typed patch object (default/test-cm; /v1, Kind=ConfigMap): "
+                                ".spec: field not declared in schema")
+
+
+def mf_update(old: dict, new: dict, manager: str, node: Any) -> dict:
+    from minikube_lite.api.managed_fields import update_managed_fields
+    return update_managed_fields(old, new, manager=manager, api_version="v1", now=NOW, schema=node)
