@@ -54,7 +54,9 @@ MAX_STRICT_ERRORS = 100
 _REF_PREFIX = "#/components/schemas/"
 _QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 _INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
-_TIME_TYPES = {"io.k8s.apimachinery.pkg.apis.meta.v1.Time", "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime"}
+# metav1.Time parses RFC 3339 on decode. MicroTime is treated as a plain string: its layout
+# demands exactly six fractional digits and in-process writers are not held to that.
+_TIME_TYPES = {"io.k8s.apimachinery.pkg.apis.meta.v1.Time"}
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 # Types with their own UnmarshalJSON that accept any JSON value.
 _OPAQUE_TYPES = {
@@ -294,6 +296,67 @@ def quantity_error(text: str) -> str | None:
         float(number)
     except ValueError:
         return QUANTITY_NUMERIC_WRONG
+    return None
+
+
+RFC3339_LAYOUT = "2006-01-02T15:04:05Z07:00"
+# (layout element, digits, range-error name, low, high); "" digits = literal separator.
+_RFC3339_ELEMENTS: tuple[tuple[str, int, str, int, int], ...] = (
+    ("2006", 4, "", 0, 9999), ("-", 0, "", 0, 0), ("01", 2, "month", 1, 12), ("-", 0, "", 0, 0),
+    ("02", 2, "day", 1, 31), ("T", 0, "", 0, 0), ("15", 2, "hour", 0, 23), (":", 0, "", 0, 0),
+    ("04", 2, "minute", 0, 59), (":", 0, "", 0, 0), ("05", 2, "second", 0, 59),
+)
+
+
+def _go_quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _days_in(month: int, year: int) -> int:
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def rfc3339_error(value: str) -> str | None:
+    """Go's ``time.Parse(time.RFC3339, value)`` error text (what metav1.Time decoding reports), or None."""
+    rest = value
+    fields: dict[str, int] = {}
+
+    def cannot(elem: str) -> str:
+        return (f"parsing time {_go_quote(value)} as {_go_quote(RFC3339_LAYOUT)}: cannot parse "
+                f"{_go_quote(rest)} as {_go_quote(elem)}")
+
+    for elem, digits, name, low, high in _RFC3339_ELEMENTS:
+        if not digits:
+            if not rest.startswith(elem):
+                return cannot(elem)
+            rest = rest[len(elem):]
+            continue
+        chunk = rest[:digits]
+        if len(chunk) < digits or not chunk.isdigit() or not chunk.isascii():
+            return cannot(elem)
+        number = int(chunk)
+        if name and not low <= number <= high:
+            return f"parsing time {_go_quote(value)}: {name} out of range"
+        fields[elem] = number
+        rest = rest[digits:]
+        if elem == "05" and rest.startswith((".", ",")) and rest[1:2].isdigit():
+            i = 1
+            while i < len(rest) and rest[i].isdigit():
+                i += 1
+            rest = rest[i:]
+    if rest.startswith("Z"):
+        rest = rest[1:]
+    elif (len(rest) >= 6 and rest[0] in "+-" and rest[3] == ":" and rest[1:3].isdigit()
+          and rest[4:6].isdigit()):
+        rest = rest[6:]
+    else:
+        return cannot("Z07:00")
+    if rest:
+        return f"parsing time {_go_quote(value)}: extra text: {_go_quote(rest)}"
+    if fields["02"] > _days_in(fields["01"], fields["2006"]):
+        return f"parsing time {_go_quote(value)}: day out of range"
     return None
 
 
@@ -587,6 +650,10 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
     if kind == K_TIME:
         if not isinstance(value, str):
             walk.type_error(_json_kind(value), "string", struct, stack)
+        else:
+            problem = rfc3339_error(value)
+            if problem:
+                walk.other_error(problem)
         return value
     return value
 

@@ -14,6 +14,7 @@ from minikube_lite.api.schema import (
     SchemaSet,
     find_duplicate_fields,
     quantity_error,
+    rfc3339_error,
     strict_message,
 )
 
@@ -128,6 +129,9 @@ def test_node_from_openapi_uses_list_extensions_and_object_meta(schemas: SchemaS
      "ServicePort.spec.ports.targetPort of type int32"),
     ("v1", "Secret", {"data": {"k": "not base64!"}},
      'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 3'),
+    ("v1", "Pod", {"status": {"startTime": "yesterday"}},
+     'Pod in version "v1" cannot be handled as a Pod: parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": '
+     'cannot parse "yesterday" as "2006"'),
     ("v1", "Pod", [1, 2],
      'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal array into Go value of type v1.Pod'),
 ])
@@ -320,3 +324,20 @@ def test_check_is_fast_for_a_pod_with_status(schemas: SchemaSet) -> None:
         schemas.check("v1", "Pod", pod, "Strict")
     per_check = (time.perf_counter() - start) / runs
     assert per_check < 0.001, per_check
+
+
+@pytest.mark.parametrize(("value", "error"), [
+    ("2024-01-01T00:00:00Z", None),
+    ("2024-01-01T08:00:00.123456+08:00", None),
+    ("2024-02-29T00:00:00Z", None),
+    ("", 'parsing time "" as "2006-01-02T15:04:05Z07:00": cannot parse "" as "2006"'),
+    ("2024-13-01T00:00:00Z", 'parsing time "2024-13-01T00:00:00Z": month out of range'),
+    ("2023-02-29T00:00:00Z", 'parsing time "2023-02-29T00:00:00Z": day out of range'),
+    ("2024-01-01 00:00:00Z",
+     'parsing time "2024-01-01 00:00:00Z" as "2006-01-02T15:04:05Z07:00": cannot parse " 00:00:00Z" as "T"'),
+    ("2024-01-01T00:00:00",
+     'parsing time "2024-01-01T00:00:00" as "2006-01-02T15:04:05Z07:00": cannot parse "" as "Z07:00"'),
+    ("2024-01-01T00:00:00Zjunk", 'parsing time "2024-01-01T00:00:00Zjunk": extra text: "junk"'),
+])
+def test_rfc3339_errors(value: str, error: str | None) -> None:
+    assert rfc3339_error(value) == error
