@@ -1,0 +1,140 @@
+"""The scheduling queue: priority order, unschedulable pool, event moves, backoff from the Clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from _sched_builders import pod
+
+from minikube_lite.clock import VirtualClock
+from minikube_lite.scheduler.framework import ClusterEvent
+from minikube_lite.scheduler.queue import SchedulingQueue
+
+EVENTS = {"VolumeBinding": [ClusterEvent("StorageClass", "Add"), ClusterEvent("StorageClass", "Update")],
+          "TaintToleration": [ClusterEvent("Node", "UpdateNodeTaint")],
+          "NodeAffinity": [ClusterEvent("Node", "Update")]}
+
+
+def _queue(clock: VirtualClock) -> SchedulingQueue:
+    return SchedulingQueue(clock, EVENTS)
+
+
+async def _pop(q: SchedulingQueue):
+    return await asyncio.wait_for(q.pop(), 1.0)
+
+
+async def test_priority_then_fifo():
+    clock = VirtualClock(start=100)
+    q = _queue(clock)
+    q.add(pod("a", priority=0))
+    await clock.advance(1)
+    q.add(pod("b", priority=10))
+    await clock.advance(1)
+    q.add(pod("c", priority=0))
+    q.add(pod("d", priority=10))
+    assert [(await _pop(q)).key for _ in range(4)] == ["default/b", "default/d", "default/a", "default/c"]
+
+
+async def test_unschedulable_pod_moves_on_a_registered_event_only():
+    clock = VirtualClock(start=100)
+    q = _queue(clock)
+    q.add(pod("p"))
+    info = await _pop(q)
+    cycle = q.scheduling_cycle
+    info.unschedulable_plugins = {"VolumeBinding"}
+    q.requeue_failed(info, cycle, error=False)
+    assert q.pending()["unschedulable"] == ["default/p"]
+    assert q.move_on_event("Node", "UpdateNodeTaint") == 0
+    assert q.move_on_event("StorageClass", "Add") == 1
+    # still inside its 1 s backoff, but moved by an event: popped at once (SchedulerPopFromBackoffQ)
+    assert q.has_ready()
+    assert (await _pop(q)).key == "default/p"
+
+
+@pytest.mark.parametrize("resource,action,moves", [
+    ("Node", "UpdateNodeLabel", True),    # "Update" matches the finer node updates
+    ("Node", "UpdateNodeTaint", True),
+    ("Node", "Add", False),
+    ("PersistentVolume", "Add", False),
+])
+async def test_event_matching(resource, action, moves):
+    clock = VirtualClock(start=100)
+    q = _queue(clock)
+    q.add(pod("p"))
+    info = await _pop(q)
+    info.unschedulable_plugins = {"NodeAffinity"}
+    q.requeue_failed(info, q.scheduling_cycle, error=False)
+    assert (q.move_on_event(resource, action) == 1) is moves
+
+
+async def test_error_backoff_doubles_to_ten_seconds():
+    clock = VirtualClock(start=100)
+    q = _queue(clock)
+    q.add(pod("p"))
+    waits = []
+    for _ in range(6):
+        info = await _pop(q)
+        q.requeue_failed(info, q.scheduling_cycle, error=True)
+        expiry = q.next_backoff_expiry()
+        waits.append(expiry - clock.now())
+        assert not q.has_ready()
+        await clock.advance_to(expiry)
+    assert waits == [1, 2, 4, 8, 10, 10]
+
+
+async def test_event_during_the_cycle_sends_pod_to_backoff():
+    clock = VirtualClock(start=100)
+    q = _queue(clock)
+    q.add(pod("p"))
+    info = await _pop(q)
+    cycle = q.scheduling_cycle
+    q.move_on_event("PersistentVolume", "Add")      # arrives while p is being scheduled
+    info.unschedulable_plugins = {"VolumeBinding"}
+    q.requeue_failed(info, cycle, error=False)
+    assert q.pending()["backoff"] == ["default/p"]
+    await clock.advance(1)
+    assert q.pending()["active"] == ["default/p"]
+
+
+async def test_leftover_unschedulable_pods_are_flushed_after_five_minutes():
+    clock = VirtualClock(start=100)
+    q = _queue(clock)
+    q.add(pod("p"))
+    info = await _pop(q)
+    info.unschedulable_plugins = {"VolumeBinding"}
+    q.requeue_failed(info, q.scheduling_cycle, error=False)
+    await clock.advance(299)
+    q.flush_unschedulable_leftover()
+    assert q.pending()["unschedulable"] == ["default/p"]
+    await clock.advance(1)
+    q.flush_unschedulable_leftover()
+    assert q.pending()["active"] == ["default/p"]
+
+
+async def test_gated_pod_waits_until_gates_are_removed():
+    clock = VirtualClock(start=100)
+    q = _queue(clock)
+    gated = pod("g")
+    gated["spec"]["schedulingGates"] = [{"name": "example.com/wait"}]
+    q.add(gated)
+    assert q.pending()["gated"] == ["default/g"] and not q.has_ready()
+    open_ = pod("g")
+    q.update(gated, open_)
+    assert (await _pop(q)).key == "default/g"
+
+
+async def test_status_only_update_does_not_requeue():
+    clock = VirtualClock(start=100)
+    q = _queue(clock)
+    p = pod("p")
+    q.add(p)
+    info = await _pop(q)
+    info.unschedulable_plugins = {"VolumeBinding"}
+    q.requeue_failed(info, q.scheduling_cycle, error=False)
+    with_status = {**p, "status": {"conditions": [{"type": "PodScheduled", "status": "False"}]}}
+    q.update(p, with_status)
+    assert q.pending()["unschedulable"] == ["default/p"]
+    relabelled = {**p, "metadata": {**p["metadata"], "labels": {"x": "y"}}}
+    q.update(with_status, relabelled)
+    assert q.pending()["unschedulable"] == []
