@@ -120,6 +120,23 @@ def check_apply_body(config: Any, *, api_version: str, kind: str | None) -> None
         raise errors.bad_request(MANAGED_FIELDS_MUST_BE_NIL)
 
 
+def _key_text(k: Any) -> str:
+    if isinstance(k, str):
+        return k
+    if isinstance(k, bool) or k is None:
+        return json.dumps(k)
+    return go_json(k) if isinstance(k, int | float) else str(k)
+
+
+def json_keys(value: Any) -> Any:
+    """YAML may key maps by numbers or booleans; YAML-to-JSON conversion makes every key a string."""
+    if isinstance(value, dict):
+        return {_key_text(k): json_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_keys(v) for v in value]
+    return value
+
+
 def _typed_error(fmt: str, config: JSON, err: TypedError) -> errors.ApiError:
     md = config.get("metadata") or {}
     return errors.bad_request(fmt.format(ns=md.get("namespace") or "", name=md.get("name") or "",
@@ -151,6 +168,7 @@ def apply_detailed(live: JSON | None, config: JSON, *, manager: str, api_version
     run afterwards in the handler, as upstream.
     """
     validate_write_options(manager, is_apply=True)
+    config = json_keys(config)
     check_apply_body(config, api_version=api_version, kind=kind or (live or {}).get("kind"))
     sub = subresource or ""
     md = config.get("metadata") or {}

@@ -19,7 +19,7 @@ from typing import Any
 from minikube_lite.api import errors
 from minikube_lite.api.fieldpath import FieldPathError, FieldSet, go_json, path_string
 from minikube_lite.api.schema_types import SchemaNode
-from minikube_lite.api.typed import Comparison, compare, dotted, field_path
+from minikube_lite.api.typed import Comparison, TypedError, compare, dotted, field_path
 from minikube_lite.clock import parse_time
 
 JSON = dict[str, Any]
@@ -292,7 +292,8 @@ def filter_comparison(c: Comparison, reset: FieldSet | None) -> Comparison:
 def without_managed_fields(obj: JSON) -> JSON:
     """A shallow copy of ``obj`` whose metadata has no managedFields."""
     out = dict(obj)
-    md = dict(out.get("metadata") or {})
+    md_in = out.get("metadata")
+    md = dict(md_in) if isinstance(md_in, dict) else {}
     md.pop("managedFields", None)
     out["metadata"] = md
     return out
@@ -415,7 +416,9 @@ def update_managed_fields(old: JSON | None, new: JSON, *, manager: str, operatio
     existing object without managedFields is not tracked until the next apply.
     """
     sub = subresource or ""
-    raw_new = (new.get("metadata") or {}).get("managedFields")
+    if not isinstance(new.get("metadata"), dict):
+        return new  # validation rejects this object; nothing to track
+    raw_new = new["metadata"].get("managedFields")
     result = without_managed_fields(new)
     if sub:
         entries = live_entries(old)
@@ -432,8 +435,13 @@ def update_managed_fields(old: JSON | None, new: JSON, *, manager: str, operatio
     else:
         live = zero if zero is not None else go_zero_object(result)
         compared = result
-    out = record_update(entries, live, compared, manager=manager, api_version=api_version, subresource=sub,
-                        now=now, schema=schema, reset=reset_fields, operation=operation)
+    try:
+        out = record_update(entries, live, compared, manager=manager, api_version=api_version,
+                            subresource=sub, now=now, schema=schema, reset=reset_fields, operation=operation)
+    except TypedError:
+        # UpdateNoErrors: an object the schema cannot walk (validation will refuse it) must not
+        # fail the write here, and must not keep garbage managedFields either.
+        return result
     encoded = encode_managed_fields(out)
     if encoded:
         result["metadata"]["managedFields"] = encoded

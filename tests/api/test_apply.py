@@ -591,3 +591,58 @@ def test_real_schema_unknown_field_is_400(real: Any) -> None:
 def mf_update(old: dict, new: dict, manager: str, node: Any) -> dict:
     from minikube_lite.api.managed_fields import update_managed_fields
     return update_managed_fields(old, new, manager=manager, api_version="v1", now=NOW, schema=node)
+
+
+# --- robustness: bad input gives ApiError, never a traceback --------------------------------------
+
+_ODD_VALUES: list[Any] = [None, 1, "x", True, [], {}, [1], ["a", "a"], [{"name": "c"}], [{"name": "c"}, {"name": "c"}],
+                          [{}], [None], {"a": None}, {"name": 3}, 1.5, [[1]]]
+_ODD_PATHS = [("metadata", "labels"), ("metadata", "finalizers"), ("metadata", "ownerReferences"), ("spec", "replicas"),
+              ("spec", "selector"), ("spec", "template", "spec", "containers"), ("spec", "template", "spec", "hostname"),
+              ("spec", "template", "spec", "tolerations"), ("spec", "strategy"), ("spec",), ("metadata",),
+              ("status", "readyReplicas"), ("spec", "template", "metadata"), ("kind",), ("apiVersion",)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_odd_bodies_never_raise_anything_but_api_errors(seed: int) -> None:
+    import random
+
+    from minikube_lite.api.managed_fields import update_managed_fields
+
+    rnd = random.Random(seed)
+    node = SCHEMAS["Deployment"]
+
+    def mutate(obj: dict) -> dict:
+        path = rnd.choice(_ODD_PATHS)
+        cur: Any = obj
+        for k in path[:-1]:
+            if not isinstance(cur, dict):
+                return obj
+            cur = cur.setdefault(k, {})
+        if isinstance(cur, dict):
+            cur[path[-1]] = copy.deepcopy(rnd.choice(_ODD_VALUES))
+        return obj
+
+    for _ in range(150):
+        live = None
+        if rnd.random() < 0.7:
+            live = apply(None, deployment(replicas=2), manager="a", api_version="apps/v1", force=False,
+                         schema=node, now=NOW)
+        config = deployment()
+        for _ in range(rnd.randint(1, 3)):
+            mutate(config)
+        try:
+            out = apply(live, config, manager=rnd.choice(["a", "b", "kubectl"]), api_version="apps/v1",
+                        force=rnd.random() < 0.5, schema=node, now=NOW)
+        except ApiError as e:
+            assert e.code in (400, 409, 422)
+            continue
+        new = mutate(copy.deepcopy(out))
+        update_managed_fields(out, new, manager="u", api_version="apps/v1", now=NOW, schema=node)
+
+
+def test_yaml_non_string_keys_become_json_strings() -> None:
+    body = cm(data={"a": "b"})
+    body["data"] = {1: "one", False: "no", 2.5: "x"}
+    obj = apply(None, body, manager="m", api_version="v1", force=False, schema=SCHEMAS["ConfigMap"], now=NOW)
+    assert obj["data"] == {"1": "one", "false": "no", "2.5": "x"}
