@@ -1,0 +1,275 @@
+"""Storage capacity tracking: the capacity controller of external-provisioner.
+
+Why: with ``CSIDriver.spec.storageCapacity: true`` the scheduler's VolumeBinding filter
+(storage.md §2.4 step 4) only sends a WaitForFirstConsumer claim to a node whose topology has a
+CSIStorageCapacity object, for the claim's class, big enough for the request. Something has to
+publish those objects: upstream it is external-provisioner started with ``--enable-capacity``,
+which asks the driver (CSI GetCapacity) per topology segment and StorageClass and keeps one
+object per pair, refreshed every ``--capacity-poll-interval`` (1m) and when volumes come and go.
+
+Segments are what the provisioner's topology code sees: for every CSINode that lists the driver,
+the node's label values for the driver's ``topologyKeys``. Objects live in ``kube-system`` (the
+provisioner's namespace), named ``csisc-<random>`` and labelled with the driver and manager, so
+a restarted controller finds and reuses its objects instead of piling up new ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ..api.errors import ApiError
+from ..api.quantity import format_quantity, parse_quantity
+from ..client.base import JSON, Client
+from ..clock import Clock
+from .provisioner import (
+    CallError,
+    Capabilities,
+    ProvisioningError,
+    _call,
+    csinode_keys,
+    get_capabilities,
+    node_topology,
+    split_parameters,
+    term_hash,
+)
+from .runtime import DONE, Controller, Key, Result
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "kube-system"
+GENERATE_NAME = "csisc-"
+LABEL_DRIVER = "csi.storage.k8s.io/drivername"
+LABEL_MANAGED_BY = "csi.storage.k8s.io/managed-by"
+MANAGED_BY = "external-provisioner"
+RESOURCE = "csistoragecapacities"
+DEFAULT_POLL_INTERVAL = 60.0
+GIB = 1024**3
+
+Segment = dict[str, str]
+
+
+@dataclass
+class CapacityValue:
+    """GetCapacity's answer: free bytes and the largest volume that could be created now."""
+
+    available: int
+    maximum: int | None = None
+
+
+class CapacityController(Controller):
+    """Publish CSIStorageCapacity for every driver whose CSIDriver has ``storageCapacity: true``."""
+
+    name = "csi-capacity"
+
+    def __init__(self, client: Client, clock: Clock, *, config: Any = None, cloud: Any = None,
+                 drivers: Mapping[str, Any] | None = None, namespace: str = NAMESPACE) -> None:
+        super().__init__(client, clock)
+        self.config = config
+        self.cloud = cloud
+        self.drivers = dict(drivers or {})
+        self.namespace = namespace
+        timings = getattr(config, "timings", None)
+        poll = timings.get("capacityPollInterval", DEFAULT_POLL_INTERVAL) if timings is not None else None
+        self.resync_period = poll or DEFAULT_POLL_INTERVAL
+        self._caps: dict[str, Capabilities] = {}
+
+    def setup(self) -> None:
+        every = self._all_keys
+        self.csidrivers = self.informer("csidrivers", key_of=every)
+        self.csinodes = self.informer("csinodes", key_of=every)
+        self.nodes = self.informer("nodes", key_of=self._node_keys)
+        self.classes = self.informer("storageclasses", key_of=every)
+        # Volumes coming and going change what is free: recompute for their driver.
+        self.informer("persistentvolumes", key_of=self._volume_keys)
+        self.objects = self.informer(RESOURCE, namespace=self.namespace, key_of=self._object_keys)
+
+    def _all_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        return self.resync_keys()
+
+    def _node_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        labels = (obj.get("metadata") or {}).get("labels")
+        if old is not None and (old.get("metadata") or {}).get("labels") == labels:
+            return ()
+        return self.resync_keys()
+
+    def _volume_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        driver = ((obj.get("spec") or {}).get("csi") or {}).get("driver")
+        if driver in self.drivers and (event != "MODIFIED" or old is None
+                                       or (old.get("status") or {}) != (obj.get("status") or {})):
+            return (driver,)
+        return ()
+
+    def _object_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        driver = ((obj.get("metadata") or {}).get("labels") or {}).get(LABEL_DRIVER)
+        if event == "DELETED" and driver in self.drivers:
+            return (driver,)
+        return ()
+
+    def resync_keys(self) -> Iterable[Key]:
+        return tuple(self.drivers)
+
+    def enabled(self, driver: str) -> bool:
+        obj = self.csidrivers.get(driver)
+        return bool(obj is not None and (obj.get("spec") or {}).get("storageCapacity"))
+
+    # ------------------------------------------------------------ reconcile
+
+    async def reconcile(self, key: Key) -> Result:
+        driver_name = key
+        driver = self.drivers.get(driver_name)
+        existing = self._existing(driver_name)
+        if driver is None or not self.enabled(driver_name):
+            for obj in existing:
+                await self._delete(obj)
+            return DONE
+        desired: dict[tuple[str, str], tuple[Segment, JSON]] = {}
+        for segment in self.segments(driver_name):
+            for cls in self.classes.list():
+                if cls.get("provisioner") == driver_name:
+                    desired[(term_hash(segment), cls["metadata"]["name"])] = (segment, cls)
+        seen: set[tuple[str, str]] = set()
+        for obj in existing:
+            ident = (term_hash((obj.get("nodeTopology") or {}).get("matchLabels") or {}),
+                     obj.get("storageClassName") or "")
+            if ident not in desired or ident in seen:
+                await self._delete(obj)
+                continue
+            seen.add(ident)
+            segment, cls = desired[ident]
+            value = await self.capacity(driver_name, driver, segment, cls)
+            if value is not None:
+                await self._update(obj, value)
+        for ident, (segment, cls) in sorted(desired.items()):
+            if ident in seen:
+                continue
+            value = await self.capacity(driver_name, driver, segment, cls)
+            if value is not None:
+                await self._create(driver_name, segment, cls, value)
+        return DONE
+
+    def segments(self, driver: str) -> list[Segment]:
+        """Distinct topology segments of the nodes whose CSINode lists ``driver``."""
+        out: dict[str, Segment] = {}
+        for csinode in self.csinodes.list():
+            keys = csinode_keys(csinode, driver)
+            if keys is None:
+                continue
+            node = self.nodes.get(csinode["metadata"]["name"])
+            if node is None:
+                continue
+            segment = node_topology(node, keys) if keys else {}
+            if segment is not None:
+                out[term_hash(segment)] = segment
+        return [out[h] for h in sorted(out)]
+
+    # ------------------------------------------------------------ capacity
+
+    async def capacity(self, driver_name: str, driver: Any, segment: Segment, cls: JSON) -> CapacityValue | None:
+        """GetCapacity when the driver offers it, else the cloud's free quota in the segment's zone."""
+        caps = self._caps.get(driver_name)
+        if caps is None:
+            caps = self._caps[driver_name] = await get_capabilities(driver)
+        try:
+            params, _ = split_parameters(cls.get("parameters") or {})
+        except ProvisioningError:
+            return None
+        if caps.get_capacity and hasattr(driver, "get_capacity"):
+            try:
+                return await self._get_capacity(driver, segment, params)
+            except CallError as err:
+                log.info("%s: GetCapacity for %s failed: %s", self.name, driver_name, err)
+                return None
+        cloud = getattr(driver, "cloud", None) or self.cloud
+        if cloud is None:
+            return None
+        return cloud_free_capacity(cloud, segment, params)
+
+    async def _get_capacity(self, driver: Any, segment: Segment, params: dict[str, str]) -> CapacityValue:
+        from ..csi import spec
+
+        req = spec.GetCapacityRequest(parameters=params,
+                                      accessible_topology=spec.Topology(segments=dict(segment)) if segment else None)
+        resp = await _call(driver.get_capacity, req)
+        maximum = getattr(resp, "maximum_volume_size", None)
+        return CapacityValue(int(resp.available_capacity), int(maximum) if maximum else None)
+
+    # ------------------------------------------------------------ objects
+
+    def _existing(self, driver: str) -> list[JSON]:
+        return [o for o in self.objects.list(self.namespace)
+                if ((o.get("metadata") or {}).get("labels") or {}).get(LABEL_DRIVER) == driver
+                and ((o.get("metadata") or {}).get("labels") or {}).get(LABEL_MANAGED_BY) == MANAGED_BY]
+
+    async def _create(self, driver: str, segment: Segment, cls: JSON, value: CapacityValue) -> None:
+        body: JSON = {
+            "apiVersion": "storage.k8s.io/v1", "kind": "CSIStorageCapacity",
+            "metadata": {"generateName": GENERATE_NAME, "namespace": self.namespace,
+                         "labels": {LABEL_DRIVER: driver, LABEL_MANAGED_BY: MANAGED_BY}},
+            "nodeTopology": {"matchLabels": dict(segment)},
+            "storageClassName": cls["metadata"]["name"],
+            **quantities(value),
+        }
+        await self.client.create(RESOURCE, body, self.namespace)
+
+    async def _update(self, obj: JSON, value: CapacityValue) -> None:
+        want = quantities(value)
+        have: JSON = {k: obj[k] for k in ("capacity", "maximumVolumeSize") if k in obj}
+        if _same(have, want):
+            return
+        body = dict(obj)
+        body.pop("maximumVolumeSize", None)
+        body.update(want)
+        try:
+            await self.client.update(RESOURCE, body, self.namespace)
+        except ApiError as err:
+            if err.code != 404:
+                raise
+
+    async def _delete(self, obj: JSON) -> None:
+        try:
+            await self.client.delete(RESOURCE, obj["metadata"]["name"], self.namespace)
+        except ApiError as err:
+            if err.code != 404:
+                raise
+
+
+def quantities(value: CapacityValue) -> JSON:
+    out: JSON = {"capacity": format_quantity(Decimal(max(0, value.available)), "BinarySI")}
+    if value.maximum is not None:
+        out["maximumVolumeSize"] = format_quantity(Decimal(max(0, value.maximum)), "BinarySI")
+    return out
+
+
+def _same(have: Mapping[str, Any], want: Mapping[str, Any]) -> bool:
+    if set(have) != set(want):
+        return False
+    return all(parse_quantity(str(have[k])) == parse_quantity(str(want[k])) for k in want)
+
+
+def cloud_free_capacity(cloud: Any, segment: Segment, params: Mapping[str, str]) -> CapacityValue | None:
+    """What a cloud-disk driver's GetCapacity would answer: the account's free quota in the zone.
+
+    Zero when the zone has no disk slots left (``disksPerZone``); otherwise the capacity still
+    allowed by ``totalCapacityGiB``, and the largest volume is that, capped by the category's
+    maximum size.
+    """
+    zones = set(cloud.zones)
+    zone = next((v for v in segment.values() if v in zones), None)
+    if zone is None:
+        return None
+    quotas = cloud.config.quotas
+    if cloud.disk_count(zone) >= quotas.disksPerZone:
+        return CapacityValue(0, 0)
+    free_gib = max(0, quotas.totalCapacityGiB - cloud.used_capacity_gib())
+    category = params.get("type") or params.get("category") or ""
+    limits = cloud.config.categories.get(category.split(",")[0]) if category else None
+    largest = min(free_gib, limits[1]) if limits else free_gib
+    return CapacityValue(free_gib * GIB, largest * GIB)
+
+
+__all__ = ["CapacityController", "CapacityValue", "cloud_free_capacity", "NAMESPACE", "LABEL_DRIVER",
+           "LABEL_MANAGED_BY", "MANAGED_BY"]
