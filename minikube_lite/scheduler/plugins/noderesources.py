@@ -42,6 +42,7 @@ class _PreFilterState:
     non_zero_cpu: int
     non_zero_mem: int
     empty: bool
+    names: list[str]    # requested resources, in the order upstream reports them
 
 
 def _pre_state(state: CycleState, pod: JSON) -> _PreFilterState:
@@ -49,12 +50,14 @@ def _pre_state(state: CycleState, pod: JSON) -> _PreFilterState:
     if s is None:
         req = {k: v for k, v in pod_requests(pod).items() if k != "pods"}
         cpu, mem = pod_non_zero_requests(pod)
-        s = _PreFilterState(req, cpu, mem, not any(req.values()))
+        names = [r for r in _FIRST if req.get(r)] + sorted(r for r in req if r not in _FIRST and req[r])
+        s = _PreFilterState(req, cpu, mem, not any(req.values()), names)
         state.write(_STATE_KEY, s)
     return s
 
 
-def fits_request(requests: dict[str, int], empty: bool, node_info: NodeInfo) -> list[tuple[str, bool]]:
+def fits_request(requests: dict[str, int], empty: bool, node_info: NodeInfo,
+                 names: list[str] | None = None) -> list[tuple[str, bool]]:
     """``fitsRequest``: (reason, unresolvable) per insufficient resource, upstream order."""
     out: list[tuple[str, bool]] = []
     alloc = node_info.allocatable
@@ -64,7 +67,8 @@ def fits_request(requests: dict[str, int], empty: bool, node_info: NodeInfo) -> 
     if empty:
         return out
     used = node_info.requested
-    names = [r for r in _FIRST if requests.get(r)] + sorted(r for r in requests if r not in _FIRST and requests[r])
+    if names is None:
+        names = [r for r in _FIRST if requests.get(r)] + sorted(r for r in requests if r not in _FIRST and requests[r])
     for r in names:
         want = requests[r]
         have = alloc.get(r, 0)
@@ -90,7 +94,7 @@ class NodeResourcesFit:
 
     def filter(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> Status | None:
         s = _pre_state(state, pod)
-        bad = fits_request(s.requests, s.empty, node_info)
+        bad = fits_request(s.requests, s.empty, node_info, s.names)
         if not bad:
             return None
         code = Code.UnschedulableAndUnresolvable if any(u for _, u in bad) else Code.Unschedulable

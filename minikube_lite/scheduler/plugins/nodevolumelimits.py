@@ -10,6 +10,7 @@ from .volumebinding import claim_names
 
 NAME = "NodeVolumeLimits"
 ERR_REASON_MAX_VOLUME_COUNT_EXCEEDED = "node(s) exceed max volume count"
+_STATE_KEY = "PreFilter" + NAME
 
 
 def node_volume_limits(csi_node: JSON | None) -> dict[str, int]:
@@ -64,18 +65,20 @@ class NodeVolumeLimits:
     def pre_filter(self, state: CycleState, pod: JSON) -> tuple[PreFilterResult | None, Status | None]:
         if not claim_names(pod):
             return None, Status(Code.Skip)
+        state.write(_STATE_KEY, attachable_volumes(self.snapshot, pod, True))
         return None, None
 
     def filter(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> Status | None:
-        csi_node = self.snapshot.csi_nodes.get(node_info.name)
-        new_volumes, err = attachable_volumes(self.snapshot, pod, True)
+        pre = state.get(_STATE_KEY)
+        new_volumes, err = pre if pre is not None else attachable_volumes(self.snapshot, pod, True)
         if err is not None:
             return Status(Code.UnschedulableAndUnresolvable, [err])
         if not new_volumes:
             return None
-        limits = node_volume_limits(csi_node)
+        limits = node_volume_limits(self.snapshot.csi_nodes.get(node_info.name))
         if not limits:
             return None
+        new_volumes = dict(new_volumes)
         attached: dict[str, str] = {}
         for info in node_info.pods.values():
             vols, _ = attachable_volumes(self.snapshot, info.pod, False)

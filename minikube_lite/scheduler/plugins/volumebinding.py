@@ -205,6 +205,17 @@ class PodVolumes:
     dynamic_provisions: list[JSON] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class _Claim:
+    """A delay-binding claim with what every node's check needs, computed once per cycle."""
+
+    pvc: JSON
+    class_name: str
+    request: int
+    has_request: bool
+    selected_node: str | None
+
+
 @dataclass
 class _State:
     bound_claims: list[JSON]
@@ -212,6 +223,16 @@ class _State:
     pvs_by_class: dict[str, list[JSON]]
     pod_volumes_by_node: dict[str, PodVolumes] = field(default_factory=dict)
     all_bound: bool = False
+    claims: list[_Claim] = field(default_factory=list)          # delay claims, pod order
+    to_match_sorted: list[_Claim] = field(default_factory=list)  # without selected-node, by request
+
+    def __post_init__(self) -> None:
+        for pvc in self.delay_claims:
+            requests = ((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}
+            self.claims.append(_Claim(pvc, pvc_class(pvc), pvc_request(pvc), "storage" in requests,
+                                      _ann(pvc).get(ANN_SELECTED_NODE)))
+        self.to_match_sorted = sorted((c for c in self.claims if c.selected_node is None),
+                                      key=lambda c: c.request)
 
 
 class VolumeBinding:
@@ -314,24 +335,19 @@ class VolumeBinding:
         storage_ok = True
         if st.bound_claims:
             bound_ok, pvs_found = self._check_bound_claims(st.bound_claims, node)
-        if st.delay_claims:
-            to_provision: list[JSON] = []
-            to_match: list[JSON] = []
-            for claim in st.delay_claims:
-                selected = _ann(claim).get(ANN_SELECTED_NODE)
-                if selected is not None:
-                    if selected != node_name:
+        if st.claims:
+            to_provision: list[_Claim] = []
+            for c in st.claims:
+                if c.selected_node is not None:
+                    if c.selected_node != node_name:
                         return result, _reasons(bound_ok, False, storage_ok, pvs_found)
-                    to_provision.append(claim)
-                else:
-                    to_match.append(claim)
-            if to_match:
-                unbound_ok, unmatched = self._find_matching_volumes(st, to_match, node, result)
+                    to_provision.append(c)
+            if st.to_match_sorted:
+                unbound_ok, unmatched = self._find_matching_volumes(st, node, result)
                 to_provision.extend(unmatched)
             if to_provision:
                 unbound_ok, storage_ok = self._check_volume_provisions(to_provision, node, result)
-        reasons = _reasons(bound_ok, unbound_ok, storage_ok, pvs_found)
-        return result, reasons
+        return result, _reasons(bound_ok, unbound_ok, storage_ok, pvs_found)
 
     def _check_bound_claims(self, claims: list[JSON], node: JSON) -> tuple[bool, bool]:
         for pvc in claims:
@@ -342,24 +358,25 @@ class VolumeBinding:
                 return False, True
         return True, True
 
-    def _find_matching_volumes(self, st: _State, claims: list[JSON], node: JSON,
-                               result: PodVolumes) -> tuple[bool, list[JSON]]:
+    def _find_matching_volumes(self, st: _State, node: JSON, result: PodVolumes) -> tuple[bool, list[_Claim]]:
         chosen: set[str] = set()
-        unmatched: list[JSON] = []
-        for pvc in sorted(claims, key=pvc_request):
-            pv = find_matching_volume(pvc, st.pvs_by_class.get(pvc_class(pvc), []), node, chosen, True)
+        unmatched: list[_Claim] = []
+        for c in st.to_match_sorted:
+            volumes = st.pvs_by_class.get(c.class_name)
+            pv = find_matching_volume(c.pvc, volumes, node, chosen, True) if volumes else None
             if pv is None:
-                unmatched.append(pvc)
+                unmatched.append(c)
                 continue
             chosen.add(_name(pv))
-            result.static_bindings.append((pv, pvc))
+            result.static_bindings.append((pv, c.pvc))
         return not unmatched, unmatched
 
-    def _check_volume_provisions(self, claims: list[JSON], node: JSON,
+    def _check_volume_provisions(self, claims: list[_Claim], node: JSON,
                                  result: PodVolumes) -> tuple[bool, bool]:
         labels = (node.get("metadata") or {}).get("labels") or {}
-        for claim in claims:
-            class_name = pvc_class(claim)
+        for c in claims:
+            claim = c.pvc
+            class_name = c.class_name
             if not class_name:
                 raise BindingError(f'no class for claim "{_ns(claim)}/{_name(claim)}"')
             sc = self.snapshot.storage_classes.get(class_name)
@@ -370,7 +387,7 @@ class VolumeBinding:
                 return False, True
             if not match_topology_selector_terms(sc.get("allowedTopologies"), labels):
                 return False, True
-            if not self._has_enough_capacity(provisioner, claim, sc, node):
+            if c.has_request and not self._has_enough_capacity(provisioner, claim, sc, node):
                 return True, False
             result.dynamic_provisions.append(claim)
         return True, True
