@@ -1,0 +1,183 @@
+"""Storage admission plugins, as kube-apiserver runs them (storage.md §0.2-§0.5).
+
+- ``DefaultStorageClass``: a new PVC with no class gets the default one, so a claim written
+  without ``storageClassName`` provisions exactly as on a real cluster.
+- ``StorageObjectInUseProtection``: every new PVC and PV carries its protection finalizer, so
+  the protection controllers can hold deletion while the object is in use.
+- ``PersistentVolumeStatusStrategy``: the PV registry stamps ``status.lastPhaseTransitionTime``
+  on create and on every phase change (the strategy's PrepareForCreate/PrepareForUpdate).
+- ``StorageClassUpdate``: the four immutable StorageClass fields of §0.4 (kept here until
+  ``api/validation.py`` enforces them).
+
+``install(engine)`` is called by ``Cluster`` when this module exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..clock import rfc3339
+from .admission import CREATE, UPDATE, AdmissionContext
+from .errors import FieldError, forbidden_field, invalid, invalid_value
+
+if TYPE_CHECKING:
+    from .engine import ApiEngine
+
+JSON = dict[str, Any]
+
+PVC_PROTECTION_FINALIZER = "kubernetes.io/pvc-protection"
+PV_PROTECTION_FINALIZER = "kubernetes.io/pv-protection"
+ANN_BETA_STORAGE_CLASS = "volume.beta.kubernetes.io/storage-class"
+ANN_IS_DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+ANN_BETA_IS_DEFAULT_CLASS = "storageclass.beta.kubernetes.io/is-default-class"
+
+# ValidateStorageClassUpdate messages (storage.md §0.4).
+MSG_PARAMETERS_FORBIDDEN = "updates to parameters are forbidden."
+MSG_PROVISIONER_FORBIDDEN = "updates to provisioner are forbidden."
+MSG_RECLAIM_POLICY_FORBIDDEN = "updates to reclaimPolicy are forbidden."
+MSG_FIELD_IMMUTABLE = "field is immutable"
+
+
+def _is_core(ctx: AdmissionContext, plural: str) -> bool:
+    return ctx.rt.group == "" and ctx.rt.plural == plural
+
+
+def _annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (obj.get("metadata") or {}).get("annotations") or {}
+
+
+def is_default_class(sc: Mapping[str, Any]) -> bool:
+    anns = _annotations(sc)
+    return anns.get(ANN_IS_DEFAULT_CLASS) == "true" or anns.get(ANN_BETA_IS_DEFAULT_CLASS) == "true"
+
+
+def default_class_name(classes: Iterable[Mapping[str, Any]]) -> str | None:
+    """``GetDefaultClass``: the newest default class wins; equal timestamps go to the lowest name."""
+    defaults = [sc for sc in classes if is_default_class(sc)]
+    if not defaults:
+        return None
+    defaults.sort(key=lambda sc: str((sc.get("metadata") or {}).get("name") or ""))
+    defaults.sort(key=lambda sc: str((sc.get("metadata") or {}).get("creationTimestamp") or ""), reverse=True)
+    return str(defaults[0]["metadata"]["name"])
+
+
+class DefaultStorageClass:
+    """Upstream ``DefaultStorageClass``: on PVC create, fill ``spec.storageClassName`` (§0.5).
+
+    An explicit ``""`` and the beta class annotation both count as "has a class" and are kept.
+    """
+
+    name = "DefaultStorageClass"
+
+    def admit(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
+        if ctx.operation != CREATE or ctx.subresource or not _is_core(ctx, "persistentvolumeclaims"):
+            return
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            return
+        if ANN_BETA_STORAGE_CLASS in _annotations(obj) or spec.get("storageClassName") is not None:
+            return
+        name = default_class_name(ctx.list("storage.k8s.io", "storageclasses", None))
+        if name is not None:
+            spec["storageClassName"] = name
+
+    def validate(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
+        return None
+
+
+class StorageObjectInUseProtection:
+    """Upstream ``StorageObjectInUseProtection``: add the protection finalizer on create (§0.2)."""
+
+    name = "StorageObjectInUseProtection"
+
+    def admit(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
+        if ctx.operation != CREATE or ctx.subresource:
+            return
+        if _is_core(ctx, "persistentvolumeclaims"):
+            finalizer = PVC_PROTECTION_FINALIZER
+        elif _is_core(ctx, "persistentvolumes"):
+            finalizer = PV_PROTECTION_FINALIZER
+        else:
+            return
+        meta = obj.setdefault("metadata", {})
+        finalizers = meta.get("finalizers")
+        if not isinstance(finalizers, list):
+            finalizers = []
+        if finalizer not in finalizers:
+            meta["finalizers"] = [*finalizers, finalizer]
+
+    def validate(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
+        return None
+
+
+class PersistentVolumeStatusStrategy:
+    """The PV registry's ``lastPhaseTransitionTime`` bookkeeping (§0.3).
+
+    On create the phase is ``Pending`` and the time is now; on a status write that changes the
+    phase the server stamps now unless the client set a new value itself.
+    """
+
+    name = "PersistentVolumeStatusStrategy"
+
+    def admit(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
+        if not _is_core(ctx, "persistentvolumes"):
+            return
+        status = obj.get("status")
+        if not isinstance(status, dict):
+            return
+        now = rfc3339(ctx.now)
+        if ctx.operation == CREATE:
+            status["phase"] = "Pending"
+            status["lastPhaseTransitionTime"] = now
+            return
+        if ctx.operation != UPDATE or old is None:
+            return
+        old_status = old.get("status") or {}
+        new_time = status.get("lastPhaseTransitionTime")
+        if old_status.get("phase") == status.get("phase"):
+            if new_time is None and old_status.get("lastPhaseTransitionTime") is not None:
+                status["lastPhaseTransitionTime"] = old_status["lastPhaseTransitionTime"]
+        elif new_time is None or new_time == old_status.get("lastPhaseTransitionTime"):
+            status["lastPhaseTransitionTime"] = now
+
+    def validate(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
+        return None
+
+
+class StorageClassUpdate:
+    """``ValidateStorageClassUpdate`` (§0.4): parameters, provisioner, reclaimPolicy and
+    volumeBindingMode are immutable; allowedTopologies, mountOptions and allowVolumeExpansion are not."""
+
+    name = "StorageClassUpdate"
+
+    def admit(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
+        return None
+
+    def validate(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
+        if ctx.operation != UPDATE or old is None or ctx.rt.group != "storage.k8s.io" \
+                or ctx.rt.plural != "storageclasses":
+            return
+        errs: list[FieldError] = []
+        if (obj.get("parameters") or {}) != (old.get("parameters") or {}):
+            errs.append(forbidden_field("parameters", MSG_PARAMETERS_FORBIDDEN))
+        if obj.get("provisioner") != old.get("provisioner"):
+            errs.append(forbidden_field("provisioner", MSG_PROVISIONER_FORBIDDEN))
+        if obj.get("reclaimPolicy") != old.get("reclaimPolicy"):
+            errs.append(forbidden_field("reclaimPolicy", MSG_RECLAIM_POLICY_FORBIDDEN))
+        if obj.get("volumeBindingMode") != old.get("volumeBindingMode"):
+            errs.append(invalid_value("volumeBindingMode", obj.get("volumeBindingMode"), MSG_FIELD_IMMUTABLE))
+        if errs:
+            name = str((obj.get("metadata") or {}).get("name") or "")
+            raise invalid("StorageClass.storage.k8s.io", "storage.k8s.io", "StorageClass", name, errs)
+
+
+def plugins() -> list[Any]:
+    return [DefaultStorageClass(), StorageObjectInUseProtection(), PersistentVolumeStatusStrategy(),
+            StorageClassUpdate()]
+
+
+def install(engine: ApiEngine) -> None:
+    """Add the storage plugins to the engine's admission chain (after NamespaceLifecycle)."""
+    for plugin in plugins():
+        engine.admission.add(plugin)
