@@ -398,6 +398,7 @@ class SchemaSet:
                 if len(gvks) == 1 or key not in self._gvk:
                     self._gvk[key] = name
         self._kind_nodes: dict[tuple[str, str], _Node | None] = {}
+        self._openapi_nodes: dict[int, tuple[JSON, _Node]] = {}
 
     @classmethod
     def load(cls) -> SchemaSet:
@@ -435,12 +436,22 @@ class SchemaSet:
         return self._kind_nodes[key]
 
     def node_from_openapi(self, schema: JSON) -> SchemaNode:
-        """Wrap a CRD version's ``openAPIV3Schema``; its ``metadata`` is the real ObjectMeta."""
+        """Wrap a CRD version's ``openAPIV3Schema``; its ``metadata`` is the real ObjectMeta.
+
+        Memoised per schema object (kept alive by the cache), so a CRD's schema is compiled
+        once however many patches use it.
+        """
+        hit = self._openapi_nodes.get(id(schema))
+        if hit is not None and hit[0] is schema:
+            return hit[1]
         root = _Node(self, schema)
         meta = self.definition(_OBJECT_META)
         props = root.properties()
         if meta is not None:
             props["metadata"] = meta
+        if len(self._openapi_nodes) > 256:
+            self._openapi_nodes.clear()
+        self._openapi_nodes[id(schema)] = (schema, root)
         return root
 
     def _compile(self, schema: JSON) -> _Node:

@@ -341,3 +341,9 @@ def test_check_is_fast_for_a_pod_with_status(schemas: SchemaSet) -> None:
 ])
 def test_rfc3339_errors(value: str, error: str | None) -> None:
     assert rfc3339_error(value) == error
+
+
+def test_node_from_openapi_is_memoised_per_schema_object(schemas: SchemaSet) -> None:
+    schema = {"type": "object", "properties": {"spec": {"type": "object"}}}
+    assert schemas.node_from_openapi(schema) is schemas.node_from_openapi(schema)
+    assert schemas.node_from_openapi(dict(schema)) is not schemas.node_from_openapi(schema)
