@@ -109,9 +109,10 @@ class Faults:
                 self.scripted.remove(fault)
             self._fire(operation, fault.code)
             raise error_for_code(fault.code, fault.message or MSG_INJECTED.format(operation=operation))
-        rate = self.error_rates.get(operation, self.error_rates.get("*", 0.0))
+        key = operation if operation in self.error_rates else "*"
+        rate = self.error_rates.get(key, 0.0)
         if rate > 0 and self.rng.random() < rate:
-            code = self.error_codes.get(operation) or self.default_error_code or SERVICE_UNAVAILABLE
+            code = self.error_codes.get(key) or self.default_error_code or SERVICE_UNAVAILABLE
             self._fire(operation, code)
             raise error_for_code(code, MSG_INJECTED.format(operation=operation))
 
