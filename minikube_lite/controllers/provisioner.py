@@ -393,15 +393,20 @@ def _names(values: object) -> set[str]:
 
 
 async def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    from ..csi.spec import CsiError
-
+    """Call a driver method (sync or async); a CSI error (anything carrying a gRPC ``code``) becomes
+    a :class:`CallError`."""
     try:
         result = fn(*args, **kwargs)
         if hasattr(result, "__await__"):
             result = await result
         return result
-    except CsiError as err:
-        raise CallError(grpc_name(err.code), str(getattr(err, "message", err))) from None
+    except CallError:
+        raise
+    except Exception as err:
+        code = getattr(err, "code", None)
+        if code is None or callable(code):
+            raise
+        raise CallError(grpc_name(code), str(getattr(err, "message", err))) from None
 
 
 async def get_capabilities(driver: Any) -> Capabilities:

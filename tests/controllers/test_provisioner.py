@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from minikube_lite import cluster as cluster_mod
-from minikube_lite.cluster import Cluster
 from minikube_lite.clock import VirtualClock
+from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
 from minikube_lite.controllers import provisioner as P
 from minikube_lite.controllers.provisioner import (

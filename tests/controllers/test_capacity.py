@@ -1,0 +1,169 @@
+"""Storage capacity tracking (issue 6 item 6; storage.md §2.4 step 4 reads what this publishes).
+
+The capacity controller publishes one CSIStorageCapacity per (topology segment, StorageClass) of
+each driver whose CSIDriver says ``storageCapacity: true``, from the cloud's free quota.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from minikube_lite.api.quantity import parse_quantity
+from minikube_lite.clock import VirtualClock
+from minikube_lite.cluster import Cluster
+from minikube_lite.config import ClusterConfig
+from minikube_lite.controllers.capacity import (
+    LABEL_DRIVER,
+    LABEL_MANAGED_BY,
+    CapacityController,
+    cloud_free_capacity,
+)
+
+DRIVER = "capacity.csi.example.com"
+ZONE = "topology.kubernetes.io/zone"
+GIB = 1024**3
+
+CONFIG = {
+    "nodes": [
+        {"name": "master", "controlPlane": True, "zone": "cn-hangzhou-b"},
+        {"name": "node1", "zone": "cn-hangzhou-b"},
+        {"name": "node2", "zone": "cn-hangzhou-d"},
+    ],
+    "cloud": {"region": "cn-hangzhou", "zones": ["cn-hangzhou-b", "cn-hangzhou-d"],
+              "quotas": {"disksPerZone": 2, "totalCapacityGiB": 500}},
+    "drivers": [],
+    "objects": [],
+}
+
+
+class CloudBackedDriver:
+    """The least a driver needs for the capacity controller: capabilities and its cloud."""
+
+    def __init__(self, cloud: Any, get_capacity: bool = False) -> None:
+        self.cloud = cloud
+        self.calls: list[Any] = []
+
+    def get_plugin_capabilities(self) -> list[str]:
+        return ["CONTROLLER_SERVICE", "VOLUME_ACCESSIBILITY_CONSTRAINTS"]
+
+    def controller_get_capabilities(self) -> list[str]:
+        return ["CREATE_DELETE_VOLUME"]
+
+
+def csidriver(storage_capacity: bool = True) -> dict[str, Any]:
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver", "metadata": {"name": DRIVER},
+            "spec": {"attachRequired": True, "storageCapacity": storage_capacity}}
+
+
+def csinode(node: str) -> dict[str, Any]:
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "CSINode", "metadata": {"name": node},
+            "spec": {"drivers": [{"name": DRIVER, "nodeID": node, "topologyKeys": [ZONE]}]}}
+
+
+def sc(name: str, category: str = "cloud_ssd") -> dict[str, Any]:
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
+            "provisioner": DRIVER, "parameters": {"type": category}, "volumeBindingMode": "WaitForFirstConsumer"}
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[tuple[Cluster, CapacityController]]:
+    async with Cluster(ClusterConfig.from_dict(CONFIG), clock=VirtualClock()) as c:
+        await c.client.create("csidrivers", csidriver())
+        for node in ("node1", "node2"):
+            await c.client.create("csinodes", csinode(node))
+        await c.client.create("storageclasses", sc("fast"))
+        ctl = CapacityController(c.client, c.clock, config=c.config, cloud=c.cloud,
+                                 drivers={DRIVER: CloudBackedDriver(c.cloud)})
+        await ctl.start()
+        await c.settle()
+        try:
+            yield c, ctl
+        finally:
+            await ctl.stop()
+
+
+async def capacities(c: Cluster) -> dict[tuple[str, str], dict[str, Any]]:
+    items = (await c.client.list("csistoragecapacities", "kube-system"))["items"]
+    return {(o["nodeTopology"]["matchLabels"].get(ZONE, ""), o["storageClassName"]): o for o in items}
+
+
+async def test_publishes_one_object_per_zone_and_class(env: Any) -> None:
+    c, _ = env
+    caps = await capacities(c)
+    assert set(caps) == {("cn-hangzhou-b", "fast"), ("cn-hangzhou-d", "fast")}
+    obj = caps[("cn-hangzhou-b", "fast")]
+    assert obj["metadata"]["name"].startswith("csisc-")
+    assert obj["metadata"]["labels"] == {LABEL_DRIVER: DRIVER, LABEL_MANAGED_BY: "external-provisioner"}
+    assert obj["nodeTopology"] == {"matchLabels": {ZONE: "cn-hangzhou-b"}}
+    assert parse_quantity(obj["capacity"]) == 500 * GIB
+    assert parse_quantity(obj["maximumVolumeSize"]) == 500 * GIB
+
+
+async def test_new_class_gets_objects_and_removed_class_loses_them(env: Any) -> None:
+    c, _ = env
+    await c.client.create("storageclasses", sc("other"))
+    await c.settle()
+    assert len(await capacities(c)) == 4
+    await c.client.delete("storageclasses", "other")
+    await c.settle()
+    assert set(await capacities(c)) == {("cn-hangzhou-b", "fast"), ("cn-hangzhou-d", "fast")}
+
+
+async def test_full_zone_reports_zero_after_the_poll_interval(env: Any) -> None:
+    c, _ = env
+    for i in range(2):
+        await c.cloud.create_disk(zone="cn-hangzhou-b", size_gib=20, category="cloud_ssd", name=f"d{i}")
+    await c.clock.advance(61)
+    await c.settle()
+    caps = await capacities(c)
+    assert parse_quantity(caps[("cn-hangzhou-b", "fast")]["capacity"]) == 0
+    assert parse_quantity(caps[("cn-hangzhou-d", "fast")]["capacity"]) == 460 * GIB
+
+
+async def test_a_pv_of_the_driver_triggers_a_refresh(env: Any) -> None:
+    c, _ = env
+    disk = await c.cloud.create_disk(zone="cn-hangzhou-d", size_gib=100, category="cloud_ssd", name="x")
+    await c.client.create("persistentvolumes", {
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-x"},
+        "spec": {"capacity": {"storage": "100Gi"}, "accessModes": ["ReadWriteOnce"],
+                 "csi": {"driver": DRIVER, "volumeHandle": disk.disk_id}}})
+    await c.settle()
+    caps = await capacities(c)
+    assert parse_quantity(caps[("cn-hangzhou-b", "fast")]["capacity"]) == 400 * GIB
+
+
+async def test_driver_without_storage_capacity_has_its_objects_removed(env: Any) -> None:
+    c, _ = env
+    obj = await c.client.get("csidrivers", DRIVER)
+    await c.client.delete("csidrivers", DRIVER)
+    obj["metadata"] = {"name": DRIVER}
+    obj["spec"]["storageCapacity"] = False
+    await c.client.create("csidrivers", obj)
+    await c.settle()
+    assert await capacities(c) == {}
+
+
+async def test_restart_reuses_existing_objects(env: Any) -> None:
+    c, ctl = env
+    before = {k: v["metadata"]["name"] for k, v in (await capacities(c)).items()}
+    await ctl.stop()
+    again = CapacityController(c.client, c.clock, config=c.config, cloud=c.cloud,
+                               drivers={DRIVER: CloudBackedDriver(c.cloud)})
+    await again.start()
+    await c.settle()
+    after = {k: v["metadata"]["name"] for k, v in (await capacities(c)).items()}
+    await again.stop()
+    assert before == after
+
+
+def test_cloud_free_capacity_caps_the_largest_volume_by_category(env: Any) -> None:
+    c, _ = env
+    value = cloud_free_capacity(c.cloud, {ZONE: "cn-hangzhou-b"}, {"type": "cloud"})
+    assert value is not None and value.available == 500 * GIB and value.maximum == 500 * GIB
+    c.cloud.config.quotas.totalCapacityGiB = 100000
+    value = cloud_free_capacity(c.cloud, {ZONE: "cn-hangzhou-b"}, {"type": "cloud"})
+    assert value is not None and value.maximum == 2000 * GIB
+    assert cloud_free_capacity(c.cloud, {ZONE: "elsewhere"}, {}) is None
