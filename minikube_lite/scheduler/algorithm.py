@@ -145,10 +145,11 @@ class Algorithm:
         start = self.next_start_node_index % n if n else 0
         processed = 0
         run_filter = fwk.run_filter
+        filters = fwk.active_filters(state)
         for i in range(n):
             info = nodes[(start + i) % n]
             processed += 1
-            st = run_filter(state, pod, info)
+            st = run_filter(state, pod, info, filters)
             if st is None:
                 feasible.append(info)
                 if len(feasible) >= to_find:

@@ -77,26 +77,26 @@ def is_success(status: Status | None) -> bool:
 class CycleState:
     """Per-pod, per-attempt data that plugins write in PreFilter and read later in the cycle."""
 
-    __slots__ = ("_data", "skip_filter_plugins", "skip_score_plugins")
+    __slots__ = ("data", "skip_filter_plugins", "skip_score_plugins")
 
     def __init__(self) -> None:
-        self._data: dict[str, Any] = {}
+        self.data: dict[str, Any] = {}   # public so hot per-node paths can index it directly
         self.skip_filter_plugins: set[str] = set()
         self.skip_score_plugins: set[str] = set()
 
     def write(self, key: str, value: Any) -> None:
-        self._data[key] = value
+        self.data[key] = value
 
     def read(self, key: str) -> Any:
         """The value stored under ``key``; KeyError (as upstream's ErrNotFound) when absent."""
-        return self._data[key]
+        return self.data[key]
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._data.get(key, default)
+        return self.data.get(key, default)
 
     def clone(self) -> CycleState:
         c = CycleState()
-        c._data = dict(self._data)
+        c.data = dict(self.data)
         c.skip_filter_plugins = set(self.skip_filter_plugins)
         c.skip_score_plugins = set(self.skip_score_plugins)
         return c
@@ -351,17 +351,23 @@ class Framework:
                     return result, Status(Code.UnschedulableAndUnresolvable, [msg], p.name), set(names)
         return result, returned, set(narrowing)
 
-    def run_filter(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> Status | None:
+    def active_filters(self, state: CycleState) -> list[tuple[str, Callable[[CycleState, JSON, NodeInfo],
+                                                                          Status | None]]]:
+        """The filters not skipped by PreFilter, resolved once per cycle (the per-node loop is hot)."""
         skip = state.skip_filter_plugins
-        for p in self.filter_plugins:
-            if skip and p.name in skip:
-                continue
-            s = p.filter(state, pod, node_info)
+        return [(p.name, p.filter) for p in self.filter_plugins if p.name not in skip]
+
+    def run_filter(self, state: CycleState, pod: JSON, node_info: NodeInfo,
+                   filters: list[tuple[str, Callable[[CycleState, JSON, NodeInfo], Status | None]]] | None = None
+                   ) -> Status | None:
+        """Filters in profile order; the first non-success ends this node (storage.md §2.1)."""
+        for name, fn in filters if filters is not None else self.active_filters(state):
+            s = fn(state, pod, node_info)
             if s is not None and s.code != Code.Success:
                 if not s.is_rejected():
-                    return Status(Code.Error, [f'running "{p.name}" filter plugin: {s.message()}'], p.name)
+                    return Status(Code.Error, [f'running "{name}" filter plugin: {s.message()}'], name)
                 if not s.plugin:
-                    s.plugin = p.name
+                    s.plugin = name
                 return s
         return None
 
@@ -397,17 +403,22 @@ class Framework:
 
     def run_score(self, state: CycleState, pod: JSON, nodes: list[NodeInfo]) -> dict[str, int]:
         """Weighted sum of every (normalized) score plugin, per node name."""
-        totals = dict.fromkeys((n.name for n in nodes), 0)
+        names = [n.name for n in nodes]
+        totals = [0] * len(nodes)
         for p in self.score_plugins:
             if p.name in state.skip_score_plugins:
                 continue
-            scores = {n.name: p.score(state, pod, n) for n in nodes}
-            if isinstance(p, NormalizeScorePlugin):
-                p.normalize_score(state, pod, scores)
+            fn = p.score
             w = self.weights[p.name]
-            for k, v in scores.items():
-                totals[k] += v * w
-        return totals
+            if isinstance(p, NormalizeScorePlugin):
+                scores = {n.name: fn(state, pod, n) for n in nodes}
+                p.normalize_score(state, pod, scores)
+                for i, name in enumerate(names):
+                    totals[i] += scores[name] * w
+            else:
+                for i, n in enumerate(nodes):
+                    totals[i] += fn(state, pod, n) * w
+        return dict(zip(names, totals, strict=True))
 
     def run_reserve(self, state: CycleState, pod: JSON, node_name: str) -> Status | None:
         for p in self.reserve_plugins:

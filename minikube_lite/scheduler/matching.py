@@ -7,7 +7,7 @@ VolumeBinding binder must agree on them to the letter, so they live in one place
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 JSON = dict[str, Any]
@@ -79,7 +79,7 @@ def match_node_selector_term(term: Mapping[str, Any], node: JSON) -> bool:
     return True
 
 
-def match_node_selector_terms(terms: list[Mapping[str, Any]] | None, node: JSON) -> bool:
+def match_node_selector_terms(terms: Sequence[Mapping[str, Any]] | None, node: JSON) -> bool:
     """A NodeSelector's terms are ORed; no terms match nothing."""
     return any(match_node_selector_term(t, node) for t in terms or [])
 
@@ -92,7 +92,7 @@ def pv_node_affinity_matches(pv: JSON, node: JSON) -> bool:
     return match_node_selector_terms(required.get("nodeSelectorTerms"), node)
 
 
-def match_topology_selector_terms(terms: list[Mapping[str, Any]] | None, labels: Mapping[str, str]) -> bool:
+def match_topology_selector_terms(terms: Sequence[Mapping[str, Any]] | None, labels: Mapping[str, str]) -> bool:
     """``v1helper.MatchTopologySelectorTerms``: ORed terms of ANDed ``In`` expressions; empty matches all."""
     if not terms:
         return True

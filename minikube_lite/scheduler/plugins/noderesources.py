@@ -46,7 +46,7 @@ class _PreFilterState:
 
 
 def _pre_state(state: CycleState, pod: JSON) -> _PreFilterState:
-    s: _PreFilterState | None = state.get(_STATE_KEY)
+    s: _PreFilterState | None = state.data.get(_STATE_KEY)
     if s is None:
         req = {k: v for k, v in pod_requests(pod).items() if k != "pods"}
         cpu, mem = pod_non_zero_requests(pod)
@@ -102,12 +102,16 @@ class NodeResourcesFit:
 
     def score(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> int:
         """LeastAllocated over cpu and memory, weight 1 each, with non-zero request defaults."""
-        s = _pre_state(state, pod)
+        s = state.data.get(_STATE_KEY) or _pre_state(state, pod)
         total = 0
-        for req, alloc in ((node_info.non_zero_cpu + s.non_zero_cpu, node_info.allocatable.get("cpu", 0)),
-                           (node_info.non_zero_mem + s.non_zero_mem, node_info.allocatable.get("memory", 0))):
-            if alloc and req <= alloc:
-                total += (alloc - req) * MAX_NODE_SCORE // alloc
+        alloc = node_info.allocatable.get("cpu", 0)
+        req = node_info.non_zero_cpu + s.non_zero_cpu
+        if alloc and req <= alloc:
+            total += (alloc - req) * MAX_NODE_SCORE // alloc
+        alloc = node_info.allocatable.get("memory", 0)
+        req = node_info.non_zero_mem + s.non_zero_mem
+        if alloc and req <= alloc:
+            total += (alloc - req) * MAX_NODE_SCORE // alloc
         return total // 2
 
 

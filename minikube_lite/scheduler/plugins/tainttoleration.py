@@ -50,6 +50,10 @@ class TaintToleration:
         return None
 
     def pre_score(self, state: CycleState, pod: JSON, nodes: list[NodeInfo]) -> Status | None:
+        # With no PreferNoSchedule taint on any candidate every node would get the same score, so
+        # skipping changes no decision and saves a pass over the nodes.
+        if not any(t.get("effect") == "PreferNoSchedule" for n in nodes for t in n.taints):
+            return Status(Code.Skip)
         tolerations = [t for t in (pod.get("spec") or {}).get("tolerations") or []
                        if not t.get("effect") or t.get("effect") == "PreferNoSchedule"]
         state.write(_STATE_KEY, tolerations)

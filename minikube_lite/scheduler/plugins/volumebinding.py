@@ -197,12 +197,14 @@ def claim_names(pod: JSON) -> list[tuple[str, bool]]:
     return out
 
 
-@dataclass
 class PodVolumes:
-    """The decision for one node: PVs to bind statically and claims to provision there."""
+    """The decision for one node: PVs to bind statically (pv, pvc) and claims to provision there."""
 
-    static_bindings: list[tuple[JSON, JSON]] = field(default_factory=list)   # (pv, pvc)
-    dynamic_provisions: list[JSON] = field(default_factory=list)
+    __slots__ = ("static_bindings", "dynamic_provisions")
+
+    def __init__(self) -> None:
+        self.static_bindings: list[tuple[JSON, JSON]] = []
+        self.dynamic_provisions: list[JSON] = []
 
 
 @dataclass(slots=True)
@@ -225,6 +227,10 @@ class _State:
     all_bound: bool = False
     claims: list[_Claim] = field(default_factory=list)          # delay claims, pod order
     to_match_sorted: list[_Claim] = field(default_factory=list)  # without selected-node, by request
+    any_selected: bool = False
+    any_pvs: bool = False
+    # class name -> (class, provisioner, allowedTopologies, capacity check needed), filled at first use
+    classes: dict[str, tuple[JSON, str, list[JSON] | None, bool]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for pvc in self.delay_claims:
@@ -233,6 +239,8 @@ class _State:
                                       _ann(pvc).get(ANN_SELECTED_NODE)))
         self.to_match_sorted = sorted((c for c in self.claims if c.selected_node is None),
                                       key=lambda c: c.request)
+        self.any_selected = any(c.selected_node is not None for c in self.claims)
+        self.any_pvs = any(self.pvs_by_class.get(c.class_name) for c in self.to_match_sorted)
 
 
 class VolumeBinding:
@@ -314,10 +322,10 @@ class VolumeBinding:
     # -- Filter -------------------------------------------------------------------------------
 
     def filter(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> Status | None:
-        st: _State = state.read(_STATE_KEY)
+        st: _State = state.data[_STATE_KEY]
         node = node_info.node or {}
         try:
-            pod_volumes, reasons = self.find_pod_volumes(st, node)
+            pod_volumes, reasons = self.find_pod_volumes(st, node, node_info.name, node_info.labels)
         except BindingError as exc:
             return Status(Code.Error, [str(exc)])
         if reasons:
@@ -325,10 +333,14 @@ class VolumeBinding:
         st.pod_volumes_by_node[node_info.name] = pod_volumes
         return None
 
-    def find_pod_volumes(self, st: _State, node: JSON) -> tuple[PodVolumes, list[str]]:
+    def find_pod_volumes(self, st: _State, node: JSON, node_name: str | None = None,
+                         labels: dict[str, str] | None = None) -> tuple[PodVolumes, list[str]]:
         """``FindPodVolumes``: the node's bindings/provisions, or the reasons it cannot have them."""
         result = PodVolumes()
-        node_name = _name(node)
+        if node_name is None:
+            node_name = _name(node)
+        if labels is None:
+            labels = (node.get("metadata") or {}).get("labels") or {}
         bound_ok = True
         pvs_found = True
         unbound_ok = True
@@ -337,16 +349,23 @@ class VolumeBinding:
             bound_ok, pvs_found = self._check_bound_claims(st.bound_claims, node)
         if st.claims:
             to_provision: list[_Claim] = []
-            for c in st.claims:
-                if c.selected_node is not None:
-                    if c.selected_node != node_name:
-                        return result, _reasons(bound_ok, False, storage_ok, pvs_found)
-                    to_provision.append(c)
+            if st.any_selected:
+                for c in st.claims:
+                    if c.selected_node is not None:
+                        if c.selected_node != node_name:
+                            return result, _reasons(bound_ok, False, storage_ok, pvs_found)
+                        to_provision.append(c)
             if st.to_match_sorted:
-                unbound_ok, unmatched = self._find_matching_volumes(st, node, result)
-                to_provision.extend(unmatched)
+                if st.any_pvs:
+                    unbound_ok, unmatched = self._find_matching_volumes(st, node, result)
+                    to_provision.extend(unmatched)
+                else:
+                    unbound_ok = False
+                    to_provision.extend(st.to_match_sorted)
             if to_provision:
-                unbound_ok, storage_ok = self._check_volume_provisions(to_provision, node, result)
+                unbound_ok, storage_ok = self._check_volume_provisions(st, to_provision, node, labels, result)
+        if bound_ok and unbound_ok and storage_ok and pvs_found:
+            return result, []
         return result, _reasons(bound_ok, unbound_ok, storage_ok, pvs_found)
 
     def _check_bound_claims(self, claims: list[JSON], node: JSON) -> tuple[bool, bool]:
@@ -371,23 +390,27 @@ class VolumeBinding:
             result.static_bindings.append((pv, c.pvc))
         return not unmatched, unmatched
 
-    def _check_volume_provisions(self, claims: list[_Claim], node: JSON,
+    def _check_volume_provisions(self, st: _State, claims: list[_Claim], node: JSON, labels: dict[str, str],
                                  result: PodVolumes) -> tuple[bool, bool]:
-        labels = (node.get("metadata") or {}).get("labels") or {}
         for c in claims:
             claim = c.pvc
-            class_name = c.class_name
-            if not class_name:
-                raise BindingError(f'no class for claim "{_ns(claim)}/{_name(claim)}"')
-            sc = self.snapshot.storage_classes.get(class_name)
-            if sc is None:
-                raise BindingError(f'failed to find storage class "{class_name}"')
-            provisioner = sc.get("provisioner") or ""
+            info = st.classes.get(c.class_name)
+            if info is None:
+                if not c.class_name:
+                    raise BindingError(f'no class for claim "{_ns(claim)}/{_name(claim)}"')
+                sc = self.snapshot.storage_classes.get(c.class_name)
+                if sc is None:
+                    raise BindingError(f'failed to find storage class "{c.class_name}"')
+                provisioner = sc.get("provisioner") or ""
+                driver = self.snapshot.csi_drivers.get(provisioner)
+                needs_capacity = driver is not None and bool((driver.get("spec") or {}).get("storageCapacity"))
+                info = st.classes[c.class_name] = (sc, provisioner, sc.get("allowedTopologies"), needs_capacity)
+            sc, provisioner, topologies, needs_capacity = info
             if not provisioner or provisioner == NOT_SUPPORTED_PROVISIONER:
                 return False, True
-            if not match_topology_selector_terms(sc.get("allowedTopologies"), labels):
+            if topologies and not match_topology_selector_terms(topologies, labels):
                 return False, True
-            if c.has_request and not self._has_enough_capacity(provisioner, claim, sc, node):
+            if needs_capacity and c.has_request and not self._has_enough_capacity(provisioner, claim, sc, node):
                 return True, False
             result.dynamic_provisions.append(claim)
         return True, True
