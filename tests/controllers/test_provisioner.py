@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from minikube_lite import cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
@@ -267,5 +266,286 @@ async def test_3_6_missing_snapshot(topo: Any) -> None:
                                  'volumesnapshots.snapshot.storage.k8s.io "snap1" not found')
 
 
-def _unused() -> Any:  # keep the import used when the CONTROLLERS patching below is disabled
-    return cluster_mod
+# ---------------------------------------------------------------- end to end through the real drivers
+
+CLOUD_DRIVER = "diskplugin.csi.alibabacloud.com"
+PROVISIONER = ("minikube_lite.controllers.provisioner", "ExternalProvisioners")
+CLOUD_CONFIG: dict[str, Any] = {
+    "nodes": [
+        {"name": "master", "controlPlane": True, "zone": "cn-hangzhou-b"},
+        {"name": "node1", "zone": "cn-hangzhou-b"},
+        {"name": "node2", "zone": "cn-hangzhou-d"},
+    ],
+    "cloud": {"region": "cn-hangzhou", "zones": ["cn-hangzhou-b", "cn-hangzhou-d"]},
+    "drivers": [{"name": CLOUD_DRIVER, "type": "cloud-disk"}],
+}
+
+
+def disk_class(name: str = "disk", *, mode: str = "Immediate", reclaim: str = "Delete",
+               **extra: Any) -> dict[str, Any]:
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
+            "provisioner": CLOUD_DRIVER, "parameters": {"type": "cloud_ssd"}, "reclaimPolicy": reclaim,
+            "volumeBindingMode": mode, **extra}
+
+
+@pytest.fixture
+def prov_cluster(storage_cluster: Any) -> Any:
+    """``async with prov_cluster() as c``: PV controller, protection and the provisioners."""
+    pytest.importorskip("minikube_lite.csi.registry", reason="the CSI drivers are not in this tree yet")
+
+    def make(config: dict[str, Any] | None = None) -> Any:
+        return storage_cluster(config or CLOUD_CONFIG, extra=[PROVISIONER])
+
+    return make
+
+
+async def claim_events(c: Cluster, name: str) -> list[tuple[str, str, str]]:
+    items = (await c.client.list("events", "default", field_selector=f"involvedObject.name={name}"))["items"]
+    items.sort(key=lambda e: (e.get("firstTimestamp") or "", int(e["metadata"]["resourceVersion"])))
+    return [(e["type"], e["reason"], e["message"]) for e in items]
+
+
+async def provisioner_events(c: Cluster, name: str) -> list[dict[str, Any]]:
+    items = (await c.client.list("events", "default", field_selector=f"involvedObject.name={name}"))["items"]
+    return [e for e in items if e["source"]["component"].startswith(CLOUD_DRIVER + "_")]
+
+
+async def test_3_2_immediate_claim_is_provisioned_with_upstream_events_and_pv_fields(prov_cluster: Any) -> None:
+    from leakcheck import assert_no_leaks
+
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("disk", mountOptions=["noatime"]))
+        pvc = await c.client.create("pvc", claim("data", size="20Gi", sc="disk"), "default")
+        await c.settle()
+        uid = pvc["metadata"]["uid"]
+        pv = await c.client.get("persistentvolumes", f"pvc-{uid}")
+        got = await c.client.get("pvc", "data", "default")
+        assert got["status"]["phase"] == "Bound" and got["spec"]["volumeName"] == f"pvc-{uid}"
+        evs = await claim_events(c, "data")
+        assert ("Normal", "Provisioning", 'External provisioner is provisioning volume for claim "default/data"') in evs
+        assert ("Normal", "ProvisioningSucceeded", f"Successfully provisioned volume pvc-{uid}") in evs
+        comps = {e["source"]["component"] for e in await provisioner_events(c, "data")}
+        assert len(comps) == 1 and next(iter(comps)).startswith(CLOUD_DRIVER + "_csi-provisioner-")
+        spec = pv["spec"]
+        disk_id = spec["csi"]["volumeHandle"]
+        assert disk_id in c.cloud.disks and c.cloud.disks[disk_id].size_gib == 20
+        assert spec["csi"]["driver"] == CLOUD_DRIVER
+        assert P.PROVISIONER_ID_KEY in spec["csi"]["volumeAttributes"]
+        assert spec["capacity"] == {"storage": "20Gi"}
+        assert spec["accessModes"] == ["ReadWriteOnce"]
+        assert spec["persistentVolumeReclaimPolicy"] == "Delete"
+        assert spec["storageClassName"] == "disk" and spec["mountOptions"] == ["noatime"]
+        assert spec["claimRef"]["uid"] == uid and spec["claimRef"]["name"] == "data"
+        ann = pv["metadata"]["annotations"]
+        assert ann[P.ANN_PROVISIONED_BY] == CLOUD_DRIVER
+        assert ann[P.ANN_DELETION_SECRET_NAME] == "" and ann[P.ANN_DELETION_SECRET_NAMESPACE] == ""
+        assert "pv.kubernetes.io/bound-by-controller" not in ann
+        assert set(pv["metadata"]["finalizers"]) >= {"kubernetes.io/pv-protection", P.PV_FINALIZER}
+        terms = spec["nodeAffinity"]["required"]["nodeSelectorTerms"]
+        zone = c.cloud.disks[disk_id].zone
+        assert any(zone in expr["values"] for t in terms for expr in t["matchExpressions"])
+        await assert_no_leaks(c)
+
+
+async def test_3_1_wait_for_first_consumer_waits_for_the_selected_node(prov_cluster: Any) -> None:
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("topo", mode="WaitForFirstConsumer"))
+        await c.client.create("pvc", claim("data", size="20Gi", sc="topo"), "default")
+        await c.settle()
+        assert not c.cloud.disks
+        assert not [e for e in await claim_events(c, "data") if e[1] == "Provisioning"]
+        await c.client.patch("pvc", "data", {"metadata": {"annotations": {P.ANN_SELECTED_NODE: "node2"}}},
+                             "default")
+        await c.settle()
+        got = await c.client.get("pvc", "data", "default")
+        assert got["status"]["phase"] == "Bound"
+        disk = next(iter(c.cloud.disks.values()))
+        assert disk.zone == "cn-hangzhou-d"
+
+
+async def test_3_1_claim_of_another_provisioner_is_ignored(prov_cluster: Any) -> None:
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", storage_class("other", "other.csi.example.com", mode="Immediate"))
+        await c.client.create("pvc", claim("data", size="20Gi", sc="other"), "default")
+        await c.settle()
+        assert not c.cloud.disks
+        assert [e for e in await claim_events(c, "data") if e[1] in ("Provisioning", "ProvisioningFailed")] == []
+
+
+async def test_3_3_claim_selector_is_not_supported(prov_cluster: Any) -> None:
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("disk"))
+        await c.client.create("pvc", claim("data", size="20Gi", sc="disk",
+                                           selector={"matchLabels": {"a": "b"}}), "default")
+        await c.settle(timeout=5)
+        assert ("Warning", "ProvisioningFailed",
+                'failed to provision volume with StorageClass "disk": claim Selector is not supported') \
+            in await claim_events(c, "data")
+        assert not c.cloud.disks
+
+
+async def test_3_9_resource_exhausted_removes_the_selected_node(prov_cluster: Any) -> None:
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("topo", mode="WaitForFirstConsumer"))
+        c.cloud.faults.fail_next("CreateDisk", code="QuotaExceed.Disk")
+        await c.client.create("pvc", claim("data", size="20Gi", sc="topo",
+                                           annotations={P.ANN_SELECTED_NODE: "node1"}), "default")
+        await c.settle()
+        got = await c.client.get("pvc", "data", "default")
+        assert P.ANN_SELECTED_NODE not in got["metadata"]["annotations"]
+        assert got["status"]["phase"] == "Pending" and not c.cloud.disks
+        failed = [e for e in await claim_events(c, "data") if e[1] == "ProvisioningFailed"]
+        assert len(failed) == 1
+        assert failed[0][2].startswith('failed to provision volume with StorageClass "topo": '
+                                       "rpc error: code = ResourceExhausted desc = ")
+
+
+async def test_7_injected_create_disk_failure_retries_with_backoff_then_succeeds(prov_cluster: Any) -> None:
+    from leakcheck import assert_no_leaks
+
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("disk"))
+        c.cloud.faults.fail_next("CreateDisk", code="InternalError", times=3)
+        start = c.clock.now()
+        await c.client.create("pvc", claim("data", size="20Gi", sc="disk"), "default")
+        await c.settle()
+        items = (await c.client.list("events", "default", field_selector="involvedObject.name=data"))["items"]
+        failed = [e for e in items if e["reason"] == "ProvisioningFailed"]
+        assert len(failed) == 1 and failed[0]["count"] == 3 and failed[0]["type"] == "Warning"
+        assert failed[0]["message"].startswith('failed to provision volume with StorageClass "disk": rpc error: code = ')
+        assert (await c.client.get("pvc", "data", "default"))["status"]["phase"] == "Bound"
+        # 1 s, then 2 s, then 4 s between attempts (exponential backoff from 1 s).
+        assert c.clock.now() - start >= 7
+        await assert_no_leaks(c)
+
+
+async def test_7_restart_mid_create_volume_leaves_exactly_one_disk(prov_cluster: Any) -> None:
+    import asyncio
+
+    from leakcheck import assert_no_leaks
+
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("disk"))
+        await c.client.create("pvc", claim("data", size="20Gi", sc="disk"), "default")
+        for _ in range(2000):
+            if c.cloud.disks:
+                break
+            await asyncio.sleep(0)
+        assert len(c.cloud.disks) == 1, "CreateVolume should be in flight"
+        old = next(ctl for ctl in c.controllers if isinstance(ctl, P.ExternalProvisioners))
+        await old.stop()
+        c.controllers.remove(old)
+        new = P.ExternalProvisioners(c.client, c.clock, config=c.config, drivers=c.drivers)
+        await new.start()
+        c.controllers.append(new)
+        await c.settle()
+        assert len(c.cloud.disks) == 1
+        assert (await c.client.get("pvc", "data", "default"))["status"]["phase"] == "Bound"
+        await assert_no_leaks(c)
+
+
+async def test_3_8_released_delete_pv_is_deleted_with_its_disk(prov_cluster: Any) -> None:
+    from leakcheck import assert_no_leaks
+
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("disk"))
+        pvc = await c.client.create("pvc", claim("data", size="20Gi", sc="disk"), "default")
+        await c.settle()
+        pv_name = f"pvc-{pvc['metadata']['uid']}"
+        await c.client.delete("pvc", "data", "default")
+        await c.settle()
+        with pytest.raises(Exception) as err:
+            await c.client.get("persistentvolumes", pv_name)
+        assert getattr(err.value, "code", None) == 404
+        assert not [d for d in c.cloud.disks.values() if d.status != "Deleting"]
+        await assert_no_leaks(c)
+
+
+async def test_3_8_attached_volume_is_not_deleted(prov_cluster: Any) -> None:
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("disk"))
+        pvc = await c.client.create("pvc", claim("data", size="20Gi", sc="disk"), "default")
+        await c.settle()
+        pv_name = f"pvc-{pvc['metadata']['uid']}"
+        await c.client.create("volumeattachments", {
+            "apiVersion": "storage.k8s.io/v1", "kind": "VolumeAttachment", "metadata": {"name": "csi-va"},
+            "spec": {"attacher": CLOUD_DRIVER, "nodeName": "node1", "source": {"persistentVolumeName": pv_name}}})
+        await c.client.delete("pvc", "data", "default")
+        await c.settle(timeout=5)
+        pv = await c.client.get("persistentvolumes", pv_name)
+        assert pv["status"]["phase"] == "Released"
+        items = (await c.client.list("events", "default", field_selector=f"involvedObject.name={pv_name}"))["items"]
+        assert any(e["reason"] == "VolumeFailedDelete"
+                   and e["message"] == f"persistentvolume {pv_name} is still attached to node node1" for e in items)
+        await c.client.delete("volumeattachments", "csi-va")
+        await c.settle()
+        assert not [d for d in c.cloud.disks.values() if d.status != "Deleting"]
+
+
+async def test_3_8_retain_keeps_the_disk_and_drops_the_finalizer(prov_cluster: Any) -> None:
+    from leakcheck import assert_no_leaks
+
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("keep", reclaim="Retain"))
+        pvc = await c.client.create("pvc", claim("data", size="20Gi", sc="keep"), "default")
+        await c.settle()
+        pv_name = f"pvc-{pvc['metadata']['uid']}"
+        pv = await c.client.get("persistentvolumes", pv_name)
+        assert P.PV_FINALIZER not in pv["metadata"]["finalizers"]
+        await c.client.delete("pvc", "data", "default")
+        await c.settle()
+        pv = await c.client.get("persistentvolumes", pv_name)
+        assert pv["status"]["phase"] == "Released"
+        assert pv["spec"]["csi"]["volumeHandle"] in c.cloud.disks
+        await assert_no_leaks(c)
+
+
+async def test_3_6_restore_from_a_snapshot_end_to_end(prov_cluster: Any) -> None:
+    from leakcheck import assert_no_leaks
+
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("disk"))
+        src = await c.client.create("pvc", claim("src", size="20Gi", sc="disk"), "default")
+        await c.settle()
+        pv = await c.client.get("persistentvolumes", f"pvc-{src['metadata']['uid']}")
+        disk_id = pv["spec"]["csi"]["volumeHandle"]
+        c.cloud.write_disk(disk_id, b"hello")
+        snap = await c.cloud.create_snapshot(disk_id)
+        await c.settle()
+        assert c.cloud.snapshots[snap.snapshot_id].status == "accomplished"
+        await make_snapshot(c, driver=CLOUD_DRIVER, handle=snap.snapshot_id, restore="20Gi")
+        # Too small first: the exact §3.6 message, and the claim stays Pending.
+        small = claim("small", size="10Gi", sc="disk",
+                      dataSource={"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "snap1"})
+        await c.client.create("pvc", small, "default")
+        restored = claim("restored", size="20Gi", sc="disk",
+                         dataSource={"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "snap1"})
+        await c.client.create("pvc", restored, "default")
+        await c.settle(timeout=5)
+        assert ("Warning", "ProvisioningFailed",
+                'failed to provision volume with StorageClass "disk": error getting handle for DataSource Type '
+                "VolumeSnapshot by Name snap1: requested volume size 10737418240 is less than the size "
+                "21474836480 for the source snapshot snap1") \
+            in await claim_events(c, "small")
+        got = await c.client.get("pvc", "restored", "default")
+        assert got["status"]["phase"] == "Bound"
+        new_pv = await c.client.get("persistentvolumes", got["spec"]["volumeName"])
+        new_disk = c.cloud.disks[new_pv["spec"]["csi"]["volumeHandle"]]
+        assert new_disk.source_snapshot_id == snap.snapshot_id
+        assert c.cloud.read_disk(new_disk.disk_id).data == b"hello"
+        vs = await c.client.get(P.VS_RESOURCE, "snap1", "default")
+        assert P.SNAPSHOT_SOURCE_FINALIZER not in (vs["metadata"].get("finalizers") or [])
+        await c.client.delete("pvc", "small", "default")
+        await assert_no_leaks(c)
+
+
+async def test_3_3_other_data_source_is_left_to_a_populator(prov_cluster: Any) -> None:
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("disk"))
+        body = claim("data", size="20Gi", sc="disk",
+                     dataSourceRef={"apiGroup": "example.com", "kind": "Dataset", "name": "d1"})
+        await c.client.create("pvc", body, "default")
+        await c.settle(timeout=5)
+        evs = await claim_events(c, "data")
+        assert ("Normal", "Provisioning", "Assuming an external populator will provision the volume") in evs
+        assert not c.cloud.disks
