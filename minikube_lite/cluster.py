@@ -156,7 +156,8 @@ class Cluster:
 
             extra["/cloud/v1"] = cloud_app(self.cloud)
         self.server = ApiServer(self.engine, token=self.token, server_address=server_address, extra_apps=extra)
-        self._runner = web.AppRunner(self.server.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.server.app, access_log=None, handle_signals=False,
+                                    shutdown_timeout=1.0)
         await self._runner.setup()
         ssl_ctx = self._ssl_context() if self.tls else None
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_ctx, backlog=1024)
@@ -206,6 +207,7 @@ class Cluster:
             with contextlib.suppress(Exception):
                 await controller.stop()
         self.controllers.clear()
+        self.engine.store.close_all_watches()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -34,19 +34,23 @@ def default_custom(rt: ResourceType, obj: JSON) -> None:
         apply_defaults(schema, obj)
 
 
-def check_custom(rt: ResourceType, obj: JSON, mode: str, warnings: list[str]) -> JSON:
+def check_custom(rt: ResourceType, obj: JSON, mode: str, warnings: list[str], raw: bytes | None = None) -> JSON:
     from . import errors
     from .crd_schema import prune, unknown_fields
+    from .schema import find_duplicate_fields
 
     schema = _schema(rt)
     if not schema:
         return obj
-    unknown = unknown_fields(schema, obj)
-    if unknown:
+    problems = [f'unknown field "{f}"' for f in unknown_fields(schema, obj)]
+    if raw is not None and mode != "Ignore":
+        problems.extend(f'json: duplicate field "{d}"' for d in find_duplicate_fields(raw))
+    if problems:
         if mode == "Strict":
-            raise errors.bad_request("strict decoding error: " + ", ".join(f'unknown field "{f}"' for f in unknown))
+            raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
+                                     "strict decoding error: " + ", ".join(problems))
         if mode == "Warn":
-            warnings.extend(f'unknown field "{f}"' for f in unknown)
+            warnings.extend(problems)
     pruned: JSON = prune(schema, obj)
     return pruned
 
@@ -54,13 +58,12 @@ def check_custom(rt: ResourceType, obj: JSON, mode: str, warnings: list[str]) ->
 def validate_custom(rt: ResourceType, obj: JSON, old: JSON | None) -> list[FieldError]:
     from .crd_schema import validate
 
-    errs: list[FieldError] = []
-    try:
-        from .validation import validate_object_meta
-    except ImportError:  # TEMP until api/validation.py lands
-        pass
-    else:
-        errs.extend(validate_object_meta(obj, rt.namespaced))
+    from .validation.common import validate_object_meta, validate_object_meta_update
+    from .validation.names import name_is_dns_subdomain
+
+    errs: list[FieldError] = list(validate_object_meta(obj, rt.namespaced, name_is_dns_subdomain))
+    if old is not None:
+        errs.extend(validate_object_meta_update(obj, old))
     schema = _schema(rt)
     if schema:
         errs.extend(validate(schema, obj, old))

@@ -406,11 +406,12 @@ class ApiEngine:
         body["kind"] = rt.kind
         return body
 
-    def _schema_check(self, rt: ResourceType, obj: JSON, query: Query, warnings: list[str]) -> JSON:
-        """Decode-time checks against the schema: wrong types (400) and unknown fields."""
+    def _schema_check(self, rt: ResourceType, obj: JSON, query: Query, warnings: list[str],
+                      raw: bytes | None = None) -> JSON:
+        """Decode-time checks against the schema: wrong types (400) and unknown/duplicate fields."""
         from .schema_check import check_object
 
-        return check_object(self, rt, obj, query.get("fieldValidation") or "", warnings)
+        return check_object(self, rt, obj, query.get("fieldValidation") or "", warnings, raw)
 
     def _validate(self, rt: ResourceType, obj: JSON, old: JSON | None) -> None:
         from .validate_hook import validate_object
@@ -428,7 +429,7 @@ class ApiEngine:
 
     def create(self, rt: ResourceType, namespace: str | None, body: Any, query: Query, *,
                user_agent: str = "", subresource: str | None = None, parent: str | None = None,
-               managed_fields_done: bool = False) -> WriteResult:
+               managed_fields_done: bool = False, raw: bytes | None = None) -> WriteResult:
         if subresource:
             from .subresources import create_subresource
 
@@ -437,7 +438,7 @@ class ApiEngine:
             raise errors.method_not_allowed("create", rt.kind)
         warnings: list[str] = []
         obj = self._check_body(rt, body)
-        obj = self._schema_check(rt, obj, query, warnings)
+        obj = self._schema_check(rt, obj, query, warnings, raw)
         meta = obj["metadata"]
         if rt.namespaced:
             body_ns = meta.get("namespace")
@@ -503,7 +504,7 @@ class ApiEngine:
         spec.setdefault("ipFamilyPolicy", "SingleStack")
 
     def update(self, rt: ResourceType, namespace: str | None, name: str, body: Any, query: Query, *,
-               user_agent: str = "", subresource: str | None = None) -> WriteResult:
+               user_agent: str = "", subresource: str | None = None, raw: bytes | None = None) -> WriteResult:
         if subresource and subresource not in ("status", "finalize"):
             from .subresources import update_subresource
 
@@ -512,7 +513,7 @@ class ApiEngine:
             raise errors.method_not_allowed("update", rt.kind)
         warnings: list[str] = []
         obj = self._check_body(rt, body)
-        obj = self._schema_check(rt, obj, query, warnings)
+        obj = self._schema_check(rt, obj, query, warnings, raw)
         meta = obj["metadata"]
         if meta.get("name") and meta["name"] != name:
             raise errors.bad_request(f"the name of the object ({meta['name']}) does not match the name on the "
@@ -540,8 +541,13 @@ class ApiEngine:
 
     def write_update(self, rt: ResourceType, current: StoredObject, new: JSON, query: Query, *,
                      user_agent: str = "", subresource: str | None = None, expected_rv: int | None = None,
-                     manager: str | None = None, managed_fields_done: bool = False) -> WriteResult:
-        """The common tail of PUT and PATCH: carry server fields, split status, admit, validate, store."""
+                     manager: str | None = None, managed_fields_done: bool = False,
+                     fields_subresource: str | None = None) -> WriteResult:
+        """The common tail of PUT and PATCH: carry server fields, split status, admit, validate, store.
+
+        ``fields_subresource`` names the endpoint for managedFields when it differs from
+        ``subresource`` (``scale`` writes the main object but owns fields as ``scale``).
+        """
         if expected_rv is not None and expected_rv != current.rv:
             raise errors.conflict(rt.group, rt.plural, current.name)
         old = current.object()
@@ -594,7 +600,8 @@ class ApiEngine:
         self.admission.run(self._admission_ctx(UPDATE, rt, subresource, dry_run), new, old)
         self._validate(rt, new, old)
         if not managed_fields_done:
-            self._managed_fields(rt, old, new, manager or _manager(query, user_agent), subresource)
+            self._managed_fields(rt, old, new, manager or _manager(query, user_agent),
+                                 fields_subresource or subresource)
         if _same_ignoring(new, old):
             return WriteResult(200, old, [], current.raw)
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and not _namespace_pending(rt, new):
@@ -752,11 +759,13 @@ def _dry_run(query: Query) -> bool:
 
 
 def _manager(query: Query, user_agent: str) -> str:
+    """fieldManager, else the User-Agent prefix (``kubectl``, ``OpenAPI-Generator``), as upstream."""
+    from .managed_fields import manager_name, validate_write_options
+
     manager = query.get("fieldManager")
     if manager:
-        return manager
-    # Upstream: the User-Agent up to the first "/" (e.g. "kubectl", "OpenAPI-Generator").
-    return (user_agent or "unknown").split("/", 1)[0][:128] or "unknown"
+        validate_write_options(manager)
+    return manager_name(manager, user_agent)
 
 
 def _same_ignoring(new: JSON, old: JSON) -> bool:

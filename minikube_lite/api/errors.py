@@ -203,4 +203,6 @@ def invalid(qualified_kind: str, group: str, kind: str, name: str, errors: list[
     details: JSON = {"name": name, "group": group, "kind": kind, "causes": [e.cause() for e in errors]}
     if not group:
         details.pop("group")
+    if not name:
+        details.pop("name")
     return ApiError(422, "Invalid", f'{qualified_kind} "{name}" is invalid: {summary}', details)

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from .registry import ResourceType
 
 JSON = dict[str, Any]
-MODES = {"": "Ignore", "Ignore": "Ignore", "Warn": "Warn", "Strict": "Strict"}
+# With no fieldValidation parameter the server warns (upstream default since 1.27).
+MODES = {"": "Warn", "Ignore": "Ignore", "Warn": "Warn", "Strict": "Strict"}
 
 
 def field_validation_mode(value: str) -> str:
@@ -26,22 +27,17 @@ def field_validation_mode(value: str) -> str:
 
 
 def check_object(engine: ApiEngine, rt: ResourceType, obj: JSON, field_validation: str,
-                 warnings: list[str]) -> JSON:
+                 warnings: list[str], raw: bytes | None = None) -> JSON:
     mode = field_validation_mode(field_validation)
     if rt.custom:
         from .crd import check_custom
 
-        return check_custom(rt, obj, mode, warnings)
+        return check_custom(rt, obj, mode, warnings, raw)
     from .schema import SchemaSet
 
-    result = SchemaSet.load().check(rt.api_version, rt.kind, obj, mode)
-    if result.decode_error is not None:
-        raise result.decode_error
-    unknown = list(result.unknown_fields)
-    if unknown:
-        if mode == "Strict":
-            raise errors.bad_request("strict decoding error: " + ", ".join(f'unknown field "{f}"' for f in unknown))
-        if mode == "Warn":
-            warnings.extend(f'unknown field "{f}"' for f in unknown)
+    result = SchemaSet.load().check(rt.api_version, rt.kind, obj, mode, raw=raw)
+    if result.error is not None:
+        raise result.error
+    warnings.extend(result.warnings)
     pruned: JSON = result.pruned
     return pruned

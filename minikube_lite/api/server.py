@@ -222,19 +222,20 @@ class ApiServer:
                 result = engine.patch(rt, namespace, name or "", body, content_type, query, user_agent=user_agent,
                                       subresource=subresource)
             else:
-                body = _decode_body(raw, content_type, query)
+                body = _decode_body(raw, content_type, rt.kind)
+                json_raw = raw if content_type.split(";")[0].strip().lower() in (JSON_CT, "") else None
                 if subresource in ("exec", "attach", "portforward"):
                     raise _no_containers(name or "", subresource)
                 if method == "POST":
                     if name is not None and subresource is None:
                         raise errors.method_not_allowed("POST", rt.kind)
                     result = engine.create(rt, namespace, body, query, user_agent=user_agent, subresource=subresource,
-                                           parent=name)
+                                           parent=name, raw=json_raw)
                 else:
                     if name is None:
                         raise errors.method_not_allowed("PUT", rt.list_kind)
                     result = engine.update(rt, namespace, name, body, query, user_agent=user_agent,
-                                           subresource=subresource)
+                                           subresource=subresource, raw=json_raw)
             return self._write_response(request, rt, result)
         if method == "DELETE":
             raw = await request.read()
@@ -330,15 +331,15 @@ def _no_containers(name: str, subresource: str) -> ApiError:
                               "(the kubelet is simulated)")
 
 
-def _decode_body(raw: bytes, content_type: str, query: dict[str, str]) -> Any:
+def _decode_body(raw: bytes, content_type: str, kind: str) -> Any:
     ct = content_type.split(";")[0].strip().lower()
     if ct == PROTOBUF_CT:
-        from .protobuf import ProtobufDecodeError, decode
+        from .protobuf import ProtobufDecodeError, decode, decode_error_status
 
         try:
             return decode(raw)
         except ProtobufDecodeError as exc:
-            raise errors.bad_request(f"the object provided is unrecognized: {exc}") from None
+            raise decode_error_status(exc, raw, kind) from None
     if ct in ("application/yaml", "application/apply-patch+yaml"):
         try:
             return yaml.safe_load(raw)
@@ -349,20 +350,9 @@ def _decode_body(raw: bytes, content_type: str, query: dict[str, str]) -> Any:
     if not raw.strip():
         raise errors.bad_request("the body of the request was empty")
     try:
-        body = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise errors.bad_request(f"couldn't get version/kind; json parse error: {exc}") from None
-    mode = query.get("fieldValidation") or ""
-    if mode in ("Strict", "Warn") and isinstance(body, dict):
-        from .schema import find_duplicate_fields
-
-        dups = find_duplicate_fields(raw)
-        if dups:
-            if mode == "Strict":
-                raise errors.bad_request("strict decoding error: " + ", ".join(f'json: duplicate field "{d}"'
-                                                                             for d in dups))
-            query["_duplicateWarnings"] = "\n".join(dups)
-    return body
 
 
 def _decode_patch_body(raw: bytes, content_type: str) -> Any:
@@ -378,7 +368,7 @@ def _decode_patch_body(raw: bytes, content_type: str) -> Any:
 def _delete_options(raw: bytes, content_type: str, query: dict[str, str]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if raw.strip():
-        body = _decode_body(raw, content_type, {})
+        body = _decode_body(raw, content_type, "DeleteOptions")
         if isinstance(body, dict):
             options.update(body)
     for key in ("gracePeriodSeconds", "propagationPolicy", "orphanDependents"):

@@ -330,6 +330,12 @@ class Store:
         if table is not None and watcher in table.watchers:
             table.watchers.remove(watcher)
 
+    def close_all_watches(self) -> None:
+        """End every watch (server shutdown): their streams finish cleanly."""
+        for table in self._tables.values():
+            for watcher in list(table.watchers):
+                watcher.close()
+
     def pending_watch_events(self) -> int:
         """Changes written but not yet read by their watchers (for ``Cluster.settle``)."""
         return sum(len(w.pending) for t in self._tables.values() for w in t.watchers)

@@ -150,7 +150,10 @@ def _set_replicas(engine: ApiEngine, rt: ResourceType, namespace: str | None, na
         cur[keys[-1]] = replicas
     else:
         obj.setdefault("spec", {})["replicas"] = replicas
-    result = engine.write_update(rt, current, obj, query, manager=query.get("fieldManager") or None)
+    from .managed_fields import manager_name
+
+    result = engine.write_update(rt, current, obj, query, manager=manager_name(query.get("fieldManager"), ""),
+                                 fields_subresource="scale")
     return WriteResult(200, _scale_of(rt, result.obj))
 
 

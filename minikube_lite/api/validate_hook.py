@@ -22,10 +22,7 @@ def validate_object(engine: ApiEngine, rt: ResourceType, obj: JSON, old: JSON | 
         from .crd import validate_custom
 
         return validate_custom(rt, obj, old)
-    try:
-        from .validation import validate_create, validate_update
-    except ImportError:  # TEMP until api/validation.py lands
-        return []
+    from .validation import validate_create, validate_update
 
     if old is None:
         return list(validate_create(rt, obj))

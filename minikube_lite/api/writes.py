@@ -61,10 +61,12 @@ def schema_node(rt: ResourceType) -> SchemaNode | None:
 def record_managed_fields(engine: ApiEngine, rt: ResourceType, old: JSON | None, new: JSON, manager: str,
                           subresource: str | None) -> None:
     """Give the fields this write changed to ``manager`` (operation Update)."""
-    from .managed_fields import update_managed_fields
+    from .managed_fields import default_reset_fields, update_managed_fields
 
     updated = update_managed_fields(old, new, manager=manager, operation="Update", api_version=rt.api_version,
-                                    subresource=subresource, now=engine.now(), schema=schema_node(rt))
+                                    subresource=subresource, now=engine.now(), schema=schema_node(rt),
+                                    reset_fields=default_reset_fields(rt.kind, subresource,
+                                                                      "status" in rt.subresources))
     new["metadata"] = updated["metadata"]
 
 
@@ -132,19 +134,18 @@ class PatchEngine:
         try:
             return strategic_merge(live, patch, schema_node(rt))
         except StrategicMergeError as exc:
-            raise errors.bad_request(str(exc)) from None
+            raise exc.to_api_error() from None
 
     def _apply(self, rt: ResourceType, namespace: str | None, name: str, body: Any, query: Query,
                user_agent: str, subresource: str | None) -> WriteResult:
         from .apply import apply as ssa_apply
 
         engine = self.engine
-        manager = query.get("fieldManager")
-        if not manager:
-            raise ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
-                           "is required for apply patch", {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [
-                               {"reason": "FieldValueRequired", "message": "Required value: is required for apply patch",
-                                "field": "fieldManager"}]})
+        from .managed_fields import default_reset_fields, validate_write_options
+
+        manager = query.get("fieldManager") or ""
+        validate_write_options(manager, is_apply=True)
+        reset = default_reset_fields(rt.kind, subresource, "status" in rt.subresources)
         config = parse_apply_body(body)
         force = (query.get("force") or "").lower() in ("true", "1")
         warnings: list[str] = []
@@ -153,7 +154,8 @@ class PatchEngine:
         if cmeta.get("name") not in (None, "", name):
             raise errors.bad_request(f"the name of the object ({cmeta.get('name')}) does not match the name on "
                                      f"the URL ({name})")
-        config = engine._schema_check(rt, config, query, warnings)
+        # Apply never drops unknown fields silently: upstream rejects them in any mode.
+        config = engine._schema_check(rt, config, {**query, "fieldValidation": "Strict"}, warnings)
         current = engine.store.get(rt.key, engine._object_ns(rt, namespace), name)
         schema = schema_node(rt)
         if current is None:
@@ -161,14 +163,16 @@ class PatchEngine:
                 raise errors.not_found(rt.group, rt.plural, name)
             cmeta["name"] = name
             created = ssa_apply(None, config, manager=manager, api_version=rt.api_version, force=force,
-                                schema=schema, now=engine.now())
+                                schema=schema, now=engine.now(), reset_fields=reset, kind=rt.kind,
+                                group=rt.group, resource=rt.plural)
             result = engine.create(rt, namespace, created, query, user_agent=user_agent,
                                    managed_fields_done=True)
             result.warnings[:0] = warnings
             return result
         live = current.object()
         merged = ssa_apply(live, config, manager=manager, api_version=rt.api_version, force=force,
-                           schema=schema, now=engine.now())
+                           schema=schema, now=engine.now(), subresource=subresource, reset_fields=reset,
+                           kind=rt.kind, group=rt.group, resource=rt.plural)
         rv = (config.get("metadata") or {}).get("resourceVersion")
         if rv and rv != str(current.rv):
             raise errors.conflict(rt.group, rt.plural, name)
