@@ -323,7 +323,7 @@ CORE_EVENT = {"metadata": meta("data.1"), "type": "Normal", "reason": "ExternalP
     ("events", {"metadata": meta("e"), "type": "Warning", "reason": "FailedScheduling",
                 "involvedObject": {"kind": "Pod", "name": "p", "fieldPath": "spec.containers{app}"},
                 "eventTime": "2025-06-02T09:59:48.000000Z", "reportingComponent": "default-scheduler",
-                "reportingController": "default-scheduler", "reportingInstance": "sched-1", "message": "m"},
+                "reportingInstance": "sched-1", "message": "m"},
      ["12s", "Warning", "FailedScheduling", "pod/p", "spec.containers{app}", "default-scheduler, sched-1", "m", "12s",
       1, "e"]),
     ("events", {"metadata": meta("e"), "involvedObject": {"kind": "Node"}, "source": {"component": "kubelet",

@@ -434,7 +434,8 @@ def event_row(raw: JSON, now: float) -> list[Cell]:
     kind = s(event, "involvedObject", "kind").lower()
     target_name = s(event, "involvedObject", "name")
     target = f"{kind}/{target_name}" if target_name else kind
-    component = s(event, "source", "component") or s(event, "reportingController")
+    # core/v1 spells ReportingController as ``reportingComponent`` on the wire.
+    component = s(event, "source", "component") or s(event, "reportingComponent") or s(event, "reportingController")
     instance = s(event, "source", "host") or s(event, "reportingInstance")
     source = f"{component}, {instance}" if instance else component
     return [

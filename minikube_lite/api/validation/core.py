@@ -747,7 +747,8 @@ def validate_event(obj: JSON, group: str) -> Errors:
     else:
         if not inv_ns and namespace not in ("default", "kube-system"):
             errs.append(invalid_value("involvedObject.namespace", inv_ns, EVENT_NS_MISMATCH))
-        controller = as_str(ev.get("reportingController"))
+        # core/v1 spells ReportingController as ``reportingComponent`` on the wire.
+        controller = as_str(ev.get("reportingComponent") if group == "" else ev.get("reportingController"))
         if not controller:
             errs.append(required(controller_field))
         errs.extend(invalid_value(controller_field, controller, m) for m in is_qualified_name(controller))
