@@ -1,0 +1,618 @@
+"""The common snapshot controller (external-snapshotter's ``snapshot-controller``).
+
+Why a separate controller from the per-driver sidecar: as upstream, this loop never talks to a
+storage system. It binds VolumeSnapshots to VolumeSnapshotContents (creating ``snapcontent-<uid>``
+for dynamic snapshots, binding admin-made contents for pre-provisioned ones), mirrors the
+content's status onto the snapshot, and owns the finalizers that keep a source PVC, a bound
+snapshot and its content from disappearing underneath each other. The sidecar
+(``snapshot_sidecar.py``) does the CSI calls.
+
+Rules follow ``shared/spec/storage.md`` §4.3-4.5, §4.7 and §4.8; reasons and messages are the
+module constants below, passed unchanged to events and ``status.error``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from ..api.errors import ApiError
+from ..api.quantity import format_quantity
+from ..client.base import JSON, Client
+from ..client.events import NORMAL, WARNING, EventRecorder
+from ..clock import Clock, rfc3339
+from .runtime import DONE, Backoff, Controller, Result, WorkQueue, split_key
+
+log = logging.getLogger(__name__)
+
+COMPONENT = "snapshot-controller"
+GROUP = "snapshot.storage.k8s.io"
+API_VERSION = f"{GROUP}/v1"
+
+VS = "volumesnapshots.snapshot.storage.k8s.io"
+VSC = "volumesnapshotcontents.snapshot.storage.k8s.io"
+VSCLASS = "volumesnapshotclasses.snapshot.storage.k8s.io"
+
+# Names, annotations and finalizers [ES pkg/utils/util.go].
+CONTENT_PREFIX = "snapcontent-"
+ANN_DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
+FINALIZER_VS_AS_SOURCE = "snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection"
+FINALIZER_VS_BOUND = "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"
+FINALIZER_VSC_BOUND = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
+FINALIZER_PVC_AS_SOURCE = "snapshot.storage.kubernetes.io/pvc-as-source-protection"
+ANN_BEING_CREATED = "snapshot.storage.kubernetes.io/volumesnapshot-being-created"
+ANN_BEING_DELETED = "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted"
+ANN_DELETION_SECRET_NAME = "snapshot.storage.kubernetes.io/deletion-secret-name"
+ANN_DELETION_SECRET_NAMESPACE = "snapshot.storage.kubernetes.io/deletion-secret-namespace"
+PARAM_SNAPSHOTTER_SECRET_NAME = "csi.storage.k8s.io/snapshotter-secret-name"
+PARAM_SNAPSHOTTER_SECRET_NAMESPACE = "csi.storage.k8s.io/snapshotter-secret-namespace"
+RESERVED_PARAM_PREFIX = "csi.storage.k8s.io/"
+
+# Events: reasons and messages (Go format verbs rendered with str.format).
+REASON_VALIDATION_ERROR = "SnapshotValidationError"
+MSG_VALIDATION_ERROR = "Exactly one of PersistentVolumeClaimName and VolumeSnapshotContentName should be specified"
+REASON_FINALIZER_ERROR = "SnapshotFinalizerError"
+MSG_FINALIZER_ERROR = "Failed to check and update snapshot: {err}"
+REASON_SET_DEFAULT_CLASS_FAILED = "SetDefaultSnapshotClassFailed"
+MSG_SET_DEFAULT_CLASS_FAILED = "Failed to set default snapshot class with error {err}"
+ERR_NO_DEFAULT_CLASS = "cannot find default snapshot class"
+ERR_MANY_DEFAULT_CLASSES = "{count} default snapshot classes were found"
+REASON_CREATING = "CreatingSnapshot"
+MSG_CREATING = "Waiting for a snapshot {ns}/{name} to be created by the CSI driver."
+REASON_CONTENT_CREATION_FAILED = "SnapshotContentCreationFailed"
+MSG_CONTENT_CREATION_FAILED = "Failed to create snapshot content with error {err}"
+REASON_CREATED = "SnapshotCreated"
+MSG_CREATED = "Snapshot {ns}/{name} was successfully created by the CSI driver."
+REASON_READY = "SnapshotReady"
+MSG_READY = "Snapshot {ns}/{name} is ready to use."
+REASON_STATUS_UPDATE_FAILED = "SnapshotStatusUpdateFailed"
+MSG_STATUS_UPDATE_FAILED = "Snapshot status update failed, {err}"
+REASON_CONTENT_MISSING = "SnapshotContentMissing"
+MSG_CONTENT_MISSING = "VolumeSnapshotContent is missing"
+REASON_CONTENT_MISMATCH = "SnapshotContentMismatch"
+MSG_CONTENT_MISMATCH = "VolumeSnapshotContent is dynamically provisioned while expecting a pre-provisioned one"
+REASON_CONTENT_MISBOUND = "SnapshotContentMisbound"
+MSG_CONTENT_MISBOUND = "VolumeSnapshotContent [{content}] is bound to a different snapshot"
+REASON_MISBOUND = "SnapshotMisbound"
+MSG_MISBOUND = "VolumeSnapshotContent is not bound to the VolumeSnapshot correctly"
+REASON_BIND_FAILED = "SnapshotBindFailed"
+MSG_BIND_FAILED = "Snapshot failed to bind VolumeSnapshotContent, {err}"
+REASON_HANDLE_SET = "SnapshotHandleSet"
+MSG_HANDLE_SET = "Snapshot handle should not be set in content {ns}/{name} for dynamic provisioning"
+REASON_PVC_SOURCE_MISSING = "SnapshotPVCSourceMissing"
+MSG_PVC_SOURCE_MISSING = "PVC source for snapshot {ns}/{name} is missing"
+REASON_DELETE_PENDING = "SnapshotDeletePending"
+MSG_DELETE_PENDING = "Snapshot is being used to restore a PVC"
+
+# Errors that end up inside the messages above.
+ERR_PVC_LOOKUP = 'failed to retrieve PVC {pvc} from the lister: "{err}"'
+ERR_PVC_NOT_BOUND = "the PVC {pvc} is not yet bound to a PV, will not attempt to take a snapshot"
+ERR_PVC_NO_VOLUME = "the PVC {pvc} has not been bound yet"
+ERR_PV_LOOKUP = 'failed to retrieve PV {pv} from the API server: "{err}"'
+ERR_NOT_CSI = "cannot find CSI PersistentVolumeSource for volume {pv}"
+ERR_PVC_DELETING = "cannot add finalizer on claim because it is being deleted"
+ERR_CLASS_LOOKUP = 'failed to retrieve snapshot class {cls} from the informer: "{err}"'
+ERR_NO_CLASS = "failed to take snapshot {name} without a snapshot class"
+ERR_REF_MISMATCH = "Could not bind snapshot {snapshot} and content {content}, the VolumeSnapshotRef does not match"
+
+
+class SnapshotError(Exception):
+    """A sync failure whose text is the upstream error; the runtime retries it with backoff."""
+
+
+def _meta(obj: JSON) -> JSON:
+    meta: JSON = obj.setdefault("metadata", {})
+    return meta
+
+
+def _status(obj: JSON) -> JSON:
+    status = obj.get("status")
+    return status if isinstance(status, dict) else {}
+
+
+def snapshot_key(vs: JSON) -> str:
+    meta = vs.get("metadata") or {}
+    return f"{meta.get('namespace')}/{meta.get('name')}"
+
+
+def dynamic_content_name(vs: JSON) -> str:
+    return CONTENT_PREFIX + str((vs.get("metadata") or {}).get("uid", ""))
+
+
+def is_ready(vs: JSON) -> bool:
+    return _status(vs).get("readyToUse") is True
+
+
+def bound_content_name(vs: JSON) -> str | None:
+    name = _status(vs).get("boundVolumeSnapshotContentName")
+    return name if isinstance(name, str) and name else None
+
+
+def ref_points_to(content: JSON, vs: JSON, *, allow_empty_uid: bool = False) -> bool:
+    """Whether ``content.spec.volumeSnapshotRef`` names ``vs`` (and, once set, its uid)."""
+    ref = (content.get("spec") or {}).get("volumeSnapshotRef") or {}
+    meta = vs.get("metadata") or {}
+    if ref.get("name") != meta.get("name") or ref.get("namespace") != meta.get("namespace"):
+        return False
+    uid = ref.get("uid") or ""
+    return uid == meta.get("uid") or (allow_empty_uid and uid == "")
+
+
+def strip_reserved_parameters(params: dict[str, str] | None) -> dict[str, str]:
+    """Class parameters without the ``csi.storage.k8s.io/`` keys the sidecar consumes itself."""
+    return {k: v for k, v in (params or {}).items() if not k.startswith(RESERVED_PARAM_PREFIX)}
+
+
+def _resolve_template(value: str, content_name: str, vs: JSON) -> str:
+    meta = vs.get("metadata") or {}
+    return (value.replace("${volumesnapshotcontent.name}", content_name)
+            .replace("${volumesnapshot.namespace}", str(meta.get("namespace", "")))
+            .replace("${volumesnapshot.name}", str(meta.get("name", ""))))
+
+
+class SnapshotController(Controller):
+    """external-snapshotter's common controller: one queue for snapshots, contents and source PVCs.
+
+    Keys are ``vs:<ns>/<name>``, ``vsc:<name>`` and ``pvc:<ns>/<name>`` so one worker serialises
+    all writes of this controller, as the upstream controller's per-object queues do per object.
+    """
+
+    name = COMPONENT
+
+    def __init__(self, client: Client, clock: Clock, config: Any = None) -> None:
+        super().__init__(client, clock)
+        timings = getattr(config, "timings", None)
+        if timings is not None:
+            self.queue = WorkQueue(clock, Backoff(timings.get("snapshotRetryInitial", 1.0),
+                                                  timings.get("snapshotRetryMax", 300.0)))
+        self.recorder = EventRecorder(client, COMPONENT, clock)
+
+    # ------------------------------------------------------------------ wiring
+
+    def setup(self) -> None:
+        def vs_keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
+            keys = [f"vs:{snapshot_key(obj)}"]
+            pvc = ((obj.get("spec") or {}).get("source") or {}).get("persistentVolumeClaimName")
+            if pvc:
+                keys.append(f"pvc:{obj['metadata'].get('namespace')}/{pvc}")
+            return keys
+
+        def vsc_keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
+            keys = [f"vsc:{obj['metadata']['name']}"]
+            ref = (obj.get("spec") or {}).get("volumeSnapshotRef") or {}
+            if ref.get("name") and ref.get("namespace"):
+                keys.append(f"vs:{ref['namespace']}/{ref['name']}")
+            return keys
+
+        def pvc_keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
+            meta = obj.get("metadata") or {}
+            ns = meta.get("namespace")
+            keys = []
+            # A source PVC that becomes Bound lets a waiting snapshot proceed.
+            for vs in self.snapshots.list(ns):
+                if ((vs.get("spec") or {}).get("source") or {}).get("persistentVolumeClaimName") == meta.get("name"):
+                    keys.append(f"vs:{snapshot_key(vs)}")
+            # A restore that finishes (or goes away) may unblock a pending snapshot deletion.
+            source = (obj.get("spec") or {}).get("dataSource") or {}
+            if source.get("kind") == "VolumeSnapshot" and source.get("name"):
+                keys.append(f"vs:{ns}/{source['name']}")
+            if FINALIZER_PVC_AS_SOURCE in (meta.get("finalizers") or []):
+                keys.append(f"pvc:{ns}/{meta.get('name')}")
+            return keys
+
+        def class_keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
+            # A new (default) class may unblock snapshots that failed to find one.
+            return [f"vs:{snapshot_key(vs)}" for vs in self.snapshots.list() if not bound_content_name(vs)]
+
+        self.snapshots = self.informer(VS, key_of=vs_keys)
+        self.contents = self.informer(VSC, key_of=vsc_keys)
+        self.classes = self.informer(VSCLASS, key_of=class_keys)
+        self.claims = self.informer("persistentvolumeclaims", key_of=pvc_keys)
+
+    async def reconcile(self, key: str) -> Result:
+        kind, _, rest = key.partition(":")
+        if kind == "vs":
+            ns, name = split_key(rest)
+            return await self.sync_snapshot(ns or "default", name)
+        if kind == "vsc":
+            return await self.sync_content(rest)
+        if kind == "pvc":
+            ns, name = split_key(rest)
+            return await self.sync_source_pvc(ns or "default", name)
+        return DONE
+
+    # ------------------------------------------------------------------ API helpers
+
+    async def _get(self, resource: str, name: str, namespace: str | None = None) -> JSON | None:
+        try:
+            return await self.client.get(resource, name, namespace)
+        except ApiError as err:
+            if err.code == 404:
+                return None
+            raise
+
+    async def _set_finalizers(self, resource: str, obj: JSON, finalizers: list[str]) -> JSON:
+        """Write the finalizer list with the object's resourceVersion: a concurrent change conflicts."""
+        meta = obj["metadata"]
+        body = {"metadata": {"finalizers": finalizers, "resourceVersion": meta.get("resourceVersion")}}
+        result: JSON = await self.client.patch(resource, meta["name"], body, meta.get("namespace"))
+        return result
+
+    async def _annotate(self, resource: str, obj: JSON, key: str, value: str | None) -> JSON:
+        meta = obj["metadata"]
+        body = {"metadata": {"annotations": {key: value}, "resourceVersion": meta.get("resourceVersion")}}
+        result: JSON = await self.client.patch(resource, meta["name"], body, meta.get("namespace"))
+        return result
+
+    async def _update_vs_status(self, vs: JSON, status: JSON) -> JSON:
+        body = dict(vs)
+        body["status"] = status
+        result: JSON = await self.client.update(VS, body, vs["metadata"]["namespace"], subresource="status")
+        return result
+
+    async def error_status(self, vs: JSON, set_not_ready: bool, type_: str, reason: str, message: str) -> JSON:
+        """updateSnapshotErrorStatusWithEvent: record the error once (same message: no new write or event)."""
+        status = dict(_status(vs))
+        if (status.get("error") or {}).get("message") == message:
+            return vs
+        status["error"] = {"time": rfc3339(self.clock.now()), "message": message}
+        if set_not_ready or "readyToUse" not in status:
+            status["readyToUse"] = False
+        try:
+            vs = await self._update_vs_status(vs, status)
+        except ApiError as err:
+            log.debug("snapshot-controller: error status of %s not written: %s", snapshot_key(vs), err)
+            return vs
+        await self.recorder.event(vs, type_, reason, message)
+        return vs
+
+    # ------------------------------------------------------------------ snapshots
+
+    async def sync_snapshot(self, namespace: str, name: str) -> Result:
+        vs = await self._get(VS, name, namespace)
+        if vs is None:
+            return DONE
+        if _meta(vs).get("deletionTimestamp"):
+            return await self.process_deletion(vs)
+        source = (vs.get("spec") or {}).get("source") or {}
+        pvc_name, content_name = source.get("persistentVolumeClaimName"), source.get("volumeSnapshotContentName")
+        if bool(pvc_name) == bool(content_name):
+            await self.error_status(vs, True, WARNING, REASON_VALIDATION_ERROR, MSG_VALIDATION_ERROR)
+            raise SnapshotError(MSG_VALIDATION_ERROR)
+        if pvc_name and not (vs.get("spec") or {}).get("volumeSnapshotClassName"):
+            vs = await self.set_default_class(vs)
+        content = await self.content_for(vs)
+        try:
+            vs = await self.add_snapshot_finalizers(vs, content)
+        except ApiError as err:
+            await self.recorder.event(vs, WARNING, REASON_FINALIZER_ERROR, MSG_FINALIZER_ERROR.format(err=err.message))
+            raise
+        if not is_ready(vs) or not bound_content_name(vs):
+            await self.sync_unready(vs)
+        else:
+            await self.sync_ready(vs)
+        return DONE
+
+    async def content_for(self, vs: JSON) -> JSON | None:
+        """The content this snapshot is (or will be) bound to, if it exists and points back."""
+        source = (vs.get("spec") or {}).get("source") or {}
+        name = source.get("volumeSnapshotContentName") or bound_content_name(vs) or dynamic_content_name(vs)
+        content = await self._get(VSC, name)
+        if content is None or not ref_points_to(content, vs, allow_empty_uid=True):
+            return None
+        return content
+
+    async def add_snapshot_finalizers(self, vs: JSON, content: JSON | None) -> JSON:
+        """Source protection on every live snapshot; bound protection once bound to a Delete content."""
+        finalizers = list(_meta(vs).get("finalizers") or [])
+        wanted = list(finalizers)
+        if FINALIZER_VS_AS_SOURCE not in wanted:
+            wanted.append(FINALIZER_VS_AS_SOURCE)
+        if (content is not None and (content.get("spec") or {}).get("deletionPolicy") == "Delete"
+                and bound_content_name(vs) and FINALIZER_VS_BOUND not in wanted):
+            wanted.append(FINALIZER_VS_BOUND)
+        if wanted == finalizers:
+            return vs
+        return await self._set_finalizers(VS, vs, wanted)
+
+    async def set_default_class(self, vs: JSON) -> JSON:
+        """SetDefaultSnapshotClass: the one default class whose driver is the source PV's driver."""
+        try:
+            _, pv = await self.source_volume(vs)
+            driver = ((pv.get("spec") or {}).get("csi") or {}).get("driver")
+            candidates = [c for c in self.classes.list()
+                          if (_meta(c).get("annotations") or {}).get(ANN_DEFAULT_CLASS) == "true"
+                          and c.get("driver") == driver]
+            if not candidates:
+                raise SnapshotError(ERR_NO_DEFAULT_CLASS)
+            if len(candidates) > 1:
+                raise SnapshotError(ERR_MANY_DEFAULT_CLASSES.format(count=len(candidates)))
+        except SnapshotError as err:
+            await self.error_status(vs, False, WARNING, REASON_SET_DEFAULT_CLASS_FAILED,
+                                    MSG_SET_DEFAULT_CLASS_FAILED.format(err=err))
+            raise
+        body = {"metadata": {"resourceVersion": _meta(vs).get("resourceVersion")},
+                "spec": {"volumeSnapshotClassName": candidates[0]["metadata"]["name"]}}
+        result: JSON = await self.client.patch(VS, vs["metadata"]["name"], body, vs["metadata"]["namespace"])
+        return result
+
+    async def source_volume(self, vs: JSON) -> tuple[JSON, JSON]:
+        """The source PVC and its bound CSI PV, or a SnapshotError with the upstream text."""
+        ns = vs["metadata"]["namespace"]
+        pvc_name = ((vs.get("spec") or {}).get("source") or {}).get("persistentVolumeClaimName") or ""
+        try:
+            pvc = await self.client.get("persistentvolumeclaims", pvc_name, ns)
+        except ApiError as err:
+            raise SnapshotError(ERR_PVC_LOOKUP.format(pvc=pvc_name, err=err.message)) from None
+        if (pvc.get("status") or {}).get("phase") != "Bound":
+            raise SnapshotError(ERR_PVC_NOT_BOUND.format(pvc=pvc_name))
+        pv_name = (pvc.get("spec") or {}).get("volumeName") or ""
+        if not pv_name:
+            raise SnapshotError(ERR_PVC_NO_VOLUME.format(pvc=pvc_name))
+        try:
+            pv = await self.client.get("persistentvolumes", pv_name)
+        except ApiError as err:
+            raise SnapshotError(ERR_PV_LOOKUP.format(pv=pv_name, err=err.message)) from None
+        if not (pv.get("spec") or {}).get("csi"):
+            raise SnapshotError(ERR_NOT_CSI.format(pv=pv_name))
+        return pvc, pv
+
+    async def sync_unready(self, vs: JSON) -> None:
+        source = (vs.get("spec") or {}).get("source") or {}
+        if source.get("volumeSnapshotContentName"):
+            await self.sync_preprovisioned(vs, source["volumeSnapshotContentName"])
+            return
+        name = dynamic_content_name(vs)
+        content = await self._get(VSC, name)
+        if content is not None:
+            if ((content.get("spec") or {}).get("source") or {}).get("snapshotHandle"):
+                msg = MSG_HANDLE_SET.format(ns=vs["metadata"]["namespace"], name=vs["metadata"]["name"])
+                await self.error_status(vs, True, WARNING, REASON_HANDLE_SET, msg)
+                raise SnapshotError(msg)
+            if not ref_points_to(content, vs):
+                msg = MSG_CONTENT_MISBOUND.format(content=name)
+                await self.error_status(vs, True, WARNING, REASON_CONTENT_MISBOUND, msg)
+                raise SnapshotError(msg)
+            await self.update_status(vs, content)
+            return
+        if not source.get("persistentVolumeClaimName"):
+            msg = MSG_PVC_SOURCE_MISSING.format(ns=vs["metadata"]["namespace"], name=vs["metadata"]["name"])
+            await self.error_status(vs, True, WARNING, REASON_PVC_SOURCE_MISSING, msg)
+            raise SnapshotError(msg)
+        try:
+            content = await self.create_content(vs)
+        except (SnapshotError, ApiError) as err:
+            text = err.message if isinstance(err, ApiError) else str(err)
+            await self.error_status(vs, True, WARNING, REASON_CONTENT_CREATION_FAILED,
+                                    MSG_CONTENT_CREATION_FAILED.format(err=text))
+            raise
+        await self.update_status(vs, content)
+
+    async def create_content(self, vs: JSON) -> JSON:
+        """createSnapshotContent: protect the source PVC, then create ``snapcontent-<uid>``."""
+        meta = vs["metadata"]
+        pvc, pv = await self.source_volume(vs)
+        class_name = (vs.get("spec") or {}).get("volumeSnapshotClassName")
+        if not class_name:
+            raise SnapshotError(ERR_NO_CLASS.format(name=meta["name"]))
+        snap_class = self.classes.get(class_name) or await self._get(VSCLASS, class_name)
+        if snap_class is None:
+            raise SnapshotError(ERR_CLASS_LOOKUP.format(
+                cls=class_name, err=f'volumesnapshotclass.snapshot.storage.k8s.io "{class_name}" not found'))
+        await self.ensure_pvc_finalizer(pvc)
+        name = dynamic_content_name(vs)
+        csi = (pv.get("spec") or {}).get("csi") or {}
+        spec: JSON = {
+            "volumeSnapshotRef": {"kind": "VolumeSnapshot", "apiVersion": API_VERSION, "namespace": meta["namespace"],
+                                  "name": meta["name"], "uid": meta["uid"],
+                                  "resourceVersion": meta.get("resourceVersion")},
+            "source": {"volumeHandle": csi.get("volumeHandle")},
+            "volumeSnapshotClassName": class_name,
+            "deletionPolicy": snap_class.get("deletionPolicy"),
+            "driver": snap_class.get("driver") or csi.get("driver"),
+            "sourceVolumeMode": (pv.get("spec") or {}).get("volumeMode") or "Filesystem",
+        }
+        content: JSON = {"apiVersion": API_VERSION, "kind": "VolumeSnapshotContent",
+                         "metadata": {"name": name}, "spec": spec}
+        params = snap_class.get("parameters") or {}
+        if params.get(PARAM_SNAPSHOTTER_SECRET_NAME) and params.get(PARAM_SNAPSHOTTER_SECRET_NAMESPACE):
+            content["metadata"]["annotations"] = {
+                ANN_DELETION_SECRET_NAME: _resolve_template(params[PARAM_SNAPSHOTTER_SECRET_NAME], name, vs),
+                ANN_DELETION_SECRET_NAMESPACE: _resolve_template(params[PARAM_SNAPSHOTTER_SECRET_NAMESPACE], name, vs),
+            }
+        try:
+            created: JSON = await self.client.create(VSC, content)
+        except ApiError as err:
+            if err.code != 409:
+                raise
+            existing = await self._get(VSC, name)
+            if existing is None:
+                raise
+            return existing
+        await self.recorder.event(vs, NORMAL, REASON_CREATING,
+                                  MSG_CREATING.format(ns=meta["namespace"], name=meta["name"]))
+        return created
+
+    async def ensure_pvc_finalizer(self, pvc: JSON) -> None:
+        finalizers = list(_meta(pvc).get("finalizers") or [])
+        if FINALIZER_PVC_AS_SOURCE in finalizers:
+            return
+        if _meta(pvc).get("deletionTimestamp"):
+            raise SnapshotError(ERR_PVC_DELETING)
+        await self._set_finalizers("persistentvolumeclaims", pvc, [*finalizers, FINALIZER_PVC_AS_SOURCE])
+
+    async def sync_preprovisioned(self, vs: JSON, content_name: str) -> None:
+        content = await self._get(VSC, content_name)
+        if content is None:
+            await self.error_status(vs, True, WARNING, REASON_CONTENT_MISSING, MSG_CONTENT_MISSING)
+            raise SnapshotError(MSG_CONTENT_MISSING)
+        if ((content.get("spec") or {}).get("source") or {}).get("volumeHandle"):
+            await self.error_status(vs, True, WARNING, REASON_CONTENT_MISMATCH, MSG_CONTENT_MISMATCH)
+            raise SnapshotError(MSG_CONTENT_MISMATCH)
+        if not ref_points_to(content, vs, allow_empty_uid=True):
+            msg = MSG_CONTENT_MISBOUND.format(content=content_name)
+            await self.error_status(vs, True, WARNING, REASON_CONTENT_MISBOUND, msg)
+            raise SnapshotError(msg)
+        try:
+            content = await self.bind_content(vs, content)
+        except (SnapshotError, ApiError) as err:
+            text = err.message if isinstance(err, ApiError) else str(err)
+            await self.error_status(vs, True, WARNING, REASON_BIND_FAILED, MSG_BIND_FAILED.format(err=text))
+            raise
+        await self.update_status(vs, content)
+
+    async def bind_content(self, vs: JSON, content: JSON) -> JSON:
+        """checkandBindSnapshotContent: write the snapshot's uid (and class) into the content's ref."""
+        spec = content.get("spec") or {}
+        ref = spec.get("volumeSnapshotRef") or {}
+        if ref.get("name") != vs["metadata"]["name"]:
+            raise SnapshotError(ERR_REF_MISMATCH.format(snapshot=snapshot_key(vs), content=content["metadata"]["name"]))
+        class_name = (vs.get("spec") or {}).get("volumeSnapshotClassName")
+        if ref.get("uid") and (spec.get("volumeSnapshotClassName") or not class_name):
+            return content
+        patch: JSON = {"metadata": {"resourceVersion": content["metadata"].get("resourceVersion")},
+                       "spec": {"volumeSnapshotRef": {"uid": vs["metadata"]["uid"]}}}
+        if class_name:
+            patch["spec"]["volumeSnapshotClassName"] = class_name
+        result: JSON = await self.client.patch(VSC, content["metadata"]["name"], patch)
+        return result
+
+    async def update_status(self, vs: JSON, content: JSON) -> JSON:
+        """updateSnapshotStatus: mirror the content's status; SnapshotCreated/Ready on first sight."""
+        cstatus = _status(content)
+        created_ns = cstatus.get("creationTime")
+        size = cstatus.get("restoreSize")
+        ready = cstatus.get("readyToUse") is True
+        error = cstatus.get("error")
+        old = _status(vs)
+        status = dict(old)
+        if not status.get("boundVolumeSnapshotContentName"):
+            status["boundVolumeSnapshotContentName"] = content["metadata"]["name"]
+        if not status.get("creationTime") and isinstance(created_ns, int):
+            status["creationTime"] = rfc3339(created_ns / 1e9)
+        if status.get("readyToUse") is not ready:
+            status["readyToUse"] = ready
+            if ready:
+                status.pop("error", None)
+        if isinstance(size, int) and (not status.get("restoreSize") or (status["restoreSize"] == "0" and size > 0)):
+            status["restoreSize"] = format_quantity(Decimal(size), "BinarySI")
+        if error and status.get("error") != error:
+            status["error"] = dict(error)
+        elif not error:
+            status.pop("error", None)
+        if status == old:
+            return vs
+        try:
+            updated = await self._update_vs_status(vs, status)
+        except ApiError as err:
+            if err.code != 409:
+                await self.error_status(vs, False, WARNING, REASON_STATUS_UPDATE_FAILED,
+                                        MSG_STATUS_UPDATE_FAILED.format(err=err.message))
+            raise
+        meta = vs["metadata"]
+        if status.get("creationTime") and not old.get("creationTime"):
+            await self.recorder.event(updated, NORMAL, REASON_CREATED,
+                                      MSG_CREATED.format(ns=meta["namespace"], name=meta["name"]))
+        if ready and old.get("readyToUse") is not True:
+            await self.recorder.event(updated, NORMAL, REASON_READY,
+                                      MSG_READY.format(ns=meta["namespace"], name=meta["name"]))
+        return updated
+
+    async def sync_ready(self, vs: JSON) -> None:
+        content = await self._get(VSC, bound_content_name(vs) or "")
+        if content is None:
+            await self.error_status(vs, True, WARNING, REASON_CONTENT_MISSING, MSG_CONTENT_MISSING)
+            return
+        if not ref_points_to(content, vs):
+            await self.error_status(vs, True, WARNING, REASON_MISBOUND, MSG_MISBOUND)
+
+    # ------------------------------------------------------------------ deletion
+
+    def restore_pending(self, vs: JSON) -> bool:
+        """isVolumeBeingCreatedFromSnapshot: a Pending PVC in the namespace restores from it."""
+        ns, name = vs["metadata"]["namespace"], vs["metadata"]["name"]
+        for pvc in self.claims.list(ns):
+            source = (pvc.get("spec") or {}).get("dataSource") or {}
+            if (source.get("kind") == "VolumeSnapshot" and source.get("name") == name
+                    and source.get("apiGroup") == GROUP and (pvc.get("status") or {}).get("phase") == "Pending"):
+                return True
+        return False
+
+    async def process_deletion(self, vs: JSON) -> Result:
+        """§4.8: wait for restores, mark the content being-deleted, delete it (Delete) or let go (Retain)."""
+        content = await self.content_for(vs)
+        if content is not None and not (content["spec"].get("volumeSnapshotRef") or {}).get("uid"):
+            content = None  # an unbound pre-provisioned content is not this snapshot's to delete
+        if content is not None and self.restore_pending(vs):
+            await self.recorder.event(vs, WARNING, REASON_DELETE_PENDING, MSG_DELETE_PENDING)
+            raise SnapshotError(MSG_DELETE_PENDING)
+        if content is not None:
+            if (_meta(content).get("annotations") or {}).get(ANN_BEING_DELETED) != "yes":
+                content = await self._annotate(VSC, content, ANN_BEING_DELETED, "yes")
+            if content["spec"].get("deletionPolicy") == "Delete":
+                if not _meta(content).get("deletionTimestamp"):
+                    try:
+                        await self.client.delete(VSC, content["metadata"]["name"])
+                    except ApiError as err:
+                        if err.code != 404:
+                            raise
+                return DONE  # the content's DELETED event brings us back to drop our finalizers
+        finalizers = list(_meta(vs).get("finalizers") or [])
+        kept = [f for f in finalizers if f not in (FINALIZER_VS_AS_SOURCE, FINALIZER_VS_BOUND)]
+        if kept != finalizers:
+            try:
+                await self._set_finalizers(VS, vs, kept)
+            except ApiError as err:
+                if err.code != 404:
+                    raise
+        pvc = ((vs.get("spec") or {}).get("source") or {}).get("persistentVolumeClaimName")
+        if pvc:
+            self.queue.add(f"pvc:{vs['metadata']['namespace']}/{pvc}")
+        return DONE
+
+    # ------------------------------------------------------------------ contents
+
+    async def sync_content(self, name: str) -> Result:
+        content = await self._get(VSC, name)
+        if content is None:
+            return DONE
+        ref = (content.get("spec") or {}).get("volumeSnapshotRef") or {}
+        if not ref.get("uid"):
+            return DONE  # pre-bound to a snapshot that has not claimed it yet
+        meta = _meta(content)
+        if not meta.get("deletionTimestamp") and FINALIZER_VSC_BOUND not in (meta.get("finalizers") or []):
+            await self._set_finalizers(VSC, content, [*(meta.get("finalizers") or []), FINALIZER_VSC_BOUND])
+            return DONE
+        vs = await self._get(VS, ref.get("name", ""), ref.get("namespace"))
+        if vs is not None and vs["metadata"].get("uid") != ref.get("uid"):
+            vs = None
+        if vs is None and content["spec"].get("deletionPolicy") == "Delete" and not meta.get("deletionTimestamp"):
+            if (meta.get("annotations") or {}).get(ANN_BEING_DELETED) != "yes":
+                content = await self._annotate(VSC, content, ANN_BEING_DELETED, "yes")
+            try:
+                await self.client.delete(VSC, name)
+            except ApiError as err:
+                if err.code != 404:
+                    raise
+        return DONE
+
+    # ------------------------------------------------------------------ source PVCs
+
+    async def sync_source_pvc(self, namespace: str, name: str) -> Result:
+        """checkandRemovePVCFinalizer: drop the protection once no snapshot of it is still in flight."""
+        pvc = await self._get("persistentvolumeclaims", name, namespace)
+        if pvc is None:
+            return DONE
+        finalizers = list(_meta(pvc).get("finalizers") or [])
+        if FINALIZER_PVC_AS_SOURCE not in finalizers:
+            return DONE
+        for vs in self.snapshots.list(namespace):
+            source = (vs.get("spec") or {}).get("source") or {}
+            if (source.get("persistentVolumeClaimName") == name and not is_ready(vs)
+                    and not _meta(vs).get("deletionTimestamp")):
+                return DONE
+        await self._set_finalizers("persistentvolumeclaims", pvc,
+                                   [f for f in finalizers if f != FINALIZER_PVC_AS_SOURCE])
+        return DONE

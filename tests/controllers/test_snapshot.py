@@ -1,0 +1,329 @@
+"""The common snapshot controller (storage.md §4.3-4.5, §4.7, §4.8): finalizers, annotations,
+content creation, status mirroring, default class, pre-provisioned binding and deletion.
+
+The source volume is a static CSI PV pre-bound to its claim (the PV controller completes the
+binding), so these tests do not depend on the provisioner; the sidecar runs over the cluster's
+cloud-disk driver, or a small CSI-shaped fake of it when the CSI drivers are not there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from snapshot_fakes import (
+    DISK_DRIVER,
+    VS,
+    VSC,
+    VSCLASS,
+    reasons,
+    restore_claim,
+    snapshot_class,
+    snapshot_cluster,
+    snapshot_controller,
+    start_sidecar,
+    static_bound_claim,
+    volume_snapshot,
+)
+
+from minikube_lite.cluster import Cluster
+from minikube_lite.controllers import snapshot as S
+
+NS = "default"
+
+
+@pytest.fixture
+async def cluster(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Cluster]:
+    async with snapshot_cluster(monkeypatch) as c:
+        await start_sidecar(c)
+        yield c
+
+
+async def get_vs(c: Cluster, name: str = "snap1") -> dict[str, Any]:
+    return await c.client.get(VS, name, NS)
+
+
+async def content_of(c: Cluster, vs: dict[str, Any]) -> dict[str, Any]:
+    return await c.client.get(VSC, vs["status"]["boundVolumeSnapshotContentName"])
+
+
+async def names(c: Cluster, resource: str, ns: str | None = None) -> list[str]:
+    return sorted(o["metadata"]["name"] for o in (await c.client.list(resource, ns))["items"])
+
+
+# ---------------------------------------------------------------- dynamic flow (§4.5)
+
+
+async def test_4_5_dynamic_snapshot_finalizers_content_status_and_events(cluster: Cluster) -> None:
+    c = cluster
+    pvc, pv, disk_id = await static_bound_claim(c)
+    await c.client.create(VSCLASS, snapshot_class())
+    vs = await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
+    uid = vs["metadata"]["uid"]
+    await c.settle(timeout=1)  # the cloud snapshot takes 5 s: stop while it is still progressing
+
+    vs = await get_vs(c)
+    assert vs["metadata"]["finalizers"] == [S.FINALIZER_VS_AS_SOURCE, S.FINALIZER_VS_BOUND]
+    assert vs["status"]["boundVolumeSnapshotContentName"] == f"snapcontent-{uid}"
+    assert vs["status"]["readyToUse"] is False
+    assert "creationTime" in vs["status"] and "error" not in vs["status"]
+    claim = await c.client.get("persistentvolumeclaims", "src", NS)
+    assert S.FINALIZER_PVC_AS_SOURCE in claim["metadata"]["finalizers"]
+
+    content = await content_of(c, vs)
+    assert content["metadata"]["finalizers"] == [S.FINALIZER_VSC_BOUND]
+    ref = content["spec"]["volumeSnapshotRef"]
+    assert (ref["kind"], ref["apiVersion"], ref["namespace"], ref["name"], ref["uid"]) == (
+        "VolumeSnapshot", "snapshot.storage.k8s.io/v1", NS, "snap1", uid)
+    assert content["spec"]["source"] == {"volumeHandle": disk_id}
+    assert content["spec"]["driver"] == DISK_DRIVER
+    assert content["spec"]["deletionPolicy"] == "Delete"
+    assert content["spec"]["volumeSnapshotClassName"] == "disk-snapclass"
+    assert content["spec"]["sourceVolumeMode"] == "Filesystem"
+    assert content["status"]["readyToUse"] is False
+    handle = content["status"]["snapshotHandle"]
+    assert c.cloud.snapshots[handle].name == f"snapshot-{uid}"
+    assert S.ANN_BEING_CREATED not in (content["metadata"].get("annotations") or {})
+
+    await c.settle()
+    vs = await get_vs(c)
+    content = await content_of(c, vs)
+    assert content["status"]["readyToUse"] is True
+    assert content["status"]["restoreSize"] == 20 * 1024**3
+    assert isinstance(content["status"]["creationTime"], int)
+    assert vs["status"]["readyToUse"] is True
+    assert vs["status"]["restoreSize"] == "20Gi"
+    assert vs["status"]["creationTime"].endswith("Z")
+    claim = await c.client.get("persistentvolumeclaims", "src", NS)
+    assert S.FINALIZER_PVC_AS_SOURCE not in claim["metadata"]["finalizers"]
+    assert await reasons(c.client, "snap1") == [
+        ("Normal", "CreatingSnapshot", "Waiting for a snapshot default/snap1 to be created by the CSI driver."),
+        ("Normal", "SnapshotCreated", "Snapshot default/snap1 was successfully created by the CSI driver."),
+        ("Normal", "SnapshotReady", "Snapshot default/snap1 is ready to use."),
+    ]
+
+
+async def test_4_5_source_claim_not_bound_fails_then_recovers(cluster: Cluster) -> None:
+    c = cluster
+    await c.client.create(VSCLASS, snapshot_class())
+    await c.client.create("persistentvolumeclaims", {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "src"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "", "volumeName": "pv-src",
+                 "resources": {"requests": {"storage": "20Gi"}}}}, NS)
+    await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
+    await c.settle(timeout=3)
+    vs = await get_vs(c)
+    msg = ("Failed to create snapshot content with error the PVC src is not yet bound to a PV, "
+           "will not attempt to take a snapshot")
+    assert vs["status"]["readyToUse"] is False
+    assert vs["status"]["error"]["message"] == msg
+    assert ("Warning", "SnapshotContentCreationFailed", msg) in await reasons(c.client, "snap1")
+    assert await names(c, VSC) == []
+
+    # The PV appears and binds: the snapshot proceeds without any user action.
+    await c.client.delete("persistentvolumeclaims", "src", NS)
+    await c.settle(timeout=3)
+    await static_bound_claim(c)
+    await c.settle()
+    vs = await get_vs(c)
+    assert vs["status"]["readyToUse"] is True
+    assert "error" not in vs["status"]
+
+
+async def test_4_4_default_class_chosen_by_the_source_driver(cluster: Cluster) -> None:
+    c = cluster
+    await static_bound_claim(c)
+    await c.client.create(VSCLASS, snapshot_class("other", driver="hostpath.csi.k8s.io", default=True))
+    await c.client.create(VS, volume_snapshot("snap1", pvc="src", snapclass=None), NS)
+    await c.settle(timeout=3)
+    vs = await get_vs(c)
+    msg = "Failed to set default snapshot class with error cannot find default snapshot class"
+    assert vs["status"]["error"]["message"] == msg
+    assert ("Warning", "SetDefaultSnapshotClassFailed", msg) in await reasons(c.client, "snap1")
+
+    await c.client.create(VSCLASS, snapshot_class("disk-a", default=True))
+    await c.client.create(VSCLASS, snapshot_class("disk-b", default=True))
+    await c.client.create(VS, volume_snapshot("snap2", pvc="src", snapclass=None), NS)
+    await c.settle(timeout=3)
+    msg2 = "Failed to set default snapshot class with error 2 default snapshot classes were found"
+    assert (await get_vs(c, "snap2"))["status"]["error"]["message"] == msg2
+
+    await c.client.delete(VSCLASS, "disk-b")
+    await c.settle()
+    for name in ("snap1", "snap2"):
+        vs = await get_vs(c, name)
+        assert vs["spec"]["volumeSnapshotClassName"] == "disk-a"
+        assert vs["status"]["readyToUse"] is True
+        assert "error" not in vs["status"]
+
+
+async def test_4_3_deletion_secret_annotations_from_class_parameters(cluster: Cluster) -> None:
+    c = cluster
+    await static_bound_claim(c)
+    await c.client.create(VSCLASS, snapshot_class(parameters={
+        "csi.storage.k8s.io/snapshotter-secret-name": "secret-${volumesnapshot.name}",
+        "csi.storage.k8s.io/snapshotter-secret-namespace": "${volumesnapshot.namespace}",
+        "type": "standard"}))
+    await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
+    await c.settle()
+    content = await content_of(c, await get_vs(c))
+    assert content["metadata"]["annotations"][S.ANN_DELETION_SECRET_NAME] == "secret-snap1"
+    assert content["metadata"]["annotations"][S.ANN_DELETION_SECRET_NAMESPACE] == NS
+
+
+# ---------------------------------------------------------------- pre-provisioned (§4.7)
+
+
+def preprovisioned_content(name: str, handle: str, *, vs: str = "snap1", policy: str = "Retain",
+                           driver: str = DISK_DRIVER, volume_handle: bool = False) -> dict[str, Any]:
+    source = {"volumeHandle": handle} if volume_handle else {"snapshotHandle": handle}
+    return {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent", "metadata": {"name": name},
+            "spec": {"deletionPolicy": policy, "driver": driver, "source": source,
+                     "volumeSnapshotRef": {"name": vs, "namespace": NS}}}
+
+
+async def cloud_snapshot(c: Cluster, data: str = "old") -> str:
+    _, _, disk_id = await static_bound_claim(c, "seed", data=data)
+    snap = await c.cloud.create_snapshot(disk_id, name="admin-made")
+    await c.settle()
+    return str(snap.snapshot_id)
+
+
+async def test_4_7_preprovisioned_content_binds_and_reads_status_from_the_driver(cluster: Cluster) -> None:
+    c = cluster
+    handle = await cloud_snapshot(c)
+    await c.client.create(VSC, preprovisioned_content("admin-content", handle))
+    await c.settle()
+    content = await c.client.get(VSC, "admin-content")
+    assert "finalizers" not in content["metadata"] or not content["metadata"]["finalizers"]
+    assert content.get("status", {}).get("readyToUse") is True  # the sidecar reads the handle's status
+
+    vs = await c.client.create(VS, volume_snapshot("snap1", content="admin-content", snapclass=None), NS)
+    await c.settle()
+    content = await c.client.get(VSC, "admin-content")
+    assert content["spec"]["volumeSnapshotRef"]["uid"] == vs["metadata"]["uid"]
+    assert content["metadata"]["finalizers"] == [S.FINALIZER_VSC_BOUND]
+    assert content["status"]["snapshotHandle"] == handle
+    vs = await get_vs(c)
+    assert vs["status"]["boundVolumeSnapshotContentName"] == "admin-content"
+    assert vs["status"]["readyToUse"] is True
+    assert vs["status"]["restoreSize"] == "20Gi"
+    # Retain: no bound finalizer on the snapshot.
+    assert vs["metadata"]["finalizers"] == [S.FINALIZER_VS_AS_SOURCE]
+
+    await c.client.delete(VS, "snap1", NS)
+    await c.settle()
+    assert await names(c, VS, NS) == []
+    content = await c.client.get(VSC, "admin-content")
+    assert content["metadata"]["annotations"][S.ANN_BEING_DELETED] == "yes"
+    assert handle in c.cloud.snapshots
+
+
+@pytest.mark.parametrize(("case", "reason", "message"), [
+    ("missing", "SnapshotContentMissing", "VolumeSnapshotContent is missing"),
+    ("dynamic", "SnapshotContentMismatch",
+     "VolumeSnapshotContent is dynamically provisioned while expecting a pre-provisioned one"),
+    ("misbound", "SnapshotContentMisbound", "VolumeSnapshotContent [admin-content] is bound to a different snapshot"),
+])
+async def test_4_7_preprovisioned_errors(cluster: Cluster, case: str, reason: str, message: str) -> None:
+    c = cluster
+    if case == "dynamic":
+        await c.client.create(VSC, preprovisioned_content("admin-content", "d-123", volume_handle=True))
+    elif case == "misbound":
+        await c.client.create(VSC, preprovisioned_content("admin-content", "s-123", vs="someone-else"))
+    await c.client.create(VS, volume_snapshot("snap1", content="admin-content", snapclass=None), NS)
+    await c.settle(timeout=3)
+    vs = await get_vs(c)
+    assert vs["status"]["readyToUse"] is False
+    assert vs["status"]["error"]["message"] == message
+    assert ("Warning", reason, message) in await reasons(c.client, "snap1")
+
+
+# ---------------------------------------------------------------- deletion (§4.8)
+
+
+@pytest.mark.parametrize("policy", ["Delete", "Retain"])
+async def test_4_8_delete_policy_deletes_content_and_cloud_snapshot_retain_keeps_them(
+        cluster: Cluster, policy: str) -> None:
+    c = cluster
+    await static_bound_claim(c)
+    await c.client.create(VSCLASS, snapshot_class(policy=policy))
+    await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
+    await c.settle()
+    vs = await get_vs(c)
+    content_name = vs["status"]["boundVolumeSnapshotContentName"]
+    handle = (await content_of(c, vs))["status"]["snapshotHandle"]
+    expected = [S.FINALIZER_VS_AS_SOURCE] + ([S.FINALIZER_VS_BOUND] if policy == "Delete" else [])
+    assert vs["metadata"]["finalizers"] == expected
+
+    await c.client.delete(VS, "snap1", NS)
+    await c.settle()
+    assert await names(c, VS, NS) == []
+    if policy == "Delete":
+        assert await names(c, VSC) == []
+        assert handle not in c.cloud.snapshots
+        assert [e["operation"] for e in c.cloud.log if e["target"] == handle][-1] == "DeleteSnapshot"
+    else:
+        content = await c.client.get(VSC, content_name)
+        assert content["metadata"]["annotations"][S.ANN_BEING_DELETED] == "yes"
+        assert content["status"]["snapshotHandle"] == handle and content["status"]["readyToUse"] is True
+        assert content["metadata"]["finalizers"] == [S.FINALIZER_VSC_BOUND]
+        assert handle in c.cloud.snapshots
+        # The admin deletes the retained content: the object goes, the cloud snapshot stays.
+        await c.client.delete(VSC, content_name)
+        await c.settle()
+        assert await names(c, VSC) == []
+        assert handle in c.cloud.snapshots
+
+
+async def test_4_8_delete_pending_while_a_restore_is_pending(cluster: Cluster) -> None:
+    c = cluster
+    await static_bound_claim(c)
+    await c.client.create(VSCLASS, snapshot_class())
+    await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
+    await c.settle()
+    # Nothing provisions class "disk" here, so the restore stays Pending.
+    await c.client.create("persistentvolumeclaims", restore_claim("restored", "snap1"), NS)
+    await c.settle()
+    await c.client.delete(VS, "snap1", NS)
+    await c.settle(timeout=10)
+    vs = await get_vs(c)
+    assert vs["metadata"]["deletionTimestamp"]
+    assert vs["metadata"]["finalizers"] == [S.FINALIZER_VS_AS_SOURCE, S.FINALIZER_VS_BOUND]
+    pending = [e for e in await reasons(c.client, "snap1") if e[1] == "SnapshotDeletePending"]
+    assert pending and pending[0] == ("Warning", "SnapshotDeletePending", "Snapshot is being used to restore a PVC")
+    content = await content_of(c, vs)
+    assert S.ANN_BEING_DELETED not in (content["metadata"].get("annotations") or {})
+
+    await c.client.delete("persistentvolumeclaims", "restored", NS)
+    await c.settle()
+    assert await names(c, VS, NS) == []
+    assert await names(c, VSC) == []
+    assert c.cloud.snapshots == {}
+
+
+async def test_4_8_orphaned_delete_content_is_deleted(cluster: Cluster) -> None:
+    c = cluster
+    await static_bound_claim(c)
+    await c.client.create(VSCLASS, snapshot_class())
+    await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
+    await c.settle()
+    vs = await get_vs(c)
+    content_name = vs["status"]["boundVolumeSnapshotContentName"]
+    # Stop the controller, drop the snapshot behind its back, start it again.
+    ctrl = snapshot_controller(c)
+    await ctrl.stop()
+    await c.client.patch(VS, "snap1", {"metadata": {"finalizers": None}}, NS)
+    await c.client.delete(VS, "snap1", NS)
+    fresh = S.SnapshotController(c.client, c.clock, config=c.config)
+    await fresh.start()
+    c.controllers[c.controllers.index(ctrl)] = fresh
+    await c.settle()
+    assert content_name not in await names(c, VSC)
+    assert c.cloud.snapshots == {}
+
+
+def test_reserved_parameters_are_stripped() -> None:
+    assert S.strip_reserved_parameters({"csi.storage.k8s.io/snapshotter-secret-name": "x", "type": "a"}) == {
+        "type": "a"}
