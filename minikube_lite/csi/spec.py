@@ -1,0 +1,377 @@
+"""The CSI controller and node services as Python types (container-storage-interface/spec csi.proto).
+
+Why a protocol and not direct cloud calls: the provisioner, the snapshot sidecar and the kubelet
+talk to storage only through these calls, as the real sidecars do over gRPC, so a driver can be
+swapped (cloud disk, host path) and every failure arrives as a gRPC-style code the controllers
+map exactly as upstream does (storage.md 3.9). Field names follow csi.proto in snake_case.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol
+
+MSG_RPC_ERROR = "rpc error: code = {code} desc = {message}"
+
+
+class Code(enum.Enum):
+    """gRPC status codes; ``go_name`` is how Go prints them (``ResourceExhausted``)."""
+
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+    @property
+    def go_name(self) -> str:
+        if self is Code.CANCELLED:
+            return "Canceled"
+        if self is Code.OK:
+            return "OK"
+        return "".join(part.capitalize() for part in self.name.split("_"))
+
+
+# Module-level aliases so callers can write ``spec.RESOURCE_EXHAUSTED``.
+INVALID_ARGUMENT = Code.INVALID_ARGUMENT
+NOT_FOUND = Code.NOT_FOUND
+ALREADY_EXISTS = Code.ALREADY_EXISTS
+RESOURCE_EXHAUSTED = Code.RESOURCE_EXHAUSTED
+UNAVAILABLE = Code.UNAVAILABLE
+FAILED_PRECONDITION = Code.FAILED_PRECONDITION
+ABORTED = Code.ABORTED
+DEADLINE_EXCEEDED = Code.DEADLINE_EXCEEDED
+INTERNAL = Code.INTERNAL
+OUT_OF_RANGE = Code.OUT_OF_RANGE
+UNIMPLEMENTED = Code.UNIMPLEMENTED
+
+
+class CsiError(Exception):
+    """A failed CSI call. ``str()`` is the Go error text a sidecar puts into events."""
+
+    def __init__(self, code: Code, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(MSG_RPC_ERROR.format(code=code.go_name, message=message))
+
+
+class AccessMode(enum.Enum):
+    UNKNOWN = 0
+    SINGLE_NODE_WRITER = 1
+    SINGLE_NODE_READER_ONLY = 2
+    MULTI_NODE_READER_ONLY = 3
+    MULTI_NODE_SINGLE_WRITER = 4
+    MULTI_NODE_MULTI_WRITER = 5
+    SINGLE_NODE_SINGLE_WRITER = 6
+    SINGLE_NODE_MULTI_WRITER = 7
+
+
+SINGLE_NODE_MODES = frozenset({AccessMode.SINGLE_NODE_WRITER, AccessMode.SINGLE_NODE_READER_ONLY,
+                               AccessMode.SINGLE_NODE_SINGLE_WRITER, AccessMode.SINGLE_NODE_MULTI_WRITER})
+
+
+class PluginCapability(enum.Enum):
+    CONTROLLER_SERVICE = 1
+    VOLUME_ACCESSIBILITY_CONSTRAINTS = 2
+    GROUP_CONTROLLER_SERVICE = 3
+
+
+class ControllerCapability(enum.Enum):
+    CREATE_DELETE_VOLUME = 1
+    PUBLISH_UNPUBLISH_VOLUME = 2
+    LIST_VOLUMES = 3
+    GET_CAPACITY = 4
+    CREATE_DELETE_SNAPSHOT = 5
+    LIST_SNAPSHOTS = 6
+    CLONE_VOLUME = 7
+    PUBLISH_READONLY = 8
+    EXPAND_VOLUME = 9
+    LIST_VOLUMES_PUBLISHED_NODES = 10
+    VOLUME_CONDITION = 11
+    GET_VOLUME = 12
+    SINGLE_NODE_MULTI_WRITER = 13
+    MODIFY_VOLUME = 14
+
+
+class NodeCapability(enum.Enum):
+    STAGE_UNSTAGE_VOLUME = 1
+    GET_VOLUME_STATS = 2
+    EXPAND_VOLUME = 3
+    VOLUME_CONDITION = 4
+    SINGLE_NODE_MULTI_WRITER = 5
+    VOLUME_MOUNT_GROUP = 6
+
+
+# ---------------------------------------------------------------- shared messages
+
+
+@dataclass
+class Topology:
+    segments: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TopologyRequirement:
+    requisite: list[Topology] = field(default_factory=list)
+    preferred: list[Topology] = field(default_factory=list)
+
+
+@dataclass
+class CapacityRange:
+    required_bytes: int = 0
+    limit_bytes: int = 0
+
+
+@dataclass
+class MountVolume:
+    fs_type: str = ""
+    mount_flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class VolumeCapability:
+    access_mode: AccessMode = AccessMode.SINGLE_NODE_WRITER
+    mount: MountVolume | None = None
+    block: bool = False
+
+
+@dataclass
+class VolumeContentSource:
+    """Exactly one of ``snapshot_id`` / ``volume_id``."""
+
+    snapshot_id: str | None = None
+    volume_id: str | None = None
+
+
+@dataclass
+class Volume:
+    volume_id: str
+    capacity_bytes: int = 0
+    volume_context: dict[str, str] = field(default_factory=dict)
+    content_source: VolumeContentSource | None = None
+    accessible_topology: list[Topology] = field(default_factory=list)
+
+
+@dataclass
+class Snapshot:
+    snapshot_id: str
+    source_volume_id: str
+    creation_time: int  # nanoseconds since the epoch
+    size_bytes: int = 0
+    ready_to_use: bool = False
+    group_snapshot_id: str = ""
+
+
+# ---------------------------------------------------------------- identity
+
+
+@dataclass
+class GetPluginInfoResponse:
+    name: str
+    vendor_version: str
+    manifest: dict[str, str] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- controller
+
+
+@dataclass
+class CreateVolumeRequest:
+    name: str
+    capacity_range: CapacityRange | None = None
+    volume_capabilities: list[VolumeCapability] = field(default_factory=list)
+    parameters: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    volume_content_source: VolumeContentSource | None = None
+    accessibility_requirements: TopologyRequirement | None = None
+    mutable_parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CreateVolumeResponse:
+    volume: Volume
+
+
+@dataclass
+class DeleteVolumeRequest:
+    volume_id: str
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class DeleteVolumeResponse:
+    pass
+
+
+@dataclass
+class ControllerPublishVolumeRequest:
+    volume_id: str
+    node_id: str
+    volume_capability: VolumeCapability | None = None
+    readonly: bool = False
+    secrets: dict[str, str] = field(default_factory=dict)
+    volume_context: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ControllerPublishVolumeResponse:
+    publish_context: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ControllerUnpublishVolumeRequest:
+    volume_id: str
+    node_id: str = ""
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ControllerUnpublishVolumeResponse:
+    pass
+
+
+@dataclass
+class CreateSnapshotRequest:
+    source_volume_id: str
+    name: str
+    parameters: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CreateSnapshotResponse:
+    snapshot: Snapshot
+
+
+@dataclass
+class DeleteSnapshotRequest:
+    snapshot_id: str
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class DeleteSnapshotResponse:
+    pass
+
+
+@dataclass
+class ListSnapshotsRequest:
+    max_entries: int = 0
+    starting_token: str = ""
+    source_volume_id: str = ""
+    snapshot_id: str = ""
+
+
+@dataclass
+class ListSnapshotsResponse:
+    entries: list[Snapshot] = field(default_factory=list)
+    next_token: str = ""
+
+
+@dataclass
+class GetCapacityRequest:
+    volume_capabilities: list[VolumeCapability] = field(default_factory=list)
+    parameters: dict[str, str] = field(default_factory=dict)
+    accessible_topology: Topology | None = None
+
+
+@dataclass
+class GetCapacityResponse:
+    available_capacity: int
+    maximum_volume_size: int | None = None
+    minimum_volume_size: int | None = None
+
+
+# ---------------------------------------------------------------- node
+
+
+@dataclass
+class NodeGetInfoRequest:
+    """CSI's NodeGetInfo has no fields: the node is implicit in which plugin answers. One Python
+    driver object serves every node, so the request names the node whose plugin is asked."""
+
+    node_name: str
+
+
+@dataclass
+class NodeGetInfoResponse:
+    node_id: str
+    max_volumes_per_node: int = 0
+    accessible_topology: Topology | None = None
+
+
+class CsiDriver(Protocol):
+    """What controllers may call. Every call may raise :class:`CsiError`."""
+
+    name: str
+
+    async def get_plugin_info(self) -> GetPluginInfoResponse: ...
+
+    async def get_plugin_capabilities(self) -> list[PluginCapability]: ...
+
+    async def controller_get_capabilities(self) -> list[ControllerCapability]: ...
+
+    async def node_get_capabilities(self) -> list[NodeCapability]: ...
+
+    async def create_volume(self, req: CreateVolumeRequest) -> CreateVolumeResponse: ...
+
+    async def delete_volume(self, req: DeleteVolumeRequest) -> DeleteVolumeResponse: ...
+
+    async def controller_publish_volume(
+        self, req: ControllerPublishVolumeRequest) -> ControllerPublishVolumeResponse: ...
+
+    async def controller_unpublish_volume(
+        self, req: ControllerUnpublishVolumeRequest) -> ControllerUnpublishVolumeResponse: ...
+
+    async def create_snapshot(self, req: CreateSnapshotRequest) -> CreateSnapshotResponse: ...
+
+    async def delete_snapshot(self, req: DeleteSnapshotRequest) -> DeleteSnapshotResponse: ...
+
+    async def list_snapshots(self, req: ListSnapshotsRequest) -> ListSnapshotsResponse: ...
+
+    async def get_capacity(self, req: GetCapacityRequest) -> GetCapacityResponse: ...
+
+    async def node_get_info(self, req: NodeGetInfoRequest) -> NodeGetInfoResponse: ...
+
+    def serves_node(self, node_name: str) -> bool:
+        """Whether this driver's node plugin runs on ``node_name`` (registration asks)."""
+        ...
+
+
+# ---------------------------------------------------------------- helpers shared by drivers
+
+GIB = 1024**3
+
+
+def round_up_gib(n_bytes: int) -> int:
+    return (max(0, n_bytes) + GIB - 1) // GIB
+
+
+def paginate(entries: list[Snapshot], max_entries: int, starting_token: str) -> ListSnapshotsResponse:
+    """ListSnapshots paging; a token that is not a position gives ABORTED, as the spec says."""
+    start = 0
+    if starting_token:
+        try:
+            start = int(starting_token)
+        except ValueError:
+            raise CsiError(ABORTED, f"invalid starting token {starting_token!r}") from None
+        if start < 0 or start > len(entries):
+            raise CsiError(ABORTED, f"invalid starting token {starting_token!r}")
+    if max_entries and max_entries > 0:
+        page = entries[start:start + max_entries]
+        nxt = start + max_entries
+        return ListSnapshotsResponse(page, str(nxt) if nxt < len(entries) else "")
+    return ListSnapshotsResponse(entries[start:], "")
