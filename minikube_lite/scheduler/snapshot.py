@@ -107,13 +107,14 @@ class NodeInfo:
     """A node with the pods assigned (or assumed) to it and their summed requests."""
 
     __slots__ = ("node", "name", "labels", "taints", "allocatable", "pods", "requested",
-                 "non_zero_cpu", "non_zero_mem", "generation")
+                 "non_zero_cpu", "non_zero_mem", "generation", "unschedulable")
 
     def __init__(self, node: JSON | None = None) -> None:
         self.node: JSON | None = None
         self.name = ""
         self.labels: dict[str, str] = {}
         self.taints: list[JSON] = []
+        self.unschedulable = False
         self.allocatable: dict[str, int] = {}
         self.pods: dict[str, PodInfo] = {}
         self.requested: dict[str, int] = {}
@@ -129,6 +130,7 @@ class NodeInfo:
         self.name = md.get("name", "")
         self.labels = md.get("labels") or {}
         self.taints = (node.get("spec") or {}).get("taints") or []
+        self.unschedulable = bool((node.get("spec") or {}).get("unschedulable"))
         status = node.get("status") or {}
         alloc = status.get("allocatable") or status.get("capacity") or {}
         self.allocatable = {k: quantity.resource_units(k, v) for k, v in alloc.items()}
@@ -157,6 +159,7 @@ class NodeInfo:
     def clone(self) -> NodeInfo:
         c = NodeInfo()
         c.node, c.name, c.labels, c.taints = self.node, self.name, self.labels, self.taints
+        c.unschedulable = self.unschedulable
         c.allocatable = self.allocatable
         c.pods = dict(self.pods)
         c.requested = dict(self.requested)

@@ -93,7 +93,7 @@ def test_prefilter_narrows_to_local_pv_hosts_and_reports_other_nodes():
     state, res, st = _pre(snap, pod("p", pvcs=("data",)))
     assert res is not None and res.node_names == {"node1"}
     assert schedule(snap, pod("p", pvcs=("data",))) == "node1"
-    snap.node_infos["node1"].node["spec"]["unschedulable"] = True
+    snap.set_node(node("node1", zone="b", unschedulable=True))
     assert schedule(snap, pod("p", pvcs=("data",))) == (
         "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't satisfy plugin(s) "
         "[VolumeBinding]." + PREEMPT_3)
@@ -270,7 +270,7 @@ def test_scenario_b_local_pv_pulls_pod_to_its_node():
         storage_classes=[sc("local-storage", "kubernetes.io/no-provisioner")])
     for seed in range(5):
         assert schedule(snap, pod("app", pvcs=("local-claim",)), seed=seed) == "worker-1"
-    snap.node_infos["worker-1"].node["spec"]["unschedulable"] = True
+    snap.set_node(node("worker-1", unschedulable=True))
     assert schedule(snap, pod("app", pvcs=("local-claim",))) == (
         "0/3 nodes are available: 1 node(s) didn't find available persistent volumes to bind, "
         "1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "

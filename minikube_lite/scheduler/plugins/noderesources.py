@@ -93,7 +93,17 @@ class NodeResourcesFit:
         return None, None
 
     def filter(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> Status | None:
-        s = _pre_state(state, pod)
+        s = state.data.get(_STATE_KEY) or _pre_state(state, pod)
+        alloc = node_info.allocatable
+        if len(node_info.pods) < alloc.get("pods", 0):
+            # fast path of fits_request: room for the pod, so only the requested resources matter
+            used = node_info.requested
+            req = s.requests
+            for r in s.names:
+                if req[r] > alloc.get(r, 0) - used.get(r, 0):
+                    break
+            else:
+                return None
         bad = fits_request(s.requests, s.empty, node_info, s.names)
         if not bad:
             return None

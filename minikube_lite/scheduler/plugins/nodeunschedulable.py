@@ -24,8 +24,7 @@ class NodeUnschedulable:
         return [ClusterEvent("Node", "Add"), ClusterEvent("Node", "UpdateNodeTaint")]
 
     def filter(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> Status | None:
-        node = node_info.node or {}
-        if not (node.get("spec") or {}).get("unschedulable"):
+        if not node_info.unschedulable:
             return None
         if tolerates_taint((pod.get("spec") or {}).get("tolerations") or [], _TAINT):
             return None

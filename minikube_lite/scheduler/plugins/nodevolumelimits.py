@@ -69,13 +69,16 @@ class NodeVolumeLimits:
         return None, None
 
     def filter(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> Status | None:
-        pre = state.get(_STATE_KEY)
+        pre = state.data.get(_STATE_KEY)
         new_volumes, err = pre if pre is not None else attachable_volumes(self.snapshot, pod, True)
         if err is not None:
             return Status(Code.UnschedulableAndUnresolvable, [err])
         if not new_volumes:
             return None
-        limits = node_volume_limits(self.snapshot.csi_nodes.get(node_info.name))
+        csi_node = self.snapshot.csi_nodes.get(node_info.name)
+        if csi_node is None:
+            return None
+        limits = node_volume_limits(csi_node)
         if not limits:
             return None
         new_volumes = dict(new_volumes)
