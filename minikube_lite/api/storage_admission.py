@@ -6,8 +6,8 @@
   the protection controllers can hold deletion while the object is in use.
 - ``PersistentVolumeStatusStrategy``: the PV registry stamps ``status.lastPhaseTransitionTime``
   on create and on every phase change (the strategy's PrepareForCreate/PrepareForUpdate).
-- ``StorageClassUpdate``: the four immutable StorageClass fields of §0.4 (kept here until
-  ``api/validation.py`` enforces them).
+
+The StorageClass update rules of §0.4 are enforced by ``api/validation`` (not duplicated here).
 
 ``install(engine)`` is called by ``Cluster`` when this module exists.
 """
@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import rfc3339
 from .admission import CREATE, UPDATE, AdmissionContext
-from .errors import FieldError, forbidden_field, invalid, invalid_value
 
 if TYPE_CHECKING:
     from .engine import ApiEngine
@@ -31,12 +30,6 @@ PV_PROTECTION_FINALIZER = "kubernetes.io/pv-protection"
 ANN_BETA_STORAGE_CLASS = "volume.beta.kubernetes.io/storage-class"
 ANN_IS_DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 ANN_BETA_IS_DEFAULT_CLASS = "storageclass.beta.kubernetes.io/is-default-class"
-
-# ValidateStorageClassUpdate messages (storage.md §0.4).
-MSG_PARAMETERS_FORBIDDEN = "updates to parameters are forbidden."
-MSG_PROVISIONER_FORBIDDEN = "updates to provisioner are forbidden."
-MSG_RECLAIM_POLICY_FORBIDDEN = "updates to reclaimPolicy are forbidden."
-MSG_FIELD_IMMUTABLE = "field is immutable"
 
 
 def _is_core(ctx: AdmissionContext, plural: str) -> bool:
@@ -145,36 +138,8 @@ class PersistentVolumeStatusStrategy:
         return None
 
 
-class StorageClassUpdate:
-    """``ValidateStorageClassUpdate`` (§0.4): parameters, provisioner, reclaimPolicy and
-    volumeBindingMode are immutable; allowedTopologies, mountOptions and allowVolumeExpansion are not."""
-
-    name = "StorageClassUpdate"
-
-    def admit(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
-        return None
-
-    def validate(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
-        if ctx.operation != UPDATE or old is None or ctx.rt.group != "storage.k8s.io" \
-                or ctx.rt.plural != "storageclasses":
-            return
-        errs: list[FieldError] = []
-        if (obj.get("parameters") or {}) != (old.get("parameters") or {}):
-            errs.append(forbidden_field("parameters", MSG_PARAMETERS_FORBIDDEN))
-        if obj.get("provisioner") != old.get("provisioner"):
-            errs.append(forbidden_field("provisioner", MSG_PROVISIONER_FORBIDDEN))
-        if obj.get("reclaimPolicy") != old.get("reclaimPolicy"):
-            errs.append(forbidden_field("reclaimPolicy", MSG_RECLAIM_POLICY_FORBIDDEN))
-        if obj.get("volumeBindingMode") != old.get("volumeBindingMode"):
-            errs.append(invalid_value("volumeBindingMode", obj.get("volumeBindingMode"), MSG_FIELD_IMMUTABLE))
-        if errs:
-            name = str((obj.get("metadata") or {}).get("name") or "")
-            raise invalid("StorageClass.storage.k8s.io", "storage.k8s.io", "StorageClass", name, errs)
-
-
 def plugins() -> list[Any]:
-    return [DefaultStorageClass(), StorageObjectInUseProtection(), PersistentVolumeStatusStrategy(),
-            StorageClassUpdate()]
+    return [DefaultStorageClass(), StorageObjectInUseProtection(), PersistentVolumeStatusStrategy()]
 
 
 def install(engine: ApiEngine) -> None:
