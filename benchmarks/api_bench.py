@@ -134,6 +134,7 @@ async def run(args: argparse.Namespace) -> None:
                                                       args.concurrency)
             created += args.sample
             results["stored_pods"] = created
+            results["server_rss_mb_10k_pods"] = rss_mb(server.pid or 0)
             times = []
             for _ in range(5):
                 t = time.perf_counter()
@@ -142,7 +143,7 @@ async def run(args: argparse.Namespace) -> None:
                 times.append((time.perf_counter() - t) * 1000)
             results["list_10k_ms_median"] = statistics.median(times)
             results["list_10k_bytes"] = len(body)
-            results["server_rss_mb"] = rss_mb(server.pid or 0)
+            results["server_rss_mb_after_lists"] = rss_mb(server.pid or 0)
             results.update(await fanout(s, base, args.watchers))
     finally:
         server.kill()

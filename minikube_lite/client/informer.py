@@ -23,6 +23,12 @@ Handler = Callable[[str, JSON, JSON | None], Any]
 Key = tuple[str, str]
 
 
+def metadata_only(obj: JSON) -> JSON:
+    """Keep what a metadata informer keeps: kind, apiVersion and metadata (without managedFields)."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    return {"kind": obj.get("kind"), "apiVersion": obj.get("apiVersion"), "metadata": meta}
+
+
 def object_key(obj: JSON) -> Key:
     meta = obj.get("metadata") or {}
     return (meta.get("namespace") or "", meta.get("name") or "")
@@ -37,7 +43,8 @@ class Informer:
 
     def __init__(self, client: Client, resource: str, namespace: str | None = None, *,
                  label_selector: str | None = None, field_selector: str | None = None,
-                 clock: Clock | None = None, watch_timeout: float = 300.0) -> None:
+                 clock: Clock | None = None, watch_timeout: float = 300.0,
+                 transform: Callable[[JSON], JSON] | None = None) -> None:
         self.client = client
         self.resource = resource
         self.namespace = namespace
@@ -45,6 +52,8 @@ class Informer:
         self.field_selector = field_selector
         self.clock = clock or RealClock()
         self.watch_timeout = watch_timeout
+        # Like client-go's SetTransform: trim objects before caching (e.g. metadata only).
+        self.transform = transform
         self._cache: dict[Key, JSON] = {}
         self._handlers: list[Handler] = []
         self._task: asyncio.Task[None] | None = None
@@ -108,6 +117,8 @@ class Informer:
             if not token:
                 break
         self.relists += 1
+        if self.transform is not None:
+            items = [self.transform(o) for o in items]
         fresh = {object_key(o): o for o in items}
         old_cache = self._cache
         self._cache = fresh
@@ -164,6 +175,8 @@ class Informer:
             self.resource_version = rv
         if event_type == "BOOKMARK":
             return
+        if self.transform is not None:
+            obj = self.transform(obj)
         key = object_key(obj)
         old = self._cache.get(key)
         if event_type == "DELETED":

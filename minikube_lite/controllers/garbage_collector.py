@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ..api.errors import ApiError
 from ..client.base import JSON
+from ..client.informer import metadata_only
 from .runtime import DONE, Controller, Result
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class GarbageCollector(Controller):
                 continue
             resource = f"{rt.plural}.{rt.version}.{rt.group}" if rt.group else rt.plural
             self._kind_resource[(rt.api_version, rt.kind)] = resource
-            inf = self.informer(resource)
+            inf = self.informer(resource, transform=metadata_only)
             inf.add_handler(self._make_handler(resource))
         await super().start()
 

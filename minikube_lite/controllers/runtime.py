@@ -158,12 +158,13 @@ class Controller:
 
     def informer(self, resource: str, *, namespace: str | None = None, label_selector: str | None = None,
                  field_selector: str | None = None,
-                 key_of: Callable[[str, JSON, JSON | None], Iterable[Key]] | None = None) -> Informer:
+                 key_of: Callable[[str, JSON, JSON | None], Iterable[Key]] | None = None,
+                 transform: Callable[[JSON], JSON] | None = None) -> Informer:
         """Create (once) an informer whose changes enqueue ``key_of(...)`` (default: the object's key)."""
         inf = self.informers.get(resource)
         if inf is None:
             inf = Informer(self.client, resource, namespace, label_selector=label_selector,
-                           field_selector=field_selector, clock=self.clock)
+                           field_selector=field_selector, clock=self.clock, transform=transform)
             self.informers[resource] = inf
         if key_of is not None:
             mapper = key_of
