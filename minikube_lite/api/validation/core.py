@@ -401,11 +401,18 @@ def _validate_resources(resources: Any, path: str) -> Errors:
     return errs
 
 
-def _validate_containers(containers: list[Any], path: str, volumes: set[str], seen: set[str]) -> Errors:
+def _validate_containers(containers: list[Any], path: str, volumes: set[str], seen: set[str],
+                         init: bool = False) -> Errors:
     errs: Errors = []
     for n, ctr in enumerate(containers):
         cpath = idx(path, n)
         ctr = as_dict(ctr)
+        policy = ctr.get("restartPolicy")
+        if policy is not None:
+            if not init:
+                errs.append(forbidden_field(child(cpath, "restartPolicy"), "may not be set for non-init containers"))
+            elif policy != "Always":
+                errs.append(not_supported(child(cpath, "restartPolicy"), as_str(policy), ["Always"]))
         name = as_str(ctr.get("name"))
         if not name:
             errs.append(required(child(cpath, "name")))
@@ -461,7 +468,7 @@ def validate_pod_spec(spec: JSON, path: str = "spec", allowed_restart: list[str]
             errs.append(required(child(vpath, "persistentVolumeClaim", "claimName")))
     seen: set[str] = set()
     errs.extend(_validate_containers(as_list(spec.get("initContainers")), child(path, "initContainers"), volumes,
-                                     seen))
+                                     seen, init=True))
     containers = as_list(spec.get("containers"))
     if not containers:
         errs.append(required(child(path, "containers")))
