@@ -168,6 +168,8 @@ class SnapshotController(Controller):
             self.queue = WorkQueue(clock, Backoff(timings.get("snapshotRetryInitial", 1.0),
                                                   timings.get("snapshotRetryMax", 300.0)))
         self.recorder = EventRecorder(client, COMPONENT, clock)
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
 
     # ------------------------------------------------------------------ wiring
 
@@ -212,6 +214,26 @@ class SnapshotController(Controller):
         self.claims = self.informer("persistentvolumeclaims", key_of=pvc_keys)
 
     async def reconcile(self, key: str) -> Result:
+        """Expected failures (upstream errors already reported in status/events) retry with backoff
+        quietly; anything else is left to the runtime."""
+        retry_at = self._retry_at.get(key)
+        if retry_at is not None and self.clock.now() < retry_at:
+            # Still backing off (our own status writes re-queue the key at once): wait, as
+            # upstream's per-operation exponential backoff does.
+            return Result(requeue_after=retry_at - self.clock.now())
+        try:
+            result = await self._reconcile(key)
+        except SnapshotError as err:
+            failures = self._failures[key] = self._failures.get(key, 0) + 1
+            delay = self.queue.backoff.delay(failures)
+            self._retry_at[key] = self.clock.now() + delay
+            log.info("snapshot-controller: %s: %s; retry in %.0fs", key, err, delay)
+            return Result(requeue_after=delay)
+        self._failures.pop(key, None)
+        self._retry_at.pop(key, None)
+        return result
+
+    async def _reconcile(self, key: str) -> Result:
         kind, _, rest = key.partition(":")
         if kind == "vs":
             ns, name = split_key(rest)

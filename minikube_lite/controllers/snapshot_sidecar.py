@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 COMPONENT_PREFIX = "csi-snapshotter"
 SNAPSHOT_NAME_PREFIX = "snapshot"
 DEFAULT_POLL_INTERVAL = 1.0
+CONFLICT_RETRIES = 3
 
 REASON_CREATION_FAILED = "SnapshotCreationFailed"
 MSG_CREATION_FAILED = "Failed to create snapshot: {err}"
@@ -183,6 +184,8 @@ class SnapshotSidecar(Controller):
             self.poll_interval = timings.get("snapshotReadyPollInterval", DEFAULT_POLL_INTERVAL)
         self.config = config
         self.recorders: dict[str, EventRecorder] = {}
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
 
     async def start(self) -> None:
         for name, driver in self.all_drivers.items():
@@ -218,9 +221,21 @@ class SnapshotSidecar(Controller):
             raise
 
     async def _patch_meta(self, content: JSON, meta: JSON) -> JSON:
-        body = {"metadata": {**meta, "resourceVersion": content["metadata"].get("resourceVersion")}}
-        result: JSON = await self.client.patch(VSC, content["metadata"]["name"], body)
-        return result
+        """A metadata merge patch guarded by resourceVersion; annotation-only patches are retried
+        on a conflict (they cannot undo anyone else's change)."""
+        for attempt in range(CONFLICT_RETRIES + 1):
+            body = {"metadata": {**meta, "resourceVersion": content["metadata"].get("resourceVersion")}}
+            try:
+                result: JSON = await self.client.patch(VSC, content["metadata"]["name"], body)
+                return result
+            except ApiError as err:
+                if err.code != 409 or "finalizers" in meta or attempt == CONFLICT_RETRIES:
+                    raise
+                fresh = await self._get(VSC, content["metadata"]["name"])
+                if fresh is None:
+                    raise
+                content = fresh
+        raise AssertionError("unreachable")
 
     async def _write_status(self, content: JSON, status: JSON) -> JSON:
         body = dict(content)
@@ -258,6 +273,25 @@ class SnapshotSidecar(Controller):
         return ANN_BEING_DELETED in annotations
 
     async def reconcile(self, key: str) -> Result:
+        """Failed CSI calls (already in status and events) retry with backoff, quietly."""
+        retry_at = self._retry_at.get(key)
+        if retry_at is not None and self.clock.now() < retry_at:
+            # Still backing off (our own status writes re-queue the key at once): wait, as
+            # upstream's per-operation exponential backoff does.
+            return Result(requeue_after=retry_at - self.clock.now())
+        try:
+            result = await self._reconcile(key)
+        except (CsiCallError, ValueError) as err:
+            failures = self._failures[key] = self._failures.get(key, 0) + 1
+            delay = self.queue.backoff.delay(failures)
+            self._retry_at[key] = self.clock.now() + delay
+            log.info("csi-snapshotter: %s: %s; retry in %.0fs", key, err, delay)
+            return Result(requeue_after=delay)
+        self._failures.pop(key, None)
+        self._retry_at.pop(key, None)
+        return result
+
+    async def _reconcile(self, key: str) -> Result:
         content = await self._get(VSC, key)
         if content is None:
             return DONE
@@ -352,7 +386,21 @@ class SnapshotSidecar(Controller):
         return DONE if info.ready_to_use else Result(requeue_after=self.poll_interval)
 
     async def update_status(self, content: JSON, info: SnapshotInfo) -> JSON:
-        """updateSnapshotContentStatus: fill what is missing; readyToUse follows the driver."""
+        """updateSnapshotContentStatus, retried on a conflict against a fresh copy: what the driver
+        just answered must not be lost to a concurrent annotation or deletion."""
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                return await self._update_status_once(content, info)
+            except ApiError as err:
+                if err.code != 409:
+                    raise
+                fresh = await self._get(VSC, content["metadata"]["name"])
+                if fresh is None:
+                    raise
+                content = fresh
+        return await self._update_status_once(content, info)
+
+    async def _update_status_once(self, content: JSON, info: SnapshotInfo) -> JSON:
         old = dict(content.get("status") or {})
         status = dict(old)
         status.setdefault("snapshotHandle", info.snapshot_id)
