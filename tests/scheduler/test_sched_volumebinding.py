@@ -300,3 +300,33 @@ def test_local_pv_hostname_helper():
         {"matchExpressions": [{"key": HOST, "operator": "In", "values": ["a", "b"]}]},
         {"matchExpressions": [{"key": HOST, "operator": "In", "values": ["c"]}]}]}}
     assert vb.local_pv_node_names(two) == {"a", "b", "c"}
+
+
+# -- the per-cycle precomputation agrees with FindMatchingVolume ----------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as hs  # noqa: E402
+
+_pv_strategy = hs.builds(
+    lambda i, size, host, cls, phase, bound, mode: {
+        **pv(f"pv{i}", cls, size=f"{size}Gi", hostname=host, phase=phase,
+             claim=pvc("data", "local") if bound == "mine" else pvc("other", "local") if bound == "other" else None),
+    },
+    hs.integers(0, 10**6), hs.integers(1, 8), hs.sampled_from([None, "n1", "n2"]),
+    hs.sampled_from(["local", "fast"]), hs.sampled_from(["Available", "Bound", "Released"]),
+    hs.sampled_from([None, None, "mine", "other"]), hs.just(None))
+
+
+@settings(max_examples=200, deadline=None)
+@given(hs.lists(_pv_strategy, max_size=8, unique_by=lambda p: p["metadata"]["name"]),
+       hs.integers(1, 6), hs.sampled_from(["n1", "n2"]))
+def test_prepare_matching_agrees_with_find_matching_volume(volumes, size, node_name):
+    claim = pvc("data", "local", size=f"{size}Gi")
+    n = node(node_name)
+    want = vb.find_matching_volume(claim, volumes, n, set(), True)
+    prebound, cands = vb.prepare_matching(claim, volumes)
+    if prebound is not None:
+        got = prebound if vb.pv_node_affinity_matches(prebound, n) else None
+    else:
+        got = next((c for c in cands if vb.pv_node_affinity_matches(c, n)), None)
+    assert (got or {}).get("metadata", {}).get("name") == (want or {}).get("metadata", {}).get("name")

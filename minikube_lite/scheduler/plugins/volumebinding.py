@@ -147,6 +147,45 @@ def find_matching_volume(pvc: JSON, volumes: list[JSON], node: JSON | None,
     return smallest
 
 
+def prepare_matching(pvc: JSON, volumes: list[JSON]) -> tuple[JSON | None, list[JSON]]:
+    """The node-independent half of ``FindMatchingVolume`` for the scheduler path, done once per cycle.
+
+    Returns the first PV pre-bound to the claim (which, if present, decides alone: it is chosen
+    when its node affinity fits, and otherwise nothing is), or the PVs that pass every check but
+    node affinity, smallest first (ties in list order), so each node only tests affinity.
+    """
+    requested = pvc_request(pvc)
+    requested_class = pvc_class(pvc)
+    spec = pvc.get("spec") or {}
+    selector = spec.get("selector")
+    vac = spec.get("volumeAttributesClassName") or ""
+    mode = _volume_mode(spec)
+    candidates: list[tuple[int, int, JSON]] = []
+    for i, pv in enumerate(volumes):
+        pv_spec = pv.get("spec") or {}
+        bound_here = is_volume_bound_to_claim(pv, pvc)
+        if pv_spec.get("claimRef") and not bound_here:
+            continue
+        qty = qvalue(((pv_spec.get("capacity") or {}).get("storage")) or 0)
+        if qty < requested or _volume_mode(pv_spec) != mode:
+            continue
+        if (pv_spec.get("volumeAttributesClassName") or "") != vac:
+            continue
+        if (pv.get("metadata") or {}).get("deletionTimestamp"):
+            continue
+        if bound_here:
+            return pv, []
+        if (pv.get("status") or {}).get("phase") != "Available":
+            continue
+        if selector is not None and not match_label_selector(selector, (pv.get("metadata") or {}).get("labels")):
+            continue
+        if pv_class(pv) != requested_class or not _access_modes_ok(pvc, pv):
+            continue
+        candidates.append((qty, i, pv))
+    candidates.sort(key=lambda t: (t[0], t[1]))
+    return None, [pv for _, _, pv in candidates]
+
+
 def bind_volume_to_claim(pv: JSON, pvc: JSON) -> tuple[JSON, bool]:
     """``GetBindVolumeToClaim``: a copy of the PV with a full claimRef; dirty if anything changed."""
     new = copy.deepcopy(pv)
@@ -216,6 +255,8 @@ class _Claim:
     request: int
     has_request: bool
     selected_node: str | None
+    prebound: JSON | None = None
+    candidates: list[JSON] = field(default_factory=list)
 
 
 @dataclass
@@ -240,7 +281,9 @@ class _State:
         self.to_match_sorted = sorted((c for c in self.claims if c.selected_node is None),
                                       key=lambda c: c.request)
         self.any_selected = any(c.selected_node is not None for c in self.claims)
-        self.any_pvs = any(self.pvs_by_class.get(c.class_name) for c in self.to_match_sorted)
+        for c in self.to_match_sorted:
+            c.prebound, c.candidates = prepare_matching(c.pvc, self.pvs_by_class.get(c.class_name) or [])
+        self.any_pvs = any(c.prebound is not None or c.candidates for c in self.to_match_sorted)
 
 
 class VolumeBinding:
@@ -381,8 +424,15 @@ class VolumeBinding:
         chosen: set[str] = set()
         unmatched: list[_Claim] = []
         for c in st.to_match_sorted:
-            volumes = st.pvs_by_class.get(c.class_name)
-            pv = find_matching_volume(c.pvc, volumes, node, chosen, True) if volumes else None
+            pv: JSON | None = None
+            if c.prebound is not None:
+                if pv_node_affinity_matches(c.prebound, node):
+                    pv = c.prebound
+            else:
+                for cand in c.candidates:
+                    if _name(cand) not in chosen and pv_node_affinity_matches(cand, node):
+                        pv = cand
+                        break
             if pv is None:
                 unmatched.append(c)
                 continue
