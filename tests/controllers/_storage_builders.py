@@ -13,7 +13,6 @@ STORAGE_CONTROLLERS = [
 ]
 BASE_CONTROLLERS = [
     ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
 ]
 
 # Nodes only, no StorageClasses: tests create exactly the classes they need.
