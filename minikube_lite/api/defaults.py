@@ -82,10 +82,20 @@ def _qos_class(spec: JSON) -> str:
     return "Burstable" if requests_any else "BestEffort"
 
 
+def _normalize_data_sources(spec: JSON) -> None:
+    """Keep dataSource and dataSourceRef in step, as the PVC strategy's NormalizeDataSources does."""
+    source, ref = spec.get("dataSource"), spec.get("dataSourceRef")
+    if isinstance(source, dict) and not ref:
+        spec["dataSourceRef"] = dict(source)
+    elif isinstance(ref, dict) and not source and not ref.get("namespace"):
+        spec["dataSource"] = {k: ref[k] for k in ("apiGroup", "kind", "name") if k in ref}
+
+
 def _pvc(obj: JSON) -> None:
     spec = obj.setdefault("spec", {})
     if isinstance(spec, dict):
         spec.setdefault("volumeMode", "Filesystem")
+        _normalize_data_sources(spec)
     status = obj.setdefault("status", {})
     if isinstance(status, dict):
         status.setdefault("phase", "Pending")

@@ -20,6 +20,7 @@ from . import errors
 from .admission import CREATE, DELETE, UPDATE, AdmissionChain, AdmissionContext, NamespaceLifecycle
 from .defaults import apply_defaults
 from .errors import ApiError, FieldError
+from .event_views import VIEW_KEY, EventView
 from .objects import generate_name, new_uid, spec_part, truthy
 from .registry import Registry, ResourceType, builtin_types
 from .selectors import field_matcher, label_matcher, parse_field_selector
@@ -158,6 +159,7 @@ class ApiEngine:
         self.admission = AdmissionChain([NamespaceLifecycle()])
         self.bookmark_interval = bookmark_interval
         self.patches = PatchEngine(self)
+        self.event_view = EventView(self)
         self._service_ip = 1
         # Hooks other layers add (CRD serving registers types here).
         self.on_write: list[Callable[[str, ResourceType, JSON, JSON | None], None]] = []
@@ -210,6 +212,8 @@ class ApiEngine:
     # ------------------------------------------------------------------------------ reads
 
     def get(self, rt: ResourceType, namespace: str | None, name: str) -> StoredObject:
+        if rt.key == VIEW_KEY:
+            return self.event_view.get(namespace, name)
         return self._served(rt, self.get_stored(rt, namespace, name))
 
     def _predicate(self, rt: ResourceType, query: Query) -> Callable[[StoredObject], bool] | None:
@@ -253,6 +257,8 @@ class ApiEngine:
                                                  "causes": [c.cause() for c in causes]})
 
     def list(self, rt: ResourceType, namespace: str | None, query: Query) -> ListResult:
+        if rt.key == VIEW_KEY:
+            return self.event_view.list(rt, namespace, query)
         self._check_list_options(query, watch=False)
         predicate = self._predicate(rt, query)
         limit = _int_param(query, "limit")
@@ -295,6 +301,8 @@ class ApiEngine:
 
     async def watch(self, rt: ResourceType, namespace: str | None, query: Query) -> AsyncIterator[WatchItem]:
         """The events of a watch, as ``WatchItem``s; ends on timeout or when the watch is closed."""
+        if rt.key == VIEW_KEY:
+            return await self.event_view.watch(namespace, query)
         self._check_list_options(query, watch=True)
         predicate = self._predicate(rt, query)
         send_initial = truthy(query.get("sendInitialEvents"))
@@ -434,6 +442,8 @@ class ApiEngine:
             from .subresources import create_subresource
 
             return create_subresource(self, rt, namespace, parent or "", subresource, body, query)
+        if rt.key == VIEW_KEY:
+            return self.event_view.create(namespace, body, query, user_agent)
         if "create" not in rt.verbs:
             raise errors.method_not_allowed("create", rt.kind)
         warnings: list[str] = []
@@ -511,6 +521,8 @@ class ApiEngine:
             return update_subresource(self, rt, namespace, name, subresource, body, query)
         if "update" not in rt.verbs:
             raise errors.method_not_allowed("update", rt.kind)
+        if rt.key == VIEW_KEY:
+            return self.event_view.update(namespace, name, body, query, user_agent)
         warnings: list[str] = []
         obj = self._check_body(rt, body)
         obj = self._schema_check(rt, obj, query, warnings, raw)
@@ -637,6 +649,8 @@ class ApiEngine:
 
     def patch(self, rt: ResourceType, namespace: str | None, name: str, patch: Any, content_type: str,
               query: Query, *, user_agent: str = "", subresource: str | None = None) -> WriteResult:
+        if rt.key == VIEW_KEY:
+            return self.event_view.patch(rt, namespace, name, patch, content_type, query, user_agent)
         return self.patches.patch(rt, namespace, name, patch, content_type, query, user_agent=user_agent,
                                   subresource=subresource)
 
@@ -645,6 +659,8 @@ class ApiEngine:
     def delete(self, rt: ResourceType, namespace: str | None, name: str, options: JSON, query: Query) -> WriteResult:
         if "delete" not in rt.verbs:
             raise errors.method_not_allowed("delete", rt.kind)
+        if rt.key == VIEW_KEY:
+            return self.event_view.delete(namespace, name, options, query)
         current = self.get_stored(rt, namespace, name)
         obj = current.object()
         meta = obj["metadata"]

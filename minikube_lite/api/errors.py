@@ -128,6 +128,7 @@ class FieldError:
     # reason -> the text field.Error prints after the field path
     _TEXT = {
         "FieldValueRequired": "Required value",
+        "FieldValueNotFound": "Not found",
         "FieldValueInvalid": "Invalid value",
         "FieldValueNotSupported": "Unsupported value",
         "FieldValueForbidden": "Forbidden",
@@ -150,7 +151,7 @@ class FieldError:
     def body(self) -> str:
         """The part after ``<field>: `` (``Invalid value: "x": must be ...``)."""
         text = self._TEXT.get(self.reason, self.reason)
-        if self.has_value and self.reason in ("FieldValueInvalid", "FieldValueNotSupported",
+        if self.has_value and self.reason in ("FieldValueInvalid", "FieldValueNotSupported", "FieldValueNotFound",
                                               "FieldValueDuplicate", "FieldValueTypeInvalid"):
             text += ": " + _go_value(self.value)
         if self.supported:

@@ -13,6 +13,7 @@ owners, as kube-controller-manager's GC does:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -45,14 +46,24 @@ class GarbageCollector(Controller):
         self._owners: dict[str, set[str]] = {}  # dependent uid -> owner uids
         self._dependents: dict[str, set[str]] = defaultdict(set)  # owner uid -> dependent uids
         self._kind_resource: dict[tuple[str, str], str] = {}
+        await self._watch_new_types(start=False)
+        await super().start()
+        self.informers["customresourcedefinitions.v1.apiextensions.k8s.io"].add_handler(
+            lambda event, obj, old: asyncio.ensure_future(self._watch_new_types(start=True)))
+
+    async def _watch_new_types(self, start: bool) -> None:
+        """Track every listable type, including custom resources of CRDs created later."""
         for rt in await self.client.api_resources():
             if "watch" not in rt.verbs or "list" not in rt.verbs or rt.key in SKIPPED_RESOURCES:
                 continue
             resource = f"{rt.plural}.{rt.version}.{rt.group}" if rt.group else rt.plural
             self._kind_resource[(rt.api_version, rt.kind)] = resource
+            if resource in self.informers:
+                continue
             inf = self.informer(resource, transform=metadata_only)
             inf.add_handler(self._make_handler(resource))
-        await super().start()
+            if start:
+                await inf.start()
 
     def _make_handler(self, resource: str):  # type: ignore[no-untyped-def]
         def handle(event: str, obj: JSON, old: JSON | None) -> None:

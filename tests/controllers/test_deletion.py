@@ -105,3 +105,23 @@ async def test_create_in_missing_namespace_is_not_found(cluster: Cluster) -> Non
     with pytest.raises(ApiError) as info:
         await cluster.client.create("configmaps", cm("a"), "nowhere")
     assert (info.value.code, info.value.message) == (404, 'namespaces "nowhere" not found')
+
+
+async def test_custom_resources_of_a_new_crd_are_garbage_collected(cluster: Cluster) -> None:
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "widgets.example.com"},
+           "spec": {"group": "example.com", "scope": "Namespaced",
+                    "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": {"type": "object",
+                                                                 "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    await cluster.client.create("customresourcedefinitions", crd)
+    await cluster.settle()
+    owner = await cluster.client.create("configmaps", cm("owner"), "default")
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget",
+              "metadata": {"name": "w", "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+                                                             "uid": owner["metadata"]["uid"]}]}}
+    await cluster.client.create("widgets.example.com", widget, "default")
+    await cluster.client.delete("configmaps", "owner", "default")
+    await cluster.settle()
+    assert not (await cluster.client.list("widgets.example.com", "default"))["items"]
