@@ -296,7 +296,7 @@ class Snapshot:
     assumed_pods: dict[str, str] = field(default_factory=dict)   # pod key -> node name
     _pod_node: dict[str, str] = field(default_factory=dict)
     _node_list: list[NodeInfo] | None = None
-    _waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    _waiters: dict[str, list[asyncio.Future[None]]] = field(default_factory=dict)
 
     @classmethod
     def from_objects(cls, *, nodes: Iterable[JSON] = (), pods: Iterable[JSON] = (),
@@ -422,10 +422,10 @@ class Snapshot:
         key = obj_key(obj)
         if resource == "persistentvolumes":
             self.pvs.api_set(key, obj)
-            self.notify_volume_change()
+            self.notify_volume_change(_volume_keys(resource, obj))
         elif resource == "persistentvolumeclaims":
             self.pvcs.api_set(key, obj)
-            self.notify_volume_change()
+            self.notify_volume_change(_volume_keys(resource, obj))
         elif resource == "storageclasses":
             self.storage_classes[key] = obj
         elif resource == "csinodes":
@@ -441,10 +441,10 @@ class Snapshot:
         key = obj_key(obj)
         if resource == "persistentvolumes":
             self.pvs.api_delete(key)
-            self.notify_volume_change()
+            self.notify_volume_change(_volume_keys(resource, obj))
         elif resource == "persistentvolumeclaims":
             self.pvcs.api_delete(key)
-            self.notify_volume_change()
+            self.notify_volume_change(_volume_keys(resource, obj))
         else:
             table = {"storageclasses": self.storage_classes, "csinodes": self.csi_nodes,
                      "csidrivers": self.csi_drivers,
@@ -460,17 +460,24 @@ class Snapshot:
 
     # -- waiting for PV/PVC changes (VolumeBinding PreBind) ---------------------------------
 
-    def notify_volume_change(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for f in waiters:
-            if not f.done():
-                f.set_result(None)
+    def notify_volume_change(self, keys: Iterable[str] | None = None) -> None:
+        """Wake waiters on these keys (``pvc:ns/name``, ``pv:name``), or every waiter when None."""
+        if keys is None:
+            groups = list(self._waiters.values())
+            self._waiters = {}
+        else:
+            groups = [self._waiters.pop(k) for k in keys if k in self._waiters]
+        for waiters in groups:
+            for f in waiters:
+                if not f.done():
+                    f.set_result(None)
 
-    async def wait_volume_change(self, clock: Clock, timeout: float) -> None:
-        """Return after the next PV/PVC change or ``timeout`` seconds of the clock, whichever is first."""
+    async def wait_volume_change(self, clock: Clock, timeout: float, keys: Iterable[str] | None = None) -> None:
+        """Return after a change to one of ``keys`` (any PV/PVC when None) or ``timeout`` seconds."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(fut)
+        for k in keys if keys is not None else ["*"]:
+            self._waiters.setdefault(k, []).append(fut)
 
         def wake() -> None:
             if not fut.done():
@@ -481,3 +488,22 @@ class Snapshot:
             await fut
         finally:
             handle.cancel()
+            for k in keys if keys is not None else ["*"]:
+                lst = self._waiters.get(k)
+                if lst is not None:
+                    if fut in lst:
+                        lst.remove(fut)
+                    if not lst:
+                        del self._waiters[k]
+
+
+def _volume_keys(resource: str, obj: JSON) -> list[str]:
+    """Waiter keys a PV/PVC change concerns: itself, its claim (for a PV), and the wildcard."""
+    md = obj.get("metadata") or {}
+    if resource == "persistentvolumeclaims":
+        return ["*", f"pvc:{md.get('namespace') or 'default'}/{md.get('name', '')}"]
+    keys = ["*", f"pv:{md.get('name', '')}"]
+    ref = (obj.get("spec") or {}).get("claimRef") or {}
+    if ref.get("name"):
+        keys.append(f"pvc:{ref.get('namespace') or 'default'}/{ref['name']}")
+    return keys

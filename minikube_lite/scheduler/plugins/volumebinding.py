@@ -581,6 +581,9 @@ class VolumeBinding:
         pv_.static_bindings = bindings
         pv_.dynamic_provisions = claims
         clock = self.handle.clock
+        keys = {f"pv:{_name(pv)}" for pv, _ in bindings}
+        keys |= {f"pvc:{_ns(c)}/{_name(c)}" for _, c in bindings}
+        keys |= {f"pvc:{_ns(c)}/{_name(c)}" for c in claims}
         deadline = clock.monotonic() + self.handle.bind_timeout_seconds
         while True:
             try:
@@ -591,7 +594,11 @@ class VolumeBinding:
             remaining = deadline - clock.monotonic()
             if remaining <= 0:
                 raise BindingError("binding volumes: context deadline exceeded")
-            await self.snapshot.wait_volume_change(clock, min(POLL_INTERVAL_SECONDS, remaining))
+            for c in claims:   # a claim's PV may arrive after the claim names it
+                vn = ((self.snapshot.pvcs.get_api(f"{_ns(c)}/{_name(c)}") or {}).get("spec") or {}).get("volumeName")
+                if vn:
+                    keys.add(f"pv:{vn}")
+            await self.snapshot.wait_volume_change(clock, min(POLL_INTERVAL_SECONDS, remaining), keys)
 
     def _check_bindings(self, pod: JSON, node_name: str, bindings: list[tuple[JSON, JSON]],
                         claims: list[JSON]) -> bool:
