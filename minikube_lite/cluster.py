@@ -162,7 +162,8 @@ class Cluster:
         ssl_ctx = self._ssl_context() if self.tls else None
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_ctx, backlog=1024)
         await site.start()
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
         port = sockets[0].getsockname()[1] if sockets else self.port
         self.port = port
         self.server.server_address = f"{self.host}:{port}"
@@ -266,7 +267,7 @@ def _build_controller(cls: type, cluster: Cluster) -> Any:
     """Controllers take (client, clock) and optionally the cluster's config, cloud and drivers."""
     import inspect
 
-    params = inspect.signature(cls.__init__).parameters
+    params = inspect.signature(cls).parameters
     kwargs: dict[str, Any] = {}
     for name, value in (("config", cluster.config), ("cloud", cluster.cloud), ("drivers", cluster.drivers)):
         if name in params:

@@ -8,6 +8,7 @@ store, whether it came over a socket or not.
 from __future__ import annotations
 
 import base64
+import builtins
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -186,7 +187,7 @@ class ApiEngine:
         stored = self.store.get((group, plural), namespace, name)
         return stored.object() if stored else None
 
-    def _list_objects(self, group: str, plural: str, namespace: str | None) -> list[JSON]:
+    def _list_objects(self, group: str, plural: str, namespace: str | None) -> builtins.list[JSON]:
         return [s.object() for s in self.store.iter((group, plural), namespace)]
 
     def _admission_ctx(self, op: str, rt: ResourceType, subresource: str | None, dry_run: bool) -> AdmissionContext:
@@ -414,7 +415,7 @@ class ApiEngine:
         body["kind"] = rt.kind
         return body
 
-    def _schema_check(self, rt: ResourceType, obj: JSON, query: Query, warnings: list[str],
+    def _schema_check(self, rt: ResourceType, obj: JSON, query: Query, warnings: builtins.list[str],
                       raw: bytes | None = None) -> JSON:
         """Decode-time checks against the schema: wrong types (400) and unknown/duplicate fields."""
         from .schema_check import check_object

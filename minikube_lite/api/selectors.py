@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import ApiError, bad_request
 
@@ -40,7 +41,9 @@ class Requirement:
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1
@@ -118,14 +121,14 @@ def label_matcher(text: str | None) -> Matcher | None:
     return lambda labels: all(r.matches(labels) for r in reqs)
 
 
-def selector_from_label_selector(sel: Mapping[str, object] | None) -> Matcher:
+def selector_from_label_selector(sel: Mapping[str, Any] | None) -> Matcher:
     """A metav1.LabelSelector (matchLabels + matchExpressions) as a matcher."""
     if not sel:
         return lambda labels: True
     reqs: list[Requirement] = []
-    for k, v in (sel.get("matchLabels") or {}).items():  # type: ignore[union-attr]
+    for k, v in (sel.get("matchLabels") or {}).items():
         reqs.append(Requirement(k, "=", (str(v),)))
-    for expr in sel.get("matchExpressions") or []:  # type: ignore[union-attr]
+    for expr in sel.get("matchExpressions") or []:
         op = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}.get(expr.get("operator"), "")
         reqs.append(Requirement(expr.get("key", ""), op, tuple(expr.get("values") or ())))
     return lambda labels: all(r.matches(labels) for r in reqs)

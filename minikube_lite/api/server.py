@@ -206,8 +206,8 @@ class ApiServer:
             if name is None:
                 if query.get("watch", "").lower() in ("true", "1", "t"):
                     return await self._watch(request, rt, namespace, query)
-                result = engine.list(rt, namespace, query)
-                return self._list_response(request, rt, result, query)
+                listed = engine.list(rt, namespace, query)
+                return self._list_response(request, rt, listed, query)
             if subresource is None:
                 stored = engine.get(rt, namespace, name)
                 if _wants_table(request.headers.get("Accept", "")):
@@ -215,6 +215,7 @@ class ApiServer:
                 return _json_response(stored.raw)
             return await self._get_subresource(request, rt, namespace or "", name, subresource, query)
         if method in ("POST", "PUT", "PATCH"):
+            result: WriteResult
             raw = await request.read()
             content_type = request.headers.get("Content-Type", JSON_CT)
             if method == "PATCH":
@@ -242,8 +243,8 @@ class ApiServer:
             options = _delete_options(raw, request.headers.get("Content-Type", JSON_CT), query)
             if name is None:
                 return _json_response(engine.delete_collection(rt, namespace, options, query))
-            result = engine.delete(rt, namespace, name, options, query)
-            return self._write_response(request, rt, result)
+            deleted = engine.delete(rt, namespace, name, options, query)
+            return self._write_response(request, rt, deleted)
         raise errors.method_not_allowed(method, rt.kind)
 
     def _write_response(self, request: web.Request, rt: ResourceType, result: WriteResult) -> web.Response:

@@ -11,6 +11,7 @@ a fresh copy the caller may change freely.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -74,7 +75,7 @@ class Client(Protocol):
               allow_bookmarks: bool = False, send_initial_events: bool = False
               ) -> AsyncIterator[WatchEvent]: ...
 
-    async def api_resources(self) -> list[ResourceType]:
+    async def api_resources(self) -> builtins.list[ResourceType]:
         """Every served resource type (from discovery), for controllers that act on all types."""
         ...
 

@@ -6,6 +6,7 @@ written against :class:`~minikube_lite.client.base.Client` runs unchanged over a
 
 from __future__ import annotations
 
+import builtins
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -83,7 +84,7 @@ class HttpClient:
             self._registry = registry
         return self._registry
 
-    async def api_resources(self) -> list[ResourceType]:
+    async def api_resources(self) -> builtins.list[ResourceType]:
         self._registry = None
         return (await self.registry()).all()
 

@@ -7,6 +7,7 @@ validation, resourceVersion preconditions); only the bytes on the wire are skipp
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -164,7 +165,7 @@ class InProcessClient:
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
 
-    async def api_resources(self) -> list[ResourceType]:
+    async def api_resources(self) -> builtins.list[ResourceType]:
         return self.engine.registry.all()
 
     async def close(self) -> None:

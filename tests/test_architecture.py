@@ -1,0 +1,64 @@
+"""The tree shows the architecture: layers import only what DESIGN.md allows, and the public API is stable."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import minikube_lite
+
+PACKAGE = Path(minikube_lite.__file__).parent
+
+
+def imports_of(path: Path) -> set[str]:
+    """Absolute module names a file imports (relative imports resolved against its package)."""
+    tree = ast.parse(path.read_text())
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    package = list(parts[:-1]) if parts[-1] != "__init__" else list(parts[:-1])
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{a.name}" for a in node.names)
+    return found
+
+
+def files(subpackage: str) -> list[Path]:
+    return sorted((PACKAGE / subpackage).rglob("*.py"))
+
+
+def test_api_knows_nothing_of_controllers_scheduler_or_cloud() -> None:
+    forbidden = ("minikube_lite.controllers", "minikube_lite.scheduler", "minikube_lite.cloud", "minikube_lite.csi",
+                 "minikube_lite.cluster")
+    for path in files("api"):
+        bad = {m for m in imports_of(path) if m.startswith(forbidden)}
+        assert not bad, f"{path.name} imports {bad}"
+
+
+def test_controllers_and_scheduler_never_touch_the_store_or_engine() -> None:
+    forbidden = ("minikube_lite.api.store", "minikube_lite.api.engine", "minikube_lite.api.server")
+    for sub in ("controllers", "scheduler"):
+        for path in files(sub):
+            bad = {m for m in imports_of(path) if m.startswith(forbidden)}
+            assert not bad, f"{sub}/{path.name} imports {bad}"
+
+
+def test_cloud_knows_nothing_of_kubernetes_objects() -> None:
+    for path in files("cloud"):
+        bad = {m for m in imports_of(path) if m.startswith(("minikube_lite.api", "minikube_lite.client",
+                                                            "minikube_lite.controllers"))}
+        assert not bad, f"cloud/{path.name} imports {bad}"
+
+
+def test_public_api() -> None:
+    assert sorted(minikube_lite.__all__) == sorted(
+        ["Cluster", "ClusterConfig", "ConfigError", "RealClock", "VirtualClock", "load_config"])
+    for name in minikube_lite.__all__:
+        assert getattr(minikube_lite, name) is not None
