@@ -111,6 +111,7 @@ MSG_CLONE_FS_TO_BLOCK = ("the source PVC and destination PVCs must have the same
                          "Source is Filesystem, but new PVC requested Block")
 # Topology (§3.4).
 MSG_TOPOLOGY_GENERATE = "error generating accessibility requirements: {err}"
+MSG_NO_TOPOLOGY_KEY = "no topology key found on CSINode {node}"
 MSG_TOPOLOGY_NOT_IN_REQUISITE = 'topology {topology} from selected node "{node}" is not in requisite: {requisite}'
 MSG_TOPOLOGY_MISSING_LABEL = ("topology labels from selected node {labels} does not match topology keys from "
                               "CSINode {keys}")
@@ -361,6 +362,9 @@ class CallError(Exception):
 
 
 def grpc_name(code: object) -> str:
+    go_name = getattr(code, "go_name", None)
+    if isinstance(go_name, str):
+        return go_name
     raw = getattr(code, "name", None) or str(code)
     raw = raw.rsplit(".", 1)[-1]
     return GRPC_NAMES.get(raw.upper(), raw)
@@ -427,18 +431,14 @@ def access_mode(mode: str) -> str:
 
 
 def volume_capabilities(req: VolumeRequest) -> list[Any]:
+    """One VolumeCapability per access mode: Block, or Mount with the fsType and mount options."""
     from ..csi import spec
 
     caps = []
     for mode in req.access_modes:
-        kwargs: dict[str, Any] = {"access_mode": spec.AccessMode[access_mode(mode)]
-                                  if hasattr(spec, "AccessMode") else access_mode(mode)}
-        if req.block:
-            kwargs["block"] = True
-        else:
-            kwargs["mount"] = spec.MountVolume(fs_type=req.fs_type, mount_flags=list(req.mount_flags)) \
-                if hasattr(spec, "MountVolume") else {"fs_type": req.fs_type, "mount_flags": req.mount_flags}
-        caps.append(spec.VolumeCapability(**kwargs))
+        mount = None if req.block else spec.MountVolume(fs_type=req.fs_type, mount_flags=list(req.mount_flags))
+        caps.append(spec.VolumeCapability(access_mode=spec.AccessMode[access_mode(mode)], mount=mount,
+                                          block=req.block))
     return caps
 
 
@@ -509,6 +509,10 @@ class ExternalProvisioner(Controller):
         self.component = f"{driver_name}_{self.host}_{uuid.uuid4()}"
         self.identity = f"{int(clock.now() * 1000)}-{random.randrange(10000)}-{driver_name}"
         self.recorder = EventRecorder(client, self.component, clock)
+        # Event names are ``<object>.<nanoseconds + counter>``: on a virtual clock two recorders
+        # writing about one claim at the same instant would pick the same name and the second
+        # event would be lost. Start this recorder's counter far from the others'.
+        self.recorder._counter = random.randrange(1 << 20, 1 << 30)
         self._failures: dict[Key, int] = {}
         self._caps: Capabilities | None = None
 
@@ -523,10 +527,17 @@ class ExternalProvisioner(Controller):
         self.attachments = self.informer("volumeattachments")
 
     def _claim_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        keys: list[Key] = []
+        source = data_source(obj)
+        if source is not None and source.get("kind") == SNAPSHOT_KIND and (
+                event == "DELETED" or (obj.get("spec") or {}).get("volumeName")):
+            # The claim no longer needs its snapshot: maybe release the source-protection finalizer.
+            keys.append(f"snapshot:{(obj.get('metadata') or {}).get('namespace')}/{source.get('name')}")
         if event == "DELETED":
             self._failures.pop("claim:" + _nskey(obj), None)
-            return ()
-        return ("claim:" + _nskey(obj),)
+        else:
+            keys.append("claim:" + _nskey(obj))
+        return keys
 
     def _volume_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
         if event == "DELETED":
@@ -553,6 +564,22 @@ class ExternalProvisioner(Controller):
             return await self._sync_claim(key, rest)
         if kind == "volume":
             return await self._sync_volume(rest)
+        if kind == "snapshot":
+            return await self._sync_snapshot_finalizer(rest)
+        return DONE
+
+    async def _sync_snapshot_finalizer(self, nskey: str) -> Result:
+        """EP's snapshot finalizer controller: a VolumeSnapshot keeps
+        ``provisioner.storage.kubernetes.io/volumesnapshot-as-source-protection`` only while some
+        claim of this driver still waits to be provisioned from it."""
+        ns, name = split_key(nskey)
+        for c in self.claims.list(ns or ""):
+            source = data_source(c)
+            if (source is not None and source.get("kind") == SNAPSHOT_KIND and source.get("name") == name
+                    and not (c.get("spec") or {}).get("volumeName") and not deleting(c)
+                    and claim_provisioner(c) == self.driver_name):
+                return DONE
+        await self._remove_snapshot_finalizer(ns or "", name)
         return DONE
 
     def _backoff(self, key: Key, slow: bool = False) -> float:
@@ -764,9 +791,8 @@ class ExternalProvisioner(Controller):
                         raise ProvisioningError(err.message, reschedule=True) from None
                     raise
             keys = csinode_keys(csinode, self.driver_name)
-            if keys is None:
-                raise ProvisioningError(MSG_TOPOLOGY_GENERATE.format(
-                    err=f"CSINode {node_name} does not have driver {self.driver_name}"), reschedule=True)
+            if not keys:
+                raise ProvisioningError(MSG_TOPOLOGY_GENERATE.format(err=MSG_NO_TOPOLOGY_KEY.format(node=node_name)))
             selected_topology = node_topology(node, keys)
             if selected_topology is None:
                 labels = (node.get("metadata") or {}).get("labels") or {}
@@ -965,6 +991,16 @@ class ExternalProvisioner(Controller):
             await self._patch_finalizers(pv, [f for f in pv["metadata"]["finalizers"] if f != PV_FINALIZER])
             return DONE
         if phase != "Released" or policy != "Delete":
+            return DONE
+        # The cache may lag our own last write: confirm with a live read before a CSI call.
+        try:
+            pv = await self.client.get("persistentvolumes", name)
+        except ApiError as err:
+            if err.code == 404:
+                return DONE
+            raise
+        if (pv.get("status") or {}).get("phase") != "Released" or not self.owns(pv) \
+                or (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy") != "Delete":
             return DONE
         if deleting(pv) and not has_finalizer(pv, PV_FINALIZER):
             return DONE

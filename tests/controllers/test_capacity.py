@@ -68,12 +68,19 @@ def sc(name: str, category: str = "cloud_ssd") -> dict[str, Any]:
             "provisioner": DRIVER, "parameters": {"type": category}, "volumeBindingMode": "WaitForFirstConsumer"}
 
 
+async def register(c: Cluster, node: str) -> None:
+    """Add the test driver to the CSINode kubelet registration already created."""
+    obj = await c.client.get("csinodes", node)
+    obj["spec"]["drivers"] = [*(obj["spec"].get("drivers") or []), csinode(node)["spec"]["drivers"][0]]
+    await c.client.update("csinodes", obj)
+
+
 @pytest.fixture
 async def env() -> AsyncIterator[tuple[Cluster, CapacityController]]:
     async with Cluster(ClusterConfig.from_dict(CONFIG), clock=VirtualClock()) as c:
         await c.client.create("csidrivers", csidriver())
         for node in ("node1", "node2"):
-            await c.client.create("csinodes", csinode(node))
+            await register(c, node)
         await c.client.create("storageclasses", sc("fast"))
         ctl = CapacityController(c.client, c.clock, config=c.config, cloud=c.cloud,
                                  drivers={DRIVER: CloudBackedDriver(c.cloud)})
@@ -167,3 +174,53 @@ def test_cloud_free_capacity_caps_the_largest_volume_by_category(env: Any) -> No
     value = cloud_free_capacity(c.cloud, {ZONE: "cn-hangzhou-b"}, {"type": "cloud"})
     assert value is not None and value.maximum == 2000 * GIB
     assert cloud_free_capacity(c.cloud, {ZONE: "elsewhere"}, {}) is None
+
+
+# ---------------------------------------------------------------- through the real cloud-disk driver
+
+CLOUD_DRIVER = "diskplugin.csi.alibabacloud.com"
+INSTANCE_KEY = "alibabacloud.com/ecs-instance-id"
+
+
+@pytest.fixture
+async def real_env() -> AsyncIterator[tuple[Cluster, CapacityController]]:
+    config = {**CONFIG, "drivers": [{"name": CLOUD_DRIVER, "type": "cloud-disk", "storageCapacity": True}]}
+    async with Cluster(ClusterConfig.from_dict(config), clock=VirtualClock()) as c:
+        await c.client.create("storageclasses", {**sc("disk"), "provisioner": CLOUD_DRIVER})
+        ctl = CapacityController(c.client, c.clock, config=c.config, cloud=c.cloud, drivers=c.drivers)
+        await ctl.start()
+        await c.settle()
+        try:
+            yield c, ctl
+        finally:
+            await ctl.stop()
+
+
+async def test_get_capacity_per_registered_segment(real_env: Any) -> None:
+    c, _ = real_env
+    items = (await c.client.list("csistoragecapacities", "kube-system"))["items"]
+    csinodes = (await c.client.list("csinodes"))["items"]
+    registered = [n for n in csinodes if any(d["name"] == CLOUD_DRIVER for d in n["spec"].get("drivers") or [])]
+    assert len(items) == len(registered) and items
+    nodes = {n["metadata"]["name"]: n for n in (await c.client.list("nodes"))["items"]}
+    for obj in items:
+        labels = obj["nodeTopology"]["matchLabels"]
+        matching = [n for n in nodes.values()
+                    if all(n["metadata"]["labels"].get(k) == v for k, v in labels.items())]
+        assert len(matching) >= 1 and obj["storageClassName"] == "disk"
+        assert parse_quantity(obj["capacity"]) == 500 * GIB
+        assert parse_quantity(obj["maximumVolumeSize"]) == 500 * GIB
+
+
+async def test_get_capacity_sees_a_full_zone(real_env: Any) -> None:
+    c, _ = real_env
+    for i in range(2):
+        await c.cloud.create_disk(zone="cn-hangzhou-d", size_gib=20, category="cloud_ssd", name=f"d{i}")
+    await c.clock.advance(61)
+    await c.settle()
+    items = (await c.client.list("csistoragecapacities", "kube-system"))["items"]
+    by_zone: dict[str, set[int]] = {}
+    for obj in items:
+        zone = next(v for k, v in obj["nodeTopology"]["matchLabels"].items() if k.endswith("/zone"))
+        by_zone.setdefault(zone, set()).add(int(parse_quantity(obj["capacity"])))
+    assert by_zone == {"cn-hangzhou-b": {460 * GIB}, "cn-hangzhou-d": {0}}

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from minikube_lite.api.errors import ApiError
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
@@ -97,6 +98,25 @@ def csinode(node: str, keys: list[str], driver: str = DRIVER) -> dict[str, Any]:
             "spec": {"drivers": [{"name": driver, "nodeID": node, "topologyKeys": keys}]}}
 
 
+async def register(c: Cluster, node: str, keys: list[str], driver: str = DRIVER) -> None:
+    """Add ``driver`` to the node's CSINode (kubelet registration may already have created it)."""
+    try:
+        obj = await c.client.get("csinodes", node)
+    except ApiError as err:
+        assert err.code == 404
+        await c.client.create("csinodes", csinode(node, keys, driver))
+        return
+    drivers = [d for d in obj["spec"].get("drivers") or [] if d["name"] != driver]
+    obj["spec"]["drivers"] = [*drivers, {"name": driver, "nodeID": node, "topologyKeys": keys}]
+    await c.client.update("csinodes", obj)
+
+
+async def unregister(c: Cluster, node: str, driver: str = DRIVER) -> None:
+    obj = await c.client.get("csinodes", node)
+    obj["spec"]["drivers"] = [d for d in obj["spec"].get("drivers") or [] if d["name"] != driver]
+    await c.client.update("csinodes", obj)
+
+
 def claim(name: str, *, ns: str = "default", size: str = "1Gi", sc: str | None = "zonal",
           annotations: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
@@ -123,7 +143,7 @@ async def topo() -> AsyncIterator[tuple[Cluster, ExternalProvisioner]]:
     config = ClusterConfig.from_dict(THREE_ZONES)
     async with Cluster(config, clock=VirtualClock()) as c:
         for node in ("master", "node1", "node2", "node3"):
-            await c.client.create("csinodes", csinode(node, [ZONE]))
+            await register(c, node, [ZONE])
         prov = ExternalProvisioner(c.client, c.clock, DRIVER, None)
         prov._caps = Capabilities(create_delete=True, topology=True)
         await prov.start()
@@ -179,6 +199,18 @@ async def test_3_4_missing_csinode_asks_for_a_reschedule(topo: Any) -> None:
     assert err.value.message == 'csinodes.storage.k8s.io "node3" not found'
 
 
+async def test_3_4_csinode_without_the_driver_is_an_error(topo: Any) -> None:
+    c, prov = topo
+    await unregister(c, "node3")
+    await c.settle()
+    sc = await c.client.create("storageclasses", storage_class("zonal"))
+    node = await c.client.get("nodes", "node3")
+    with pytest.raises(ProvisioningError) as err:
+        await prov.accessibility(claim("data"), sc, node)
+    assert err.value.message == "error generating accessibility requirements: no topology key found on CSINode node3"
+    assert not err.value.reschedule
+
+
 async def test_3_4_immediate_claim_preferred_is_rotated_by_name_hash(topo: Any) -> None:
     c, prov = topo
     sc = await c.client.create("storageclasses", storage_class("zonal", mode="Immediate"))
@@ -188,8 +220,7 @@ async def test_3_4_immediate_claim_preferred_is_rotated_by_name_hash(topo: Any) 
 
 async def test_3_4_missing_topology_label_on_selected_node_is_an_error(topo: Any) -> None:
     c, prov = topo
-    await c.client.delete("csinodes", "node1")
-    await c.client.create("csinodes", csinode("node1", [ZONE, "example.com/rack"]))
+    await register(c, "node1", [ZONE, "example.com/rack"])
     await c.settle()
     sc = await c.client.create("storageclasses", storage_class("zonal"))
     node = await c.client.get("nodes", "node1")
