@@ -8,6 +8,7 @@ import pytest
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cloud import (
+    CloudError,
     CloudTimeoutError,
     DiskInUseError,
     IdempotencyError,
@@ -79,7 +80,7 @@ async def test_create_disk_idempotent_by_client_token() -> None:
         ({"zone": ZB, "size_gib": 20, "snapshot_id": "s-missing"}, NotFoundError, E.SNAPSHOT_NOT_FOUND),
     ],
 )
-async def test_create_disk_refusals(kwargs: dict, exc_type: type, code: str) -> None:
+async def test_create_disk_refusals(kwargs: dict, exc_type: type[CloudError], code: str) -> None:
     cloud, _ = make_cloud()
     kwargs.setdefault("category", "cloud_ssd")
     with pytest.raises(exc_type) as exc:
