@@ -192,10 +192,9 @@ class PersistentVolumeController(Controller):
             delay = await self._is_delay_binding(claim)
             found = vu.find_best_match_for_claim(claim, self.volumes.list(), delay)
             if found is not None:
-                volume = await self._get("persistentvolumes", vu.name_of(found))
-                if volume is None:
-                    return
-                await self.bind(_with_kind(volume, "PersistentVolume"), claim)
+                # Bind the cached object: if the cache is stale the PUT conflicts and the claim is
+                # retried, so a volume another claim just took is never taken over.
+                await self.bind(_with_kind(copy.deepcopy(dict(found)), "PersistentVolume"), claim)
                 return
             if await self._assign_default_class(claim):
                 return

@@ -612,3 +612,37 @@ async def test_1_1_resync_period_is_configuration(storage_cluster: Any) -> None:
         assert (await events(c.client, "claim"))[0]["count"] == count
         await advance(c, 30)
         assert (await events(c.client, "claim"))[0]["count"] == count + 1
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+async def test_1_3_one_volume_two_claims_binds_exactly_one(storage_cluster: Any) -> None:
+    async with storage_cluster() as c:
+        await c.client.create("persistentvolumes", pv("only", "1Gi"))
+        await c.settle()
+        await c.client.create("pvc", pvc("a", "1Gi", sc=""), NS)
+        await c.client.create("pvc", pvc("b", "1Gi", sc=""), NS)
+        await c.settle()
+        phases = sorted([(await get_pvc(c, n))["status"]["phase"] for n in ("a", "b")])
+        assert phases == ["Bound", "Pending"]
+        volume = await get_pv(c, "only")
+        winner = await get_pvc(c, volume["spec"]["claimRef"]["name"])
+        assert winner["metadata"]["uid"] == volume["spec"]["claimRef"]["uid"]
+        assert winner["spec"]["volumeName"] == "only"
+
+
+async def test_1_3_many_claims_many_volumes_each_bound_once(storage_cluster: Any) -> None:
+    async with storage_cluster() as c:
+        n = 40
+        for i in range(n):
+            await c.client.create("persistentvolumes", pv(f"v{i:02d}", f"{i + 1}Gi"))
+        await c.settle()
+        for i in range(n):
+            await c.client.create("pvc", pvc(f"c{i:02d}", "1Gi", sc=""), NS)
+        await c.settle()
+        claims = (await c.client.list("pvc", NS))["items"]
+        assert all(x["status"]["phase"] == "Bound" for x in claims)
+        assert len({x["spec"]["volumeName"] for x in claims}) == n
+        for volume in (await c.client.list("persistentvolumes"))["items"]:
+            assert volume["status"]["phase"] == "Bound"
