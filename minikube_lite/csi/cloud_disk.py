@@ -46,6 +46,7 @@ MSG_SNAPSHOT_ID_REQUIRED = "DeleteSnapshot: snapshot id must be provided"
 MSG_ATTACH_LIMIT = "ControllerPublishVolume: node %s already has %d volumes attached (max %d)"
 MSG_ATTACHED_ELSEWHERE = "ControllerPublishVolume: disk %s is attached to %s, cannot attach to %s"
 MSG_NODE_UNKNOWN = "NodeGetInfo: node %s has no instance in the cloud"
+MSG_NOT_ATTACHED = "NodeStageVolume: disk %s is not attached to node %s"
 
 _NOT_FOUND = (E.DISK_NOT_FOUND, E.SNAPSHOT_NOT_FOUND, E.INSTANCE_NOT_FOUND)
 
@@ -117,6 +118,7 @@ class CloudDiskDriver:
         self.nodes = set(nodes) if nodes is not None else None
         #: Warnings a real driver would emit as events (e.g. ConflictingZone); newest last.
         self.warnings: list[str] = []
+        self.mounts = spec.Mounts()
 
     def serves_node(self, node_name: str) -> bool:
         return self.nodes is None or node_name in self.nodes
@@ -361,6 +363,27 @@ class CloudDiskDriver:
         if not self.config.privateTopologyKey:
             segments[ZONE_LABEL] = inst.zone
         return spec.NodeGetInfoResponse(inst.instance_id, self.max_volumes, spec.Topology(segments))
+
+
+    async def node_stage_volume(self, req: spec.NodeStageVolumeRequest) -> spec.NodeStageVolumeResponse:
+        """Format-and-mount needs the disk attached to this node's instance (a device to mount)."""
+        disk = self.cloud.disks.get(req.volume_id) if req.volume_id else None
+        if req.volume_id and disk is None:
+            raise CsiError(Code.NOT_FOUND, f"NodeStageVolume: volume {req.volume_id} not found")
+        inst = self.cloud.instance_for_node(req.node_name)
+        if disk is not None and (inst is None or inst.instance_id not in disk.instance_ids
+                                 or disk.status != IN_USE):
+            raise CsiError(Code.FAILED_PRECONDITION, MSG_NOT_ATTACHED % (req.volume_id, req.node_name))
+        return self.mounts.stage(req)
+
+    async def node_unstage_volume(self, req: spec.NodeUnstageVolumeRequest) -> spec.NodeUnstageVolumeResponse:
+        return self.mounts.unstage(req)
+
+    async def node_publish_volume(self, req: spec.NodePublishVolumeRequest) -> spec.NodePublishVolumeResponse:
+        return self.mounts.publish(req)
+
+    async def node_unpublish_volume(self, req: spec.NodeUnpublishVolumeRequest) -> spec.NodeUnpublishVolumeResponse:
+        return self.mounts.unpublish(req)
 
 
 def _zones_of(req: spec.CreateVolumeRequest) -> list[str]:

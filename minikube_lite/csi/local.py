@@ -81,6 +81,7 @@ class LocalDriver:
         self.volumes: dict[str, LocalVolume] = {}
         self.snapshots: dict[str, LocalSnapshot] = {}
         self._rng = random.Random(seed)
+        self.mounts = spec.Mounts()
 
     def serves_node(self, node_name: str) -> bool:
         return node_name in self.nodes
@@ -295,6 +296,26 @@ class LocalDriver:
             raise CsiError(Code.NOT_FOUND, MSG_NODE_UNKNOWN % (req.node_name, self.name))
         return spec.NodeGetInfoResponse(req.node_name, self.max_volumes,
                                         spec.Topology({self.topology_key: req.node_name}))
+
+    async def node_stage_volume(self, req: spec.NodeStageVolumeRequest) -> spec.NodeStageVolumeResponse:
+        self._on_node(req.volume_id, req.node_name, "NodeStageVolume")
+        return self.mounts.stage(req)
+
+    async def node_unstage_volume(self, req: spec.NodeUnstageVolumeRequest) -> spec.NodeUnstageVolumeResponse:
+        return self.mounts.unstage(req)
+
+    async def node_publish_volume(self, req: spec.NodePublishVolumeRequest) -> spec.NodePublishVolumeResponse:
+        self._on_node(req.volume_id, req.node_name, "NodePublishVolume")
+        return self.mounts.publish(req)
+
+    async def node_unpublish_volume(self, req: spec.NodeUnpublishVolumeRequest) -> spec.NodeUnpublishVolumeResponse:
+        return self.mounts.unpublish(req)
+
+    def _on_node(self, volume_id: str, node: str, op: str) -> None:
+        """A local volume can only be mounted on the node that holds it."""
+        vol = self.volumes.get(volume_id) if volume_id else None
+        if volume_id and (vol is None or vol.node != node):
+            raise CsiError(Code.NOT_FOUND, f"{op}: " + MSG_VOLUME_NOT_FOUND % volume_id + f" on node {node}")
 
     # ------------------------------------------------------------ internals
 

@@ -313,6 +313,64 @@ class NodeGetInfoResponse:
     accessible_topology: Topology | None = None
 
 
+@dataclass
+class NodeStageVolumeRequest:
+    """As csi.proto, plus ``node_name``: the node whose plugin is asked (see NodeGetInfoRequest)."""
+
+    volume_id: str
+    node_name: str
+    staging_target_path: str = ""
+    volume_capability: VolumeCapability | None = None
+    publish_context: dict[str, str] = field(default_factory=dict)
+    volume_context: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class NodeStageVolumeResponse:
+    pass
+
+
+@dataclass
+class NodeUnstageVolumeRequest:
+    volume_id: str
+    node_name: str
+    staging_target_path: str = ""
+
+
+@dataclass
+class NodeUnstageVolumeResponse:
+    pass
+
+
+@dataclass
+class NodePublishVolumeRequest:
+    volume_id: str
+    node_name: str
+    target_path: str
+    staging_target_path: str = ""
+    volume_capability: VolumeCapability | None = None
+    readonly: bool = False
+    publish_context: dict[str, str] = field(default_factory=dict)
+    volume_context: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class NodePublishVolumeResponse:
+    pass
+
+
+@dataclass
+class NodeUnpublishVolumeRequest:
+    volume_id: str
+    node_name: str
+    target_path: str
+
+
+@dataclass
+class NodeUnpublishVolumeResponse:
+    pass
+
+
 class CsiDriver(Protocol):
     """What controllers may call. Every call may raise :class:`CsiError`."""
 
@@ -346,12 +404,84 @@ class CsiDriver(Protocol):
 
     async def node_get_info(self, req: NodeGetInfoRequest) -> NodeGetInfoResponse: ...
 
+    async def node_stage_volume(self, req: NodeStageVolumeRequest) -> NodeStageVolumeResponse: ...
+
+    async def node_unstage_volume(self, req: NodeUnstageVolumeRequest) -> NodeUnstageVolumeResponse: ...
+
+    async def node_publish_volume(self, req: NodePublishVolumeRequest) -> NodePublishVolumeResponse: ...
+
+    async def node_unpublish_volume(self, req: NodeUnpublishVolumeRequest) -> NodeUnpublishVolumeResponse: ...
+
     def serves_node(self, node_name: str) -> bool:
         """Whether this driver's node plugin runs on ``node_name`` (registration asks)."""
         ...
 
 
 # ---------------------------------------------------------------- helpers shared by drivers
+
+
+class Mounts:
+    """Node-side bookkeeping shared by the drivers: which volume is staged / published where.
+
+    Why: a fake kubelet should be refused exactly when a real one would be (publishing a volume
+    that was never staged, staging a disk that is not attached), and tests can see the mounts.
+    """
+
+    def __init__(self) -> None:
+        #: (volume_id, node) -> staging path
+        self.staged: dict[tuple[str, str], str] = {}
+        #: (volume_id, node) -> target paths
+        self.published: dict[tuple[str, str], set[str]] = {}
+
+    def stage(self, req: NodeStageVolumeRequest) -> NodeStageVolumeResponse:
+        if not req.volume_id:
+            raise CsiError(INVALID_ARGUMENT, "NodeStageVolume: Volume ID must be provided")
+        if not req.staging_target_path:
+            raise CsiError(INVALID_ARGUMENT, "NodeStageVolume: Staging Target Path must be provided")
+        key = (req.volume_id, req.node_name)
+        current = self.staged.get(key)
+        if current is not None and current != req.staging_target_path:
+            raise CsiError(ALREADY_EXISTS, f"NodeStageVolume: volume {req.volume_id} is already staged at {current}")
+        self.staged[key] = req.staging_target_path
+        return NodeStageVolumeResponse()
+
+    def unstage(self, req: NodeUnstageVolumeRequest) -> NodeUnstageVolumeResponse:
+        if not req.volume_id:
+            raise CsiError(INVALID_ARGUMENT, "NodeUnstageVolume: Volume ID must be provided")
+        key = (req.volume_id, req.node_name)
+        if self.published.get(key):
+            raise CsiError(FAILED_PRECONDITION,
+                           f"NodeUnstageVolume: volume {req.volume_id} is still published on {req.node_name}")
+        self.staged.pop(key, None)
+        return NodeUnstageVolumeResponse()
+
+    def publish(self, req: NodePublishVolumeRequest, needs_stage: bool = True) -> NodePublishVolumeResponse:
+        if not req.volume_id:
+            raise CsiError(INVALID_ARGUMENT, "NodePublishVolume: Volume ID must be provided")
+        if not req.target_path:
+            raise CsiError(INVALID_ARGUMENT, "NodePublishVolume: Target Path must be provided")
+        key = (req.volume_id, req.node_name)
+        if needs_stage and key not in self.staged:
+            raise CsiError(FAILED_PRECONDITION,
+                           f"NodePublishVolume: volume {req.volume_id} is not staged on {req.node_name}")
+        self.published.setdefault(key, set()).add(req.target_path)
+        return NodePublishVolumeResponse()
+
+    def unpublish(self, req: NodeUnpublishVolumeRequest) -> NodeUnpublishVolumeResponse:
+        if not req.volume_id:
+            raise CsiError(INVALID_ARGUMENT, "NodeUnpublishVolume: Volume ID must be provided")
+        key = (req.volume_id, req.node_name)
+        targets = self.published.get(key)
+        if targets is not None:
+            targets.discard(req.target_path)
+            if not targets:
+                del self.published[key]
+        return NodeUnpublishVolumeResponse()
+
+    def in_use(self, volume_id: str) -> list[str]:
+        """Nodes where the volume is staged or published."""
+        return sorted({n for (v, n) in [*self.staged, *self.published] if v == volume_id})
+
 
 GIB = 1024**3
 

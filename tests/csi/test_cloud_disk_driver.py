@@ -322,3 +322,35 @@ def test_csi_error_text_is_go_grpc_shaped() -> None:
     assert str(err) == "rpc error: code = ResourceExhausted desc = quota"
     assert Code.DEADLINE_EXCEEDED.go_name == "DeadlineExceeded" and Code.CANCELLED.go_name == "Canceled"
     assert spec.round_up_gib(1) == 1 and spec.round_up_gib(GIB) == 1 and spec.round_up_gib(0) == 0
+
+
+async def test_node_stage_needs_the_disk_attached_here() -> None:
+    driver, cloud, clock = make()
+    vol = (await run(clock, driver.create_volume(create_req()))).volume
+    stage = spec.NodeStageVolumeRequest(vol.volume_id, "node1", "/var/lib/kubelet/plugins/staging/x")
+    with pytest.raises(CsiError) as exc:
+        await driver.node_stage_volume(stage)
+    assert exc.value.code is Code.FAILED_PRECONDITION  # not attached yet
+    node1 = cloud.instance_for_node("node1").instance_id  # type: ignore[union-attr]
+    await run(clock, driver.controller_publish_volume(spec.ControllerPublishVolumeRequest(vol.volume_id, node1)))
+    with pytest.raises(CsiError) as exc_other:
+        await driver.node_stage_volume(spec.NodeStageVolumeRequest(vol.volume_id, "node2", "/staging"))
+    assert exc_other.value.code is Code.FAILED_PRECONDITION  # attached elsewhere
+    publish = spec.NodePublishVolumeRequest(vol.volume_id, "node1", "/pods/a/volumes/data",
+                                            staging_target_path=stage.staging_target_path)
+    with pytest.raises(CsiError) as exc_unstaged:
+        await driver.node_publish_volume(publish)
+    assert exc_unstaged.value.code is Code.FAILED_PRECONDITION
+    await driver.node_stage_volume(stage)
+    await driver.node_stage_volume(stage)  # idempotent
+    await driver.node_publish_volume(publish)
+    assert driver.mounts.in_use(vol.volume_id) == ["node1"]
+    with pytest.raises(CsiError) as exc_busy:
+        await driver.node_unstage_volume(spec.NodeUnstageVolumeRequest(vol.volume_id, "node1", "/staging"))
+    assert exc_busy.value.code is Code.FAILED_PRECONDITION
+    await driver.node_unpublish_volume(spec.NodeUnpublishVolumeRequest(vol.volume_id, "node1", publish.target_path))
+    await driver.node_unstage_volume(spec.NodeUnstageVolumeRequest(vol.volume_id, "node1", "/staging"))
+    assert driver.mounts.in_use(vol.volume_id) == []
+    with pytest.raises(CsiError) as exc_missing:
+        await driver.node_stage_volume(spec.NodeStageVolumeRequest("d-missing", "node1", "/staging"))
+    assert exc_missing.value.code is Code.NOT_FOUND

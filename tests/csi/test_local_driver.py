@@ -122,3 +122,17 @@ async def test_node_get_info() -> None:
     with pytest.raises(CsiError) as exc:
         await driver.node_get_info(spec.NodeGetInfoRequest("master"))
     assert exc.value.code is Code.NOT_FOUND
+
+
+async def test_local_volume_mounts_only_on_its_node() -> None:
+    driver = make()
+    vol = (await driver.create_volume(req("v", preferred=("node2",)))).volume
+    with pytest.raises(CsiError) as exc:
+        await driver.node_stage_volume(spec.NodeStageVolumeRequest(vol.volume_id, "node1", "/staging"))
+    assert exc.value.code is Code.NOT_FOUND
+    await driver.node_stage_volume(spec.NodeStageVolumeRequest(vol.volume_id, "node2", "/staging"))
+    await driver.node_publish_volume(spec.NodePublishVolumeRequest(vol.volume_id, "node2", "/target"))
+    assert driver.mounts.in_use(vol.volume_id) == ["node2"]
+    with pytest.raises(CsiError) as exc2:
+        await driver.node_publish_volume(spec.NodePublishVolumeRequest(vol.volume_id, "node2", ""))
+    assert exc2.value.code is Code.INVALID_ARGUMENT
