@@ -75,14 +75,16 @@ def make_pod(i: int) -> JSON:
             "status": {"phase": "Pending"}}
 
 
-def bench_algorithm(n_nodes: int, n_pods: int, time_limit: float) -> tuple[int, float, dict[str, int]]:
+def bench_algorithm(n_nodes: int, n_pods: int, time_limit: float, freeze: bool = True
+                    ) -> tuple[int, float, dict[str, int]]:
     snap = Snapshot.from_objects(nodes=[make_node(i) for i in range(n_nodes)], storage_classes=[make_class()],
                                  pvcs=[make_claim(i) for i in range(n_pods)])
     handle = Handle(VirtualClock(start=0), snap)
     fwk = Framework(in_tree_registry(), default_profile(), handle)
     alg = Algorithm(fwk, rng=random.Random(1))
-    gc.collect()
-    gc.freeze()   # the 5,000 nodes and 10,000 claims are long-lived: keep them out of GC scans
+    if freeze:
+        gc.collect()
+        gc.freeze()   # the 5,000 nodes and 10,000 claims are long-lived: keep them out of GC scans
     per_zone: dict[str, int] = dict.fromkeys(ZONES, 0)
     start = time.perf_counter()
     done = 0
@@ -102,7 +104,7 @@ def bench_algorithm(n_nodes: int, n_pods: int, time_limit: float) -> tuple[int, 
     return done, time.perf_counter() - start, per_zone
 
 
-async def bench_e2e(n_nodes: int, n_pods: int, time_limit: float) -> tuple[int, float]:
+async def bench_e2e(n_nodes: int, n_pods: int, time_limit: float, freeze: bool = True) -> tuple[int, float]:
     from minikube_lite.cluster import Cluster
     from minikube_lite.config import ClusterConfig
     from minikube_lite.scheduler.scheduler import Scheduler
@@ -120,6 +122,9 @@ async def bench_e2e(n_nodes: int, n_pods: int, time_limit: float) -> tuple[int, 
             await client.create("persistentvolumeclaims", claim, "default")
         sched = Scheduler(client, clock)
         await sched.start()
+        if freeze:
+            gc.collect()
+            gc.freeze()   # the cluster built so far is long-lived: keep it out of GC scans
         stop = asyncio.Event()
 
         async def binder() -> None:
@@ -174,13 +179,15 @@ def main() -> None:
     ap.add_argument("--e2e", action="store_true", help="also run end to end through the API")
     ap.add_argument("--e2e-nodes", type=int, default=None)
     ap.add_argument("--e2e-pods", type=int, default=1000)
+    ap.add_argument("--no-gc-freeze", action="store_true", help="leave the setup objects in GC scans")
     args = ap.parse_args()
-    done, secs, zones = bench_algorithm(args.nodes, args.pods, args.time_limit)
+    freeze = not args.no_gc_freeze
+    done, secs, zones = bench_algorithm(args.nodes, args.pods, args.time_limit, freeze)
     print(f"algorithm: {done} pods over {args.nodes} nodes in {secs:.2f}s = {done / secs:.0f} pods/s "
           f"(per zone {zones})")
     if args.e2e:
         n_nodes = args.e2e_nodes or args.nodes
-        done, secs = asyncio.run(bench_e2e(n_nodes, args.e2e_pods, args.time_limit))
+        done, secs = asyncio.run(bench_e2e(n_nodes, args.e2e_pods, args.time_limit, freeze))
         print(f"end to end: {done} pods over {n_nodes} nodes in {secs:.2f}s = {done / secs:.0f} pods/s")
 
 
