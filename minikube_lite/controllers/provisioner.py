@@ -529,10 +529,11 @@ class ExternalProvisioner(Controller):
     def _claim_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
         keys: list[Key] = []
         source = data_source(obj)
-        if source is not None and source.get("kind") == SNAPSHOT_KIND and (
+        if source is not None and source.get("kind") in (SNAPSHOT_KIND, PVC_KIND) and (
                 event == "DELETED" or (obj.get("spec") or {}).get("volumeName")):
-            # The claim no longer needs its snapshot: maybe release the source-protection finalizer.
-            keys.append(f"snapshot:{(obj.get('metadata') or {}).get('namespace')}/{source.get('name')}")
+            # The claim no longer needs its source: maybe release the source's protection finalizer.
+            kind = "snapshot" if source.get("kind") == SNAPSHOT_KIND else "clonesource"
+            keys.append(f"{kind}:{(obj.get('metadata') or {}).get('namespace')}/{source.get('name')}")
         if event == "DELETED":
             self._failures.pop("claim:" + _nskey(obj), None)
         else:
@@ -564,22 +565,26 @@ class ExternalProvisioner(Controller):
             return await self._sync_claim(key, rest)
         if kind == "volume":
             return await self._sync_volume(rest)
-        if kind == "snapshot":
-            return await self._sync_snapshot_finalizer(rest)
+        if kind in ("snapshot", "clonesource"):
+            return await self._sync_source_finalizer(kind, rest)
         return DONE
 
-    async def _sync_snapshot_finalizer(self, nskey: str) -> Result:
-        """EP's snapshot finalizer controller: a VolumeSnapshot keeps
-        ``provisioner.storage.kubernetes.io/volumesnapshot-as-source-protection`` only while some
-        claim of this driver still waits to be provisioned from it."""
+    async def _sync_source_finalizer(self, kind: str, nskey: str) -> Result:
+        """EP's snapshot-finalizer and clone controllers: a source VolumeSnapshot (or PVC) keeps its
+        provisioner finalizer only while some claim of this driver still waits to be provisioned
+        from it."""
         ns, name = split_key(nskey)
+        source_kind = SNAPSHOT_KIND if kind == "snapshot" else PVC_KIND
         for c in self.claims.list(ns or ""):
             source = data_source(c)
-            if (source is not None and source.get("kind") == SNAPSHOT_KIND and source.get("name") == name
+            if (source is not None and source.get("kind") == source_kind and source.get("name") == name
                     and not (c.get("spec") or {}).get("volumeName") and not deleting(c)
                     and claim_provisioner(c) == self.driver_name):
                 return DONE
-        await self._remove_snapshot_finalizer(ns or "", name)
+        if kind == "snapshot":
+            await self._remove_finalizer(VS_RESOURCE, ns or "", name, SNAPSHOT_SOURCE_FINALIZER)
+        else:
+            await self._remove_finalizer("persistentvolumeclaims", ns or "", name, CLONE_FINALIZER)
         return DONE
 
     def _backoff(self, key: Key, slow: bool = False) -> float:
@@ -928,14 +933,17 @@ class ExternalProvisioner(Controller):
 
     async def _remove_snapshot_finalizer(self, ns: str, name: str) -> None:
         """removeSnapshotFinalizer: best effort, a failure never fails provisioning."""
+        await self._remove_finalizer(VS_RESOURCE, ns, name, SNAPSHOT_SOURCE_FINALIZER)
+
+    async def _remove_finalizer(self, resource: str, ns: str, name: str, finalizer: str) -> None:
         try:
-            vs = await self.client.get(VS_RESOURCE, name, ns)
-            if not has_finalizer(vs, SNAPSHOT_SOURCE_FINALIZER):
+            obj = await self.client.get(resource, name, ns)
+            if not has_finalizer(obj, finalizer):
                 return
-            vs["metadata"]["finalizers"] = [f for f in vs["metadata"]["finalizers"] if f != SNAPSHOT_SOURCE_FINALIZER]
-            await self.client.update(VS_RESOURCE, vs, ns)
+            obj["metadata"]["finalizers"] = [f for f in obj["metadata"]["finalizers"] if f != finalizer]
+            await self.client.update(resource, obj, ns)
         except ApiError as err:
-            log.info("%s: failed to remove snapshot finalizer from %s/%s: %s", self.name, ns, name, err)
+            log.info("%s: failed to remove %s from %s/%s: %s", self.name, finalizer, ns, name, err)
 
     # ------------------------------------------------------------ the PV (§3.5)
 

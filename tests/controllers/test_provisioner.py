@@ -580,3 +580,127 @@ async def test_3_3_other_data_source_is_left_to_a_populator(prov_cluster: Any) -
         evs = await claim_events(c, "data")
         assert ("Normal", "Provisioning", "Assuming an external populator will provision the volume") in evs
         assert not c.cloud.disks
+
+
+async def test_3_2_invalid_argument_is_infeasible_and_retried_slowly(prov_cluster: Any) -> None:
+    async with prov_cluster() as c:
+        bad = disk_class("bad")
+        bad["parameters"] = {"type": "no_such_category"}
+        await c.client.create("storageclasses", bad)
+        await c.client.create("pvc", claim("data", size="20Gi", sc="bad"), "default")
+        await c.settle(timeout=25)
+        items = (await c.client.list("events", "default", field_selector="involvedObject.name=data"))["items"]
+        failed = [e for e in items if e["reason"] == "ProvisioningFailed"]
+        assert len(failed) == 1
+        assert failed[0]["message"].startswith(
+            "Volume provisioning failed with infeasible error. Retries will be delayed. "
+            'failed to provision volume with StorageClass "bad": rpc error: code = InvalidArgument desc = ')
+        # Ordinary errors retry after 1 s, 2 s, 4 s, 8 s ... (5 attempts in 25 s); infeasible ones
+        # ten times slower: attempts at 0 s and 10 s, the next only at 30 s.
+        assert failed[0]["count"] == 2
+
+
+async def test_3_9_unavailable_zone_is_retried_until_it_recovers(prov_cluster: Any) -> None:
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("topo", mode="WaitForFirstConsumer"))
+        c.cloud.faults.zone_outage("cn-hangzhou-d")
+        await c.client.create("pvc", claim("data", size="20Gi", sc="topo",
+                                           annotations={P.ANN_SELECTED_NODE: "node2"}), "default")
+        await c.settle(timeout=20)
+        got = await c.client.get("pvc", "data", "default")
+        assert got["metadata"]["annotations"][P.ANN_SELECTED_NODE] == "node2"
+        assert got["status"]["phase"] == "Pending"
+        failed = [e for e in await claim_events(c, "data") if e[1] == "ProvisioningFailed"]
+        assert failed and "rpc error: code = Unavailable desc = " in failed[0][2]
+        c.cloud.faults.zone_outage("cn-hangzhou-d", down=False)
+        await c.settle()
+        assert (await c.client.get("pvc", "data", "default"))["status"]["phase"] == "Bound"
+        assert [d.zone for d in c.cloud.disks.values()] == ["cn-hangzhou-d"]
+
+
+HOSTPATH_CONFIG: dict[str, Any] = {
+    **CLOUD_CONFIG,
+    "drivers": [{"name": "hostpath.csi.k8s.io", "type": "local"}],
+}
+
+
+async def test_3_7_clone_from_a_pvc_end_to_end(prov_cluster: Any) -> None:
+    async with prov_cluster(HOSTPATH_CONFIG) as c:
+        await c.client.create("storageclasses", storage_class("hp", "hostpath.csi.k8s.io", mode="Immediate"))
+        src = await c.client.create("pvc", claim("src", size="1Gi", sc="hp"), "default")
+        await c.settle()
+        src_pv = await c.client.get("persistentvolumes", f"pvc-{src['metadata']['uid']}")
+        clone = claim("copy", size="1Gi", sc="hp", dataSource={"kind": "PersistentVolumeClaim", "name": "src"})
+        await c.client.create("pvc", clone, "default")
+        await c.settle()
+        got = await c.client.get("pvc", "copy", "default")
+        assert got["status"]["phase"] == "Bound"
+        new_pv = await c.client.get("persistentvolumes", got["spec"]["volumeName"])
+        assert new_pv["spec"]["csi"]["volumeHandle"] != src_pv["spec"]["csi"]["volumeHandle"]
+        # The cloning-protection finalizer is gone once no clone waits for the source.
+        src_now = await c.client.get("pvc", "src", "default")
+        assert P.CLONE_FINALIZER not in src_now["metadata"]["finalizers"]
+
+
+async def test_3_7_clone_is_refused_by_a_driver_without_clone_volume(prov_cluster: Any) -> None:
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("disk"))
+        await c.client.create("pvc", claim("src", size="20Gi", sc="disk"), "default")
+        await c.settle()
+        clone = claim("copy", size="20Gi", sc="disk", dataSource={"kind": "PersistentVolumeClaim", "name": "src"})
+        await c.client.create("pvc", clone, "default")
+        await c.settle(timeout=5)
+        assert ("Warning", "ProvisioningFailed",
+                'failed to provision volume with StorageClass "disk": CSI driver does not support clone '
+                "operations: controller CLONE_VOLUME capability is not reported") in await claim_events(c, "copy")
+        assert len(c.cloud.disks) == 1
+
+
+async def _bound_source(c: Cluster, *, driver: str = DRIVER, volume_mode: str | None = None,
+                        phase: str = "Bound") -> None:
+    src = await c.client.create("pvc", claim("src", size="2Gi"), "default")
+    await c.client.create("persistentvolumes", {
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "src-pv"},
+        "spec": {"capacity": {"storage": "2Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "zonal",
+                 **({"volumeMode": volume_mode} if volume_mode else {}),
+                 "csi": {"driver": driver, "volumeHandle": "vol-src"},
+                 "claimRef": {"namespace": "default", "name": "src", "uid": src["metadata"]["uid"]}}})
+    pv = await c.client.get("persistentvolumes", "src-pv")
+    pv["status"] = {"phase": "Bound"}
+    await c.client.update("persistentvolumes", pv, subresource="status")
+    src = await c.client.get("pvc", "src", "default")
+    src["spec"]["volumeName"] = "src-pv"
+    src = await c.client.update("pvc", src, "default")
+    src["status"] = {"phase": phase}
+    await c.client.update("pvc", src, "default", subresource="status")
+    await c.settle()
+
+
+CLONE_CASES = [
+    ("ok", {}, "2Gi", None, None),
+    ("too_small", {}, "1Gi", None, "error, new PVC request must be greater than or equal in size to the specified "
+                                   "PVC data source, requested 1073741824 but source is 2147483648"),
+    ("not_bound", {"phase": "Pending"}, "2Gi", None, "the PVC DataSource src must have a status of Bound.  Got {Pending}"),
+    ("other_driver", {"driver": "other.csi.example.com"}, "2Gi", None, "claim in dataSource not bound or invalid"),
+    ("block_to_fs", {"volume_mode": "Block"}, "2Gi", None,
+     "the source PVC and destination PVCs must have the same volume mode for cloning.  "
+     "Source is Block, but new PVC requested Filesystem"),
+    ("fs_to_block", {}, "2Gi", "Block",
+     "the source PVC and destination PVCs must have the same volume mode for cloning.  "
+     "Source is Filesystem, but new PVC requested Block"),
+]
+
+
+@pytest.mark.parametrize(("case", "kwargs", "size", "mode", "message"), CLONE_CASES, ids=[c[0] for c in CLONE_CASES])
+async def test_3_7_clone_checks(topo: Any, case: str, kwargs: dict[str, Any], size: str, mode: str | None,
+                                message: str | None) -> None:
+    c, prov = topo
+    sc = await c.client.create("storageclasses", storage_class("zonal"))
+    await _bound_source(c, **kwargs)
+    new = claim("copy", size=size, **({"volumeMode": mode} if mode else {}))
+    if message is None:
+        assert await prov.clone_handle(new, sc, "default", "src") == "vol-src"
+        return
+    with pytest.raises(ProvisioningError) as err:
+        await prov.clone_handle(new, sc, "default", "src")
+    assert err.value.message == message
