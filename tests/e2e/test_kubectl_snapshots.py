@@ -95,7 +95,8 @@ spec:
     apiGroup: snapshot.storage.k8s.io
 """
 
-KUBECTL = kb.kubectl_binary("1.35")
+#: kubectl 1.35 (the reference) and any newer downloaded one; the PATH dispatcher (1.32) is left out.
+KUBECTLS = [(v, b) for v in ("1.35", "1.37") if (b := kb.kubectl_binary(v)) is not None]
 
 
 def fast_config() -> ClusterConfig:
@@ -109,21 +110,34 @@ def fast_config() -> ClusterConfig:
     return cfg
 
 
+@pytest.fixture(params=[v for v, _ in KUBECTLS] or ["none"])
+def kubectl_path(request: pytest.FixtureRequest) -> Path:
+    match = [b for v, b in KUBECTLS if v == request.param]
+    if not match:
+        pytest.skip("no kubectl 1.35/1.37 available (download failed)")
+    return match[0]
+
+
 @pytest.fixture
-async def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[Cluster]:
-    if KUBECTL is None:
-        pytest.skip("kubectl 1.35 is not available (download failed)")
+async def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kubectl_path: Path) -> AsyncIterator[Cluster]:
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", CONTROLLERS)
     async with Cluster(fast_config(), serve=True, port=0, kubeconfig_path=tmp_path / "kubeconfig.yaml") as c:
+        c.kubectl_binary = kubectl_path  # type: ignore[attr-defined]  # read by kubectl() below
         yield c
 
 
 async def kubectl(cluster: Cluster, tmp_path: Path, *args: str, stdin: str | None = None) -> str:
-    assert KUBECTL is not None
+    out, err, rc = await _run(cluster, tmp_path, *args, stdin=stdin)
+    assert rc == 0, f"kubectl {' '.join(args)}: {err}"
+    return out
+
+
+async def _run(cluster: Cluster, tmp_path: Path, *args: str, stdin: str | None = None) -> tuple[str, str, int]:
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig_path), "KUBECACHEDIR": str(tmp_path / "cache"),
            "HOME": str(tmp_path)}
+    binary = str(cluster.kubectl_binary)  # type: ignore[attr-defined]
     proc = await asyncio.create_subprocess_exec(
-        str(KUBECTL), *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        binary, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env=env)
     try:
         out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else None), KUBECTL_TIMEOUT_S)
@@ -131,8 +145,7 @@ async def kubectl(cluster: Cluster, tmp_path: Path, *args: str, stdin: str | Non
         proc.kill()
         await proc.wait()
         raise
-    assert proc.returncode == 0, f"kubectl {' '.join(args)}: {err.decode()}"
-    return out.decode()
+    return out.decode(), err.decode(), proc.returncode or 0
 
 
 def table(text: str) -> list[dict[str, str]]:
@@ -235,7 +248,7 @@ async def test_course_snapshot_and_restore_with_kubectl(served: Cluster, tmp_pat
     assert out.strip() == 'volumesnapshot.snapshot.storage.k8s.io "disk-snapshot" deleted from default namespace'
     await wait_for("the cloud snapshot deleted", lambda: _true(handle not in c.cloud.snapshots))
     await wait_for("the content deleted", lambda: _eq(_count(c, VSC), 0))
-    _, err = await _kubectl_err(c, tmp_path, "get", "vsc")
+    _, err, _ = await _run(c, tmp_path, "get", "vsc")
     assert err.strip() == "No resources found"
 
 
@@ -259,12 +272,3 @@ async def _bound(status: Awaitable[dict[str, Any]]) -> dict[str, Any] | None:
 async def _count(c: Cluster, resource: str) -> int:
     return len((await c.client.list(resource))["items"])
 
-
-async def _kubectl_err(cluster: Cluster, tmp_path: Path, *args: str) -> tuple[str, str]:
-    assert KUBECTL is not None
-    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig_path), "KUBECACHEDIR": str(tmp_path / "cache"),
-           "HOME": str(tmp_path)}
-    proc = await asyncio.create_subprocess_exec(str(KUBECTL), *args, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE, env=env)
-    out, err = await asyncio.wait_for(proc.communicate(), KUBECTL_TIMEOUT_S)
-    return out.decode(), err.decode()
