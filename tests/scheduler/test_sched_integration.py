@@ -1,0 +1,71 @@
+"""The course demo end to end: scheduler + PV controller + CSI provisioner on the default cluster."""
+
+from __future__ import annotations
+
+import pytest
+from _sched_builders import pod
+
+from minikube_lite.clock import VirtualClock
+from minikube_lite.cluster import Cluster
+from minikube_lite.config import ClusterConfig
+from minikube_lite.scheduler.scheduler import Scheduler
+
+pv_binder = pytest.importorskip("minikube_lite.controllers.pv_binder")
+provisioner = pytest.importorskip("minikube_lite.controllers.provisioner")
+
+ZONE = "topology.kubernetes.io/zone"
+MESSAGE = ("0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
+           "2 node(s) didn't find available persistent volumes to bind. preemption: 0/3 nodes are available: "
+           "3 Preemption is not helpful for scheduling.")
+
+
+async def test_zone_d_class_on_zone_b_cluster_then_fixed_in_place():
+    async with Cluster(ClusterConfig.default(), clock=VirtualClock()) as c:
+        extra = [pv_binder.PersistentVolumeController(c.client, c.clock, config=c.config),
+                 provisioner.ExternalProvisioners(c.client, c.clock, config=c.config, drivers=c.drivers),
+                 Scheduler(c.client, c.clock)]
+        for x in extra:
+            if x.__class__.__name__ == "Scheduler" and any(isinstance(k, Scheduler) for k in c.controllers):
+                continue   # the cluster already runs one
+            await x.start()
+            c.controllers.append(x)
+        try:
+            zonal = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "zonal"},
+                     "provisioner": "diskplugin.csi.alibabacloud.com", "volumeBindingMode": "WaitForFirstConsumer",
+                     "allowedTopologies": [{"matchLabelExpressions": [{"key": ZONE, "values": ["cn-hangzhou-d"]}]}]}
+            await c.client.create("storageclasses", zonal)
+            await c.client.create("persistentvolumeclaims", {
+                "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "zonal",
+                         "resources": {"requests": {"storage": "20Gi"}}}}, "default")
+            await c.client.create("pods", pod("app", pvcs=("data",)), "default")
+            await c.settle()
+            events = [(e["involvedObject"]["name"], e["type"], e["reason"], e["message"])
+                      for e in (await c.client.list("events", "default"))["items"]]
+            assert ("app", "Warning", "FailedScheduling", MESSAGE) in events
+            app = await c.client.get("pods", "app", "default")
+            cond = next(x for x in app["status"]["conditions"] if x["type"] == "PodScheduled")
+            assert (cond["status"], cond["reason"], cond["message"]) == ("False", "Unschedulable", MESSAGE)
+
+            sc = await c.client.get("storageclasses", "zonal")
+            sc["allowedTopologies"][0]["matchLabelExpressions"][0]["values"] = ["cn-hangzhou-b"]
+            await c.client.update("storageclasses", sc)
+            await c.settle()
+            app = await c.client.get("pods", "app", "default")
+            node = app["spec"]["nodeName"]
+            assert node in ("node1", "node2")
+            events = [(e["involvedObject"]["name"], e["reason"], e["message"])
+                      for e in (await c.client.list("events", "default"))["items"]]
+            assert ("app", "Scheduled", f"Successfully assigned default/app to {node}") in events
+            pvc = await c.client.get("persistentvolumeclaims", "data", "default")
+            assert pvc["status"]["phase"] == "Bound"
+            assert pvc["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == node
+            pv = await c.client.get("persistentvolumes", pvc["spec"]["volumeName"])
+            values = [v for t in pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+                      for e in t["matchExpressions"] for v in e["values"]]
+            assert values == ["cn-hangzhou-b"]
+        finally:
+            for x in extra:
+                if x in c.controllers:
+                    c.controllers.remove(x)
+                    await x.stop()
