@@ -25,8 +25,8 @@ async def test_zone_d_class_on_zone_b_cluster_then_fixed_in_place():
                  provisioner.ExternalProvisioners(c.client, c.clock, config=c.config, drivers=c.drivers),
                  Scheduler(c.client, c.clock)]
         for x in extra:
-            if x.__class__.__name__ == "Scheduler" and any(isinstance(k, Scheduler) for k in c.controllers):
-                continue   # the cluster already runs one
+            if any(type(k) is type(x) for k in c.controllers):
+                continue   # the cluster already runs one of these
             await x.start()
             c.controllers.append(x)
         try:
