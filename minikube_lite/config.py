@@ -617,9 +617,10 @@ def _node_manifest(node: ResolvedNode, now: str) -> dict[str, Any]:
         return {"type": spec[0], "status": status, "lastHeartbeatTime": now, "lastTransitionTime": now,
                 "reason": spec[1], "message": spec[2]}
 
+    pod_cidr = f"{ipaddress.IPv4Address('10.244.0.0') + node.index * 256}/24"
     spec: dict[str, Any] = {
-        "podCIDR": f"10.244.{node.index}.0/24",
-        "podCIDRs": [f"10.244.{node.index}.0/24"],
+        "podCIDR": pod_cidr,
+        "podCIDRs": [pod_cidr],
         "providerID": f"{node.region}.{node.instance_id}",
     }
     if node.taints:

@@ -222,3 +222,12 @@ nodes:
                          {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
     assert big.labels["rack"] == "rack1" and big.capacity["nvidia.com/gpu"] == "4"
     assert big.allocatable == {"cpu": "31500m", "memory": "120Gi"}
+
+
+def test_readme_reference_block_is_a_valid_config() -> None:
+    text = (EXAMPLES / "README.md").read_text()
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    config = ClusterConfig.from_yaml(block)
+    assert [n.name for n in config.resolved_nodes()] == ["worker-1", "worker-2", "worker-3"]
+    assert config.cloud.faults.script[0].code == "QuotaExceed.Disk"
+    assert config.drivers[0].nodes == ["worker-1", "worker-2"]
