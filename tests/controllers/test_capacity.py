@@ -224,3 +224,58 @@ async def test_get_capacity_sees_a_full_zone(real_env: Any) -> None:
         zone = next(v for k, v in obj["nodeTopology"]["matchLabels"].items() if k.endswith("/zone"))
         by_zone.setdefault(zone, set()).add(int(parse_quantity(obj["capacity"])))
     assert by_zone == {"cn-hangzhou-b": {460 * GIB}, "cn-hangzhou-d": {0}}
+
+
+# ---------------------------------------------------------------- with the scheduler (storage.md §2.4 step 4)
+
+SCHEDULED_CONTROLLERS = [
+    ("minikube_lite.controllers.namespace", "NamespaceController"),
+    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
+    ("minikube_lite.controllers.protection", "PVCProtectionController"),
+    ("minikube_lite.controllers.protection", "PVProtectionController"),
+    ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+    ("minikube_lite.controllers.capacity", "CapacityController"),
+    ("minikube_lite.scheduler.scheduler", "Scheduler"),
+]
+
+
+def pod_with_claim(name: str, claim: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}],
+                     "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]}}
+
+
+def wffc_claim(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}},
+                     "storageClassName": "topo"}}
+
+
+async def test_scheduler_avoids_a_full_zone_then_reports_not_enough_free_storage(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import minikube_lite.cluster as cluster_mod
+
+    monkeypatch.setattr(cluster_mod, "CONTROLLERS", SCHEDULED_CONTROLLERS)
+    config = {**CONFIG, "cloud": {**CONFIG["cloud"], "quotas": {"disksPerZone": 1, "totalCapacityGiB": 500}},
+              "drivers": [{"name": CLOUD_DRIVER, "type": "cloud-disk", "storageCapacity": True}]}
+    async with Cluster(ClusterConfig.from_dict(config), clock=VirtualClock()) as c:
+        await c.client.create("storageclasses", {**sc("topo"), "provisioner": CLOUD_DRIVER})
+        nodes_used = []
+        for i in range(2):
+            await c.client.create("pvc", wffc_claim(f"data{i}"), "default")
+            await c.client.create("pods", pod_with_claim(f"app{i}", f"data{i}"), "default")
+            await c.settle()
+            pod = await c.client.get("pods", f"app{i}", "default")
+            assert pod["spec"].get("nodeName"), pod.get("status")
+            nodes_used.append(pod["spec"]["nodeName"])
+            assert (await c.client.get("pvc", f"data{i}", "default"))["status"]["phase"] == "Bound"
+        assert sorted(nodes_used) == ["node1", "node2"]
+        assert sorted(d.zone for d in c.cloud.disks.values()) == ["cn-hangzhou-b", "cn-hangzhou-d"]
+        await c.client.create("pvc", wffc_claim("data2"), "default")
+        await c.client.create("pods", pod_with_claim("app2", "data2"), "default")
+        await c.settle(timeout=30)
+        pod = await c.client.get("pods", "app2", "default")
+        assert not pod["spec"].get("nodeName")
+        [cond] = [x for x in pod["status"]["conditions"] if x["type"] == "PodScheduled"]
+        assert "node(s) did not have enough free storage" in cond["message"]
+        assert len(c.cloud.disks) == 2

@@ -704,3 +704,43 @@ async def test_3_7_clone_checks(topo: Any, case: str, kwargs: dict[str, Any], si
     with pytest.raises(ProvisioningError) as err:
         await prov.clone_handle(new, sc, "default", "src")
     assert err.value.message == message
+
+
+async def test_3_9_resource_exhausted_reschedules_the_pod_to_another_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without capacity tracking the scheduler may pick the full zone; CreateVolume's
+    ResourceExhausted removes ``selected-node`` and the pod lands in the zone with room."""
+    from leakcheck import assert_no_leaks
+
+    import minikube_lite.cluster as cluster_mod
+
+    pytest.importorskip("minikube_lite.csi.registry")
+    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [
+        ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
+        ("minikube_lite.controllers.protection", "PVCProtectionController"),
+        ("minikube_lite.controllers.protection", "PVProtectionController"),
+        ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+        ("minikube_lite.scheduler.scheduler", "Scheduler"),
+    ])
+    config = {**CLOUD_CONFIG, "cloud": {**CLOUD_CONFIG["cloud"], "quotas": {"disksPerZone": 1}}}
+    async with Cluster(ClusterConfig.from_dict(config), clock=VirtualClock()) as c:
+        blocker = await c.cloud.create_disk(zone="cn-hangzhou-b", size_gib=20, category="cloud_ssd", name="blocker")
+        await c.client.create("storageclasses", disk_class("topo", mode="WaitForFirstConsumer"))
+        for i in range(4):
+            await c.client.create("pvc", claim(f"data{i}", size="20Gi", sc="topo"), "default")
+            await c.client.create("pods", {
+                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"app{i}", "namespace": "default"},
+                "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}],
+                         "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": f"data{i}"}}]}},
+                "default")
+            await c.settle(timeout=120)
+            pod = await c.client.get("pods", f"app{i}", "default")
+            if i == 0:
+                assert pod["spec"].get("nodeName") == "node2"
+                assert (await c.client.get("pvc", "data0", "default"))["status"]["phase"] == "Bound"
+            else:
+                assert not pod["spec"].get("nodeName")
+        # Every attempt that hit the full zone left a ResourceExhausted event and no disk.
+        exhausted = [e for i in range(4) for e in await claim_events(c, f"data{i}")
+                     if e[1] == "ProvisioningFailed" and "ResourceExhausted" in e[2]]
+        assert exhausted
+        await assert_no_leaks(c, allowed=[blocker.disk_id])
