@@ -231,3 +231,20 @@ def test_readme_reference_block_is_a_valid_config() -> None:
     assert [n.name for n in config.resolved_nodes()] == ["worker-1", "worker-2", "worker-3"]
     assert config.cloud.faults.script[0].code == "QuotaExceed.Disk"
     assert config.drivers[0].nodes == ["worker-1", "worker-2"]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
+async def test_every_example_starts_a_cluster(name: str) -> None:
+    """The API server accepts every node and object of each example file."""
+    from minikube_lite.cluster import Cluster
+
+    config = load_config(EXAMPLES / name)
+    async with Cluster(config, clock=VirtualClock(), controllers=False) as cluster:
+        nodes = (await cluster.client.list("nodes"))["items"]
+        assert len(nodes) == len(config.resolved_nodes())
+        assert len((await cluster.client.list("csinodes"))["items"]) == len(nodes)
+        for obj in config.objects:
+            rt = cluster.engine.registry.for_kind(obj["apiVersion"], obj["kind"])
+            assert rt is not None
+            resource = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
+            assert (await cluster.client.get(resource, obj["metadata"]["name"]))["kind"] == obj["kind"]
