@@ -13,6 +13,7 @@ module constants below, passed unchanged to events and ``status.error``.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from decimal import Decimal
@@ -59,6 +60,8 @@ REASON_SET_DEFAULT_CLASS_FAILED = "SetDefaultSnapshotClassFailed"
 MSG_SET_DEFAULT_CLASS_FAILED = "Failed to set default snapshot class with error {err}"
 ERR_NO_DEFAULT_CLASS = "cannot find default snapshot class"
 ERR_MANY_DEFAULT_CLASSES = "{count} default snapshot classes were found"
+REASON_GET_CLASS_FAILED = "GetSnapshotClassFailed"
+MSG_GET_CLASS_FAILED = "Failed to get snapshot class with error {err}"
 REASON_CREATING = "CreatingSnapshot"
 MSG_CREATING = "Waiting for a snapshot {ns}/{name} to be created by the CSI driver."
 REASON_CONTENT_CREATION_FAILED = "SnapshotContentCreationFailed"
@@ -86,16 +89,21 @@ MSG_PVC_SOURCE_MISSING = "PVC source for snapshot {ns}/{name} is missing"
 REASON_DELETE_PENDING = "SnapshotDeletePending"
 MSG_DELETE_PENDING = "Snapshot is being used to restore a PVC"
 
-# Errors that end up inside the messages above.
-ERR_PVC_LOOKUP = 'failed to retrieve PVC {pvc} from the lister: "{err}"'
+# Errors that end up inside the messages above; ``{err}`` is Go's %q of an error (see go_quote).
+ERR_PVC_LOOKUP = 'failed to retrieve PVC {pvc} from the lister: {err}'
 ERR_PVC_NOT_BOUND = "the PVC {pvc} is not yet bound to a PV, will not attempt to take a snapshot"
 ERR_PVC_NO_VOLUME = "the PVC {pvc} has not been bound yet"
-ERR_PV_LOOKUP = 'failed to retrieve PV {pv} from the API server: "{err}"'
+ERR_PV_LOOKUP = 'failed to retrieve PV {pv} from the API server: {err}'
 ERR_NOT_CSI = "cannot find CSI PersistentVolumeSource for volume {pv}"
 ERR_PVC_DELETING = "cannot add finalizer on claim because it is being deleted"
-ERR_CLASS_LOOKUP = 'failed to retrieve snapshot class {cls} from the informer: "{err}"'
+ERR_CLASS_LOOKUP = 'failed to retrieve snapshot class {cls} from the informer: {err}'
 ERR_NO_CLASS = "failed to take snapshot {name} without a snapshot class"
 ERR_REF_MISMATCH = "Could not bind snapshot {snapshot} and content {content}, the VolumeSnapshotRef does not match"
+
+
+def go_quote(text: object) -> str:
+    """Go's ``%q`` of a string: double-quoted with backslash escapes (JSON agrees for printable text)."""
+    return json.dumps(str(text), ensure_ascii=False)
 
 
 class SnapshotError(Exception):
@@ -110,6 +118,10 @@ def _meta(obj: JSON) -> JSON:
 def _status(obj: JSON) -> JSON:
     status = obj.get("status")
     return status if isinstance(status, dict) else {}
+
+
+def class_not_found(name: str) -> str:
+    return f'volumesnapshotclass.snapshot.storage.k8s.io "{name}" not found'
 
 
 def snapshot_key(vs: JSON) -> str:
@@ -206,7 +218,9 @@ class SnapshotController(Controller):
 
         def class_keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
             # A new (default) class may unblock snapshots that failed to find one.
-            return [f"vs:{snapshot_key(vs)}" for vs in self.snapshots.list() if not bound_content_name(vs)]
+            name = obj["metadata"]["name"]
+            return [f"vs:{snapshot_key(vs)}" for vs in self.snapshots.list()
+                    if not bound_content_name(vs) or (vs.get("spec") or {}).get("volumeSnapshotClassName") == name]
 
         self.snapshots = self.informer(VS, key_of=vs_keys)
         self.contents = self.informer(VSC, key_of=vsc_keys)
@@ -303,7 +317,10 @@ class SnapshotController(Controller):
         if bool(pvc_name) == bool(content_name):
             await self.error_status(vs, True, WARNING, REASON_VALIDATION_ERROR, MSG_VALIDATION_ERROR)
             raise SnapshotError(MSG_VALIDATION_ERROR)
-        if pvc_name and not (vs.get("spec") or {}).get("volumeSnapshotClassName"):
+        class_name = (vs.get("spec") or {}).get("volumeSnapshotClassName")
+        if class_name:
+            await self.check_class(vs, class_name)
+        elif pvc_name:
             vs = await self.set_default_class(vs)
         content = await self.content_for(vs)
         try:
@@ -339,6 +356,15 @@ class SnapshotController(Controller):
             return vs
         return await self._set_finalizers(VS, vs, wanted)
 
+    async def check_class(self, vs: JSON, class_name: str) -> None:
+        """checkAndUpdateSnapshotClass: a named class must exist."""
+        if self.classes.get(class_name) is not None or await self._get(VSCLASS, class_name) is not None:
+            return
+        msg = MSG_GET_CLASS_FAILED.format(err=ERR_CLASS_LOOKUP.format(
+            cls=class_name, err=go_quote(class_not_found(class_name))))
+        await self.error_status(vs, False, WARNING, REASON_GET_CLASS_FAILED, msg)
+        raise SnapshotError(msg)
+
     async def set_default_class(self, vs: JSON) -> JSON:
         """SetDefaultSnapshotClass: the one default class whose driver is the source PV's driver."""
         try:
@@ -367,7 +393,7 @@ class SnapshotController(Controller):
         try:
             pvc = await self.client.get("persistentvolumeclaims", pvc_name, ns)
         except ApiError as err:
-            raise SnapshotError(ERR_PVC_LOOKUP.format(pvc=pvc_name, err=err.message)) from None
+            raise SnapshotError(ERR_PVC_LOOKUP.format(pvc=pvc_name, err=go_quote(err.message))) from None
         if (pvc.get("status") or {}).get("phase") != "Bound":
             raise SnapshotError(ERR_PVC_NOT_BOUND.format(pvc=pvc_name))
         pv_name = (pvc.get("spec") or {}).get("volumeName") or ""
@@ -376,7 +402,7 @@ class SnapshotController(Controller):
         try:
             pv = await self.client.get("persistentvolumes", pv_name)
         except ApiError as err:
-            raise SnapshotError(ERR_PV_LOOKUP.format(pv=pv_name, err=err.message)) from None
+            raise SnapshotError(ERR_PV_LOOKUP.format(pv=pv_name, err=go_quote(err.message))) from None
         if not (pv.get("spec") or {}).get("csi"):
             raise SnapshotError(ERR_NOT_CSI.format(pv=pv_name))
         return pvc, pv
@@ -421,8 +447,7 @@ class SnapshotController(Controller):
             raise SnapshotError(ERR_NO_CLASS.format(name=meta["name"]))
         snap_class = self.classes.get(class_name) or await self._get(VSCLASS, class_name)
         if snap_class is None:
-            raise SnapshotError(ERR_CLASS_LOOKUP.format(
-                cls=class_name, err=f'volumesnapshotclass.snapshot.storage.k8s.io "{class_name}" not found'))
+            raise SnapshotError(ERR_CLASS_LOOKUP.format(cls=class_name, err=go_quote(class_not_found(class_name))))
         await self.ensure_pvc_finalizer(pvc)
         name = dynamic_content_name(vs)
         csi = (pv.get("spec") or {}).get("csi") or {}

@@ -28,6 +28,8 @@ from .snapshot import (
     RESERVED_PARAM_PREFIX,
     VSC,
     VSCLASS,
+    class_not_found,
+    go_quote,
     strip_reserved_parameters,
 )
 
@@ -46,11 +48,11 @@ REASON_DELETE_ERROR = "SnapshotDeleteError"
 MSG_DELETE_FAILED = "Failed to delete snapshot"
 MSG_CLEAR_STATUS_FAILED = "Failed to clear content status"
 
-ERR_TAKE_SNAPSHOT = 'failed to take snapshot of the volume {handle}: "{err}"'
+ERR_TAKE_SNAPSHOT = 'failed to take snapshot of the volume {handle}: {err}'
 ERR_NO_CLASS = "failed to take snapshot {content} without a snapshot class"
-ERR_GET_CLASS = 'failed to get input parameters to create snapshot for content {content}: "{err}"'
+ERR_GET_CLASS = 'failed to get input parameters to create snapshot for content {content}: {err}'
 ERR_UNKNOWN_PARAM = 'found unknown parameter key "{key}" with reserved namespace csi.storage.k8s.io/'
-ERR_LIST = 'failed to list snapshot for content {content}: "{err}"'
+ERR_LIST = 'failed to list snapshot for content {content}: {err}'
 ERR_NOT_FOUND = "snapshot {handle} not found"
 ERR_UID_MISSING = "Corrupted snapshot object, it is missing UID"
 MSG_RPC_ERROR = "rpc error: code = {code} desc = {message}"
@@ -332,7 +334,7 @@ class SnapshotSidecar(Controller):
                 raise ValueError(ERR_UID_MISSING)
         except ValueError as err:
             await self.error_status(content, REASON_CREATION_FAILED,
-                                    MSG_CREATION_FAILED.format(err=ERR_GET_CLASS.format(content=name, err=err)))
+                                    MSG_CREATION_FAILED.format(err=ERR_GET_CLASS.format(content=name, err=go_quote(err))))
             raise
         if (content["metadata"].get("annotations") or {}).get(ANN_BEING_CREATED) != "yes":
             content = await self._patch_meta(content, {"annotations": {ANN_BEING_CREATED: "yes"}})
@@ -344,7 +346,7 @@ class SnapshotSidecar(Controller):
             if err.code not in NON_FINAL:
                 content = await self._patch_meta(content, {"annotations": {ANN_BEING_CREATED: None}})
             await self.error_status(content, REASON_CREATION_FAILED, MSG_CREATION_FAILED.format(
-                err=ERR_TAKE_SNAPSHOT.format(handle=handle, err=err)))
+                err=ERR_TAKE_SNAPSHOT.format(handle=handle, err=go_quote(err))))
             raise
         content = await self.update_status(content, info)
         await self._patch_meta(content, {"annotations": {ANN_BEING_CREATED: None}})
@@ -356,7 +358,7 @@ class SnapshotSidecar(Controller):
             raise ValueError(ERR_NO_CLASS.format(content=content["metadata"]["name"]))
         snap_class = await self._get(VSCLASS, class_name)
         if snap_class is None:
-            raise ValueError(f'volumesnapshotclass.snapshot.storage.k8s.io "{class_name}" not found')
+            raise ValueError(class_not_found(class_name))
         params: dict[str, str] = dict(snap_class.get("parameters") or {})
         for key in params:
             if key.startswith(RESERVED_PARAM_PREFIX) and key not in KNOWN_RESERVED:
@@ -378,7 +380,7 @@ class SnapshotSidecar(Controller):
                 raise CsiCallError("NotFound", ERR_NOT_FOUND.format(handle=handle))
         except CsiCallError as err:
             await self.error_status(content, REASON_CHECK_FAILED,
-                                    MSG_CHECK_FAILED.format(err=ERR_LIST.format(content=name, err=err)))
+                                    MSG_CHECK_FAILED.format(err=ERR_LIST.format(content=name, err=go_quote(err))))
             raise
         info = found[0]
         info.snapshot_id = handle

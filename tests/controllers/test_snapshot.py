@@ -158,6 +158,23 @@ async def test_4_4_default_class_chosen_by_the_source_driver(cluster: Cluster) -
         assert "error" not in vs["status"]
 
 
+async def test_4_4_missing_named_class_is_reported_until_it_appears(cluster: Cluster) -> None:
+    c = cluster
+    await static_bound_claim(c)
+    await c.client.create(VS, volume_snapshot("snap1", pvc="src", snapclass="later"), NS)
+    await c.settle(timeout=3)
+    vs = await get_vs(c)
+    msg = ('Failed to get snapshot class with error failed to retrieve snapshot class later from the informer: '
+           '"volumesnapshotclass.snapshot.storage.k8s.io \\"later\\" not found"')
+    assert vs["status"]["error"]["message"] == msg
+    assert ("Warning", "GetSnapshotClassFailed", msg) in await reasons(c.client, "snap1")
+    assert await names(c, VSC) == []
+    await c.client.create(VSCLASS, snapshot_class("later"))
+    await c.settle()
+    vs = await get_vs(c)
+    assert vs["status"]["readyToUse"] is True and "error" not in vs["status"]
+
+
 async def test_4_3_deletion_secret_annotations_from_class_parameters(cluster: Cluster) -> None:
     c = cluster
     await static_bound_claim(c)

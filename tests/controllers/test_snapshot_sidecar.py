@@ -196,7 +196,7 @@ async def test_4_6_unknown_reserved_parameter_fails_the_snapshot(cluster: Cluste
     vsc = await content(c)
     assert vsc["status"]["error"]["message"] == (
         f'Failed to create snapshot: failed to get input parameters to create snapshot for content '
-        f'{vsc["metadata"]["name"]}: "found unknown parameter key "csi.storage.k8s.io/bogus" with reserved '
+        f'{vsc["metadata"]["name"]}: "found unknown parameter key \\"csi.storage.k8s.io/bogus\\" with reserved '
         f'namespace csi.storage.k8s.io/"')
     assert c.cloud.snapshots == {}
 
