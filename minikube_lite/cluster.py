@@ -36,6 +36,9 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.namespace", "NamespaceController"),
     ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
+    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
+    ("minikube_lite.controllers.protection", "PVCProtectionController"),
+    ("minikube_lite.controllers.protection", "PVProtectionController"),
 ]
 
 

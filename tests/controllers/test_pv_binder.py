@@ -238,8 +238,6 @@ async def test_1_4_no_class_and_no_volume_is_failed_binding(storage_cluster: Any
         assert (await get_pvc(c, "claim"))["status"] == {"phase": "Pending"}
 
 
-@pytest.mark.xfail(reason="api/validation forbids spec.storageClassName nil -> value on PVC update; upstream "
-                          "allows it (RetroactiveDefaultStorageClass, GA)", strict=False)
 async def test_1_4_retroactive_default_class(storage_cluster: Any) -> None:
     async with storage_cluster() as c:
         await c.client.create("pvc", pvc("claim"), NS)  # no class, no default class yet

@@ -239,6 +239,11 @@ def validate_pvc_update(obj: JSON, old: JSON) -> Errors:
         # volumeName may be set once (the binder does it).
         old_spec.pop("volumeName", None)
         new_spec.pop("volumeName", None)
+    if old_spec.get("storageClassName") is None and \
+            "volume.beta.kubernetes.io/storage-class" not in as_dict(get(old, "metadata", "annotations")):
+        # Retroactive default StorageClass: a class may be set once on a claim that had none.
+        old_spec.pop("storageClassName", None)
+        new_spec.pop("storageClassName", None)
     bound = get(obj, "status", "phase") == "Bound"
     new_res = _normalized_resources(new_spec.get("resources"))
     old_res = _normalized_resources(old_spec.get("resources"))
