@@ -232,3 +232,31 @@ async def test_prebind_failure_when_provisioning_fails_is_retried(env):
     assert not await selected()
     await c.clock.advance(1)
     await until(selected)
+
+
+async def test_preemption_evicts_lower_priority_pod_and_nominates(env):
+    c, _ = env
+    for n in ("node1", "node2"):
+        await c.client.create("pods", pod(f"low-{n}", cpu="3", priority=0, node_name=n), "default")
+    await c.client.create("pods", pod("high", cpu="2", priority=1000), "default")
+
+    async def evicted() -> bool:
+        names = {p["metadata"]["name"]: p for p in (await c.client.list("pods", "default"))["items"]}
+        gone = [n for n in ("low-node1", "low-node2")
+                if n not in names or names[n]["metadata"].get("deletionTimestamp")]
+        return len(gone) == 1
+
+    await until(evicted)
+    await c.settle()
+    high = await get_pod(c, "high")
+    msg = f"0/3 nodes are available: {TAINT_CP}, 2 Insufficient cpu."   # no PostFilter text: preemption worked
+    assert await events_for(c, "high") == [("Warning", "FailedScheduling", msg)]
+    victim_node = high["status"]["nominatedNodeName"]
+    assert victim_node in ("node1", "node2") and not high["spec"].get("nodeName")
+    victim = await get_pod(c, f"low-{victim_node}")
+    assert victim["metadata"].get("deletionTimestamp")
+    assert (await events_for(c, victim["metadata"]["name"]))[0][:2] == ("Normal", "Preempted")
+    # the kubelet finishes the victim: the AssignedPod Delete event re-tries the preemptor
+    await c.client.delete("pods", victim["metadata"]["name"], "default", grace_period_seconds=0)
+    await c.settle()
+    assert (await get_pod(c, "high"))["spec"]["nodeName"] == victim_node
