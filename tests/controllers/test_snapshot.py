@@ -29,6 +29,7 @@ from snapshot_fakes import (
 
 from minikube_lite.cluster import Cluster
 from minikube_lite.controllers import snapshot as S
+from minikube_lite.controllers.snapshot_sidecar import SnapshotSidecar
 
 NS = "default"
 
@@ -344,3 +345,54 @@ async def test_4_8_orphaned_delete_content_is_deleted(cluster: Cluster) -> None:
 def test_reserved_parameters_are_stripped() -> None:
     assert S.strip_reserved_parameters({"csi.storage.k8s.io/snapshotter-secret-name": "x", "type": "a"}) == {
         "type": "a"}
+
+
+async def test_4_8_unbound_preprovisioned_content_is_finalised_without_a_csi_call(cluster: Cluster) -> None:
+    c = cluster
+    handle = await cloud_snapshot(c)
+    await c.client.create(VSC, preprovisioned_content("admin-content", handle, policy="Delete"))
+    await c.settle()
+    await c.client.delete(VSC, "admin-content")
+    await c.settle()
+    assert await names(c, VSC) == []
+    assert handle in c.cloud.snapshots  # never bound to a snapshot: the cloud snapshot is not deleted
+
+
+async def test_4_7_preprovisioned_delete_policy_deletes_the_cloud_snapshot_with_the_snapshot(
+        cluster: Cluster) -> None:
+    c = cluster
+    handle = await cloud_snapshot(c)
+    await c.client.create(VSC, preprovisioned_content("admin-content", handle, policy="Delete"))
+    await c.client.create(VS, volume_snapshot("snap1", content="admin-content", snapclass=None), NS)
+    await c.settle()
+    vs = await get_vs(c)
+    assert vs["status"]["readyToUse"] is True
+    assert vs["metadata"]["finalizers"] == [S.FINALIZER_VS_AS_SOURCE, S.FINALIZER_VS_BOUND]
+    await c.client.delete(VS, "snap1", NS)
+    await c.settle()
+    assert await names(c, VS, NS) == [] and await names(c, VSC) == []
+    assert handle not in c.cloud.snapshots
+
+
+async def test_restart_mid_snapshot_takes_exactly_one_cloud_snapshot(cluster: Cluster) -> None:
+    """Level-based and idempotent: fresh controllers pick up a half-done snapshot where it is."""
+    c = cluster
+    await static_bound_claim(c)
+    await c.client.create(VSCLASS, snapshot_class())
+    await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
+    await c.settle(timeout=1)
+    assert (await get_vs(c))["status"]["readyToUse"] is False
+    old = [x for x in c.controllers if isinstance(x, (S.SnapshotController, SnapshotSidecar))]
+    for ctrl in old:
+        await ctrl.stop()
+        c.controllers.remove(ctrl)
+    fresh = S.SnapshotController(c.client, c.clock, config=c.config)
+    await fresh.start()
+    c.controllers.append(fresh)
+    await start_sidecar(c)
+    await c.settle()
+    vs = await get_vs(c)
+    assert vs["status"]["readyToUse"] is True
+    assert len(c.cloud.snapshots) == 1
+    assert [r for _, r, _ in await reasons(c.client, "snap1")] == ["CreatingSnapshot", "SnapshotCreated",
+                                                                     "SnapshotReady"]
