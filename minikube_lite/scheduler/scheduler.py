@@ -80,23 +80,38 @@ class Scheduler:
     def __init__(self, client: Any, clock: Clock, *, name: str = DEFAULT_SCHEDULER_NAME,
                  percentage_of_nodes_to_score: int | None = None, registry: Registry | None = None,
                  profile: Profile | None = None, rng: random.Random | None = None,
-                 bind_timeout_seconds: float = 600.0, initial_backoff_seconds: float = 1.0,
-                 max_backoff_seconds: float = 10.0, max_in_unschedulable_seconds: float = 300.0,
+                 bind_timeout_seconds: float | None = None, initial_backoff_seconds: float | None = None,
+                 max_backoff_seconds: float | None = None, max_in_unschedulable_seconds: float | None = None,
                  config: Any = None) -> None:
+        # Timings come from the cluster config (``timings.scheduler*``, ``timings.bindTimeout``);
+        # explicit arguments win over it, upstream defaults fill the rest.
+        timings = getattr(config, "timings", None)
+
+        def timing(explicit: float | None, key: str, default: float) -> float:
+            if explicit is not None:
+                return explicit
+            if timings is not None:
+                return float(timings.get(key, default))
+            return default
+
+        bind_timeout = timing(bind_timeout_seconds, "bindTimeout", 600.0)
+        initial_backoff = timing(initial_backoff_seconds, "schedulerBackoffInitial", 1.0)
+        max_backoff = timing(max_backoff_seconds, "schedulerBackoffMax", 10.0)
+        max_unschedulable = timing(max_in_unschedulable_seconds, "schedulerUnschedulableFlush", 300.0)
         self.client = client
         self.clock = clock
         self.name = name
         self.snapshot = Snapshot()
-        self.handle = Handle(clock, self.snapshot, client, bind_timeout_seconds)
+        self.handle = Handle(clock, self.snapshot, client, bind_timeout)
         prof = profile or default_profile(name, percentage_of_nodes_to_score)
         self.framework = Framework(registry or in_tree_registry(), prof, self.handle)
         self.algorithm = Algorithm(self.framework,
                                    percentage_of_nodes_to_score=prof.percentage_of_nodes_to_score,
                                    rng=rng)
         self.queue = SchedulingQueue(clock, self.framework.events_by_plugin(),
-                                     initial_backoff=initial_backoff_seconds,
-                                     max_backoff=max_backoff_seconds,
-                                     max_in_unschedulable=max_in_unschedulable_seconds)
+                                     initial_backoff=initial_backoff,
+                                     max_backoff=max_backoff,
+                                     max_in_unschedulable=max_unschedulable)
         self.informers: dict[str, Any] = {}
         self._recorder: Any = None
         self._loop_task: asyncio.Task[None] | None = None

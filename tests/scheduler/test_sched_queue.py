@@ -138,3 +138,17 @@ async def test_status_only_update_does_not_requeue():
     relabelled = {**p, "metadata": {**p["metadata"], "labels": {"x": "y"}}}
     q.update(with_status, relabelled)
     assert q.pending()["unschedulable"] == []
+
+
+def test_scheduler_reads_timings_from_the_cluster_config():
+    from minikube_lite.config import ClusterConfig
+    from minikube_lite.scheduler.scheduler import Scheduler
+
+    cfg = ClusterConfig.default()
+    cfg.timings.schedulerBackoffInitial = 2
+    cfg.timings.schedulerBackoffMax = 20
+    cfg.timings.bindTimeout = 30
+    s = Scheduler(None, VirtualClock(start=0), config=cfg)
+    assert (s.queue.initial_backoff, s.queue.max_backoff, s.handle.bind_timeout_seconds) == (2, 20, 30)
+    assert Scheduler(None, VirtualClock(start=0), config=cfg, max_backoff_seconds=3).queue.max_backoff == 3
+    assert Scheduler(None, VirtualClock(start=0)).queue.max_in_unschedulable == 300
