@@ -597,6 +597,8 @@ def load_config(path: str | Path) -> ClusterConfig:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read config file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: cannot read config file: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return ClusterConfig.from_yaml(text, str(p))
 
 

@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.config import (
@@ -248,3 +250,35 @@ async def test_every_example_starts_a_cluster(name: str) -> None:
             assert rt is not None
             resource = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
             assert (await cluster.client.get(resource, obj["metadata"]["name"]))["kind"] == obj["kind"]
+
+
+def test_unreadable_files_are_config_errors(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00nodes")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(binary)
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path)  # a directory
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False, width=16),
+                     st.sampled_from(["", "abc", "2s", "4", "8Gi", "cn-hangzhou-b", "cn-hangzhou-z", "local",
+                                      "cloud-disk", "NoSchedule", "node1"]))
+_keys = st.sampled_from(["nodes", "cloud", "drivers", "objects", "timings", "name", "count", "zone", "zones",
+                         "capacity", "cpu", "labels", "taints", "key", "effect", "type", "quotas", "durations",
+                         "faults", "errorRates", "createDisk", "region", "metadata", "apiVersion", "kind", "x"])
+_values = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                         st.dictionaries(_keys, inner, max_size=4)),
+                       max_leaves=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_keys, _values, max_size=5))
+def test_any_input_gives_a_config_or_a_config_error(data: dict) -> None:
+    try:
+        config = ClusterConfig.from_dict(data)
+    except ConfigError as exc:
+        assert str(exc).startswith("<config>: ") and len(str(exc)) > len("<config>: ")
+        return
+    config.resolved_nodes()
+    node_manifests(config, VirtualClock())
