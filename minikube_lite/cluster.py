@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import logging
 import secrets
 import ssl
 import tempfile
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 from aiohttp import web
 
@@ -43,15 +44,23 @@ CONTROLLERS: list[tuple[str, str]] = [
 
 
 def builtin_crds() -> list[dict[str, Any]]:
-    """The snapshot.storage.k8s.io CRDs installed at start, as in a cluster with external-snapshotter."""
-    out = []
-    folder = resources.files("minikube_lite.openapi").joinpath("crds")
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name.endswith((".yaml", ".yml")):
-            for doc in yaml.safe_load_all(entry.read_text()):
-                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                    out.append(doc)
-    return out
+    """The snapshot.storage.k8s.io CRDs installed at start, as in a cluster with external-snapshotter.
+
+    Parsed once per process (YAML is slow); every call returns fresh copies.
+    """
+    return orjson.loads(_builtin_crds_json())  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=1)
+def _default_config() -> ClusterConfig:
+    return ClusterConfig.default()
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_crds_json() -> bytes:
+    from .openapi import snapshot_crds
+
+    return orjson.dumps([doc for doc in snapshot_crds() if doc.get("kind") == "CustomResourceDefinition"])
 
 
 class Cluster:
@@ -59,7 +68,7 @@ class Cluster:
                  host: str = "127.0.0.1", port: int = 0, token: str | None = None, tls: bool = False,
                  kubeconfig_path: str | Path | None = None, controllers: bool = True,
                  history_size: int = 1000) -> None:
-        self.config = config or ClusterConfig.default()
+        self.config = config or _default_config().model_copy(deep=True)
         self.clock: Clock = clock or RealClock()
         self.engine = ApiEngine(self.clock, history_size=history_size)
         crd.install(self.engine)

@@ -185,14 +185,17 @@ class Registry:
 
     def __init__(self, types: Iterable[ResourceType] = ()) -> None:
         self._by_gvr: dict[tuple[str, str, str], ResourceType] = {}
+        self._resolved: dict[str, ResourceType] = {}
         for rt in types:
             self.add(rt)
 
     def add(self, rt: ResourceType) -> None:
         self._by_gvr[(rt.group, rt.version, rt.plural)] = rt
+        self._resolved.clear()
 
     def remove(self, group: str, version: str, plural: str) -> None:
         self._by_gvr.pop((group, version, plural), None)
+        self._resolved.clear()
 
     def get(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._by_gvr.get((group, version, plural))
@@ -221,6 +224,9 @@ class Registry:
 
         The core group wins ties (``events`` is core/v1 events).
         """
+        cached = self._resolved.get(name)
+        if cached is not None:
+            return cached
         lowered = name.lower()
         candidates: list[ResourceType] = []
         for rt in self._by_gvr.values():
@@ -232,4 +238,5 @@ class Registry:
         if not candidates:
             raise KeyError(name)
         candidates.sort(key=lambda rt: (rt.group != "", rt.group))
+        self._resolved[name] = candidates[0]
         return candidates[0]
