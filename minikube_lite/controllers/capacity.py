@@ -7,7 +7,9 @@ publish those objects: upstream it is external-provisioner started with ``--enab
 which asks the driver (CSI GetCapacity) per topology segment and StorageClass and keeps one
 object per pair, refreshed every ``--capacity-poll-interval`` (1m) and when volumes come and go.
 
-Segments are what the provisioner's topology code sees: for every CSINode that lists the driver,
+Capacity comes from the driver's GetCapacity (the cloud-disk driver answers with the account's
+free quota in the segment's zone); the controller never looks at the cloud itself. Segments are
+what the provisioner's topology code sees: for every CSINode that lists the driver,
 the node's label values for the driver's ``topologyKeys``. Objects live in ``kube-system`` (the
 provisioner's namespace), named ``csisc-<random>`` and labelled with the driver and manager, so
 a restarted controller finds and reuses its objects instead of piling up new ones.
@@ -47,7 +49,6 @@ LABEL_MANAGED_BY = "csi.storage.k8s.io/managed-by"
 MANAGED_BY = "external-provisioner"
 RESOURCE = "csistoragecapacities"
 DEFAULT_POLL_INTERVAL = 60.0
-GIB = 1024**3
 
 Segment = dict[str, str]
 
@@ -65,11 +66,10 @@ class CapacityController(Controller):
 
     name = "csi-capacity"
 
-    def __init__(self, client: Client, clock: Clock, *, config: Any = None, cloud: Any = None,
+    def __init__(self, client: Client, clock: Clock, *, config: Any = None,
                  drivers: Mapping[str, Any] | None = None, namespace: str = NAMESPACE) -> None:
         super().__init__(client, clock)
         self.config = config
-        self.cloud = cloud
         self.drivers = dict(drivers or {})
         self.namespace = namespace
         timings = getattr(config, "timings", None)
@@ -169,24 +169,25 @@ class CapacityController(Controller):
     # ------------------------------------------------------------ capacity
 
     async def capacity(self, driver_name: str, driver: Any, segment: Segment, cls: JSON) -> CapacityValue | None:
-        """GetCapacity when the driver offers it, else the cloud's free quota in the segment's zone."""
+        """CSI GetCapacity for the segment and the class's parameters (None: publish nothing).
+
+        As upstream, a driver without the GET_CAPACITY capability gets no objects: the scheduler
+        then finds none and, with ``storageCapacity: true``, treats every node as full.
+        """
         caps = self._caps.get(driver_name)
         if caps is None:
             caps = self._caps[driver_name] = await get_capabilities(driver)
+        if not caps.get_capacity:
+            return None
         try:
             params, _ = split_parameters(cls.get("parameters") or {})
         except ProvisioningError:
             return None
-        if caps.get_capacity and hasattr(driver, "get_capacity"):
-            try:
-                return await self._get_capacity(driver, segment, params)
-            except CallError as err:
-                log.info("%s: GetCapacity for %s failed: %s", self.name, driver_name, err)
-                return None
-        cloud = getattr(driver, "cloud", None) or self.cloud
-        if cloud is None:
+        try:
+            return await self._get_capacity(driver, segment, params)
+        except CallError as err:
+            log.info("%s: GetCapacity for %s failed: %s", self.name, driver_name, err)
             return None
-        return cloud_free_capacity(cloud, segment, params)
 
     async def _get_capacity(self, driver: Any, segment: Segment, params: dict[str, str]) -> CapacityValue:
         from ..csi import spec
@@ -250,26 +251,4 @@ def _same(have: Mapping[str, Any], want: Mapping[str, Any]) -> bool:
     return all(parse_quantity(str(have[k])) == parse_quantity(str(want[k])) for k in want)
 
 
-def cloud_free_capacity(cloud: Any, segment: Segment, params: Mapping[str, str]) -> CapacityValue | None:
-    """What a cloud-disk driver's GetCapacity would answer: the account's free quota in the zone.
-
-    Zero when the zone has no disk slots left (``disksPerZone``); otherwise the capacity still
-    allowed by ``totalCapacityGiB``, and the largest volume is that, capped by the category's
-    maximum size.
-    """
-    zones = set(cloud.zones)
-    zone = next((v for v in segment.values() if v in zones), None)
-    if zone is None:
-        return None
-    quotas = cloud.config.quotas
-    if cloud.disk_count(zone) >= quotas.disksPerZone:
-        return CapacityValue(0, 0)
-    free_gib = max(0, quotas.totalCapacityGiB - cloud.used_capacity_gib())
-    category = params.get("type") or params.get("category") or ""
-    limits = cloud.config.categories.get(category.split(",")[0]) if category else None
-    largest = min(free_gib, limits[1]) if limits else free_gib
-    return CapacityValue(free_gib * GIB, largest * GIB)
-
-
-__all__ = ["CapacityController", "CapacityValue", "cloud_free_capacity", "NAMESPACE", "LABEL_DRIVER",
-           "LABEL_MANAGED_BY", "MANAGED_BY"]
+__all__ = ["CapacityController", "CapacityValue", "NAMESPACE", "LABEL_DRIVER", "LABEL_MANAGED_BY", "MANAGED_BY"]
