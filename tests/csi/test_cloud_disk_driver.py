@@ -7,6 +7,8 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cloud import MockCloud
@@ -354,3 +356,26 @@ async def test_node_stage_needs_the_disk_attached_here() -> None:
     with pytest.raises(CsiError) as exc_missing:
         await driver.node_stage_volume(spec.NodeStageVolumeRequest("d-missing", "node1", "/staging"))
     assert exc_missing.value.code is Code.NOT_FOUND
+
+
+_zone = st.sampled_from([ZB, ZD])
+_term = st.builds(lambda z, k: spec.Topology({k: z}), _zone,
+                  st.sampled_from([ZKEY, "topology.kubernetes.io/zone", INSTANCE_ID_KEY]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_term, max_size=4), st.lists(_term, max_size=4), st.lists(_zone, max_size=2, unique=True))
+def test_choose_zone_property(preferred: list, requisite: list, zone_param: list) -> None:
+    reqs = spec.TopologyRequirement(requisite=requisite, preferred=preferred)
+    zone, conflict = choose_zone(reqs, [ZKEY, "topology.kubernetes.io/zone"], zone_param, [ZB, ZD], "pvc")
+    asked = [t.segments.get(ZKEY) or t.segments.get("topology.kubernetes.io/zone") for t in [*preferred, *requisite]]
+    asked = [z for z in asked if z]
+    if zone_param:
+        assert zone in zone_param
+        assert conflict == (bool(asked) and not set(asked) & set(zone_param))
+        if not conflict and asked:
+            assert zone == next(z for z in asked if z in zone_param)
+    elif asked:
+        assert (zone, conflict) == (asked[0], False)
+    else:
+        assert (zone, conflict) == (ZB, False)
