@@ -185,6 +185,7 @@ class Scheduler:
             was_assigned = bool(((old or pod).get("spec") or {}).get("nodeName")) or \
                 key in self.snapshot.assumed_pods
             self.snapshot.remove_pod(key)
+            self.snapshot.notify_volume_change([f"pod:{key}"])   # a PreBind waiting for it gives up
             self.queue.delete(key)
             if was_assigned:
                 self.queue.move_on_event("AssignedPod", "Delete")

@@ -483,7 +483,12 @@ class Snapshot:
             if not fut.done():
                 fut.set_result(None)
 
-        handle = clock.call_later(timeout, wake)
+        # The poll is a safety net (changes wake us directly), so it is a daemon timer: settle()
+        # does not move a virtual clock forward just to reach it.
+        try:
+            handle = clock.call_later(timeout, wake, daemon=True)  # type: ignore[call-arg]
+        except TypeError:
+            handle = clock.call_later(timeout, wake)
         try:
             await fut
         finally:

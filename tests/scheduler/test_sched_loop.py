@@ -260,3 +260,17 @@ async def test_preemption_evicts_lower_priority_pod_and_nominates(env):
     await c.client.delete("pods", victim["metadata"]["name"], "default", grace_period_seconds=0)
     await c.settle()
     assert (await get_pod(c, "high"))["spec"]["nodeName"] == victim_node
+
+
+async def test_settle_does_not_jump_time_for_a_waiting_prebind_and_pod_deletion_ends_it(env):
+    c, s = env
+    await c.client.create("persistentvolumeclaims", claim("data", "alicloud-disk-topology"), "default")
+    await c.client.create("pods", pod("app", pvcs=("data",)), "default")
+    before = c.clock.now()
+    await c.settle()          # nobody provisions: the pod waits in PreBind, time stays put
+    assert c.clock.now() - before < 1
+    assert s.queue.pending()["inFlight"] == ["default/app"]
+    await c.client.delete("pods", "app", "default", grace_period_seconds=0)
+    await c.settle()
+    assert s.queue.pending()["inFlight"] == [] and not s.pending_work()
+    assert [r for _, r, _ in await events_for(c, "app")] == []

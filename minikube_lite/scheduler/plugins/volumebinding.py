@@ -584,6 +584,7 @@ class VolumeBinding:
         keys = {f"pv:{_name(pv)}" for pv, _ in bindings}
         keys |= {f"pvc:{_ns(c)}/{_name(c)}" for _, c in bindings}
         keys |= {f"pvc:{_ns(c)}/{_name(c)}" for c in claims}
+        keys.add(f"pod:{_ns(pod)}/{_name(pod)}")
         deadline = clock.monotonic() + self.handle.bind_timeout_seconds
         while True:
             try:
