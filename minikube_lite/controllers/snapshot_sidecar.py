@@ -188,6 +188,7 @@ class SnapshotSidecar(Controller):
         self.recorders: dict[str, EventRecorder] = {}
         self._failures: dict[str, int] = {}
         self._retry_at: dict[str, float] = {}
+        self._next_poll: dict[str, float] = {}
 
     async def start(self) -> None:
         for name, driver in self.all_drivers.items():
@@ -296,6 +297,7 @@ class SnapshotSidecar(Controller):
     async def _reconcile(self, key: str) -> Result:
         content = await self._get(VSC, key)
         if content is None:
+            self._next_poll.pop(key, None)
             return DONE
         driver_name = (content.get("spec") or {}).get("driver")
         if driver_name not in self.drivers:
@@ -316,11 +318,22 @@ class SnapshotSidecar(Controller):
         if status.get("readyToUse") is True:
             return DONE  # a ready snapshot is never polled again
         source = content["spec"].get("source") or {}
-        if source.get("snapshotHandle"):
-            return await self.check_status(content, source["snapshotHandle"])
-        if status.get("snapshotHandle"):
-            return await self.check_status(content, status["snapshotHandle"])
-        return await self.create_snapshot(content)
+        handle = source.get("snapshotHandle") or status.get("snapshotHandle")
+        if not handle:
+            created = await self.create_snapshot(content)
+            if created.requeue_after is not None:
+                self._next_poll[key] = self.clock.now() + created.requeue_after
+            return created
+        due = self._next_poll.get(key)
+        if due is not None and self.clock.now() < due:
+            # Our own status write re-queued the key: keep to the poll interval.
+            return Result(requeue_after=due - self.clock.now())
+        result = await self.check_status(content, handle)
+        if result.requeue_after is None:
+            self._next_poll.pop(key, None)
+        else:
+            self._next_poll[key] = self.clock.now() + result.requeue_after
+        return result
 
     async def create_snapshot(self, content: JSON) -> Result:
         """createSnapshotWrapper: being-created annotation, CreateSnapshot, status, annotation removed."""

@@ -73,6 +73,9 @@ async def test_4_6_readiness_is_polled_on_the_configured_interval_until_accompli
     # Ready at t=10 s, noticed by the first poll after it; never polled again once ready.
     assert 10 <= c.clock.now() - start <= 12.5
     assert driver_calls(c, "CreateSnapshot") == 1
+    drv = sidecar(c).drivers[DISK_DRIVER]
+    if hasattr(drv, "calls"):  # the fake records its requests: one ListSnapshots per interval
+        assert sum(1 for op, _ in drv.calls if op == "ListSnapshots") == 5
     await c.clock.advance(60)
     await c.settle()
     assert (await content(c))["metadata"]["resourceVersion"] == vsc["metadata"]["resourceVersion"]
