@@ -358,9 +358,9 @@ class Timings(_Model):
 
     def get(self, name: str, default: float = 0.0) -> float:
         """A timing by name, in seconds, or ``default`` when it is not configured."""
-        value = getattr(self, name, None)
-        if value is None:
-            value = (self.model_extra or {}).get(name)
+        if name in type(self).model_fields:
+            return float(getattr(self, name))
+        value = (self.model_extra or {}).get(name)
         return float(value) if value is not None else default
 
 
