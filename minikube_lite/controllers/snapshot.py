@@ -222,10 +222,19 @@ class SnapshotController(Controller):
             return [f"vs:{snapshot_key(vs)}" for vs in self.snapshots.list()
                     if not bound_content_name(vs) or (vs.get("spec") or {}).get("volumeSnapshotClassName") == name]
 
+        def fresh(mapper: Any) -> Any:
+            """A change of another object (claim, class, content) is news: skip the backoff wait."""
+            def keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
+                out = list(mapper(event, obj, old))
+                for key in out:
+                    self._retry_at.pop(key, None)
+                return out
+            return keys
+
         self.snapshots = self.informer(VS, key_of=vs_keys)
-        self.contents = self.informer(VSC, key_of=vsc_keys)
-        self.classes = self.informer(VSCLASS, key_of=class_keys)
-        self.claims = self.informer("persistentvolumeclaims", key_of=pvc_keys)
+        self.contents = self.informer(VSC, key_of=fresh(vsc_keys))
+        self.classes = self.informer(VSCLASS, key_of=fresh(class_keys))
+        self.claims = self.informer("persistentvolumeclaims", key_of=fresh(pvc_keys))
 
     async def reconcile(self, key: str) -> Result:
         """Expected failures (upstream errors already reported in status/events) retry with backoff
@@ -326,7 +335,9 @@ class SnapshotController(Controller):
         try:
             vs = await self.add_snapshot_finalizers(vs, content)
         except ApiError as err:
-            await self.recorder.event(vs, WARNING, REASON_FINALIZER_ERROR, MSG_FINALIZER_ERROR.format(err=err.message))
+            if err.code != 409:  # a conflict is just a retry with a fresh copy
+                await self.recorder.event(vs, WARNING, REASON_FINALIZER_ERROR,
+                                          MSG_FINALIZER_ERROR.format(err=err.message))
             raise
         if not is_ready(vs) or not bound_content_name(vs):
             await self.sync_unready(vs)
