@@ -44,7 +44,11 @@ def sc(name: str, category: str = "cloud_ssd") -> dict[str, Any]:
 
 
 @pytest.fixture
-async def env() -> AsyncIterator[tuple[Cluster, CapacityController]]:
+async def env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Cluster, CapacityController]]:
+    import minikube_lite.cluster as cluster_mod
+
+    # Only the controller under test publishes (the cluster's own list may include one too).
+    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [("minikube_lite.controllers.namespace", "NamespaceController")])
     async with Cluster(ClusterConfig.from_dict(CONFIG), clock=VirtualClock()) as c:
         await c.client.create("storageclasses", sc("fast"))
         ctl = CapacityController(c.client, c.clock, config=c.config, drivers=c.drivers)

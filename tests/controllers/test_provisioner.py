@@ -138,8 +138,12 @@ def storage_class(name: str, provisioner: str = DRIVER, *, mode: str = "WaitForF
 
 
 @pytest.fixture
-async def topo() -> AsyncIterator[tuple[Cluster, ExternalProvisioner]]:
-    """A three-zone cluster with a topology-aware test driver registered on every node."""
+async def topo(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Cluster, ExternalProvisioner]]:
+    """A three-zone cluster with a topology-aware test driver registered on every node, and no
+    storage controller but the provisioner under test (objects stay as the test writes them)."""
+    import minikube_lite.cluster as cluster_mod
+
+    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [("minikube_lite.controllers.namespace", "NamespaceController")])
     config = ClusterConfig.from_dict(THREE_ZONES)
     async with Cluster(config, clock=VirtualClock()) as c:
         for node in ("master", "node1", "node2", "node3"):
@@ -744,3 +748,35 @@ async def test_3_9_resource_exhausted_reschedules_the_pod_to_another_zone(monkey
                      if e[1] == "ProvisioningFailed" and "ResourceExhausted" in e[2]]
         assert exhausted
         await assert_no_leaks(c, allowed=[blocker.disk_id])
+
+
+async def test_3_8_finalizer_follows_the_reclaim_policy(prov_cluster: Any) -> None:
+    from leakcheck import assert_no_leaks
+
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("disk"))
+        pvc = await c.client.create("pvc", claim("data", size="20Gi", sc="disk"), "default")
+        await c.settle()
+        pv_name = f"pvc-{pvc['metadata']['uid']}"
+        await c.client.patch("persistentvolumes", pv_name, {"spec": {"persistentVolumeReclaimPolicy": "Retain"}})
+        await c.settle()
+        assert P.PV_FINALIZER not in (await c.client.get("persistentvolumes", pv_name))["metadata"]["finalizers"]
+        await c.client.patch("persistentvolumes", pv_name, {"spec": {"persistentVolumeReclaimPolicy": "Delete"}})
+        await c.settle()
+        assert P.PV_FINALIZER in (await c.client.get("persistentvolumes", pv_name))["metadata"]["finalizers"]
+        await c.client.delete("pvc", "data", "default")
+        await c.settle()
+        assert not [d for d in c.cloud.disks.values() if d.status != "Deleting"]
+        await assert_no_leaks(c)
+
+
+async def test_3_2_event_source_is_driver_host_uuid(prov_cluster: Any) -> None:
+    import re
+
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("disk"))
+        await c.client.create("pvc", claim("data", size="20Gi", sc="disk"), "default")
+        await c.settle()
+        [comp] = {e["source"]["component"] for e in await provisioner_events(c, "data")}
+        assert re.fullmatch(re.escape(CLOUD_DRIVER) + r"_csi-provisioner-[0-9a-f]{10}-[a-z0-9]{5}_"
+                            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", comp), comp
