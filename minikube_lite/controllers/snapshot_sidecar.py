@@ -172,6 +172,9 @@ class SnapshotSidecar(Controller):
     """csi-snapshotter for every snapshot-capable driver in ``cluster.drivers``."""
 
     name = COMPONENT_PREFIX
+    #: Like upstream's --worker-threads: a slow DeleteSnapshot (the driver waits for the cloud)
+    #: must not hold up every other content. The queue never runs one key twice at once.
+    workers = 4
 
     def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, Any] | None = None,
                  config: Any = None) -> None:
