@@ -6,6 +6,7 @@ from .framework import Profile, Registry
 from .plugins import (
     defaultbinder,
     defaultpreemption,
+    interpodaffinity,
     nodeaffinity,
     nodename,
     nodeports,
@@ -20,12 +21,12 @@ from .plugins import (
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 
-# Upstream order; SchedulingGates and PrioritySort live in the queue, and VolumeRestrictions,
-# InterPodAffinity and ImageLocality are not implemented.
+# Upstream order; SchedulingGates and PrioritySort live in the queue; VolumeRestrictions and
+# ImageLocality are not implemented, InterPodAffinity filters but does not score.
 DEFAULT_PLUGINS = [
     nodeunschedulable.NAME, nodename.NAME, tainttoleration.NAME, nodeaffinity.NAME, nodeports.NAME,
     noderesources.NAME, nodevolumelimits.NAME, volumebinding.NAME, volumezone.NAME,
-    podtopologyspread.NAME, defaultpreemption.NAME, noderesources.BALANCED_NAME, defaultbinder.NAME,
+    podtopologyspread.NAME, interpodaffinity.NAME, defaultpreemption.NAME, noderesources.BALANCED_NAME, defaultbinder.NAME,
 ]
 DEFAULT_WEIGHTS = {tainttoleration.NAME: 3, nodeaffinity.NAME: 2, noderesources.NAME: 1,
                    podtopologyspread.NAME: 2, noderesources.BALANCED_NAME: 1}
@@ -44,6 +45,7 @@ def in_tree_registry() -> Registry:
     r.register(volumebinding.NAME, volumebinding.VolumeBinding)
     r.register(volumezone.NAME, volumezone.VolumeZone)
     r.register(podtopologyspread.NAME, podtopologyspread.PodTopologySpread)
+    r.register(interpodaffinity.NAME, interpodaffinity.InterPodAffinity)
     r.register(defaultpreemption.NAME, defaultpreemption.DefaultPreemption)
     r.register(defaultbinder.NAME, defaultbinder.DefaultBinder)
     return r

@@ -88,6 +88,12 @@ def pod_non_zero_requests(pod: JSON) -> tuple[int, int]:
     return cpu, mem
 
 
+def required_anti_affinity_terms(pod: JSON) -> list[JSON]:
+    aff = ((pod.get("spec") or {}).get("affinity") or {}).get("podAntiAffinity") or {}
+    terms: list[JSON] = aff.get("requiredDuringSchedulingIgnoredDuringExecution") or []
+    return terms
+
+
 @dataclass(slots=True)
 class PodInfo:
     pod: JSON
@@ -96,18 +102,20 @@ class PodInfo:
     non_zero_cpu: int
     non_zero_mem: int
     priority: int
+    anti_affinity: bool = False
 
     @classmethod
     def of(cls, pod: JSON) -> PodInfo:
         cpu, mem = pod_non_zero_requests(pod)
-        return cls(pod, pod_key(pod), pod_requests(pod), cpu, mem, pod_priority(pod))
+        return cls(pod, pod_key(pod), pod_requests(pod), cpu, mem, pod_priority(pod),
+                   bool(required_anti_affinity_terms(pod)))
 
 
 class NodeInfo:
     """A node with the pods assigned (or assumed) to it and their summed requests."""
 
     __slots__ = ("node", "name", "labels", "taints", "allocatable", "pods", "requested",
-                 "non_zero_cpu", "non_zero_mem", "generation", "unschedulable")
+                 "non_zero_cpu", "non_zero_mem", "generation", "unschedulable", "anti_affinity_pods")
 
     def __init__(self, node: JSON | None = None) -> None:
         self.node: JSON | None = None
@@ -117,6 +125,7 @@ class NodeInfo:
         self.unschedulable = False
         self.allocatable: dict[str, int] = {}
         self.pods: dict[str, PodInfo] = {}
+        self.anti_affinity_pods = 0   # pods here with required anti-affinity (InterPodAffinity)
         self.requested: dict[str, int] = {}
         self.non_zero_cpu = 0
         self.non_zero_mem = 0
@@ -140,6 +149,7 @@ class NodeInfo:
         if info.key in self.pods:
             self.remove_pod(info.key)
         self.pods[info.key] = info
+        self.anti_affinity_pods += info.anti_affinity
         _add(self.requested, info.requests)
         self.non_zero_cpu += info.non_zero_cpu
         self.non_zero_mem += info.non_zero_mem
@@ -149,6 +159,7 @@ class NodeInfo:
         info = self.pods.pop(key, None)
         if info is None:
             return None
+        self.anti_affinity_pods -= info.anti_affinity
         for k, v in info.requests.items():
             self.requested[k] = self.requested.get(k, 0) - v
         self.non_zero_cpu -= info.non_zero_cpu
@@ -162,6 +173,7 @@ class NodeInfo:
         c.unschedulable = self.unschedulable
         c.allocatable = self.allocatable
         c.pods = dict(self.pods)
+        c.anti_affinity_pods = self.anti_affinity_pods
         c.requested = dict(self.requested)
         c.non_zero_cpu, c.non_zero_mem = self.non_zero_cpu, self.non_zero_mem
         c.generation = self.generation

@@ -289,3 +289,55 @@ def test_pod_topology_spread_hard_constraint():
     _check(plugin.filter(state, p, snap.node_infos["nolabel"]), UU,
            ["node(s) didn't match pod topology spread constraints (missing required label)"])
     assert plugin.pre_filter(CycleState(), pod("q"))[1].code == Code.Skip
+
+
+def _pod_aff(kind, labels, key=ZONE):
+    return {kind: {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": labels}, "topologyKey": key}]}}
+
+
+def _ipa_snapshot(*pods):
+    return Snapshot.from_objects(nodes=[node("b1", zone="b"), node("b2", zone="b"), node("d1", zone="d")],
+                                 pods=list(pods))
+
+
+@pytest.mark.parametrize("existing,p,expect", [
+    # required affinity: only the zone that already runs a "db" pod
+    ([pod("db", labels={"app": "db"}, node_name="d1")],
+     pod("p", affinity=_pod_aff("podAffinity", {"app": "db"})),
+     {"b1": (UU, "node(s) didn't match pod affinity rules"), "b2": (UU, "node(s) didn't match pod affinity rules"),
+      "d1": None}),
+    # the first pod of a self-affine group may go anywhere
+    ([], pod("p", labels={"app": "web"}, affinity=_pod_aff("podAffinity", {"app": "web"})),
+     {"b1": None, "b2": None, "d1": None}),
+    # required anti-affinity per hostname
+    ([pod("w", labels={"app": "web"}, node_name="b1")],
+     pod("p", affinity=_pod_aff("podAntiAffinity", {"app": "web"}, "kubernetes.io/hostname")),
+     {"b1": (U, "node(s) didn't match pod anti-affinity rules"), "b2": None, "d1": None}),
+    # an existing pod's anti-affinity keeps matching pods out of its zone
+    ([pod("lonely", node_name="b2", affinity=_pod_aff("podAntiAffinity", {"app": "web"}))],
+     pod("p", labels={"app": "web"}),
+     {"b1": (U, "node(s) didn't satisfy existing pods anti-affinity rules"),
+      "b2": (U, "node(s) didn't satisfy existing pods anti-affinity rules"), "d1": None}),
+    # other namespaces do not count unless the term names them
+    ([pod("db", ns="other", labels={"app": "db"}, node_name="d1")],
+     pod("p", affinity=_pod_aff("podAntiAffinity", {"app": "db"})),
+     {"b1": None, "b2": None, "d1": None}),
+])
+def test_inter_pod_affinity(existing, p, expect):
+    from minikube_lite.scheduler.plugins import interpodaffinity
+
+    snap = _ipa_snapshot(*existing)
+    plugin = interpodaffinity.InterPodAffinity(_handle(snap))
+    got = {}
+    for name in ("b1", "b2", "d1"):
+        st = _run_filter(plugin, p, snap.node_infos[name])
+        got[name] = None if st is None else (st.code, st.reasons[0])
+    assert got == expect
+
+
+def test_inter_pod_affinity_skips_when_nothing_applies():
+    from minikube_lite.scheduler.plugins import interpodaffinity
+
+    plugin = interpodaffinity.InterPodAffinity(_handle(_ipa_snapshot(pod("x", node_name="b1"))))
+    assert plugin.pre_filter(CycleState(), pod("p"))[1].code == Code.Skip
