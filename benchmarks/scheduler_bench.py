@@ -76,7 +76,7 @@ def make_pod(i: int) -> JSON:
 
 
 def bench_algorithm(n_nodes: int, n_pods: int, time_limit: float, freeze: bool = True
-                    ) -> tuple[int, float, dict[str, int]]:
+                    ) -> tuple[int, float, float, dict[str, int]]:
     snap = Snapshot.from_objects(nodes=[make_node(i) for i in range(n_nodes)], storage_classes=[make_class()],
                                  pvcs=[make_claim(i) for i in range(n_pods)])
     handle = Handle(VirtualClock(start=0), snap)
@@ -87,6 +87,7 @@ def bench_algorithm(n_nodes: int, n_pods: int, time_limit: float, freeze: bool =
         gc.freeze()   # the 5,000 nodes and 10,000 claims are long-lived: keep them out of GC scans
     per_zone: dict[str, int] = dict.fromkeys(ZONES, 0)
     start = time.perf_counter()
+    cpu_start = time.process_time()
     done = 0
     for i in range(n_pods):
         pod = make_pod(i)
@@ -101,10 +102,11 @@ def bench_algorithm(n_nodes: int, n_pods: int, time_limit: float, freeze: bool =
         done += 1
         if time.perf_counter() - start > time_limit:
             break
-    return done, time.perf_counter() - start, per_zone
+    return done, time.perf_counter() - start, time.process_time() - cpu_start, per_zone
 
 
-async def bench_e2e(n_nodes: int, n_pods: int, time_limit: float, freeze: bool = True) -> tuple[int, float]:
+async def bench_e2e(n_nodes: int, n_pods: int, time_limit: float, freeze: bool = True
+                    ) -> tuple[int, float, float]:
     from minikube_lite.cluster import Cluster
     from minikube_lite.config import ClusterConfig
     from minikube_lite.scheduler.scheduler import Scheduler
@@ -156,6 +158,7 @@ async def bench_e2e(n_nodes: int, n_pods: int, time_limit: float, freeze: bool =
 
         binder_task = asyncio.create_task(binder())
         start = time.perf_counter()
+        cpu_start = time.process_time()
         for i in range(n_pods):
             pod = make_pod(i)
             pod["metadata"].pop("uid")
@@ -164,11 +167,12 @@ async def bench_e2e(n_nodes: int, n_pods: int, time_limit: float, freeze: bool =
         while sched.scheduled_count < n_pods and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         done = sched.scheduled_count
         stop.set()
         binder_task.cancel()
         await sched.stop()
-        return done, elapsed
+        return done, elapsed, cpu
 
 
 def main() -> None:
@@ -182,13 +186,16 @@ def main() -> None:
     ap.add_argument("--no-gc-freeze", action="store_true", help="leave the setup objects in GC scans")
     args = ap.parse_args()
     freeze = not args.no_gc_freeze
-    done, secs, zones = bench_algorithm(args.nodes, args.pods, args.time_limit, freeze)
-    print(f"algorithm: {done} pods over {args.nodes} nodes in {secs:.2f}s = {done / secs:.0f} pods/s "
-          f"(per zone {zones})")
+    # Wall-clock rates suffer when other processes share the CPUs; the CPU-time rate does not.
+    done, secs, cpu, zones = bench_algorithm(args.nodes, args.pods, args.time_limit, freeze)
+    print(f"algorithm: {done} pods over {args.nodes} nodes in {secs:.2f}s wall = {done / secs:.0f} pods/s; "
+          f"{cpu:.2f}s CPU = {done / cpu:.0f} pods per CPU-second (per zone {zones})")
     if args.e2e:
         n_nodes = args.e2e_nodes or args.nodes
-        done, secs = asyncio.run(bench_e2e(n_nodes, args.e2e_pods, args.time_limit, freeze))
-        print(f"end to end: {done} pods over {n_nodes} nodes in {secs:.2f}s = {done / secs:.0f} pods/s")
+        done, secs, cpu = asyncio.run(bench_e2e(n_nodes, args.e2e_pods, args.time_limit, freeze))
+        print(f"end to end: {done} pods over {n_nodes} nodes in {secs:.2f}s wall = {done / secs:.0f} pods/s; "
+              f"{cpu:.2f}s CPU = {done / cpu:.0f} pods per CPU-second (API server, scheduler and "
+              "stand-in binder share the process)")
 
 
 if __name__ == "__main__":

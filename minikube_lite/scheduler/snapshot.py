@@ -307,6 +307,7 @@ class Snapshot:
     csi_storage_capacities: dict[str, JSON] = field(default_factory=dict)
     assumed_pods: dict[str, str] = field(default_factory=dict)   # pod key -> node name
     _pod_node: dict[str, str] = field(default_factory=dict)
+    anti_affinity_pods: int = 0    # accounted pods with required anti-affinity, cluster-wide
     _node_list: list[NodeInfo] | None = None
     _waiters: dict[str, list[asyncio.Future[None]]] = field(default_factory=dict)
 
@@ -415,7 +416,9 @@ class Snapshot:
         if info is None:
             info = self.node_infos[node_name] = NodeInfo()
             info.name = node_name
-        info.add_pod(PodInfo.of(pod))
+        pi = PodInfo.of(pod)
+        info.add_pod(pi)
+        self.anti_affinity_pods += pi.anti_affinity
         self._pod_node[key] = node_name
 
     def _unaccount(self, key: str) -> None:
@@ -424,7 +427,9 @@ class Snapshot:
             return
         info = self.node_infos.get(prev)
         if info is not None:
-            info.remove_pod(key)
+            removed = info.remove_pod(key)
+            if removed is not None:
+                self.anti_affinity_pods -= removed.anti_affinity
             if info.node is None and not info.pods:
                 del self.node_infos[prev]
 

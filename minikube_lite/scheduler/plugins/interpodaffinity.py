@@ -72,10 +72,10 @@ class InterPodAffinity:
     def pre_filter(self, state: CycleState, pod: JSON) -> tuple[PreFilterResult | None, Status | None]:
         affinity = _required(pod, "podAffinity")
         anti = _required(pod, "podAntiAffinity")
+        if not affinity and not anti and not self.snapshot.anti_affinity_pods:
+            return None, Status(Code.Skip)
         nodes = self.snapshot.node_list()
         with_anti = [n for n in nodes if n.anti_affinity_pods]
-        if not affinity and not anti and not with_anti:
-            return None, Status(Code.Skip)
         st = _State(affinity, anti)
         for info in with_anti:
             for p in info.pods.values():
