@@ -18,7 +18,7 @@ import hashlib
 import logging
 import random
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from ..api.errors import ApiError
 from ..api.quantity import format_quantity, parse_quantity
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
+from ..client.informer import Informer
 from ..clock import Clock
 from .runtime import DONE, Controller, Key, Result, split_key
 
@@ -494,8 +495,10 @@ class ExternalProvisioner(Controller):
 
     def __init__(self, client: Client, clock: Clock, driver_name: str, driver: Any, *,
                  config: Any = None, host: str | None = None, strict_topology: bool = False,
-                 immediate_topology: bool = True) -> None:
+                 immediate_topology: bool = True, shared_informers: dict[str, Informer] | None = None) -> None:
         super().__init__(client, clock)
+        #: Informers shared with the other drivers' provisioners (one watch per resource, not per driver).
+        self.shared_informers = shared_informers if shared_informers is not None else {}
         self.name = f"csi-provisioner-{driver_name}"
         self.driver_name = driver_name
         self.driver = driver
@@ -517,6 +520,32 @@ class ExternalProvisioner(Controller):
         self._caps: Capabilities | None = None
 
     # ------------------------------------------------------------ wiring
+
+    def informer(self, resource: str, *, namespace: str | None = None, label_selector: str | None = None,
+                 field_selector: str | None = None,
+                 key_of: Callable[[str, JSON, JSON | None], Iterable[Key]] | None = None,
+                 transform: Callable[[JSON], JSON] | None = None) -> Informer:
+        """As the base class, but reusing a cache another provisioner instance already keeps."""
+        plain = not (namespace or label_selector or field_selector or transform)
+        shared = self.shared_informers.get(resource)
+        if plain and shared is not None and resource not in self.informers:
+            self.informers[resource] = shared
+        inf = super().informer(resource, namespace=namespace, label_selector=label_selector,
+                               field_selector=field_selector, key_of=key_of, transform=transform)
+        if plain:
+            self.shared_informers.setdefault(resource, inf)
+        return inf
+
+    async def start(self) -> None:
+        await super().start()
+        # A shared informer another instance started first has already announced what it holds;
+        # look at every cached claim and volume once (keys deduplicate in the queue).
+        for claim in self.claims.list():
+            for key in self._claim_keys("ADDED", claim, None):
+                self.queue.add(key)
+        for volume in self.volumes.list():
+            for key in self._volume_keys("ADDED", volume, None):
+                self.queue.add(key)
 
     def setup(self) -> None:
         self.claims = self.informer("persistentvolumeclaims", key_of=self._claim_keys)
@@ -1084,13 +1113,15 @@ class ExternalProvisioners:
         self.config = config
         self.drivers = dict(drivers or {})
         self.instances: dict[str, ExternalProvisioner] = {}
+        self.shared_informers: dict[str, Informer] = {}
 
     async def start(self) -> None:
         for name, driver in self.drivers.items():
             caps = await get_capabilities(driver)
             if not caps.create_delete:
                 continue
-            inst = ExternalProvisioner(self.client, self.clock, name, driver, config=self.config)
+            inst = ExternalProvisioner(self.client, self.clock, name, driver, config=self.config,
+                                       shared_informers=self.shared_informers)
             inst._caps = caps
             await inst.start()
             self.instances[name] = inst
@@ -1100,6 +1131,7 @@ class ExternalProvisioners:
             with contextlib.suppress(Exception):
                 await inst.stop()
         self.instances.clear()
+        self.shared_informers.clear()
 
     def busy(self) -> bool:
         return any(inst.busy() for inst in self.instances.values())

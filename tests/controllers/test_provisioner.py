@@ -780,3 +780,25 @@ async def test_3_2_event_source_is_driver_host_uuid(prov_cluster: Any) -> None:
         [comp] = {e["source"]["component"] for e in await provisioner_events(c, "data")}
         assert re.fullmatch(re.escape(CLOUD_DRIVER) + r"_csi-provisioner-[0-9a-f]{10}-[a-z0-9]{5}_"
                             r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", comp), comp
+
+
+async def test_3_1_claims_waiting_before_start_are_provisioned_by_every_driver(storage_cluster: Any) -> None:
+    """Provisioners share their informers; each still sees the claims that were there first."""
+    pytest.importorskip("minikube_lite.csi.registry")
+    config = {**CLOUD_CONFIG, "drivers": [{"name": CLOUD_DRIVER, "type": "cloud-disk"},
+                                          {"name": "hostpath.csi.k8s.io", "type": "local"}]}
+    async with storage_cluster(config) as c:
+        await c.client.create("storageclasses", disk_class("disk"))
+        await c.client.create("storageclasses", storage_class("hp", "hostpath.csi.k8s.io", mode="Immediate"))
+        await c.client.create("pvc", claim("a", size="20Gi", sc="disk"), "default")
+        await c.client.create("pvc", claim("b", size="1Gi", sc="hp"), "default")
+        await c.settle()
+        provs = P.ExternalProvisioners(c.client, c.clock, config=c.config, drivers=c.drivers)
+        await provs.start()
+        c.controllers.append(provs)
+        await c.settle()
+        assert set(provs.instances) == {CLOUD_DRIVER, "hostpath.csi.k8s.io"}
+        a, b = provs.instances[CLOUD_DRIVER], provs.instances["hostpath.csi.k8s.io"]
+        assert a.claims is b.claims and a.volumes is b.volumes
+        for name in ("a", "b"):
+            assert (await c.client.get("pvc", name, "default"))["status"]["phase"] == "Bound"
