@@ -336,6 +336,8 @@ class CSIAttacher(Controller):
         if event == "DELETED":
             pv = _va_pv(obj)
             return [f"pv/{pv}"] if pv else []
+        if event == "MODIFIED" and old is not None and _without_errors(obj) == _without_errors(old):
+            return []  # shouldEnqueueVAChange: our own attachError/detachError writes wait for the backoff
         return [f"va/{obj['metadata']['name']}"]
 
     def _pv_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
@@ -501,6 +503,13 @@ class CSIAttacher(Controller):
         except ApiError as err:
             if err.code != 404:
                 raise
+
+
+def _without_errors(va: JSON) -> JSON:
+    meta = {k: v for k, v in (va.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields")}
+    status = {k: v for k, v in (va.get("status") or {}).items() if k not in ("attachError", "detachError")}
+    status["attached"] = bool(status.get("attached"))
+    return {**va, "metadata": meta, "status": status}
 
 
 class _Retry(Exception):
