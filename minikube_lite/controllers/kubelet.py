@@ -30,7 +30,7 @@ from ..client.events import NORMAL, WARNING, EventRecorder, _Seen, involved_obje
 from ..clock import Clock, rfc3339
 from ..config import COND_NOT_READY, ClusterConfig
 from .attach_detach import attach_required, attachment_name, pod_claims
-from .node_lifecycle import is_down, node_condition
+from .node_lifecycle import is_down, node_condition, spread_event_names
 from .runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 
 log = logging.getLogger(__name__)
@@ -333,6 +333,7 @@ class Kubelet(Controller):
         if rec is None:
             rec = self._recorders[node] = _Recorder(self.client, KUBELET, self.clock, host=node,
                                                     reporting_instance=node)
+            spread_event_names(rec)
         return rec
 
     # ------------------------------------------------------------------ reconcile
