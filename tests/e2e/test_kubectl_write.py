@@ -327,3 +327,69 @@ async def test_token_auth_over_tls(kubectl: Kubectl) -> None:
         assert "error: You must be logged in to the server (Unauthorized)" in wrong.err, str(wrong)
         insecure = await tls.fail("get", "nodes", "--certificate-authority=" + os.devnull)
         assert "certificate" in insecure.err or "x509" in insecure.err or "tls" in insecure.err.lower()
+
+
+DIRECTIVES_BEFORE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: dirs
+  finalizers: [e2e/a, e2e/b]
+spec:
+  selector: {matchLabels: {app: dirs}}
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1}}
+  template:
+    metadata: {labels: {app: dirs}}
+    spec:
+      containers:
+      - {name: a, image: nginx, args: [one, two]}
+      - {name: b, image: nginx}
+"""
+DIRECTIVES_AFTER = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: dirs
+  finalizers: [e2e/a]
+spec:
+  selector: {matchLabels: {app: dirs}}
+  strategy: {type: Recreate}
+  template:
+    metadata: {labels: {app: dirs}}
+    spec:
+      containers:
+      - {name: b, image: nginx}
+      - {name: a, image: nginx, args: [two]}
+"""
+
+
+async def test_apply_sends_strategic_directives(kubectl: Kubectl) -> None:
+    """Three-way apply emits $deleteFromPrimitiveList, $setElementOrder and $retainKeys."""
+    assert "created" in await kubectl.ok("apply", "-f", kubectl.write(DIRECTIVES_BEFORE, "dirs.yaml"))
+    assert "configured" in await kubectl.ok("apply", "-f", kubectl.write(DIRECTIVES_AFTER, "dirs.yaml"))
+    obj = await get(kubectl, "deployments", "dirs")
+    assert obj is not None
+    assert obj["metadata"]["finalizers"] == ["e2e/a"]  # $deleteFromPrimitiveList
+    assert obj["spec"]["strategy"] == {"type": "Recreate"}  # $retainKeys dropped rollingUpdate
+    assert containers(obj) == ["b", "a"]  # $setElementOrder
+    assert obj["spec"]["template"]["spec"]["containers"][1]["args"] == ["two"]
+    await kubectl.cluster.client.patch("deployments", "dirs", {"metadata": {"finalizers": None}}, "default")
+
+
+async def test_apply_client_side_then_server_side_migrates_ownership(kubectl: Kubectl) -> None:
+    """kubectl moves the client-side apply manager's fields to the server-side one (csaupgrade)."""
+    two = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mig}\ndata: {a: '1', b: '2'}\n"
+    one = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mig}\ndata: {a: '1'}\n"
+    assert "created" in await kubectl.ok("apply", "-f", kubectl.write(two, "mig.yaml"))
+    obj = await get(kubectl, "configmaps", "mig")
+    assert obj is not None
+    assert [(e["manager"], e["operation"]) for e in obj["metadata"]["managedFields"]] == \
+        [("kubectl-client-side-apply", "Update")]
+    out = await kubectl.ok("apply", "--server-side", "-f", kubectl.write(one, "mig.yaml"))
+    assert out.strip() == "configmap/mig serverside-applied"
+    obj = await get(kubectl, "configmaps", "mig")
+    assert obj is not None and obj["data"] == {"a": "1"}, obj
+    # kubectl's saveLastApplyAnnotationIfNecessary adds a co-owner of the annotation, then the
+    # client-side manager's entry is folded into "kubectl" (server-side-apply.md, migration)
+    assert {(e["manager"], e["operation"]) for e in obj["metadata"]["managedFields"]} == \
+        {("kubectl", "Apply"), ("kubectl-last-applied", "Apply")}
