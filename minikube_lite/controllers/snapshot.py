@@ -404,7 +404,9 @@ class SnapshotController(Controller):
         try:
             pvc = await self.client.get("persistentvolumeclaims", pvc_name, ns)
         except ApiError as err:
-            raise SnapshotError(ERR_PVC_LOOKUP.format(pvc=pvc_name, err=go_quote(err.message))) from None
+            # The lister's NotFound names the resource in the singular.
+            text = f'persistentvolumeclaim "{pvc_name}" not found' if err.code == 404 else err.message
+            raise SnapshotError(ERR_PVC_LOOKUP.format(pvc=pvc_name, err=go_quote(text))) from None
         if (pvc.get("status") or {}).get("phase") != "Bound":
             raise SnapshotError(ERR_PVC_NOT_BOUND.format(pvc=pvc_name))
         pv_name = (pvc.get("spec") or {}).get("volumeName") or ""

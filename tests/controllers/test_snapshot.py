@@ -396,3 +396,33 @@ async def test_restart_mid_snapshot_takes_exactly_one_cloud_snapshot(cluster: Cl
     assert len(c.cloud.snapshots) == 1
     assert [r for _, r, _ in await reasons(c.client, "snap1")] == ["CreatingSnapshot", "SnapshotCreated",
                                                                      "SnapshotReady"]
+
+
+@pytest.mark.parametrize(("case", "error"), [
+    ("missing", 'failed to retrieve PVC src from the lister: "persistentvolumeclaim \\"src\\" not found"'),
+    ("not_csi", "cannot find CSI PersistentVolumeSource for volume pv-src"),
+])
+async def test_4_5_source_errors_are_content_creation_failures(cluster: Cluster, case: str, error: str) -> None:
+    c = cluster
+    await c.client.create(VSCLASS, snapshot_class())
+    if case == "not_csi":
+        claim = await c.client.create("persistentvolumeclaims", {
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "src"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "", "volumeName": "pv-src",
+                     "resources": {"requests": {"storage": "1Gi"}}}}, NS)
+        await c.client.create("persistentvolumes", {
+            "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-src"},
+            "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "",
+                     "hostPath": {"path": "/mnt/src"},
+                     "claimRef": {"namespace": NS, "name": "src", "uid": claim["metadata"]["uid"]}}})
+        await c.settle()
+    await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
+    await c.settle(timeout=3)
+    msg = f"Failed to create snapshot content with error {error}"
+    vs = await get_vs(c)
+    assert vs["status"]["error"]["message"] == msg and vs["status"]["readyToUse"] is False
+    assert ("Warning", "SnapshotContentCreationFailed", msg) in await reasons(c.client, "snap1")
+    assert await names(c, VSC) == []
+    if case == "not_csi":
+        claim = await c.client.get("persistentvolumeclaims", "src", NS)
+        assert S.FINALIZER_PVC_AS_SOURCE not in claim["metadata"]["finalizers"]
