@@ -302,8 +302,15 @@ async def test_describe_node_sections(kubectl: Kubectl) -> None:
     assert "Conditions:" in out and re.search(r"^  Ready\s+True", out, re.M)
     assert "Non-terminated Pods:" in out
     assert "Allocated resources:\n  (Total limits may be over 100 percent, i.e., overcommitted.)" in out
-    assert re.search(r"^  cpu\s+\d+m? \(\d+%\)", out, re.M)
+    assert re.search(r"^  cpu\s+\d+m? \(\d+%\)\s+\d+m? \(\d+%\)$", out, re.M)
     assert re.search(r"^Events:", out, re.M)
+    # a pod bound to node1 shows up with its share of the node's allocatable resources
+    overrides = ('{"spec":{"nodeName":"node1","containers":[{"name":"np","image":"nginx","resources":'
+                 '{"requests":{"cpu":"250m","memory":"64Mi"},"limits":{"memory":"128Mi"}}}]}}')
+    await kubectl.ok("run", "on-node1", "--image=nginx", f"--overrides={overrides}")
+    out = await kubectl.ok("describe", "node", "node1")
+    assert re.search(r"^Non-terminated Pods:\s+\(\d+ in total\)$", out, re.M)
+    assert re.search(r"^  default\s+on-node1\s+250m \(6%\)\s+0 \(0%\)\s+64Mi \(0%\)\s+128Mi \(1%\)\s+\S+$", out, re.M), out
     master = await kubectl.ok("describe", "no", "master")
     assert re.search(r"^Taints:\s+node-role.kubernetes.io/control-plane:NoSchedule$", master, re.M)
 

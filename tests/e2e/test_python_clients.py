@@ -374,3 +374,39 @@ async def test_lightkube_generic_custom_resource_and_watch(e2e_cluster: Cluster,
         with contextlib.suppress(BaseException):
             await task
     assert seen == [("ADDED", "lk-watched"), ("DELETED", "lk-watched")]
+
+
+# ----------------------------------------------------------------------------------- TLS + token
+
+
+async def test_all_clients_over_tls_with_a_token(tmp_path: Any) -> None:
+    """The kubeconfig written by ``Cluster(tls=True, token=...)`` works for every client as is."""
+    import kr8s.asyncio
+    from kubernetes_asyncio import client, config
+    from kubernetes_asyncio.client.rest import ApiException
+    from lightkube import AsyncClient, KubeConfig
+    from lightkube.resources.core_v1 import Node
+
+    async with Cluster(serve=True, port=0, tls=True, token="py-secret", kubeconfig_path=tmp_path / "kc.yaml") as c:
+        assert c.url.startswith("https://")
+        api = await config.new_client_from_config(config_file=kubeconfig(c))
+        try:
+            nodes = await client.CoreV1Api(api).list_node()
+            assert len(nodes.items) == 3
+        finally:
+            await api.close()
+        bad = await config.new_client_from_config(config_file=kubeconfig(c))
+        bad.configuration.api_key = {"authorization": "Bearer wrong"}
+        try:
+            with pytest.raises(ApiException) as denied:
+                await client.CoreV1Api(bad).list_node()
+            assert denied.value.status == 401
+        finally:
+            await bad.close()
+        k = await kr8s.asyncio.api(kubeconfig=kubeconfig(c))
+        assert len([n async for n in k.get("nodes")]) == 3
+        lk = AsyncClient(config=KubeConfig.from_file(kubeconfig(c)))
+        try:
+            assert len([n async for n in lk.list(Node)]) == 3
+        finally:
+            await lk.close()
