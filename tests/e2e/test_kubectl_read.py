@@ -8,6 +8,7 @@ or, for events, with the cluster's own event recorder (what a controller would d
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -379,6 +380,20 @@ async def test_wait_for_condition_and_jsonpath(kubectl: Kubectl) -> None:
     else:
         out = await kubectl.ok("wait", "--for=condition=Ready", "pod/wt", "--timeout=30s")
         assert out.strip() == "pod/wt condition met"
+
+
+async def test_wait_for_create(kubectl: Kubectl) -> None:
+    if kubectl.minor < 31:
+        pytest.skip("--for=create arrived in kubectl 1.31")
+    waiter = await kubectl.spawn("wait", "--for=create", "pod/arrives-later", "--timeout=30s")
+    try:
+        await asyncio.sleep(0.5)  # kubectl polls GET until the object exists; no watch to wait for
+        await kubectl.ok("run", "arrives-later", "--image=nginx")
+        result = await waiter.wait()
+    finally:
+        await waiter.stop()
+    assert result.rc == 0, str(result)
+    assert "pod/arrives-later condition met" in result.out
 
 
 async def test_wait_for_delete(kubectl: Kubectl) -> None:

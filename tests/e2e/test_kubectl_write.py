@@ -408,3 +408,47 @@ async def test_apply_client_side_then_server_side_migrates_ownership(kubectl: Ku
     # client-side manager's entry is folded into "kubectl" (server-side-apply.md, migration)
     assert {(e["manager"], e["operation"]) for e in obj["metadata"]["managedFields"]} == \
         {("kubectl", "Apply"), ("kubectl-last-applied", "Apply")}
+
+
+async def test_custom_resource_patches_label_and_strategic_refusal(kubectl: Kubectl) -> None:
+    snap = ("apiVersion: snapshot.storage.k8s.io/v1\nkind: VolumeSnapshot\nmetadata: {name: crp}\n"
+            "spec: {source: {persistentVolumeClaimName: whatever}}\n")
+    await kubectl.ok("create", "-f", kubectl.write(snap))
+    refused = await kubectl.fail("patch", "vs", "crp", "-p", '{"metadata":{"labels":{"a":"b"}}}')
+    assert ("error: application/strategic-merge-patch+json is not supported by snapshot.storage.k8s.io/v1, "
+            "Kind=VolumeSnapshot: the body of the request was in an unknown format - accepted media types include: "
+            "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml") in refused.err
+    assert "patched" in await kubectl.ok("patch", "vs", "crp", "--type=merge", "-p", '{"metadata":{"labels":{"a":"b"}}}')
+    assert "labeled" in await kubectl.ok("label", "vs", "crp", "x=y")
+    assert "annotated" in await kubectl.ok("annotate", "vs", "crp", "n=m")
+    obj = await get(kubectl, "volumesnapshots.snapshot.storage.k8s.io", "crp")
+    assert obj is not None and obj["metadata"]["labels"] == {"a": "b", "x": "y"}
+    assert obj["metadata"]["annotations"] == {"n": "m"}
+
+
+async def test_taint_generate_name_and_force_delete(kubectl: Kubectl) -> None:
+    assert (await kubectl.ok("taint", "nodes", "node1", "dedicated=e2e:NoSchedule")).strip() == "node/node1 tainted"
+    node = await get(kubectl, "nodes", "node1", None)
+    assert node is not None and {"key": "dedicated", "value": "e2e", "effect": "NoSchedule"} in node["spec"]["taints"]
+    assert (await kubectl.ok("taint", "nodes", "node1", "dedicated-")).strip() == "node/node1 untainted"
+    node = await get(kubectl, "nodes", "node1", None)
+    assert node is not None and not node["spec"].get("taints")
+    generated = kubectl.write("apiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: gen-}\n", "gen.yaml")
+    out = (await kubectl.ok("create", "-f", generated)).strip()
+    assert re.fullmatch(r"configmap/gen-[a-z0-9]{5} created", out), out
+    refused = await kubectl.fail("apply", "-f", generated)
+    assert "error: from gen-: cannot use generate name with apply" in refused.err
+    await kubectl.ok("run", "forced", "--image=nginx")
+    result = await kubectl.run("delete", "pod", "forced", "--grace-period=0", "--force")
+    assert result.rc == 0, str(result)
+    assert "Warning: Immediate deletion does not wait for confirmation" in result.err
+    assert result.out.startswith('pod "forced" force deleted')
+    assert await get(kubectl, "pods", "forced") is None
+    for i in range(3):
+        await kubectl.ok("create", "configmap", f"bulk-{i}", "--from-literal=k=v")
+    await kubectl.ok("label", "configmap", "bulk-0", "bulk-1", "bulk-2", "bulk=yes")
+    chunked = await kubectl.ok("get", "cm", "-l", "bulk=yes", "--chunk-size=1", "-o", "name")
+    assert chunked.split() == ["configmap/bulk-0", "configmap/bulk-1", "configmap/bulk-2"]
+    out = await kubectl.ok("delete", "cm", "-l", "bulk=yes")
+    assert [line.split('"')[1] for line in out.splitlines()] == ["bulk-0", "bulk-1", "bulk-2"]
+    assert (await kubectl.cluster.client.list("configmaps", "default", label_selector="bulk=yes"))["items"] == []
