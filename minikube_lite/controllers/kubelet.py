@@ -447,7 +447,8 @@ class Kubelet(Controller):
             rt.sandbox = True
             rt.pod_ip = rt.pod_ip or self._allocate_ip(key, node)
             rt.stage, rt.index, rt.sub = "containers", 0, "pull"
-            await self._write_status(pod, rt, node)
+            if self.pull_delay > 0 and self._needs_pull(pod, rt):
+                await self._write_status(pod, rt, node)  # the pod shows its IP while images are pulled
         while rt.stage == "containers":
             if rt.index >= len(rt.containers):
                 rt.stage = "running"
@@ -512,6 +513,14 @@ class Kubelet(Controller):
         # (Re)arm the retry: any other event for the pod cancels the queue's timer for the key.
         self.queue.add_after(key, max(0.001, rt.retry_at - now), daemon=True)
         return DONE
+
+    def _needs_pull(self, pod: JSON, rt: PodRuntime) -> bool:
+        present = self._images.get(rt.node, set())
+        for c in rt.containers:
+            policy = self._spec_container(pod, c).get("imagePullPolicy") or "IfNotPresent"
+            if policy == "Always" or (policy != "Never" and normalize_image(c.image)[1] not in present):
+                return True
+        return False
 
     @staticmethod
     def _spec_container(pod: JSON, c: ContainerRuntime) -> JSON:

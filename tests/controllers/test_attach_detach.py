@@ -290,3 +290,33 @@ async def test_provisioned_volume_is_attached_in_the_selected_zone(make_cluster:
         assert disk.zone == "cn-hangzhou-b" and disk.instance_ids == [instance(c, node)]
         reasons = [r for _, r, _, _ in await events(c, "app")]
         assert reasons[0] == "Scheduled" and "SuccessfulAttachVolume" in reasons and reasons[-1] == "Started"
+
+
+async def test_default_cluster_runs_pods_on_both_drivers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The course's default cluster: an Immediate cloud-disk claim and a host-path claim, each used by a
+    pod the scheduler places; both volumes are attached through their driver and the pods run."""
+    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [
+        *CONTROLLERS, ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+        ("minikube_lite.scheduler.scheduler", "Scheduler")])
+    async with Cluster(clock=VirtualClock()) as c:
+        for claim, sc in (("disk", "alicloud-disk-ssd"), ("local", "csi-hostpath-sc")):
+            await c.client.create("persistentvolumeclaims", {
+                "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": claim},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}},
+                         "storageClassName": sc}}, "default")
+            await c.client.create("pods", pod(f"app-{claim}", None, claim=claim), "default")
+        await c.settle()
+        for claim in ("disk", "local"):
+            p = await c.client.get("pods", f"app-{claim}", "default")
+            assert p["status"]["phase"] == "Running", (claim, p["status"])
+        vas = await attachments(c)
+        assert sorted(va["spec"]["attacher"] for va in vas) == [DRIVER, "hostpath.csi.k8s.io"]
+        assert all(va["status"]["attached"] for va in vas)
+        # Tear down: pods, then claims. Detach comes first, then the provisioner deletes the volumes.
+        for claim in ("disk", "local"):
+            await c.client.delete("pods", f"app-{claim}", "default")
+            await c.client.delete("persistentvolumeclaims", claim, "default")
+        await c.settle()
+        assert await attachments(c) == []
+        assert (await c.client.list("persistentvolumes"))["items"] == []
+        assert [d for d in c.cloud.disks.values() if d.status != "Deleting"] == []
