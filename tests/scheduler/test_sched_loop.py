@@ -274,3 +274,20 @@ async def test_settle_does_not_jump_time_for_a_waiting_prebind_and_pod_deletion_
     await c.settle()
     assert s.queue.pending()["inFlight"] == [] and not s.pending_work()
     assert [r for _, r, _ in await events_for(c, "app")] == []
+
+
+async def test_scheduling_gates_hold_the_pod_until_removed(env):
+    c, _ = env
+    gated = pod("gated")
+    gated["spec"]["schedulingGates"] = [{"name": "example.com/quota"}]
+    await c.client.create("pods", gated, "default")
+    await c.settle()
+    p = await get_pod(c, "gated")
+    cond = condition(p)
+    assert (cond["status"], cond["reason"], cond["message"]) == \
+        ("False", "SchedulingGated", "Scheduling is blocked due to non-empty scheduling gates")
+    assert not p["spec"].get("nodeName")
+    await c.client.patch("pods", "gated", [{"op": "remove", "path": "/spec/schedulingGates"}], "default",
+                         patch_type="json")
+    await c.settle()
+    assert (await get_pod(c, "gated"))["spec"]["nodeName"] in ("node1", "node2")
