@@ -82,8 +82,11 @@ REASON_MISBOUND = "SnapshotMisbound"
 MSG_MISBOUND = "VolumeSnapshotContent is not bound to the VolumeSnapshot correctly"
 REASON_BIND_FAILED = "SnapshotBindFailed"
 MSG_BIND_FAILED = "Snapshot failed to bind VolumeSnapshotContent, {err}"
-REASON_HANDLE_SET = "SnapshotHandleSet"
-MSG_HANDLE_SET = "Snapshot handle should not be set in content {ns}/{name} for dynamic provisioning"
+MSG_DYNAMIC_MISMATCH = "VolumeSnapshotContent {content} is pre-provisioned while expecting a dynamically provisioned one"
+REASON_CREATE_CONTENT_FAILED = "CreateSnapshotContentFailed"
+MSG_CREATE_CONTENT_FAILED = "Error creating volume snapshot content object for snapshot {key}: {err}."
+REASON_CONTENT_DELETE_ERROR = "SnapshotContentObjectDeleteError"
+MSG_CONTENT_DELETE_ERROR = "Failed to delete snapshot content API object"
 REASON_PVC_SOURCE_MISSING = "SnapshotPVCSourceMissing"
 MSG_PVC_SOURCE_MISSING = "PVC source for snapshot {ns}/{name} is missing"
 REASON_DELETE_PENDING = "SnapshotDeletePending"
@@ -92,13 +95,22 @@ MSG_DELETE_PENDING = "Snapshot is being used to restore a PVC"
 # Errors that end up inside the messages above; ``{err}`` is Go's %q of an error (see go_quote).
 ERR_PVC_LOOKUP = 'failed to retrieve PVC {pvc} from the lister: {err}'
 ERR_PVC_NOT_BOUND = "the PVC {pvc} is not yet bound to a PV, will not attempt to take a snapshot"
-ERR_PVC_NO_VOLUME = "the PVC {pvc} has not been bound yet"
+ERR_BINDING_BROKEN = "claim in dataSource not bound or invalid"
+ERR_NO_CLAIM = "cannot get claim from snapshot"
+ERR_DELETE_CONTENT = "failed to delete VolumeSnapshotContent {content} from API server: {err}"
+ERR_CREATE_INPUT = "failed to get input parameters to create snapshot {name}: {err}"
+ERR_NON_CSI_SNAPSHOT = "snapshotting non-CSI volumes is not supported, snapshot:{key}"
+CONTROLLER_UPDATE_FAILED = "snapshot controller failed to update {name} on API server: {message}"
 ERR_PV_LOOKUP = 'failed to retrieve PV {pv} from the API server: {err}'
 ERR_NOT_CSI = "cannot find CSI PersistentVolumeSource for volume {pv}"
 ERR_PVC_DELETING = "cannot add finalizer on claim because it is being deleted"
-ERR_CLASS_LOOKUP = 'failed to retrieve snapshot class {cls} from the informer: {err}'
 ERR_NO_CLASS = "failed to take snapshot {name} without a snapshot class"
 ERR_REF_MISMATCH = "Could not bind snapshot {snapshot} and content {content}, the VolumeSnapshotRef does not match"
+
+
+def controller_update_error(name: str, message: str) -> str:
+    """newControllerUpdateError's text."""
+    return CONTROLLER_UPDATE_FAILED.format(name=name, message=message)
 
 
 def go_quote(text: object) -> str:
@@ -298,18 +310,18 @@ class SnapshotController(Controller):
         return result
 
     async def error_status(self, vs: JSON, set_not_ready: bool, type_: str, reason: str, message: str) -> JSON:
-        """updateSnapshotErrorStatusWithEvent: record the error once (same message: no new write or event)."""
+        """updateSnapshotErrorStatusWithEvent: record the error once (same message: no new write or
+        event); the event is emitted even when the status write fails, so the user sees it."""
         status = dict(_status(vs))
         if (status.get("error") or {}).get("message") == message:
             return vs
         status["error"] = {"time": rfc3339(self.clock.now()), "message": message}
-        if set_not_ready or "readyToUse" not in status:
+        if set_not_ready:
             status["readyToUse"] = False
         try:
             vs = await self._update_vs_status(vs, status)
         except ApiError as err:
             log.debug("snapshot-controller: error status of %s not written: %s", snapshot_key(vs), err)
-            return vs
         await self.recorder.event(vs, type_, reason, message)
         return vs
 
@@ -331,13 +343,14 @@ class SnapshotController(Controller):
             await self.check_class(vs, class_name)
         elif pvc_name:
             vs = await self.set_default_class(vs)
-        content = await self.content_for(vs)
+        # checkandAddSnapshotFinalizers looks the content up (with its error statuses) first.
+        content = await (self.preprovisioned_content(vs) if content_name else self.dynamic_content(vs))
         try:
             vs = await self.add_snapshot_finalizers(vs, content)
         except ApiError as err:
             if err.code != 409:  # a conflict is just a retry with a fresh copy
-                await self.recorder.event(vs, WARNING, REASON_FINALIZER_ERROR,
-                                          MSG_FINALIZER_ERROR.format(err=err.message))
+                await self.recorder.event(vs, WARNING, REASON_FINALIZER_ERROR, MSG_FINALIZER_ERROR.format(
+                    err=controller_update_error(snapshot_key(vs), err.message)))
             raise
         if not is_ready(vs) or not bound_content_name(vs):
             await self.sync_unready(vs)
@@ -345,13 +358,35 @@ class SnapshotController(Controller):
             await self.sync_ready(vs)
         return DONE
 
-    async def content_for(self, vs: JSON) -> JSON | None:
-        """The content this snapshot is (or will be) bound to, if it exists and points back."""
-        source = (vs.get("spec") or {}).get("source") or {}
-        name = source.get("volumeSnapshotContentName") or bound_content_name(vs) or dynamic_content_name(vs)
+    async def dynamic_content(self, vs: JSON) -> JSON | None:
+        """getDynamicallyProvisionedContentFromStore: ``snapcontent-<uid>``, if it is ours."""
+        name = dynamic_content_name(vs)
         content = await self._get(VSC, name)
-        if content is None or not ref_points_to(content, vs, allow_empty_uid=True):
+        if content is None:
             return None
+        if not ((content.get("spec") or {}).get("source") or {}).get("volumeHandle"):
+            msg = MSG_DYNAMIC_MISMATCH.format(content=name)
+            await self.error_status(vs, True, WARNING, REASON_CONTENT_MISMATCH, msg)
+            raise SnapshotError(msg)
+        if not ref_points_to(content, vs):
+            msg = MSG_CONTENT_MISBOUND.format(content=name)
+            await self.error_status(vs, True, WARNING, REASON_CONTENT_MISBOUND, msg)
+            raise SnapshotError(msg)
+        return content
+
+    async def preprovisioned_content(self, vs: JSON) -> JSON | None:
+        """getPreprovisionedContentFromStore: the named content, if pre-provisioned and pointing back."""
+        name = ((vs.get("spec") or {}).get("source") or {}).get("volumeSnapshotContentName") or ""
+        content = await self._get(VSC, name)
+        if content is None:
+            return None
+        if not ((content.get("spec") or {}).get("source") or {}).get("snapshotHandle"):
+            await self.error_status(vs, True, WARNING, REASON_CONTENT_MISMATCH, MSG_CONTENT_MISMATCH)
+            raise SnapshotError(MSG_CONTENT_MISMATCH)
+        if not ref_points_to(content, vs, allow_empty_uid=True):
+            msg = MSG_CONTENT_MISBOUND.format(content=name)
+            await self.error_status(vs, True, WARNING, REASON_CONTENT_MISBOUND, msg)
+            raise SnapshotError(msg)
         return content
 
     async def add_snapshot_finalizers(self, vs: JSON, content: JSON | None) -> JSON:
@@ -369,18 +404,22 @@ class SnapshotController(Controller):
 
     async def check_class(self, vs: JSON, class_name: str) -> None:
         """checkAndUpdateSnapshotClass: a named class must exist."""
-        if self.classes.get(class_name) is not None or await self._get(VSCLASS, class_name) is not None:
+        if await self.snapshot_class(class_name) is not None:
             return
-        msg = MSG_GET_CLASS_FAILED.format(err=ERR_CLASS_LOOKUP.format(
-            cls=class_name, err=go_quote(class_not_found(class_name))))
+        msg = MSG_GET_CLASS_FAILED.format(err=class_not_found(class_name))
         await self.error_status(vs, False, WARNING, REASON_GET_CLASS_FAILED, msg)
         raise SnapshotError(msg)
+
+    async def snapshot_class(self, name: str) -> JSON | None:
+        return self.classes.get(name) or await self._get(VSCLASS, name)
 
     async def set_default_class(self, vs: JSON) -> JSON:
         """SetDefaultSnapshotClass: the one default class whose driver is the source PV's driver."""
         try:
-            _, pv = await self.source_volume(vs)
+            pv = await self.source_volume(vs)
             driver = ((pv.get("spec") or {}).get("csi") or {}).get("driver")
+            if not driver:
+                raise SnapshotError(ERR_NON_CSI_SNAPSHOT.format(key=snapshot_key(vs)))
             candidates = [c for c in self.classes.list()
                           if (_meta(c).get("annotations") or {}).get(ANN_DEFAULT_CLASS) == "true"
                           and c.get("driver") == driver]
@@ -397,45 +436,40 @@ class SnapshotController(Controller):
         result: JSON = await self.client.patch(VS, vs["metadata"]["name"], body, vs["metadata"]["namespace"])
         return result
 
-    async def source_volume(self, vs: JSON) -> tuple[JSON, JSON]:
-        """The source PVC and its bound CSI PV, or a SnapshotError with the upstream text."""
-        ns = vs["metadata"]["namespace"]
+    async def source_claim(self, vs: JSON) -> JSON:
+        """getClaimFromVolumeSnapshot."""
         pvc_name = ((vs.get("spec") or {}).get("source") or {}).get("persistentVolumeClaimName") or ""
         try:
-            pvc = await self.client.get("persistentvolumeclaims", pvc_name, ns)
+            return await self.client.get("persistentvolumeclaims", pvc_name, vs["metadata"]["namespace"])
         except ApiError as err:
             # The lister's NotFound names the resource in the singular.
             text = f'persistentvolumeclaim "{pvc_name}" not found' if err.code == 404 else err.message
             raise SnapshotError(ERR_PVC_LOOKUP.format(pvc=pvc_name, err=go_quote(text))) from None
+
+    async def source_volume(self, vs: JSON) -> JSON:
+        """getVolumeFromVolumeSnapshot: the PV bound to the source claim (bound both ways)."""
+        pvc = await self.source_claim(vs)
+        pvc_name = pvc["metadata"]["name"]
         if (pvc.get("status") or {}).get("phase") != "Bound":
             raise SnapshotError(ERR_PVC_NOT_BOUND.format(pvc=pvc_name))
         pv_name = (pvc.get("spec") or {}).get("volumeName") or ""
-        if not pv_name:
-            raise SnapshotError(ERR_PVC_NO_VOLUME.format(pvc=pvc_name))
         try:
-            pv = await self.client.get("persistentvolumes", pv_name)
+            pv: JSON = await self.client.get("persistentvolumes", pv_name)
         except ApiError as err:
             raise SnapshotError(ERR_PV_LOOKUP.format(pv=pv_name, err=go_quote(err.message))) from None
-        if not (pv.get("spec") or {}).get("csi"):
-            raise SnapshotError(ERR_NOT_CSI.format(pv=pv_name))
-        return pvc, pv
+        ref = (pv.get("spec") or {}).get("claimRef") or {}
+        if (ref.get("name") != pvc_name or ref.get("namespace") != pvc["metadata"]["namespace"]
+                or (ref.get("uid") and ref.get("uid") != pvc["metadata"].get("uid"))):
+            raise SnapshotError(ERR_BINDING_BROKEN)
+        return pv
 
     async def sync_unready(self, vs: JSON) -> None:
         source = (vs.get("spec") or {}).get("source") or {}
         if source.get("volumeSnapshotContentName"):
-            await self.sync_preprovisioned(vs, source["volumeSnapshotContentName"])
+            await self.sync_preprovisioned(vs)
             return
-        name = dynamic_content_name(vs)
-        content = await self._get(VSC, name)
+        content = await self.dynamic_content(vs)
         if content is not None:
-            if ((content.get("spec") or {}).get("source") or {}).get("snapshotHandle"):
-                msg = MSG_HANDLE_SET.format(ns=vs["metadata"]["namespace"], name=vs["metadata"]["name"])
-                await self.error_status(vs, True, WARNING, REASON_HANDLE_SET, msg)
-                raise SnapshotError(msg)
-            if not ref_points_to(content, vs):
-                msg = MSG_CONTENT_MISBOUND.format(content=name)
-                await self.error_status(vs, True, WARNING, REASON_CONTENT_MISBOUND, msg)
-                raise SnapshotError(msg)
             await self.update_status(vs, content)
             return
         if not source.get("persistentVolumeClaimName"):
@@ -444,26 +478,30 @@ class SnapshotController(Controller):
             raise SnapshotError(msg)
         try:
             content = await self.create_content(vs)
-        except (SnapshotError, ApiError) as err:
-            text = err.message if isinstance(err, ApiError) else str(err)
+        except SnapshotError as err:
             await self.error_status(vs, True, WARNING, REASON_CONTENT_CREATION_FAILED,
-                                    MSG_CONTENT_CREATION_FAILED.format(err=text))
+                                    MSG_CONTENT_CREATION_FAILED.format(err=err))
             raise
         await self.update_status(vs, content)
 
     async def create_content(self, vs: JSON) -> JSON:
-        """createSnapshotContent: protect the source PVC, then create ``snapcontent-<uid>``."""
+        """createSnapshotContent: protect the source PVC, gather the input, create ``snapcontent-<uid>``."""
         meta = vs["metadata"]
-        pvc, pv = await self.source_volume(vs)
-        class_name = (vs.get("spec") or {}).get("volumeSnapshotClassName")
-        if not class_name:
-            raise SnapshotError(ERR_NO_CLASS.format(name=meta["name"]))
-        snap_class = self.classes.get(class_name) or await self._get(VSCLASS, class_name)
-        if snap_class is None:
-            raise SnapshotError(ERR_CLASS_LOOKUP.format(cls=class_name, err=go_quote(class_not_found(class_name))))
-        await self.ensure_pvc_finalizer(pvc)
+        await self.ensure_pvc_finalizer(vs)
+        try:
+            class_name = (vs.get("spec") or {}).get("volumeSnapshotClassName")
+            if not class_name:
+                raise SnapshotError(ERR_NO_CLASS.format(name=meta["name"]))
+            snap_class = await self.snapshot_class(class_name)
+            if snap_class is None:
+                raise SnapshotError(class_not_found(class_name))
+            pv = await self.source_volume(vs)
+        except SnapshotError as err:
+            raise SnapshotError(ERR_CREATE_INPUT.format(name=meta["name"], err=go_quote(err))) from None
+        csi = (pv.get("spec") or {}).get("csi")
+        if not csi:
+            raise SnapshotError(ERR_NOT_CSI.format(pv=pv["metadata"]["name"]))
         name = dynamic_content_name(vs)
-        csi = (pv.get("spec") or {}).get("csi") or {}
         spec: JSON = {
             "volumeSnapshotRef": {"kind": "VolumeSnapshot", "apiVersion": API_VERSION, "namespace": meta["namespace"],
                                   "name": meta["name"], "uid": meta["uid"],
@@ -471,9 +509,10 @@ class SnapshotController(Controller):
             "source": {"volumeHandle": csi.get("volumeHandle")},
             "volumeSnapshotClassName": class_name,
             "deletionPolicy": snap_class.get("deletionPolicy"),
-            "driver": snap_class.get("driver") or csi.get("driver"),
-            "sourceVolumeMode": (pv.get("spec") or {}).get("volumeMode") or "Filesystem",
+            "driver": snap_class.get("driver"),
         }
+        if (pv.get("spec") or {}).get("volumeMode"):  # --prevent-volume-mode-conversion (on by default)
+            spec["sourceVolumeMode"] = pv["spec"]["volumeMode"]
         content: JSON = {"apiVersion": API_VERSION, "kind": "VolumeSnapshotContent",
                          "metadata": {"name": name}, "spec": spec}
         params = snap_class.get("parameters") or {}
@@ -486,49 +525,50 @@ class SnapshotController(Controller):
             created: JSON = await self.client.create(VSC, content)
         except ApiError as err:
             if err.code != 409:
-                raise
-            existing = await self._get(VSC, name)
-            if existing is None:
-                raise
-            return existing
+                msg = MSG_CREATE_CONTENT_FAILED.format(key=snapshot_key(vs), err=err.message)
+                await self.recorder.event(vs, WARNING, REASON_CREATE_CONTENT_FAILED, msg)
+                raise SnapshotError(controller_update_error(snapshot_key(vs), err.message)) from None
+            created = content  # already exists: reuse it, as upstream
         await self.recorder.event(vs, NORMAL, REASON_CREATING,
                                   MSG_CREATING.format(ns=meta["namespace"], name=meta["name"]))
         return created
 
-    async def ensure_pvc_finalizer(self, pvc: JSON) -> None:
+    async def ensure_pvc_finalizer(self, vs: JSON) -> None:
+        """ensurePVCFinalizer: keep the source claim while the snapshot is being cut."""
+        try:
+            pvc = await self.source_claim(vs)
+        except SnapshotError:
+            raise SnapshotError(controller_update_error(vs["metadata"]["name"], ERR_NO_CLAIM)) from None
         finalizers = list(_meta(pvc).get("finalizers") or [])
         if FINALIZER_PVC_AS_SOURCE in finalizers:
             return
         if _meta(pvc).get("deletionTimestamp"):
-            raise SnapshotError(ERR_PVC_DELETING)
-        await self._set_finalizers("persistentvolumeclaims", pvc, [*finalizers, FINALIZER_PVC_AS_SOURCE])
+            raise SnapshotError(controller_update_error(pvc["metadata"]["name"], ERR_PVC_DELETING))
+        try:
+            await self._set_finalizers("persistentvolumeclaims", pvc, [*finalizers, FINALIZER_PVC_AS_SOURCE])
+        except ApiError as err:
+            raise SnapshotError(controller_update_error(pvc["metadata"]["name"], err.message)) from None
 
-    async def sync_preprovisioned(self, vs: JSON, content_name: str) -> None:
-        content = await self._get(VSC, content_name)
+    async def sync_preprovisioned(self, vs: JSON) -> None:
+        content = await self.preprovisioned_content(vs)
         if content is None:
             await self.error_status(vs, True, WARNING, REASON_CONTENT_MISSING, MSG_CONTENT_MISSING)
             raise SnapshotError(MSG_CONTENT_MISSING)
-        if ((content.get("spec") or {}).get("source") or {}).get("volumeHandle"):
-            await self.error_status(vs, True, WARNING, REASON_CONTENT_MISMATCH, MSG_CONTENT_MISMATCH)
-            raise SnapshotError(MSG_CONTENT_MISMATCH)
-        if not ref_points_to(content, vs, allow_empty_uid=True):
-            msg = MSG_CONTENT_MISBOUND.format(content=content_name)
-            await self.error_status(vs, True, WARNING, REASON_CONTENT_MISBOUND, msg)
-            raise SnapshotError(msg)
         try:
             content = await self.bind_content(vs, content)
         except (SnapshotError, ApiError) as err:
             text = err.message if isinstance(err, ApiError) else str(err)
             await self.error_status(vs, True, WARNING, REASON_BIND_FAILED, MSG_BIND_FAILED.format(err=text))
-            raise
+            raise SnapshotError(text) from None
         await self.update_status(vs, content)
 
     async def bind_content(self, vs: JSON, content: JSON) -> JSON:
         """checkandBindSnapshotContent: write the snapshot's uid (and class) into the content's ref."""
         spec = content.get("spec") or {}
         ref = spec.get("volumeSnapshotRef") or {}
-        if ref.get("name") != vs["metadata"]["name"]:
-            raise SnapshotError(ERR_REF_MISMATCH.format(snapshot=snapshot_key(vs), content=content["metadata"]["name"]))
+        if ref.get("name") != vs["metadata"]["name"] or (ref.get("uid") and ref["uid"] != vs["metadata"]["uid"]):
+            raise SnapshotError(ERR_REF_MISMATCH.format(snapshot=vs["metadata"]["name"],
+                                                        content=content["metadata"]["name"]))
         class_name = (vs.get("spec") or {}).get("volumeSnapshotClassName")
         if ref.get("uid") and (spec.get("volumeSnapshotClassName") or not class_name):
             return content
@@ -601,40 +641,52 @@ class SnapshotController(Controller):
         return False
 
     async def process_deletion(self, vs: JSON) -> Result:
-        """§4.8: wait for restores, mark the content being-deleted, delete it (Delete) or let go (Retain)."""
-        content = await self.content_for(vs)
-        if content is not None and not (content["spec"].get("volumeSnapshotRef") or {}).get("uid"):
-            content = None  # an unbound pre-provisioned content is not this snapshot's to delete
+        """processSnapshotWithDeletionTimestamp + checkandRemoveSnapshotFinalizersAndCheckandDeleteContent:
+        wait for restores, mark the content being-deleted, delete it (Delete), drop our finalizers
+        (the bound one only once a Delete content is gone)."""
+        meta = _meta(vs)
+        finalizers = list(meta.get("finalizers") or [])
+        if FINALIZER_VS_AS_SOURCE not in finalizers and FINALIZER_VS_BOUND not in finalizers:
+            return DONE  # not a deletion candidate (anything left is someone else's)
+        source = (vs.get("spec") or {}).get("source") or {}
+        name = bound_content_name(vs) or (dynamic_content_name(vs) if source.get("persistentVolumeClaimName") else "")
+        content = await self._get(VSC, name) if name else None
+        if content is not None and not ref_points_to(content, vs):
+            content = None  # not bound both ways: never touch it
+        delete_content = content is not None and content["spec"].get("deletionPolicy") == "Delete"
         if content is not None and self.restore_pending(vs):
             await self.recorder.event(vs, WARNING, REASON_DELETE_PENDING, MSG_DELETE_PENDING)
             raise SnapshotError(MSG_DELETE_PENDING)
         if content is not None:
             if (_meta(content).get("annotations") or {}).get(ANN_BEING_DELETED) != "yes":
                 content = await self._annotate(VSC, content, ANN_BEING_DELETED, "yes")
-            if content["spec"].get("deletionPolicy") == "Delete":
-                if not _meta(content).get("deletionTimestamp"):
-                    try:
-                        await self.client.delete(VSC, content["metadata"]["name"])
-                    except ApiError as err:
-                        if err.code != 404:
-                            raise
-                return DONE  # the content's DELETED event brings us back to drop our finalizers
-        finalizers = list(_meta(vs).get("finalizers") or [])
-        kept = [f for f in finalizers if f not in (FINALIZER_VS_AS_SOURCE, FINALIZER_VS_BOUND)]
+            if delete_content and not _meta(content).get("deletionTimestamp"):
+                try:
+                    await self.client.delete(VSC, content["metadata"]["name"])
+                except ApiError as err:
+                    if err.code != 404:
+                        await self.recorder.event(vs, WARNING, REASON_CONTENT_DELETE_ERROR, MSG_CONTENT_DELETE_ERROR)
+                        raise SnapshotError(ERR_DELETE_CONTENT.format(
+                            content=content["metadata"]["name"], err=go_quote(err.message))) from None
+        # The source claim no longer needs protecting on this snapshot's account.
+        pvc = source.get("persistentVolumeClaimName")
+        if pvc:
+            await self.sync_source_pvc(meta["namespace"], pvc, skip=meta["name"])
+        drop = {FINALIZER_VS_AS_SOURCE} | (set() if delete_content else {FINALIZER_VS_BOUND})
+        kept = [f for f in finalizers if f not in drop]
         if kept != finalizers:
             try:
                 await self._set_finalizers(VS, vs, kept)
             except ApiError as err:
                 if err.code != 404:
                     raise
-        pvc = ((vs.get("spec") or {}).get("source") or {}).get("persistentVolumeClaimName")
-        if pvc:
-            self.queue.add(f"pvc:{vs['metadata']['namespace']}/{pvc}")
-        return DONE
+        return DONE  # a deleted content's DELETED event brings us back for the bound finalizer
 
     # ------------------------------------------------------------------ contents
 
     async def sync_content(self, name: str) -> Result:
+        """syncContent: the bound finalizer once the ref has a uid; being-deleted once its snapshot is
+        going. A content whose snapshot is gone is left alone (upstream: never risk the data)."""
         content = await self._get(VSC, name)
         if content is None:
             return DONE
@@ -645,23 +697,22 @@ class SnapshotController(Controller):
         if not meta.get("deletionTimestamp") and FINALIZER_VSC_BOUND not in (meta.get("finalizers") or []):
             await self._set_finalizers(VSC, content, [*(meta.get("finalizers") or []), FINALIZER_VSC_BOUND])
             return DONE
-        vs = await self._get(VS, ref.get("name", ""), ref.get("namespace"))
-        if vs is not None and vs["metadata"].get("uid") != ref.get("uid"):
-            vs = None
-        if vs is None and content["spec"].get("deletionPolicy") == "Delete" and not meta.get("deletionTimestamp"):
-            if (meta.get("annotations") or {}).get(ANN_BEING_DELETED) != "yes":
-                content = await self._annotate(VSC, content, ANN_BEING_DELETED, "yes")
-            try:
-                await self.client.delete(VSC, name)
-            except ApiError as err:
-                if err.code != 404:
-                    raise
+        vs = self.snapshots.get(ref.get("name", ""), ref.get("namespace"))
+        if vs is None or vs["metadata"].get("uid") != ref.get("uid"):
+            return DONE
+        vs_meta = _meta(vs)
+        candidate = vs_meta.get("deletionTimestamp") and (
+            FINALIZER_VS_AS_SOURCE in (vs_meta.get("finalizers") or [])
+            or FINALIZER_VS_BOUND in (vs_meta.get("finalizers") or []))
+        if candidate and (meta.get("annotations") or {}).get(ANN_BEING_DELETED) != "yes":
+            await self._annotate(VSC, content, ANN_BEING_DELETED, "yes")
         return DONE
 
     # ------------------------------------------------------------------ source PVCs
 
-    async def sync_source_pvc(self, namespace: str, name: str) -> Result:
-        """checkandRemovePVCFinalizer: drop the protection once no snapshot of it is still in flight."""
+    async def sync_source_pvc(self, namespace: str, name: str, skip: str | None = None) -> Result:
+        """checkandRemovePVCFinalizer: drop the protection once no snapshot of it is still in flight
+        (``skip``: the snapshot being deleted, which no longer counts)."""
         pvc = await self._get("persistentvolumeclaims", name, namespace)
         if pvc is None:
             return DONE
@@ -670,8 +721,9 @@ class SnapshotController(Controller):
             return DONE
         for vs in self.snapshots.list(namespace):
             source = (vs.get("spec") or {}).get("source") or {}
-            if (source.get("persistentVolumeClaimName") == name and not is_ready(vs)
-                    and not _meta(vs).get("deletionTimestamp")):
+            if vs["metadata"]["name"] == skip:
+                continue
+            if source.get("persistentVolumeClaimName") == name and not is_ready(vs):
                 return DONE
         await self._set_finalizers("persistentvolumeclaims", pvc,
                                    [f for f in finalizers if f != FINALIZER_PVC_AS_SOURCE])

@@ -27,6 +27,7 @@ from snapshot_fakes import (
     volume_snapshot,
 )
 
+from minikube_lite.client.informer import Informer
 from minikube_lite.cluster import Cluster
 from minikube_lite.controllers import snapshot as S
 from minikube_lite.controllers.snapshot_sidecar import SnapshotSidecar
@@ -108,28 +109,37 @@ async def test_4_5_dynamic_snapshot_finalizers_content_status_and_events(cluster
 async def test_4_5_source_claim_not_bound_fails_then_recovers(cluster: Cluster) -> None:
     c = cluster
     await c.client.create(VSCLASS, snapshot_class())
-    await c.client.create("persistentvolumeclaims", {
+    claim = await c.client.create("persistentvolumeclaims", {
         "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "src"},
         "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "", "volumeName": "pv-src",
                  "resources": {"requests": {"storage": "20Gi"}}}}, NS)
     await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
     await c.settle(timeout=3)
     vs = await get_vs(c)
-    msg = ("Failed to create snapshot content with error the PVC src is not yet bound to a PV, "
-           "will not attempt to take a snapshot")
+    msg = ('Failed to create snapshot content with error failed to get input parameters to create snapshot snap1: '
+           '"the PVC src is not yet bound to a PV, will not attempt to take a snapshot"')
     assert vs["status"]["readyToUse"] is False
     assert vs["status"]["error"]["message"] == msg
     assert ("Warning", "SnapshotContentCreationFailed", msg) in await reasons(c.client, "snap1")
     assert await names(c, VSC) == []
+    # ensurePVCFinalizer runs first: the claim is protected although nothing was cut yet.
+    pvc_now = await c.client.get("persistentvolumeclaims", "src", NS)
+    assert S.FINALIZER_PVC_AS_SOURCE in pvc_now["metadata"]["finalizers"]
 
     # The PV appears and binds: the snapshot proceeds without any user action.
-    await c.client.delete("persistentvolumeclaims", "src", NS)
-    await c.settle(timeout=3)
-    await static_bound_claim(c)
+    disk = await c.cloud.create_disk(zone="cn-hangzhou-b", size_gib=20, category="cloud_ssd")
+    await c.client.create("persistentvolumes", {
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-src"},
+        "spec": {"capacity": {"storage": "20Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "",
+                 "persistentVolumeReclaimPolicy": "Retain",
+                 "claimRef": {"namespace": NS, "name": "src", "uid": claim["metadata"]["uid"]},
+                 "csi": {"driver": DISK_DRIVER, "volumeHandle": disk.disk_id}}})
     await c.settle()
     vs = await get_vs(c)
     assert vs["status"]["readyToUse"] is True
     assert "error" not in vs["status"]
+    pvc_now = await c.client.get("persistentvolumeclaims", "src", NS)
+    assert S.FINALIZER_PVC_AS_SOURCE not in pvc_now["metadata"]["finalizers"]
 
 
 async def test_4_4_default_class_chosen_by_the_source_driver(cluster: Cluster) -> None:
@@ -165,8 +175,7 @@ async def test_4_4_missing_named_class_is_reported_until_it_appears(cluster: Clu
     await c.client.create(VS, volume_snapshot("snap1", pvc="src", snapclass="later"), NS)
     await c.settle(timeout=3)
     vs = await get_vs(c)
-    msg = ('Failed to get snapshot class with error failed to retrieve snapshot class later from the informer: '
-           '"volumesnapshotclass.snapshot.storage.k8s.io \\"later\\" not found"')
+    msg = 'Failed to get snapshot class with error volumesnapshotclass.snapshot.storage.k8s.io "later" not found'
     assert vs["status"]["error"]["message"] == msg
     assert ("Warning", "GetSnapshotClassFailed", msg) in await reasons(c.client, "snap1")
     assert await names(c, VSC) == []
@@ -275,10 +284,17 @@ async def test_4_8_delete_policy_deletes_content_and_cloud_snapshot_retain_keeps
     expected = [S.FINALIZER_VS_AS_SOURCE] + ([S.FINALIZER_VS_BOUND] if policy == "Delete" else [])
     assert vs["metadata"]["finalizers"] == expected
 
+    seen: list[list[str]] = []
+    watcher = Informer(c.client, VS, clock=c.clock)
+    watcher.add_handler(lambda ev, obj, old: seen.append(list(obj["metadata"].get("finalizers") or [])))
+    await watcher.start()
     await c.client.delete(VS, "snap1", NS)
     await c.settle()
+    await watcher.stop()
     assert await names(c, VS, NS) == []
     if policy == "Delete":
+        # as-source goes at once; bound stays until the content is gone (then the snapshot goes).
+        assert [S.FINALIZER_VS_BOUND] in seen and [S.FINALIZER_VS_AS_SOURCE] not in seen
         assert await names(c, VSC) == []
         assert handle not in c.cloud.snapshots
         assert [e["operation"] for e in c.cloud.log if e["target"] == handle][-1] == "DeleteSnapshot"
@@ -321,7 +337,9 @@ async def test_4_8_delete_pending_while_a_restore_is_pending(cluster: Cluster) -
     assert c.cloud.snapshots == {}
 
 
-async def test_4_8_orphaned_delete_content_is_deleted(cluster: Cluster) -> None:
+async def test_4_8_content_of_a_vanished_snapshot_is_kept(cluster: Cluster) -> None:
+    """Upstream never deletes a content because its snapshot is missing (a copied YAML must not
+    destroy data): the content and the cloud snapshot stay."""
     c = cluster
     await static_bound_claim(c)
     await c.client.create(VSCLASS, snapshot_class())
@@ -329,7 +347,6 @@ async def test_4_8_orphaned_delete_content_is_deleted(cluster: Cluster) -> None:
     await c.settle()
     vs = await get_vs(c)
     content_name = vs["status"]["boundVolumeSnapshotContentName"]
-    # Stop the controller, drop the snapshot behind its back, start it again.
     ctrl = snapshot_controller(c)
     await ctrl.stop()
     await c.client.patch(VS, "snap1", {"metadata": {"finalizers": None}}, NS)
@@ -338,8 +355,9 @@ async def test_4_8_orphaned_delete_content_is_deleted(cluster: Cluster) -> None:
     await fresh.start()
     c.controllers[c.controllers.index(ctrl)] = fresh
     await c.settle()
-    assert content_name not in await names(c, VSC)
-    assert c.cloud.snapshots == {}
+    content = await c.client.get(VSC, content_name)
+    assert not content["metadata"].get("deletionTimestamp")
+    assert len(c.cloud.snapshots) == 1
 
 
 def test_reserved_parameters_are_stripped() -> None:
@@ -399,7 +417,7 @@ async def test_restart_mid_snapshot_takes_exactly_one_cloud_snapshot(cluster: Cl
 
 
 @pytest.mark.parametrize(("case", "error"), [
-    ("missing", 'failed to retrieve PVC src from the lister: "persistentvolumeclaim \\"src\\" not found"'),
+    ("missing", "snapshot controller failed to update snap1 on API server: cannot get claim from snapshot"),
     ("not_csi", "cannot find CSI PersistentVolumeSource for volume pv-src"),
 ])
 async def test_4_5_source_errors_are_content_creation_failures(cluster: Cluster, case: str, error: str) -> None:
@@ -423,6 +441,6 @@ async def test_4_5_source_errors_are_content_creation_failures(cluster: Cluster,
     assert vs["status"]["error"]["message"] == msg and vs["status"]["readyToUse"] is False
     assert ("Warning", "SnapshotContentCreationFailed", msg) in await reasons(c.client, "snap1")
     assert await names(c, VSC) == []
-    if case == "not_csi":
+    if case == "not_csi":  # protected first (ensurePVCFinalizer), then refused
         claim = await c.client.get("persistentvolumeclaims", "src", NS)
-        assert S.FINALIZER_PVC_AS_SOURCE not in claim["metadata"]["finalizers"]
+        assert S.FINALIZER_PVC_AS_SOURCE in claim["metadata"]["finalizers"]
