@@ -135,6 +135,15 @@ def container_id(pod_uid: str, name: str, restarts: int = 0) -> str:
     return "containerd://" + hashlib.sha256(f"{pod_uid}/{name}/{restarts}".encode()).hexdigest()
 
 
+def _status_key(status: JSON) -> str:
+    """What the kubelet owns in a pod status, without timestamps of conditions."""
+    conditions = [(c.get("type"), c.get("status"), c.get("reason"), c.get("message"))
+                  for c in status.get("conditions") or []]
+    owned = [(k, status.get(k)) for k in ("phase", "hostIP", "podIP", "startTime", "containerStatuses",
+                                           "initContainerStatuses")]
+    return repr((conditions, owned))
+
+
 def go_list(items: Iterable[str]) -> str:
     """``fmt.Sprintf("%v", []string{...})``."""
     return "[" + " ".join(items) + "]"
@@ -196,6 +205,7 @@ class PodRuntime:
     pull_started: float = 0.0
     containers: list[ContainerRuntime] = field(default_factory=list)
     last_status: str = ""
+    written_rv: int = 0
     retry_at: float = 0.0
 
 
@@ -664,20 +674,24 @@ class Kubelet(Controller):
     # ------------------------------------------------------------------ status
 
     async def _write_status(self, pod: JSON, rt: PodRuntime, node: JSON, *, terminal: bool = False) -> None:
+        """Patch pods/status when the generated status differs from what the API holds (level-based:
+        someone else, e.g. the node controller marking the pod not Ready, may have changed it)."""
         status = self.pod_status(pod, rt, node, terminal=terminal)
-        fingerprint = repr(sorted((k, repr(v)) for k, v in status.items() if k != "conditions")) + repr(
-            [(c["type"], c["status"]) for c in status["conditions"]])
-        if fingerprint == rt.last_status:
-            return
+        wanted = _status_key(status)
         meta = pod["metadata"]
+        cached_rv = int(meta.get("resourceVersion") or 0)
+        current = rt.last_status if cached_rv < rt.written_rv else _status_key(pod.get("status") or {})
+        if wanted == current:
+            return
         try:
-            await self.client.patch("pods", meta["name"], {"status": status}, meta.get("namespace"),
-                                    subresource="status")
+            written = await self.client.patch("pods", meta["name"], {"status": status}, meta.get("namespace"),
+                                              subresource="status")
         except ApiError as err:
             if err.code != 404:
                 raise
             return
-        rt.last_status = fingerprint
+        rt.last_status = wanted
+        rt.written_rv = int((written.get("metadata") or {}).get("resourceVersion") or 0)
 
     def pod_status(self, pod: JSON, rt: PodRuntime, node: JSON, *, terminal: bool = False) -> JSON:
         """The API status kubelet would generate from the runtime (generateAPIPodStatus)."""

@@ -143,6 +143,18 @@ async def test_running_pods_on_a_down_node_are_marked_not_ready(make_cluster: An
         assert ("Warning", "NodeNotReady", "node-controller", "Node is not ready") in await events_about(c, "web")
 
 
+async def test_pods_are_ready_again_when_the_node_returns(make_cluster: Any) -> None:
+    async with make_cluster() as c:
+        await c.client.create("pods", pod("web"), "default")
+        await c.settle()
+        await mark_down(c, "node1")
+        await c.settle()
+        assert condition(await c.client.get("pods", "web", "default"), "Ready")["status"] == "False"
+        await mark_down(c, "node1", down=False)
+        await c.settle()
+        assert condition(await c.client.get("pods", "web", "default"), "Ready")["status"] == "True"
+
+
 async def test_pods_are_not_started_on_a_down_node(make_cluster: Any) -> None:
     async with make_cluster() as c:
         await mark_down(c, "node1")
