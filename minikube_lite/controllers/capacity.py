@@ -27,11 +27,12 @@ from ..api.errors import ApiError
 from ..api.quantity import format_quantity, parse_quantity
 from ..client.base import JSON, Client
 from ..clock import Clock
+from ..csi import spec
 from .provisioner import (
     CallError,
     Capabilities,
     ProvisioningError,
-    _call,
+    call_driver,
     csinode_keys,
     get_capabilities,
     node_topology,
@@ -190,13 +191,11 @@ class CapacityController(Controller):
             return None
 
     async def _get_capacity(self, driver: Any, segment: Segment, params: dict[str, str]) -> CapacityValue:
-        from ..csi import spec
-
         req = spec.GetCapacityRequest(parameters=params,
                                       accessible_topology=spec.Topology(segments=dict(segment)) if segment else None)
-        resp = await _call(driver.get_capacity, req)
-        maximum = getattr(resp, "maximum_volume_size", None)
-        return CapacityValue(int(resp.available_capacity), int(maximum) if maximum else None)
+        resp = await call_driver(driver.get_capacity, req)
+        maximum = resp.maximum_volume_size
+        return CapacityValue(int(resp.available_capacity), int(maximum) if maximum is not None else None)
 
     # ------------------------------------------------------------ objects
 

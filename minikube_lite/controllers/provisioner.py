@@ -29,6 +29,7 @@ from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..client.informer import Informer
 from ..clock import Clock
+from ..csi import spec
 from .runtime import DONE, Controller, Key, Result, split_key
 
 log = logging.getLogger(__name__)
@@ -122,8 +123,6 @@ MSG_CAPACITY_TOO_SMALL = "created volume capacity {got} less than requested capa
 # Deletion (§3.8).
 MSG_STILL_ATTACHED = "persistentvolume {pv} is still attached to node {node}"
 
-# gRPC codes that leave the operation possibly running in the driver (§3.9: "in background").
-BACKGROUND_CODES = frozenset({"Canceled", "DeadlineExceeded", "Unavailable", "Aborted"})
 
 
 class ProvisioningError(Exception):
@@ -339,36 +338,15 @@ class VolumeRequest:
 # these few functions are the one place that builds its requests and reads its answers, so the
 # rest of this module works on plain values (and tests can read exactly what was asked for).
 
-#: gRPC status names as Go prints them in ``rpc error: code = <Name> desc = <message>``.
-GRPC_NAMES = {
-    "OK": "OK", "CANCELLED": "Canceled", "CANCELED": "Canceled", "UNKNOWN": "Unknown",
-    "INVALID_ARGUMENT": "InvalidArgument", "DEADLINE_EXCEEDED": "DeadlineExceeded", "NOT_FOUND": "NotFound",
-    "ALREADY_EXISTS": "AlreadyExists", "PERMISSION_DENIED": "PermissionDenied",
-    "RESOURCE_EXHAUSTED": "ResourceExhausted", "FAILED_PRECONDITION": "FailedPrecondition",
-    "ABORTED": "Aborted", "OUT_OF_RANGE": "OutOfRange", "UNIMPLEMENTED": "Unimplemented",
-    "INTERNAL": "Internal", "UNAVAILABLE": "Unavailable", "DATA_LOSS": "DataLoss",
-    "UNAUTHENTICATED": "Unauthenticated",
-}
-MSG_RPC_ERROR = "rpc error: code = {code} desc = {message}"
-
-
 class CallError(Exception):
-    """A failed CSI call: ``code`` is the gRPC name (``ResourceExhausted``), ``text`` the Go error text."""
+    """A failed CSI call: ``code`` is the gRPC name as Go prints it (``ResourceExhausted``) and
+    ``text`` the Go error text (``rpc error: code = ResourceExhausted desc = ...``)."""
 
     def __init__(self, code: str, message: str) -> None:
         self.code = code
         self.message = message
-        self.text = MSG_RPC_ERROR.format(code=code, message=message)
+        self.text = spec.MSG_RPC_ERROR.format(code=code, message=message)
         super().__init__(self.text)
-
-
-def grpc_name(code: object) -> str:
-    go_name = getattr(code, "go_name", None)
-    if isinstance(go_name, str):
-        return go_name
-    raw = getattr(code, "name", None) or str(code)
-    raw = raw.rsplit(".", 1)[-1]
-    return GRPC_NAMES.get(raw.upper(), raw)
 
 
 @dataclass
@@ -388,36 +366,22 @@ class CreatedVolume:
     accessible_topology: list[dict[str, str]]
 
 
-def _names(values: object) -> set[str]:
-    out: set[str] = set()
-    for v in values or ():  # type: ignore[attr-defined]
-        for cand in (v, getattr(v, "type", None), getattr(v, "rpc", None), getattr(v, "service", None)):
-            if cand is not None:
-                out.add((getattr(cand, "name", None) or str(cand)).rsplit(".", 1)[-1].upper())
-    return out
+def _names(values: Iterable[Any]) -> set[str]:
+    return {getattr(v, "name", str(v)) for v in values or ()}
 
 
-async def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a driver method (sync or async); a CSI error (anything carrying a gRPC ``code``) becomes
-    a :class:`CallError`."""
+async def call_driver(fn: Any, *args: Any) -> Any:
+    """Call a driver method; a :class:`~minikube_lite.csi.spec.CsiError` becomes a :class:`CallError`."""
     try:
-        result = fn(*args, **kwargs)
-        if hasattr(result, "__await__"):
-            result = await result
-        return result
-    except CallError:
-        raise
-    except Exception as err:
-        code = getattr(err, "code", None)
-        if code is None or callable(code):
-            raise
-        raise CallError(grpc_name(code), str(getattr(err, "message", err))) from None
+        return await fn(*args)
+    except spec.CsiError as err:
+        raise CallError(err.code.go_name, err.message) from None
 
 
 async def get_capabilities(driver: Any) -> Capabilities:
     """GetPluginCapabilities + ControllerGetCapabilities, reduced to what the provisioner needs."""
-    plugin = _names(await _call(driver.get_plugin_capabilities))
-    ctrl = _names(await _call(driver.controller_get_capabilities))
+    plugin = _names(await call_driver(driver.get_plugin_capabilities))
+    ctrl = _names(await call_driver(driver.controller_get_capabilities))
     return Capabilities(
         create_delete="CREATE_DELETE_VOLUME" in ctrl, snapshots="CREATE_DELETE_SNAPSHOT" in ctrl,
         clone="CLONE_VOLUME" in ctrl, topology="VOLUME_ACCESSIBILITY_CONSTRAINTS" in plugin,
@@ -431,10 +395,8 @@ def access_mode(mode: str) -> str:
             "ReadWriteOncePod": "SINGLE_NODE_SINGLE_WRITER"}.get(mode, "UNKNOWN")
 
 
-def volume_capabilities(req: VolumeRequest) -> list[Any]:
+def volume_capabilities(req: VolumeRequest) -> list[spec.VolumeCapability]:
     """One VolumeCapability per access mode: Block, or Mount with the fsType and mount options."""
-    from ..csi import spec
-
     caps = []
     for mode in req.access_modes:
         mount = None if req.block else spec.MountVolume(fs_type=req.fs_type, mount_flags=list(req.mount_flags))
@@ -443,9 +405,7 @@ def volume_capabilities(req: VolumeRequest) -> list[Any]:
     return caps
 
 
-def create_request(req: VolumeRequest) -> Any:
-    from ..csi import spec
-
+def create_request(req: VolumeRequest) -> spec.CreateVolumeRequest:
     topology = None
     if req.requisite or req.preferred:
         topology = spec.TopologyRequirement(requisite=[spec.Topology(segments=dict(t)) for t in req.requisite],
@@ -463,18 +423,17 @@ def create_request(req: VolumeRequest) -> Any:
 
 
 async def create_volume(driver: Any, req: VolumeRequest) -> CreatedVolume:
-    resp = await _call(driver.create_volume, create_request(req))
-    vol = getattr(resp, "volume", resp)
+    """CreateVolume; by name ``pvc-<uid>``, so a repeated call after a crash finds the same volume."""
+    resp = await call_driver(driver.create_volume, create_request(req))
+    vol = resp.volume
     return CreatedVolume(
         volume_id=vol.volume_id, capacity_bytes=int(vol.capacity_bytes or 0),
         volume_context=dict(vol.volume_context or {}),
-        accessible_topology=[dict(getattr(t, "segments", t)) for t in (vol.accessible_topology or [])])
+        accessible_topology=[dict(t.segments) for t in vol.accessible_topology or []])
 
 
 async def delete_volume(driver: Any, volume_id: str) -> None:
-    from ..csi import spec
-
-    await _call(driver.delete_volume, spec.DeleteVolumeRequest(volume_id=volume_id))
+    await call_driver(driver.delete_volume, spec.DeleteVolumeRequest(volume_id=volume_id))
 
 
 # ---------------------------------------------------------------- the controller
