@@ -16,17 +16,19 @@ from .plugins import (
     podtopologyspread,
     tainttoleration,
     volumebinding,
+    volumerestrictions,
     volumezone,
 )
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 
-# Upstream order; SchedulingGates and PrioritySort live in the queue; VolumeRestrictions and
-# ImageLocality are not implemented, InterPodAffinity filters but does not score.
+# Upstream order; SchedulingGates and PrioritySort live in the queue; ImageLocality is not
+# implemented; InterPodAffinity filters but does not score.
 DEFAULT_PLUGINS = [
     nodeunschedulable.NAME, nodename.NAME, tainttoleration.NAME, nodeaffinity.NAME, nodeports.NAME,
-    noderesources.NAME, nodevolumelimits.NAME, volumebinding.NAME, volumezone.NAME,
-    podtopologyspread.NAME, interpodaffinity.NAME, defaultpreemption.NAME, noderesources.BALANCED_NAME, defaultbinder.NAME,
+    noderesources.NAME, volumerestrictions.NAME, nodevolumelimits.NAME, volumebinding.NAME,
+    volumezone.NAME, podtopologyspread.NAME, interpodaffinity.NAME, defaultpreemption.NAME,
+    noderesources.BALANCED_NAME, defaultbinder.NAME,
 ]
 DEFAULT_WEIGHTS = {tainttoleration.NAME: 3, nodeaffinity.NAME: 2, noderesources.NAME: 1,
                    podtopologyspread.NAME: 2, noderesources.BALANCED_NAME: 1}
@@ -41,6 +43,7 @@ def in_tree_registry() -> Registry:
     r.register(nodeports.NAME, nodeports.NodePorts)
     r.register(noderesources.NAME, noderesources.NodeResourcesFit)
     r.register(noderesources.BALANCED_NAME, noderesources.NodeResourcesBalancedAllocation)
+    r.register(volumerestrictions.NAME, volumerestrictions.VolumeRestrictions)
     r.register(nodevolumelimits.NAME, nodevolumelimits.NodeVolumeLimits)
     r.register(volumebinding.NAME, volumebinding.VolumeBinding)
     r.register(volumezone.NAME, volumezone.VolumeZone)

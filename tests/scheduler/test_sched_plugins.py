@@ -341,3 +341,29 @@ def test_inter_pod_affinity_skips_when_nothing_applies():
 
     plugin = interpodaffinity.InterPodAffinity(_handle(_ipa_snapshot(pod("x", node_name="b1"))))
     assert plugin.pre_filter(CycleState(), pod("p"))[1].code == Code.Skip
+
+
+def test_volume_restrictions_read_write_once_pod_and_inline_disks():
+    from minikube_lite.scheduler.plugins import volumerestrictions
+
+    rwop = pvc("solo", "std", access=("ReadWriteOncePod",), volume_name="v", bound=True, phase="Bound")
+    snap = Snapshot.from_objects(nodes=[node("a"), node("b")], pvcs=[rwop, pvc("shared", "std")],
+                                 pods=[pod("holder", pvcs=("solo",), node_name="a")])
+    plugin = volumerestrictions.VolumeRestrictions(_handle(snap))
+    for name in ("a", "b"):
+        _check(_run_filter(plugin, pod("p", pvcs=("solo",)), snap.node_infos[name]), U,
+               ["node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode"])
+    assert plugin.pre_filter(CycleState(), pod("p", pvcs=("shared",)))[1].code == Code.Skip
+    _, st = plugin.pre_filter(CycleState(), pod("p", pvcs=("nope",)))
+    assert (st.code, st.reasons) == (UU, ['persistentvolumeclaim "nope" not found'])
+
+    def gce(name, ro=False):
+        p = pod(name)
+        p["spec"]["volumes"] = [{"name": "d", "gcePersistentDisk": {"pdName": "disk-1", "readOnly": ro}}]
+        return p
+
+    snap2 = Snapshot.from_objects(nodes=[node("a")])
+    snap2.assume_pod(gce("user", ro=True), "a")
+    plugin2 = volumerestrictions.VolumeRestrictions(_handle(snap2))
+    _check(_run_filter(plugin2, gce("p", ro=True), snap2.node_infos["a"]), None, None)
+    _check(_run_filter(plugin2, gce("p"), snap2.node_infos["a"]), U, ["node(s) had no available disk"])
