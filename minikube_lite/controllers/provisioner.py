@@ -119,6 +119,7 @@ MSG_TOPOLOGY_MISSING_LABEL = ("topology labels from selected node {labels} does 
                               "CSINode {keys}")
 MSG_NO_ALLOWED_MATCH = "selected node {node} topology {topology} is not in allowed topologies {allowed}"
 # Response checks (§3.5).
+MSG_SAVE_PV_FAILED = "Error creating provisioned PV object for claim {ns}/{name}: {err}. Deleting the volume."
 MSG_CAPACITY_TOO_SMALL = "created volume capacity {got} less than requested capacity {want}"
 # Deletion (§3.8).
 MSG_STILL_ATTACHED = "persistentvolume {pv} is still attached to node {node}"
@@ -694,6 +695,13 @@ class ExternalProvisioner(Controller):
         try:
             await self.client.create("persistentvolumes", pv)
         except ApiError as err:
+            if err.code in (400, 403, 422):
+                # The API will never take this PV: give the volume back rather than leak it
+                # (LIB volume_store: "Deleting the volume").
+                with contextlib.suppress(CallError):
+                    await delete_volume(self.driver, pv["spec"]["csi"]["volumeHandle"])
+                raise ProvisioningError(MSG_SAVE_PV_FAILED.format(ns=meta.get("namespace"), name=meta.get("name"),
+                                                                  err=err.message)) from None
             if err.code != 409:
                 raise
         await self.recorder.event(claim, NORMAL, REASON_PROVISIONING_SUCCEEDED,

@@ -802,3 +802,28 @@ async def test_3_1_claims_waiting_before_start_are_provisioned_by_every_driver(s
         assert a.claims is b.claims and a.volumes is b.volumes
         for name in ("a", "b"):
             assert (await c.client.get("pvc", name, "default"))["status"]["phase"] == "Bound"
+
+
+async def test_3_5_a_pv_the_api_refuses_gives_the_volume_back(prov_cluster: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from leakcheck import assert_no_leaks
+
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("disk"))
+        original = c.client.create
+        refused: list[str] = []
+
+        async def create(resource: str, body: Any, namespace: str | None = None, **kw: Any) -> Any:
+            if resource == "persistentvolumes" and not refused:
+                refused.append(body["metadata"]["name"])
+                raise ApiError(422, "Invalid", 'PersistentVolume "x" is invalid: spec: Required value')
+            return await original(resource, body, namespace, **kw)
+
+        monkeypatch.setattr(c.client, "create", create)
+        await c.client.create("pvc", claim("data", size="20Gi", sc="disk"), "default")
+        await c.settle()
+        failed = [e for e in await claim_events(c, "data") if e[1] == "ProvisioningFailed"]
+        assert failed == [("Warning", "ProvisioningFailed",
+                           "Error creating provisioned PV object for claim default/data: "
+                           'PersistentVolume "x" is invalid: spec: Required value. Deleting the volume.')]
+        assert (await c.client.get("pvc", "data", "default"))["status"]["phase"] == "Bound"
+        await assert_no_leaks(c)
