@@ -32,6 +32,7 @@ from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..config import ClusterConfig
 from ..csi import spec
 from .node_lifecycle import spread_event_names
 from .runtime import DONE, Controller, Key, Result
@@ -322,10 +323,14 @@ class CSIAttacher(Controller):
     name = "csi-attacher"
     workers = 8
 
-    def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, Any] | None = None,
+                 config: ClusterConfig | None = None) -> None:
         super().__init__(client, clock)
         self.drivers: Mapping[str, Any] = drivers if drivers is not None else {}
+        #: Extra time before ControllerPublish (the cloud's own attach time comes on top).
+        self.attach_delay = config.timings.get("volumeAttachDelay", 0.0) if config is not None else 0.0
         self._failures: dict[str, int] = {}
+        self._attach_due: dict[str, float] = {}
 
     def setup(self) -> None:
         self.vas = self.informer(VA_RESOURCE, key_of=self._va_keys)
@@ -355,6 +360,7 @@ class CSIAttacher(Controller):
         va = self.vas.get(name)
         if va is None:
             self._failures.pop(name, None)
+            self._attach_due.pop(name, None)
             return DONE
         driver_name = str((va.get("spec") or {}).get("attacher") or "")
         driver = self.drivers.get(driver_name)
@@ -365,6 +371,8 @@ class CSIAttacher(Controller):
                 await self._detach(va, driver_name, driver)
             else:
                 await self._attach(va, driver_name, driver)
+        except _Wait as wait:
+            return Result(requeue_after=wait.seconds)
         except _Retry as retry:
             failures = self._failures.get(name, 0) + 1
             self._failures[name] = failures
@@ -372,6 +380,7 @@ class CSIAttacher(Controller):
             log.debug("csi-attacher: %s failed (%s); retry in %.0fs", name, retry, delay)
             return Result(requeue_after=delay)
         self._failures.pop(name, None)
+        self._attach_due.pop(name, None)
         return DONE
 
     # ---- attach
@@ -399,6 +408,10 @@ class CSIAttacher(Controller):
             patch: JSON = {"metadata": {"finalizers": finalizers + ([fin] if fin not in finalizers else []),
                                         "annotations": {VA_NODE_ID_ANNOTATION: node_id}}}
             await self.client.patch(VA_RESOURCE, name, patch)
+        if self.attach_delay > 0:
+            due = self._attach_due.setdefault(name, self.clock.now() + self.attach_delay)
+            if self.clock.now() < due:
+                raise _Wait(due - self.clock.now())
         csi = pv["spec"]["csi"]
         request = spec.ControllerPublishVolumeRequest(
             volume_id=str(csi["volumeHandle"]), node_id=node_id, volume_capability=volume_capability(pv),
@@ -511,6 +524,14 @@ def _without_errors(va: JSON) -> JSON:
     status = {k: v for k, v in (va.get("status") or {}).items() if k not in ("attachError", "detachError")}
     status["attached"] = bool(status.get("attached"))
     return {**va, "metadata": meta, "status": status}
+
+
+class _Wait(Exception):
+    """Not yet: come back after ``seconds`` (a configured delay)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 class _Retry(Exception):

@@ -455,7 +455,10 @@ class Kubelet(Controller):
             if now < rt.due:
                 return Result(requeue_after=rt.due - now)
             rt.sandbox = True
-            rt.pod_ip = rt.pod_ip or self._allocate_ip(key, node)
+            if (pod.get("spec") or {}).get("hostNetwork"):
+                rt.pod_ip = node_internal_ip(node)
+            else:
+                rt.pod_ip = rt.pod_ip or self._allocate_ip(key, node)
             rt.stage, rt.index, rt.sub = "containers", 0, "pull"
             if self.pull_delay > 0 and self._needs_pull(pod, rt):
                 await self._write_status(pod, rt, node)  # the pod shows its IP while images are pulled

@@ -147,6 +147,17 @@ async def test_pod_with_cloud_disk_is_attached_then_runs(make_cluster: Any) -> N
         assert [r for _, r, _, _ in got[1:]] == ["Pulling", "Pulled", "Created", "Started"]
 
 
+async def test_volume_attach_delay_adds_to_the_cloud_attach_time(make_cluster: Any) -> None:
+    config = {**CONFIG, "timings": {**CONFIG["timings"], "volumeAttachDelay": "3s"}}
+    async with make_cluster(config) as c:
+        await static_volume(c)
+        t0 = c.clock.now()
+        await c.client.create("pods", pod("app", "node1"), "default")
+        await c.settle()
+        assert await phase(c, "app") == "Running"
+        assert c.clock.now() - t0 == pytest.approx(7.2, abs=1e-6)
+
+
 async def test_graceful_deletion_detaches_the_disk(make_cluster: Any) -> None:
     async with make_cluster() as c:
         disk = await static_volume(c)

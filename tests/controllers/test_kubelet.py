@@ -214,6 +214,14 @@ async def test_exit_code_annotation_ends_the_pod(make_cluster: Any, code: str, p
         assert (ready["status"], ready["reason"]) == ("False", "PodCompleted")
 
 
+async def test_host_network_pod_gets_the_node_ip(make_cluster: Any) -> None:
+    async with make_cluster() as c:
+        await c.client.create("pods", pod("agent", hostNetwork=True), "default")
+        await c.settle()
+        st = (await c.client.get("pods", "agent", "default"))["status"]
+        assert st["podIP"] == st["hostIP"] == "10.0.0.11"
+
+
 async def test_pods_without_a_node_are_left_alone(make_cluster: Any) -> None:
     async with make_cluster() as c:
         await c.client.create("pods", pod("pending", node=None), "default")
