@@ -51,6 +51,7 @@ MSG_CLEAR_STATUS_FAILED = "Failed to clear content status"
 ERR_TAKE_SNAPSHOT = 'failed to take snapshot of the volume {handle}: {err}'
 ERR_NO_CLASS = "failed to take snapshot {content} without a snapshot class"
 ERR_GET_CLASS = 'failed to get input parameters to create snapshot for content {content}: {err}'
+ERR_PREFIXED_PARAMS = "failed to remove CSI Parameters of prefixed keys: {err}"
 ERR_UNKNOWN_PARAM = 'found unknown parameter key "{key}" with reserved namespace csi.storage.k8s.io/'
 ERR_LIST = 'failed to list snapshot for content {content}: {err}'
 ERR_NOT_FOUND = "snapshot {handle} not found"
@@ -74,6 +75,14 @@ _GRPC_NAMES = {
     "UNIMPLEMENTED": "Unimplemented", "INTERNAL": "Internal", "UNAVAILABLE": "Unavailable",
     "DATA_LOSS": "DataLoss", "UNAUTHENTICATED": "Unauthenticated",
 }
+
+
+def remove_prefixed_parameters(params: Mapping[str, str] | None) -> dict[str, str]:
+    """utils.RemovePrefixedParameters: drop the known ``csi.storage.k8s.io/`` keys, refuse unknown ones."""
+    for key in params or {}:
+        if key.startswith(RESERVED_PARAM_PREFIX) and key not in KNOWN_RESERVED:
+            raise ValueError(ERR_UNKNOWN_PARAM.format(key=key))
+    return strip_reserved_parameters(dict(params or {}))
 
 
 class CsiCallError(Exception):
@@ -260,7 +269,7 @@ class SnapshotSidecar(Controller):
             content = await self._write_status(content, status)
         except ApiError as err:
             log.debug("csi-snapshotter: error status of %s not written: %s", content["metadata"]["name"], err)
-            return content
+        # Emitted even when the status write fails, so that the user sees the error.
         await self.recorders[content["spec"]["driver"]].event(content, WARNING, reason, message)
         return content
 
@@ -319,7 +328,10 @@ class SnapshotSidecar(Controller):
                         raise
             return DONE
         if status.get("readyToUse") is True:
-            return DONE  # a ready snapshot is never polled again
+            # A ready snapshot is never polled again; a being-created left behind is cleared.
+            if ANN_BEING_CREATED in (content["metadata"].get("annotations") or {}):
+                await self._patch_meta(content, {"annotations": {ANN_BEING_CREATED: None}})
+            return DONE
         source = content["spec"].get("source") or {}
         handle = source.get("snapshotHandle") or status.get("snapshotHandle")
         if not handle:
@@ -339,47 +351,52 @@ class SnapshotSidecar(Controller):
         return result
 
     async def create_snapshot(self, content: JSON) -> Result:
-        """createSnapshotWrapper: being-created annotation, CreateSnapshot, status, annotation removed."""
+        """createSnapshotWrapper: class, being-created annotation, parameters, CreateSnapshot, status,
+        annotation removed. Every failure is reported as ``SnapshotCreationFailed`` and retried."""
         name = content["metadata"]["name"]
         driver_name = content["spec"]["driver"]
         handle = content["spec"]["source"].get("volumeHandle") or ""
         try:
-            params = await self.snapshot_parameters(content)
-            uid = (content["spec"].get("volumeSnapshotRef") or {}).get("uid") or ""
-            if not uid:
-                raise ValueError(ERR_UID_MISSING)
+            snap_class = await self.snapshot_class(content)
         except ValueError as err:
-            await self.error_status(content, REASON_CREATION_FAILED,
-                                    MSG_CREATION_FAILED.format(err=ERR_GET_CLASS.format(content=name, err=go_quote(err))))
+            await self.fail_creation(content, ERR_GET_CLASS.format(content=name, err=go_quote(err)))
             raise
         if (content["metadata"].get("annotations") or {}).get(ANN_BEING_CREATED) != "yes":
             content = await self._patch_meta(content, {"annotations": {ANN_BEING_CREATED: "yes"}})
-        request = _request("CreateSnapshotRequest", source_volume_id=handle,
-                           name=f"{SNAPSHOT_NAME_PREFIX}-{uid}", parameters=params)
         try:
+            params = remove_prefixed_parameters(snap_class.get("parameters"))
+        except ValueError as err:
+            await self.fail_creation(content, ERR_PREFIXED_PARAMS.format(err=err))
+            raise
+        uid = (content["spec"].get("volumeSnapshotRef") or {}).get("uid") or ""
+        try:
+            if not uid:  # makeSnapshotName; not a gRPC error, so being-created stays (the safe side)
+                raise CsiCallError("", ERR_UID_MISSING)
+            request = _request("CreateSnapshotRequest", source_volume_id=handle,
+                               name=f"{SNAPSHOT_NAME_PREFIX}-{uid}", parameters=params)
             info = SnapshotInfo(await call(self.drivers[driver_name].create_snapshot, request))
         except CsiCallError as err:
-            if err.code not in NON_FINAL:
+            if err.code and err.code not in NON_FINAL:
                 content = await self._patch_meta(content, {"annotations": {ANN_BEING_CREATED: None}})
-            await self.error_status(content, REASON_CREATION_FAILED, MSG_CREATION_FAILED.format(
-                err=ERR_TAKE_SNAPSHOT.format(handle=handle, err=go_quote(err))))
+            text = str(err) if err.code else err.message
+            await self.fail_creation(content, ERR_TAKE_SNAPSHOT.format(handle=handle, err=go_quote(text)))
             raise
         content = await self.update_status(content, info)
         await self._patch_meta(content, {"annotations": {ANN_BEING_CREATED: None}})
         return DONE if info.ready_to_use else Result(requeue_after=self.poll_interval)
 
-    async def snapshot_parameters(self, content: JSON) -> dict[str, str]:
+    async def fail_creation(self, content: JSON, err: str) -> None:
+        await self.error_status(content, REASON_CREATION_FAILED, MSG_CREATION_FAILED.format(err=err))
+
+    async def snapshot_class(self, content: JSON) -> JSON:
+        """getCSISnapshotInput: a dynamic content needs its class (errors as the lister gives them)."""
         class_name = content["spec"].get("volumeSnapshotClassName")
         if not class_name:
             raise ValueError(ERR_NO_CLASS.format(content=content["metadata"]["name"]))
         snap_class = await self._get(VSCLASS, class_name)
         if snap_class is None:
             raise ValueError(class_not_found(class_name))
-        params: dict[str, str] = dict(snap_class.get("parameters") or {})
-        for key in params:
-            if key.startswith(RESERVED_PARAM_PREFIX) and key not in KNOWN_RESERVED:
-                raise ValueError(ERR_UNKNOWN_PARAM.format(key=key))
-        return strip_reserved_parameters(params)
+        return snap_class
 
     async def check_status(self, content: JSON, handle: str) -> Result:
         """GetSnapshotStatus through ListSnapshots(snapshot_id); poll again until ready."""

@@ -198,10 +198,29 @@ async def test_4_6_unknown_reserved_parameter_fails_the_snapshot(cluster: Cluste
     await c.settle(timeout=3)
     vsc = await content(c)
     assert vsc["status"]["error"]["message"] == (
-        f'Failed to create snapshot: failed to get input parameters to create snapshot for content '
-        f'{vsc["metadata"]["name"]}: "found unknown parameter key \\"csi.storage.k8s.io/bogus\\" with reserved '
-        f'namespace csi.storage.k8s.io/"')
+        'Failed to create snapshot: failed to remove CSI Parameters of prefixed keys: found unknown parameter key '
+        '"csi.storage.k8s.io/bogus" with reserved namespace csi.storage.k8s.io/')
+    # The failure came after the annotation was set and before any CSI call: it stays (the safe side).
+    assert vsc["metadata"]["annotations"][S.ANN_BEING_CREATED] == "yes"
     assert c.cloud.snapshots == {}
+
+
+async def test_4_6_missing_class_fails_the_snapshot_until_it_appears(cluster: Cluster) -> None:
+    c = cluster
+    await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
+    await c.settle(timeout=1)
+    name = (await content(c))["metadata"]["name"]
+    # The class goes away under a content that still needs it.
+    await c.client.delete(VSCLASS, "disk-snapclass")
+    await c.client.patch(VSC, name, {"status": None}, subresource="status")
+    await c.settle(timeout=3)
+    vsc = await c.client.get(VSC, name)
+    assert vsc["status"]["error"]["message"] == (
+        f'Failed to create snapshot: failed to get input parameters to create snapshot for content {name}: '
+        f'"volumesnapshotclass.snapshot.storage.k8s.io \\"disk-snapclass\\" not found"')
+    await c.client.create(VSCLASS, snapshot_class())
+    await c.settle()
+    assert (await c.client.get(VSC, name))["status"]["readyToUse"] is True
 
 
 async def test_4_6_class_parameters_reach_the_driver_without_reserved_keys(cluster: Cluster) -> None:
