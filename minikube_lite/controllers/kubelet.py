@@ -51,8 +51,11 @@ MSG_PULLING = 'Pulling image "{image}"'
 MSG_PULLED = ('Successfully pulled image "{image}" in {pull} ({total} including waiting). '
               "Image size: {size} bytes.")
 MSG_ALREADY_PRESENT = 'Container image "{image}" already present on machine and can be accessed by the pod'
-MSG_CREATED = "Created container: {name}"
-MSG_STARTED = "Started container {name}"
+# 1.35 (kubernetes#134043) dropped the container name from these two: the event's fieldPath carries
+# it and kubectl 1.35 prints "spec.containers{c}: Container created". 1.32-1.34 said
+# "Created container: c" / "Started container c".
+MSG_CREATED = "Container created"
+MSG_STARTED = "Container started"
 MSG_KILLING = "Stopping container {name}"
 MSG_NETWORK_NOT_READY = "network is not ready: {error}"
 # kubelet.go SyncPod / volume_manager.go WaitForAttachAndMount / desired_state_of_world_populator.go
@@ -490,8 +493,8 @@ class Kubelet(Controller):
                 rt.sub = "create"
             if rt.sub == "create":
                 c.container_id = container_id(rt.uid, c.name)
-                await rec.container_event(pod, c, NORMAL, EVENT_CREATED, MSG_CREATED.format(name=c.name))
-                await rec.container_event(pod, c, NORMAL, EVENT_STARTED, MSG_STARTED.format(name=c.name))
+                await rec.container_event(pod, c, NORMAL, EVENT_CREATED, MSG_CREATED)
+                await rec.container_event(pod, c, NORMAL, EVENT_STARTED, MSG_STARTED)
                 c.state, c.reason, c.started_at = "running", "", rfc3339(now)
                 if c.init:
                     c.state, c.reason, c.finished_at, c.exit_code = "terminated", "Completed", rfc3339(now), 0

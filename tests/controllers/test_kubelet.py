@@ -137,7 +137,7 @@ async def test_pod_runs_with_the_upstream_sequence_and_timing(make_cluster: Any)
         assert messages[0] == 'Pulling image "nginx"'
         assert messages[1].startswith('Successfully pulled image "nginx" in 1.2s (1.2s including waiting). Image size: ')
         assert messages[1].endswith(" bytes.")
-        assert messages[2:] == ["Created container: c", "Started container c"]
+        assert messages[2:] == ["Container created", "Container started"]
         assert all(e["source"] == {"component": "kubelet", "host": "node1"} for e in events)
         assert all(e["type"] == "Normal" for e in events)
 
@@ -169,7 +169,7 @@ async def test_image_present_on_the_node_is_not_pulled_again(make_cluster: Any) 
         b = kubelet_events_for(await pod_events(c, "b"))
         assert [(r, m) for r, _, m in b] == [
             ("Pulled", 'Container image "nginx:1.27" already present on machine and can be accessed by the pod'),
-            ("Created", "Created container: c"), ("Started", "Started container c")]
+            ("Created", "Container created"), ("Started", "Container started")]
         other = kubelet_events_for(await pod_events(c, "c"))
         assert other[0][0] == "Pulling"  # node2 has never pulled it
         ips = {(await c.client.get("pods", n, "default"))["status"]["podIP"] for n in ("a", "b")}
