@@ -309,6 +309,9 @@ class Framework:
     def scheduler_name(self) -> str:
         return self.profile.scheduler_name
 
+    def queueing_hints(self) -> dict[str, Callable[..., bool]]:
+        return {name: p.queueing_hint for name, p in self.plugins.items() if hasattr(p, "queueing_hint")}
+
     def events_by_plugin(self) -> dict[str, list[ClusterEvent]]:
         return {name: p.events_to_register() for name, p in self.plugins.items()
                 if isinstance(p, EnqueueExtensions)}

@@ -20,6 +20,9 @@ from ..clock import Clock, TimerHandle
 from .framework import ClusterEvent
 from .snapshot import JSON, pod_key, pod_priority
 
+# (pod, resource, action, obj, old) -> may this event make the pod schedulable?
+QueueingHint = Callable[[JSON, str, str, JSON, "JSON | None"], bool]
+
 DEFAULT_INITIAL_BACKOFF = 1.0
 DEFAULT_MAX_BACKOFF = 10.0
 DEFAULT_MAX_IN_UNSCHEDULABLE = 300.0   # podMaxInUnschedulablePodsDuration
@@ -42,9 +45,11 @@ class QueuedPodInfo:
 class SchedulingQueue:
     def __init__(self, clock: Clock, events_by_plugin: dict[str, list[ClusterEvent]], *,
                  initial_backoff: float = DEFAULT_INITIAL_BACKOFF, max_backoff: float = DEFAULT_MAX_BACKOFF,
-                 max_in_unschedulable: float = DEFAULT_MAX_IN_UNSCHEDULABLE) -> None:
+                 max_in_unschedulable: float = DEFAULT_MAX_IN_UNSCHEDULABLE,
+                 hints: dict[str, QueueingHint] | None = None) -> None:
         self.clock = clock
         self.events_by_plugin = events_by_plugin
+        self.hints = hints or {}
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.max_in_unschedulable = max_in_unschedulable
@@ -222,15 +227,26 @@ class SchedulingQueue:
         else:
             self._unschedulable[q.key] = q
 
-    def move_on_event(self, resource: str, action: str) -> int:
-        """Move unschedulable pods whose rejecting plugins care about this event; returns how many."""
+    def move_on_event(self, resource: str, action: str, obj: JSON | None = None,
+                      old: JSON | None = None) -> int:
+        """Move unschedulable pods whose rejecting plugins care about this event; returns how many.
+
+        A plugin's queueing hint (when it has one) may say the event cannot help a given pod,
+        as upstream's QueueingHint does (a PVC change only helps pods that use that PVC).
+        """
         self.move_request_cycle = self.scheduling_cycle
         interested = {name for name, evs in self.events_by_plugin.items()
                       if any(e.matches(resource, action) for e in evs)}
         moved = 0
         for key, q in list(self._unschedulable.items()):
-            if q.unschedulable_plugins and not (q.unschedulable_plugins & interested):
-                continue
+            if q.unschedulable_plugins:
+                relevant = q.unschedulable_plugins & interested
+                if not relevant:
+                    continue
+                if obj is not None and not any(
+                        name not in self.hints or self.hints[name](q.pod, resource, action, obj, old)
+                        for name in relevant):
+                    continue
             del self._unschedulable[key]
             if self._backing_off(q):
                 self._push_backoff(q, moved=True)

@@ -74,6 +74,19 @@ def node_update_actions(old: JSON | None, new: JSON) -> list[str]:
     return out
 
 
+def assigned_pod_action(old: JSON | None, new: JSON) -> str | None:
+    """The event an assigned pod's change is: Add when it lands on a node, Update only when its
+    labels or requests changed (a status write from the kubelet helps no pending pod)."""
+    if old is None or not (old.get("spec") or {}).get("nodeName"):
+        return "Add"
+    if (old.get("metadata") or {}).get("labels") != (new.get("metadata") or {}).get("labels"):
+        return "UpdatePodLabel"
+    resources = [c.get("resources") for c in (new.get("spec") or {}).get("containers") or []]
+    if [c.get("resources") for c in (old.get("spec") or {}).get("containers") or []] != resources:
+        return "UpdatePodScaleDown"
+    return None
+
+
 class Scheduler:
     """``Scheduler(client, clock)``; ``await start()`` then it schedules until ``await stop()``."""
 
@@ -109,6 +122,7 @@ class Scheduler:
                                    percentage_of_nodes_to_score=prof.percentage_of_nodes_to_score,
                                    rng=rng)
         self.queue = SchedulingQueue(clock, self.framework.events_by_plugin(),
+                                     hints=self.framework.queueing_hints(),
                                      initial_backoff=initial_backoff,
                                      max_backoff=max_backoff,
                                      max_in_unschedulable=max_unschedulable)
@@ -195,8 +209,9 @@ class Scheduler:
         self.snapshot.set_pod(pod)
         if spec.get("nodeName"):
             self.queue.delete(key)
-            self.queue.move_on_event("AssignedPod", "Add" if event_type == "ADDED" or
-                                     not ((old or {}).get("spec") or {}).get("nodeName") else "Update")
+            action = assigned_pod_action(old, pod)
+            if action is not None:
+                self.queue.move_on_event("AssignedPod", action, pod, old)
             return
         if not self._responsible(pod) or phase in ("Succeeded", "Failed") or \
                 (pod.get("metadata") or {}).get("deletionTimestamp"):
@@ -227,7 +242,7 @@ class Scheduler:
                 self.snapshot.delete_object(resource, obj)
             else:
                 self.snapshot.set_object(resource, obj)
-            self.queue.move_on_event(kind, _ACTION.get(event_type, "Update"))
+            self.queue.move_on_event(kind, _ACTION.get(event_type, "Update"), obj, old)
 
         return handler
 

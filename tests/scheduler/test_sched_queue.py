@@ -152,3 +152,32 @@ def test_scheduler_reads_timings_from_the_cluster_config():
     assert (s.queue.initial_backoff, s.queue.max_backoff, s.handle.bind_timeout_seconds) == (2, 20, 30)
     assert Scheduler(None, VirtualClock(start=0), config=cfg, max_backoff_seconds=3).queue.max_backoff == 3
     assert Scheduler(None, VirtualClock(start=0)).queue.max_in_unschedulable == 300
+
+
+async def test_queueing_hint_limits_pvc_events_to_pods_using_the_claim():
+    from _sched_builders import pvc
+
+    clock = VirtualClock(start=100)
+    q = SchedulingQueue(clock, {"VolumeBinding": [ClusterEvent("PersistentVolumeClaim", "Update")]},
+                        hints={"VolumeBinding": lambda p, r, a, o, old: o["metadata"]["name"] in
+                               [v["persistentVolumeClaim"]["claimName"] for v in p["spec"].get("volumes", [])]})
+    for name, claim in (("a", "data-a"), ("b", "data-b")):
+        q.add(pod(name, pvcs=(claim,)))
+        info = await _pop(q)
+        info.unschedulable_plugins = {"VolumeBinding"}
+        q.requeue_failed(info, q.scheduling_cycle, error=False)
+    assert q.move_on_event("PersistentVolumeClaim", "Update", pvc("data-b", "std")) == 1
+    assert q.pending()["unschedulable"] == ["default/a"]
+
+
+@pytest.mark.parametrize("old,new,action", [
+    (None, pod("p", node_name="n"), "Add"),
+    (pod("p"), pod("p", node_name="n"), "Add"),
+    (pod("p", node_name="n"), {**pod("p", node_name="n"), "status": {"phase": "Running"}}, None),
+    (pod("p", node_name="n"), pod("p", node_name="n", labels={"x": "y"}), "UpdatePodLabel"),
+    (pod("p", node_name="n", cpu="2"), pod("p", node_name="n", cpu="1"), "UpdatePodScaleDown"),
+])
+def test_assigned_pod_action(old, new, action):
+    from minikube_lite.scheduler.scheduler import assigned_pod_action
+
+    assert assigned_pod_action(old, new) == action

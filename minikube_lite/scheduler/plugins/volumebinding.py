@@ -303,6 +303,14 @@ class VolumeBinding:
                 ClusterEvent("CSIDriver", "Add"), ClusterEvent("CSIDriver", "Update"),
                 ClusterEvent("CSIStorageCapacity", "Add"), ClusterEvent("CSIStorageCapacity", "Update")]
 
+    def queueing_hint(self, pod: JSON, resource: str, action: str, obj: JSON, old: JSON | None) -> bool:
+        """A PVC change can only help the pods that use that PVC (``isSchedulableAfterPVCChange``)."""
+        if resource != "PersistentVolumeClaim":
+            return True
+        if _ns(obj) != _ns(pod):
+            return False
+        return any(name == _name(obj) for name, _ in claim_names(pod))
+
     # -- PreFilter ----------------------------------------------------------------------------
 
     def _pod_has_pvcs(self, pod: JSON) -> tuple[bool, str | None]:
