@@ -609,7 +609,8 @@ class SnapshotController(Controller):
         except ApiError as err:
             if err.code != 409:
                 await self.error_status(vs, False, WARNING, REASON_STATUS_UPDATE_FAILED,
-                                        MSG_STATUS_UPDATE_FAILED.format(err=err.message))
+                                        MSG_STATUS_UPDATE_FAILED.format(
+                                            err=controller_update_error(snapshot_key(vs), err.message)))
             raise
         meta = vs["metadata"]
         if status.get("creationTime") and not old.get("creationTime"):
