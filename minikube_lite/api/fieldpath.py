@@ -105,7 +105,21 @@ def compare_pe(a: PE, b: PE) -> int:
     return _cmp(len(a[1]), len(b[1]))
 
 
-pe_sort_key = cmp_to_key(compare_pe)
+_pe_cmp_key = cmp_to_key(compare_pe)
+
+
+def pe_sort_key(pe: PE) -> tuple[int, Any]:
+    """A sort key ordering elements as :func:`compare_pe` does.
+
+    Field names (nearly every element) and indexes get plain keys; only ``k:``/``v:``
+    elements fall back to the comparison function, so sorting a trie level is cheap.
+    """
+    kind = pe[0]
+    if kind == "f":
+        return (0, pe[1].encode())
+    if kind == "i":
+        return (3, pe[1])
+    return (_PE_RANK[kind], _pe_cmp_key(pe))
 
 
 def field(name: str) -> PE:
@@ -239,7 +253,10 @@ class FieldSet:
             return
         node = self
         for pe in path[:-1]:
-            node = node.children.setdefault(pe, FieldSet())
+            child = node.children.get(pe)
+            if child is None:
+                child = node.children[pe] = FieldSet()
+            node = child
         node.members.add(path[-1])
 
     def child(self, pe: PE) -> FieldSet:
@@ -282,6 +299,10 @@ class FieldSet:
 
     def __hash__(self) -> int:  # pragma: no cover - sets are mutable; identity hash is fine
         return id(self)
+
+    def __bool__(self) -> bool:
+        # Without this, truthiness would count every path through __len__.
+        return not self.empty()
 
     def __len__(self) -> int:
         return sum(1 for _ in self.paths())
@@ -339,10 +360,12 @@ class FieldSet:
     def to_fieldsv1(self) -> dict[str, Any]:
         """The FieldsV1 JSON object, keys in smd order, ``"."`` first where a node is both."""
         out: dict[str, Any] = {}
-        for pe in sorted(set(self.members) | set(self.children), key=pe_sort_key):
-            c = self.children.get(pe)
+        children = self.children
+        elements = self.members.union(children) if children else self.members
+        for pe in sorted(elements, key=pe_sort_key):
+            c = children.get(pe)
             if c is None or c.empty():
-                out[pe_to_string(pe)] = {}
+                out["f:" + pe[1] if pe[0] == "f" else pe_to_string(pe)] = {}
                 continue
             inner: dict[str, Any] = {}
             if pe in self.members:

@@ -347,28 +347,54 @@ def record_update(entries: list[Entry], live: Any, new: Any, *, manager: str, ap
 
     The manager's entry is unioned with what it gains and timestamped only if it gains
     something; a write that only removes fields leaves its entry and time untouched.
+
+    Reset fields and stripped metadata are left out of the compare itself rather than
+    subtracted afterwards: nobody may own them, and every entry is stripped of them anyway,
+    so taking them out of "changed" too cannot change any entry.
     """
-    cmp = filter_comparison(compare(live, new, schema), reset)
-    changed = cmp.changed()
-    gained = strip_meta(cmp.added.union(cmp.modified))
+    cmp = compare(live, new, schema, skip=_skip_set(reset))
+    gained = cmp.added if cmp.modified.empty() else cmp.added.union(cmp.modified)
+    gained.members.discard(_METADATA)  # _STRIP_EXACT: "metadata" itself, not its children
     out = []
-    for e in entries:
-        e2 = e.copy()
-        e2.fields = strip_meta(e2.fields.difference(changed))
-        out.append(e2)
+    if entries:
+        changed = cmp.changed()
+        for e in entries:
+            e2 = e.copy()
+            e2.fields = strip_meta(e2.fields.difference(changed))
+            out.append(e2)
     if not gained.empty():
         ident = identity(manager, operation, api_version, subresource)
         mine = next((e for e in out if e.identity() == ident), None)
         if mine is None:
-            mine = Entry(manager, operation, api_version, FieldSet(), subresource)
+            mine = Entry(manager, operation, api_version, gained, subresource)
             out.append(mine)
-        mine.fields = mine.fields.union(gained)
+        else:
+            mine.fields = mine.fields.union(gained)
         mine.api_version = api_version
         mine.time = now
     out = [e for e in out if not e.fields.empty()]
     if operation == UPDATE:
         out = cap_update_managers(out)
-    return sort_entries(out)
+    return sort_entries(out) if len(out) > 1 else out
+
+
+_METADATA = ("f", "metadata")
+# reset-set identity -> (reset set, reset ∪ stripped metadata); the engine builds a reset set per
+# write, so the union is also memoised by content for the few sets the strategies use.
+_SKIP_BY_KEY: dict[str, FieldSet] = {}
+
+
+def _skip_set(reset: FieldSet | None) -> FieldSet:
+    """What a managedFields compare leaves out: the endpoint's reset fields and stripped metadata."""
+    if reset is None or reset.empty():
+        return _STRIP_RECURSIVE
+    key = repr(reset.to_fieldsv1())
+    hit = _SKIP_BY_KEY.get(key)
+    if hit is None:
+        if len(_SKIP_BY_KEY) > 256:
+            _SKIP_BY_KEY.clear()
+        hit = _SKIP_BY_KEY[key] = reset.union(_STRIP_RECURSIVE)
+    return hit
 
 
 def cap_update_managers(entries: list[Entry], max_updates: int = DEFAULT_MAX_UPDATE_MANAGERS) -> list[Entry]:

@@ -555,11 +555,21 @@ def _join(path: list[str]) -> str:
     return out
 
 
+# Node kinds for which any string is fine as it is (no parse, no error): the decode walk
+# copies such values without a call.
+_STR_OK = frozenset({K_STRING, K_INT_OR_STRING, K_ANY})
+# Timestamps that parsed: objects carry the same few (creation, transition, start times)
+# over and over, and the hand-written RFC 3339 parser is slow. Bounded.
+_GOOD_TIMES: set[str] = set()
+_GOOD_TIMES_MAX = 4096
+
+
 def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, stack: list[str]) -> Any:
     """Check ``value`` against ``node``; return it with unknown fields dropped.
 
     ``path`` is the JSON path for strict errors (with ``[i]`` indices); ``struct``/``stack``
     are encoding/json's error context (innermost struct type, struct field names only).
+    Both are stacks the walk pushes to and pops from, so a position costs no list copy.
     """
     if value is None:
         return None
@@ -572,6 +582,7 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         out: JSON = {}
         pairs = value.pairs if walk.check_dups and isinstance(value, _PairsDict) else value.items()
         seen: set[str] = set()
+        struct_name = node.struct_name
         for key, sub in pairs:
             child = props.get(key, _MISSING)
             if child is _MISSING:
@@ -583,11 +594,14 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
             if key in seen:
                 walk.strict_error(DUPLICATE_FIELD_FMT, _join([*path, key]), walk.duplicates)
             seen.add(key)
-            if child is None:
+            # Leaves that are already right need no call: most of an object is strings.
+            if child is None or sub is None or (type(sub) is str and child.kind in _STR_OK):
                 out[key] = sub
                 continue
             stack.append(key)
-            out[key] = _decode(walk, child, sub, [*path, key], node.struct_name, stack)
+            path.append(key)
+            out[key] = _decode(walk, child, sub, path, struct_name, stack)
+            path.pop()
             stack.pop()
         return out
     if kind == K_MAP:
@@ -598,11 +612,17 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         out = {}
         pairs = value.pairs if walk.check_dups and isinstance(value, _PairsDict) else value.items()
         seen = set()
+        str_ok = elem is None or elem.kind in _STR_OK
         for key, sub in pairs:
             if key in seen:
                 walk.strict_error(DUPLICATE_FIELD_FMT, _join([*path, key]), walk.duplicates)
             seen.add(key)
-            out[key] = _decode(walk, elem, sub, [*path, key], struct, stack) if elem is not None else sub
+            if elem is None or sub is None or (str_ok and type(sub) is str):
+                out[key] = sub
+                continue
+            path.append(key)
+            out[key] = _decode(walk, elem, sub, path, struct, stack)
+            path.pop()
         return out
     if kind == K_ARRAY:
         if not isinstance(value, list):
@@ -611,7 +631,15 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         item = node.items()
         if item is None:
             return value
-        return [_decode(walk, item, sub, [*path, f"[{i}]"], struct, stack) for i, sub in enumerate(value)]
+        items = []
+        for i, sub in enumerate(value):
+            if sub is None or (type(sub) is str and item.kind in _STR_OK):
+                items.append(sub)
+                continue
+            path.append(f"[{i}]")
+            items.append(_decode(walk, item, sub, path, struct, stack))
+            path.pop()
+        return items
     if kind == K_STRING:
         if not isinstance(value, str):
             walk.type_error(_json_kind(value), "string", struct, stack)
@@ -661,10 +689,14 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
     if kind == K_TIME:
         if not isinstance(value, str):
             walk.type_error(_json_kind(value), "string", struct, stack)
-        else:
+        elif value not in _GOOD_TIMES:
             problem = rfc3339_error(value)
             if problem:
                 walk.other_error(problem)
+            else:
+                if len(_GOOD_TIMES) >= _GOOD_TIMES_MAX:
+                    _GOOD_TIMES.clear()
+                _GOOD_TIMES.add(value)
         return value
     return value
 

@@ -15,7 +15,7 @@ Optional attributes a node may carry beyond the protocol, read with ``getattr``:
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from minikube_lite.api.fieldpath import PE, FieldSet, Path, freeze, key, path_string, value
@@ -53,14 +53,15 @@ class Shape:
 
     kind: str
     keys: tuple[str, ...] = ()
+    # Derived flags, precomputed: the walks ask them at every position.
+    leaf: bool = field(init=False, compare=False, repr=False)
+    is_list: bool = field(init=False, compare=False, repr=False)
+    is_dict: bool = field(init=False, compare=False, repr=False)
 
-    @property
-    def leaf(self) -> bool:
-        return self.kind in ("scalar", "atomic")
-
-    @property
-    def is_list(self) -> bool:
-        return self.kind in ("set", "assoc")
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "leaf", self.kind in ("scalar", "atomic"))
+        object.__setattr__(self, "is_list", self.kind in ("set", "assoc"))
+        object.__setattr__(self, "is_dict", self.kind in ("struct", "map"))
 
 
 def _is_map_schema(node: SchemaNode) -> bool:
@@ -99,26 +100,62 @@ def _declared_fields(node: SchemaNode) -> Any:
     return props
 
 
+SCALAR = Shape("scalar")
+ATOMIC = Shape("atomic")
+MAP = Shape("map")
+STRUCT = Shape("struct")
+SET = Shape("set")
+
+# node -> (shape of a dict there, shape of a list there). A shape depends only on the schema
+# node and the JSON type of the value, and objects are walked position by position many times
+# per write, so it is worked out once per node. Bounded: nodes of CRD schemas and hand-made
+# test schemas come and go, built-in nodes stay.
+_SHAPES: dict[Any, tuple[Shape, Shape]] = {}
+_SHAPES_MAX = 20_000
+
+
+def _node_shapes(node: SchemaNode) -> tuple[Shape, Shape]:
+    hit = _SHAPES.get(node)
+    if hit is None:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        hit = _SHAPES[node] = (_dict_shape(node), _list_shape(node))
+    return hit
+
+
+def _dict_shape(node: SchemaNode) -> Shape:
+    if node.map_type == "atomic":
+        return ATOMIC
+    if node.type not in (None, "object"):
+        return ATOMIC
+    if _is_map_schema(node):
+        return MAP
+    props = _declared_fields(node)
+    if props is _MISSING:
+        return MAP if _preserves_unknown(node) else STRUCT
+    return STRUCT if props else MAP  # no declared fields: deduced
+
+
+def _list_shape(node: SchemaNode) -> Shape:
+    if node.type not in (None, "array"):
+        return ATOMIC
+    return _intern(list_relationship(node))
+
+
+def _intern(shape: Shape) -> Shape:
+    for known in (ATOMIC, SET):
+        if shape == known:
+            return known
+    return shape
+
+
 def shape_of(node: SchemaNode | None, v: Any) -> Shape:
     """The shape of value ``v`` at schema position ``node``."""
     if isinstance(v, dict):
-        if node is None:
-            return Shape("map")
-        if node.map_type == "atomic":
-            return Shape("atomic")
-        if node.type not in (None, "object"):
-            return Shape("atomic")
-        if _is_map_schema(node):
-            return Shape("map")
-        props = _declared_fields(node)
-        if props is _MISSING:
-            return Shape("map") if _preserves_unknown(node) else Shape("struct")
-        return Shape("struct") if props else Shape("map")  # no declared fields: deduced
+        return MAP if node is None else _node_shapes(node)[0]
     if isinstance(v, list):
-        if node is not None and node.type not in (None, "array"):
-            return Shape("atomic")
-        return list_relationship(node)
-    return Shape("scalar")
+        return ATOMIC if node is None else _node_shapes(node)[1]
+    return SCALAR
 
 
 _ROOT_FIELDS = ("apiVersion", "kind", "metadata")
@@ -279,58 +316,270 @@ class Comparison:
         return self.added.empty() and self.modified.empty() and self.removed.empty()
 
 
-def compare(old: Any, new: Any, node: SchemaNode | None) -> Comparison:
-    """What changed between two objects of the same type (``smd:typed/compare.go``)."""
-    c = Comparison(FieldSet(), FieldSet(), FieldSet())
-    _compare(old, new, node, (), c)
-    return c
+def compare(old: Any, new: Any, node: SchemaNode | None, *, skip: FieldSet | None = None) -> Comparison:
+    """What changed between two objects of the same type (``smd:typed/compare.go``).
+
+    ``skip`` leaves out whole subtrees (as if ``recursive_difference(skip)`` were applied to each
+    result set afterwards) without walking them: managedFields never tracks reset fields or
+    server metadata, so there is no point in diffing them.
+
+    The walk builds each result trie level by level (a trie node is created only once
+    something lands in it) instead of inserting full paths from the root: a create diffs a
+    whole object against an empty one, and this is the hot loop of every write.
+    """
+    _, a, m, r = _diff(old, new, node, (), skip)
+    return Comparison(FieldSet() if a is None else a, FieldSet() if m is None else m,
+                      FieldSet() if r is None else r)
 
 
-def _subtree(v: Any, node: SchemaNode | None, path: Path, into: FieldSet) -> None:
-    """Insert every node below ``path`` (an added or removed subtree)."""
-    shape, kids = children_of(v, node, path)
-    if shape.leaf:
-        return
-    for pe, cv, sub, _ in kids:
-        p = path + (pe,)
-        into.insert(p)
-        if shape.kind != "set":
-            _subtree(cv, sub, p, into)
+_NO_CHANGE: tuple[bool, None, None, None] = (False, None, None, None)
+_SELF_MODIFIED: tuple[bool, None, None, None] = (True, None, None, None)
 
 
-def _compare(old: Any, new: Any, node: SchemaNode | None, path: Path, c: Comparison) -> None:
-    so, sn = shape_of(node, old), shape_of(node, new)
+def _leaf_equal(a: Any, b: Any) -> bool:
+    """:func:`deep_equal` with a fast path for scalars of one type (``True`` still differs from ``1``)."""
+    ta = type(a)
+    if ta is type(b) and (ta is str or ta is int or ta is bool):
+        return bool(a == b)
+    return deep_equal(a, b)
+
+
+def _diff(old: Any, new: Any, node: SchemaNode | None, path: Path, skip: FieldSet | None
+          ) -> tuple[bool, FieldSet | None, FieldSet | None, FieldSet | None]:
+    """(this position itself modified, added, modified, removed tries rooted at ``path``).
+
+    Tries are None when empty, so unchanged subtrees allocate nothing.
+    """
     if _is_empty_container(old) and _is_empty_container(new):
         # both empty or null: a leaf, so {} against null is a change (smd keeps the distinction)
-        if path and not deep_equal(old, new):
-            c.modified.insert(path)
-        return
+        return _NO_CHANGE if deep_equal(old, new) else _SELF_MODIFIED
+    so, sn = shape_of(node, old), shape_of(node, new)
     if old is None and not sn.leaf:
         old, so = ([] if isinstance(new, list) else {}), sn
     elif new is None and not so.leaf:
         new, sn = ([] if isinstance(old, list) else {}), so
     if so.leaf or sn.leaf or so.kind != sn.kind:
-        if path and not deep_equal(old, new):
-            c.modified.insert(path)
-        return
-    _, okids = children_of(old, node, path)
-    _, nkids = children_of(new, node, path)
-    omap = {pe: (cv, sub) for pe, cv, sub, _ in okids}
-    nmap = {pe: (cv, sub) for pe, cv, sub, _ in nkids}
-    for pe, (cv, sub) in nmap.items():
-        p = path + (pe,)
-        if pe not in omap:
-            c.added.insert(p)
-            if sn.kind != "set":
-                _subtree(cv, sub, p, c.added)
-        elif sn.kind != "set":
-            _compare(omap[pe][0], cv, sub, p, c)
-    for pe, (cv, sub) in omap.items():
-        if pe not in nmap:
-            p = path + (pe,)
-            c.removed.insert(p)
+        return _NO_CHANGE if _leaf_equal(old, new) else _SELF_MODIFIED
+    added: FieldSet | None = None
+    modified: FieldSet | None = None
+    removed: FieldSet | None = None
+    skip_members = skip.members if skip is not None else _NO_MEMBERS
+    skip_children = skip.children if skip is not None else _NO_CHILDREN
+    if sn.is_dict:
+        for k, cv in new.items():
+            pe = ("f", k)
+            if pe in skip_members:
+                _walk_pair(old.get(k, _MISSING), cv, node.property(k) if node is not None else None, path + (pe,))
+                continue
+            if k not in old:
+                if added is None:
+                    added = FieldSet()
+                added.members.add(pe)
+                if cv and isinstance(cv, dict | list):
+                    t = _subtree(cv, node.property(k) if node is not None else None, path + (pe,),
+                                 skip_children.get(pe))
+                    if t is not None:
+                        added.children[pe] = t
+                continue
+            ov = old[k]
+            tv = type(cv)
+            if tv is type(ov) and (tv is str or tv is int or tv is bool):
+                if ov != cv:
+                    if modified is None:
+                        modified = FieldSet()
+                    modified.members.add(pe)
+                continue
+            mod, ca, cm, cr = _diff(ov, cv, node.property(k) if node is not None else None, path + (pe,),
+                                    skip_children.get(pe))
+            if mod:
+                if modified is None:
+                    modified = FieldSet()
+                modified.members.add(pe)
+            if ca is not None:
+                if added is None:
+                    added = FieldSet()
+                added.children[pe] = ca
+            if cm is not None:
+                if modified is None:
+                    modified = FieldSet()
+                modified.children[pe] = cm
+            if cr is not None:
+                if removed is None:
+                    removed = FieldSet()
+                removed.children[pe] = cr
+        for k, ov in old.items():
+            if k in new:
+                continue
+            pe = ("f", k)
+            if pe in skip_members:
+                _walk_pair(ov, _MISSING, node.property(k) if node is not None else None, path + (pe,))
+                continue
+            if removed is None:
+                removed = FieldSet()
+            removed.members.add(pe)
+            if ov and isinstance(ov, dict | list):
+                t = _subtree(ov, node.property(k) if node is not None else None, path + (pe,),
+                             skip_children.get(pe))
+                if t is not None:
+                    removed.children[pe] = t
+        return False, added, modified, removed
+    # associative lists and sets (old first, as the error of a malformed list is reported)
+    item_node = node.items() if node is not None else None
+    oorder, oby, _ = list_items(so, node, old, path, strict=False)
+    norder, nby, _ = list_items(sn, node, new, path, strict=False)
+    recurse = sn.kind != "set"
+    for pe in norder:
+        cv = nby[pe]
+        if pe in skip_members:
+            if recurse:
+                _walk_pair(oby.get(pe, _MISSING), cv, item_node, path + (pe,))
+            continue
+        if pe not in oby:
+            if added is None:
+                added = FieldSet()
+            added.members.add(pe)
+            if recurse:
+                t = _subtree(cv, item_node, path + (pe,), skip_children.get(pe))
+                if t is not None:
+                    added.children[pe] = t
+        elif recurse:
+            mod, ca, cm, cr = _diff(oby[pe], cv, item_node, path + (pe,), skip_children.get(pe))
+            if mod:
+                if modified is None:
+                    modified = FieldSet()
+                modified.members.add(pe)
+            if ca is not None:
+                if added is None:
+                    added = FieldSet()
+                added.children[pe] = ca
+            if cm is not None:
+                if modified is None:
+                    modified = FieldSet()
+                modified.children[pe] = cm
+            if cr is not None:
+                if removed is None:
+                    removed = FieldSet()
+                removed.children[pe] = cr
+    for pe in oorder:
+        if pe in nby:
+            continue
+        if pe in skip_members:
             if so.kind != "set":
-                _subtree(cv, sub, p, c.removed)
+                _walk_pair(oby[pe], _MISSING, item_node, path + (pe,))
+            continue
+        if removed is None:
+            removed = FieldSet()
+        removed.members.add(pe)
+        if so.kind != "set":
+            t = _subtree(oby[pe], item_node, path + (pe,), skip_children.get(pe))
+            if t is not None:
+                removed.children[pe] = t
+    return False, added, modified, removed
+
+
+def _walk_pair(old: Any, new: Any, node: SchemaNode | None, path: Path) -> None:
+    """Walk a skipped position as the compare would, only to raise the same :class:`TypedError`.
+
+    Skipping must not make an object the schema cannot walk look walkable: managedFields
+    drops everything for such an object (``UpdateNoErrors``), skipped parts included.
+    ``_MISSING`` stands for a side that does not have the position (an added or removed subtree).
+    """
+    if old is _MISSING or new is _MISSING:
+        _walk_one(new if old is _MISSING else old, node, path)
+        return
+    if _is_empty_container(old) and _is_empty_container(new):
+        return
+    so, sn = shape_of(node, old), shape_of(node, new)
+    if old is None and not sn.leaf:
+        old, so = ([] if isinstance(new, list) else {}), sn
+    elif new is None and not so.leaf:
+        new, sn = ([] if isinstance(old, list) else {}), so
+    if so.leaf or sn.leaf or so.kind != sn.kind:
+        return
+    if sn.is_dict:
+        for k, cv in new.items():
+            _walk_pair(old.get(k, _MISSING), cv, node.property(k) if node is not None else None,
+                       path + (("f", k),))
+        for k, ov in old.items():
+            if k not in new:
+                _walk_pair(ov, _MISSING, node.property(k) if node is not None else None, path + (("f", k),))
+        return
+    item_node = node.items() if node is not None else None
+    _, oby, _ = list_items(so, node, old, path, strict=False)
+    norder, nby, _ = list_items(sn, node, new, path, strict=False)
+    if sn.kind == "set":
+        return
+    for pe in norder:
+        _walk_pair(oby.get(pe, _MISSING), nby[pe], item_node, path + (pe,))
+    for pe, ov in oby.items():
+        if pe not in nby:
+            _walk_pair(ov, _MISSING, item_node, path + (pe,))
+
+
+def _walk_one(v: Any, node: SchemaNode | None, path: Path) -> None:
+    """:func:`_walk_pair` for a position only one side has (what :func:`_subtree` would walk)."""
+    if not v or not isinstance(v, dict | list):
+        return
+    shape = shape_of(node, v)
+    if shape.leaf:
+        return
+    if isinstance(v, dict):
+        for k, cv in v.items():
+            if cv and isinstance(cv, dict | list):
+                _walk_one(cv, node.property(k) if node is not None else None, path + (("f", k),))
+        return
+    order, by_pe, _ = list_items(shape, node, v, path, strict=False)
+    if shape.kind == "set":
+        return
+    item_node = node.items() if node is not None else None
+    for pe in order:
+        _walk_one(by_pe[pe], item_node, path + (pe,))
+
+
+_NO_MEMBERS: frozenset[PE] = frozenset()
+_NO_CHILDREN: dict[PE, FieldSet] = {}
+
+
+def _subtree(v: Any, node: SchemaNode | None, path: Path, skip: FieldSet | None) -> FieldSet | None:
+    """Every node below ``path`` (an added or removed subtree) as a trie, None if there is none."""
+    shape = shape_of(node, v)
+    if shape.leaf:
+        return None
+    skip_members = skip.members if skip is not None else _NO_MEMBERS
+    skip_children = skip.children if skip is not None else _NO_CHILDREN
+    out: FieldSet | None = None
+    if shape.is_dict:
+        for k, cv in v.items():
+            pe = ("f", k)
+            if pe in skip_members:
+                _walk_pair(_MISSING, cv, node.property(k) if node is not None else None, path + (pe,))
+                continue
+            if out is None:
+                out = FieldSet()
+            out.members.add(pe)
+            if cv and isinstance(cv, dict | list):
+                t = _subtree(cv, node.property(k) if node is not None else None, path + (pe,),
+                             skip_children.get(pe))
+                if t is not None:
+                    out.children[pe] = t
+        return out
+    order, by_pe, _ = list_items(shape, node, v, path, strict=False)
+    item_node = node.items() if node is not None else None
+    for pe in order:
+        if pe in skip_members:
+            if shape.kind != "set":
+                _walk_pair(_MISSING, by_pe[pe], item_node, path + (pe,))
+            continue
+        if out is None:
+            out = FieldSet()
+        out.members.add(pe)
+        if shape.kind != "set":
+            cv = by_pe[pe]
+            if cv and isinstance(cv, dict | list):
+                t = _subtree(cv, item_node, path + (pe,), skip_children.get(pe))
+                if t is not None:
+                    out.children[pe] = t
+    return out
 
 
 # --- merge (§4.3) ---------------------------------------------------------------------------------

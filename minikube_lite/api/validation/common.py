@@ -95,13 +95,35 @@ def as_str(value: Any) -> str:
 
 
 def quantity(value: Any) -> tuple[Decimal, str] | None:
-    """(value, canonical string) of a stored quantity; None when unreadable."""
+    """(value, canonical string) of a stored quantity; None when unreadable.
+
+    Memoised for strings (bounded): every pod repeats the same few requests and limits,
+    and the parse is the costliest step of pod validation. The result is immutable.
+    """
+    if type(value) is str:
+        hit = _QUANTITIES.get(value, _UNSEEN)
+        if hit is not _UNSEEN:
+            return hit
+        result = _quantity(value)
+        if len(_QUANTITIES) >= _QUANTITIES_MAX:
+            _QUANTITIES.clear()
+        _QUANTITIES[value] = result
+        return result
+    return _quantity(value)
+
+
+def _quantity(value: Any) -> tuple[Decimal, str] | None:
     try:
         text = str(value) if not isinstance(value, str) else value
         parsed = parse_quantity(text)
         return parsed, format_quantity(parsed, quantity_format(text))
     except (QuantityError, ValueError):
         return None
+
+
+_UNSEEN: Any = object()
+_QUANTITIES: dict[str, tuple[Decimal, str] | None] = {}
+_QUANTITIES_MAX = 4096
 
 
 def validate_positive_quantity(value: Any, path: str) -> Errors:
