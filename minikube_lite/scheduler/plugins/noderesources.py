@@ -28,12 +28,13 @@ ERR_REASON_TOO_MANY_PODS = "Too many pods"
 ERR_REASON_INSUFFICIENT_CPU = "Insufficient cpu"
 ERR_REASON_INSUFFICIENT_MEMORY = "Insufficient memory"
 ERR_REASON_INSUFFICIENT_EPHEMERAL = "Insufficient ephemeral-storage"
+ERR_REASON_INSUFFICIENT = "Insufficient {}"
 _STATE_KEY = "PreFilter" + NAME
 _FIRST = ("cpu", "memory", "ephemeral-storage")
 
 
 def insufficient_reason(resource: str) -> str:
-    return f"Insufficient {resource}"
+    return ERR_REASON_INSUFFICIENT.format(resource)
 
 
 @dataclass(slots=True)

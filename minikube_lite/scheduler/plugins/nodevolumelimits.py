@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
 from ..snapshot import JSON, Snapshot, pvc_class
-from .volumebinding import claim_names
+from .volumebinding import ERR_PVC_NOT_FOUND, claim_names
 
 NAME = "NodeVolumeLimits"
 ERR_REASON_MAX_VOLUME_COUNT_EXCEEDED = "node(s) exceed max volume count"
@@ -31,7 +31,7 @@ def attachable_volumes(snapshot: Snapshot, pod: JSON, new_pod: bool) -> tuple[di
         pvc = snapshot.pvcs.get_api(f"{ns}/{name}")
         if pvc is None:
             if new_pod:
-                return out, f'persistentvolumeclaim "{name}" not found'
+                return out, ERR_PVC_NOT_FOUND.format(name)
             continue
         pv_name = (pvc.get("spec") or {}).get("volumeName") or ""
         if not pv_name:

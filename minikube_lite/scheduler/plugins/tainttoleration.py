@@ -19,13 +19,14 @@ from ..snapshot import JSON
 
 NAME = "TaintToleration"
 ERR_REASON_NOT_MATCH = "node(s) had taints that the pod didn't tolerate"
+ERR_REASON_UNTOLERATED = "node(s) had untolerated taint {{{}: {}}}"   # Go: {%s: %s}
 _STATE_KEY = "PreScore" + NAME
 _FILTER_EFFECTS = ("NoSchedule", "NoExecute")
 
 
 def untolerated_taint_reason(taint: JSON) -> str:
     """Upstream prints the taint as ``{key: value}``; an empty value leaves ``{key: }``."""
-    return f"node(s) had untolerated taint {{{taint.get('key', '')}: {taint.get('value') or ''}}}"
+    return ERR_REASON_UNTOLERATED.format(taint.get("key", ""), taint.get("value") or "")
 
 
 class TaintToleration:

@@ -33,6 +33,21 @@ ERR_REASON_NODE_CONFLICT = "node(s) had volume node affinity conflict"
 ERR_REASON_NOT_ENOUGH_SPACE = "node(s) did not have enough free storage"
 ERR_REASON_PV_NOT_EXIST = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)"
 ERR_UNBOUND_IMMEDIATE = "pod has unbound immediate PersistentVolumeClaims"
+# Error texts (Go format verbs turned into str.format fields; %q is rendered with quotes here).
+ERR_PVC_NOT_FOUND = 'persistentvolumeclaim "{}" not found'
+ERR_PVC_LOST = 'persistentvolumeclaim "{}" bound to non-existent persistentvolume "{}"'
+ERR_PVC_DELETING = 'persistentvolumeclaim "{}" is being deleted'
+ERR_EPHEMERAL_WAITING = 'waiting for ephemeral volume controller to create the persistentvolumeclaim "{}"'
+ERR_EPHEMERAL_NOT_OWNER = "PVC {}/{} was not created for pod {}/{} (pod is not owner)"
+ERR_NO_CLASS = 'no class for claim "{}"'
+ERR_CLASS_NOT_FOUND = 'failed to find storage class "{}"'
+ERR_BINDING_VOLUMES = "binding volumes: {}"
+ERR_DEADLINE = "context deadline exceeded"
+ERR_CLAIMREF_RESET = 'ClaimRef got reset for pv "{}"'
+ERR_PROVISIONING_FAILED = 'provisioning failed for PVC "{}"'
+ERR_NODE_NOT_FOUND = 'failed to get node "{0}": node "{0}" not found'
+ERR_POD_GONE = 'failed to get pod {}/{} from the pod lister: pod "{}" not found'
+ERR_PV_AFFINITY = 'pv "{}" node affinity doesn\'t match node "{}": no matching NodeSelectorTerms'
 
 ANN_BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 ANN_BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
@@ -321,20 +336,18 @@ class VolumeBinding:
             pvc = self.snapshot.pvcs.get_api(f"{ns}/{name}")
             if pvc is None:
                 if ephemeral:
-                    return True, ("waiting for ephemeral volume controller to create the "
-                                  f'persistentvolumeclaim "{name}"')
-                return True, f'persistentvolumeclaim "{name}" not found'
+                    return True, ERR_EPHEMERAL_WAITING.format(name)
+                return True, ERR_PVC_NOT_FOUND.format(name)
             if (pvc.get("status") or {}).get("phase") == "Lost":
                 vn = (pvc.get("spec") or {}).get("volumeName", "")
-                return True, f'persistentvolumeclaim "{name}" bound to non-existent persistentvolume "{vn}"'
+                return True, ERR_PVC_LOST.format(name, vn)
             if (pvc.get("metadata") or {}).get("deletionTimestamp"):
-                return True, f'persistentvolumeclaim "{name}" is being deleted'
+                return True, ERR_PVC_DELETING.format(name)
             if ephemeral:
                 uid = (pod.get("metadata") or {}).get("uid")
                 owners = (pvc.get("metadata") or {}).get("ownerReferences") or []
                 if not any(o.get("controller") and o.get("uid") == uid for o in owners):
-                    return True, (f"PVC {ns}/{name} was not created for pod {ns}/{_name(pod)} "
-                                  "(pod is not owner)")
+                    return True, ERR_EPHEMERAL_NOT_OWNER.format(ns, name, ns, _name(pod))
         return bool(names), None
 
     def pre_filter(self, state: CycleState, pod: JSON) -> tuple[PreFilterResult | None, Status | None]:
@@ -351,7 +364,7 @@ class VolumeBinding:
         for name, _ in claim_names(pod):
             pvc = self.snapshot.pvcs.get(f"{ns}/{name}")
             if pvc is None:
-                return None, Status(Code.Error, [f'persistentvolumeclaim "{name}" not found'])
+                return None, Status(Code.Error, [ERR_PVC_NOT_FOUND.format(name)])
             if is_pvc_fully_bound(pvc):
                 bound.append(pvc)
             elif is_delay_binding_mode(pvc, self.snapshot.storage_classes) and \
@@ -455,10 +468,10 @@ class VolumeBinding:
             info = st.classes.get(c.class_name)
             if info is None:
                 if not c.class_name:
-                    raise BindingError(f'no class for claim "{_ns(claim)}/{_name(claim)}"')
+                    raise BindingError(ERR_NO_CLASS.format(f"{_ns(claim)}/{_name(claim)}"))
                 sc = self.snapshot.storage_classes.get(c.class_name)
                 if sc is None:
-                    raise BindingError(f'failed to find storage class "{c.class_name}"')
+                    raise BindingError(ERR_CLASS_NOT_FOUND.format(c.class_name))
                 provisioner = sc.get("provisioner") or ""
                 driver = self.snapshot.csi_drivers.get(provisioner)
                 needs_capacity = driver is not None and bool((driver.get("spec") or {}).get("storageCapacity"))
@@ -599,10 +612,10 @@ class VolumeBinding:
                 if self._check_bindings(pod, node_name, bindings, claims):
                     return
             except BindingError as exc:
-                raise BindingError(f"binding volumes: {exc}") from exc
+                raise BindingError(ERR_BINDING_VOLUMES.format(exc)) from exc
             remaining = deadline - clock.monotonic()
             if remaining <= 0:
-                raise BindingError("binding volumes: context deadline exceeded")
+                raise BindingError(ERR_BINDING_VOLUMES.format(ERR_DEADLINE))
             for c in claims:   # a claim's PV may arrive after the claim names it
                 vn = ((self.snapshot.pvcs.get_api(f"{_ns(c)}/{_name(c)}") or {}).get("spec") or {}).get("volumeName")
                 if vn:
@@ -615,12 +628,11 @@ class VolumeBinding:
         snap = self.snapshot
         node_info = snap.get_node(node_name)
         if node_info is None or node_info.node is None:
-            raise BindingError(f'failed to get node "{node_name}": node "{node_name}" not found')
+            raise BindingError(ERR_NODE_NOT_FOUND.format(node_name))
         node = node_info.node
         key = f"{_ns(pod)}/{_name(pod)}"
         if key not in snap.pods:
-            raise BindingError(f"failed to get pod {key} from the pod lister: "
-                               f'pod "{_name(pod)}" not found')
+            raise BindingError(ERR_POD_GONE.format(_ns(pod), _name(pod), _name(pod)))
         for pv, pvc in bindings:
             api_pv = snap.pvs.get_api(_name(pv))
             api_pvc = snap.pvcs.get_api(f"{_ns(pvc)}/{_name(pvc)}")
@@ -633,7 +645,7 @@ class VolumeBinding:
                 return False
             ref = (api_pv.get("spec") or {}).get("claimRef")
             if not ref or not ref.get("uid"):
-                raise BindingError(f'ClaimRef got reset for pv "{_name(api_pv)}"')
+                raise BindingError(ERR_CLAIMREF_RESET.format(_name(api_pv)))
             if not self._is_pvc_bound_check(api_pvc, node):
                 return False
         for claim in claims:
@@ -644,15 +656,14 @@ class VolumeBinding:
             if _rv(claim) > _rv(api):
                 return False
             if _ann(api).get(ANN_SELECTED_NODE) != node_name:
-                raise BindingError(f'provisioning failed for PVC "{_name(api)}"')
+                raise BindingError(ERR_PROVISIONING_FAILED.format(_name(api)))
             vn = (api.get("spec") or {}).get("volumeName")
             if vn:
                 bound_pv = snap.pvs.get_api(vn)
                 if bound_pv is None:
                     return False
                 if not pv_node_affinity_matches(bound_pv, node):
-                    raise BindingError(f'pv "{vn}" node affinity doesn\'t match node "{node_name}": '
-                                       "no matching NodeSelectorTerms")
+                    raise BindingError(ERR_PV_AFFINITY.format(vn, node_name))
             if not is_pvc_fully_bound(api):
                 return False
         return True
@@ -664,8 +675,7 @@ class VolumeBinding:
         if pv is None:
             return False
         if not pv_node_affinity_matches(pv, node):
-            raise BindingError(f'pv "{_name(pv)}" node affinity doesn\'t match node "{_name(node)}": '
-                               "no matching NodeSelectorTerms")
+            raise BindingError(ERR_PV_AFFINITY.format(_name(pv), _name(node)))
         return True
 
 

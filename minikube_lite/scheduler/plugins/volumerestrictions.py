@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
 from ..snapshot import JSON, pod_key
-from .volumebinding import claim_names
+from .volumebinding import ERR_PVC_NOT_FOUND, claim_names
 
 NAME = "VolumeRestrictions"
 ERR_REASON_DISK_CONFLICT = "node(s) had no available disk"
@@ -65,7 +65,7 @@ class VolumeRestrictions:
                 continue   # only persistentVolumeClaim volumes are looked at here, as upstream
             pvc = self.snapshot.pvcs.get_api(f"{ns}/{name}")
             if pvc is None:
-                return None, Status(Code.UnschedulableAndUnresolvable, [f'persistentvolumeclaim "{name}" not found'])
+                return None, Status(Code.UnschedulableAndUnresolvable, [ERR_PVC_NOT_FOUND.format(name)])
             if "ReadWriteOncePod" in ((pvc.get("spec") or {}).get("accessModes") or []):
                 rwop.add(name)
         conflicts = 0

@@ -11,6 +11,12 @@ from .volumebinding import claim_names
 
 NAME = "VolumeZone"
 ERR_REASON_CONFLICT = "node(s) had no available volume zone"
+ERR_PVC_NO_NAME = "PersistentVolumeClaim had no name"
+ERR_PVC_NO_PV_NO_CLASS = "PersistentVolumeClaim had no pv name and storageClass name"
+ERR_PV_NO_NAME = "PersistentVolume had no name"
+ERR_PVC_NOT_FOUND = 'persistentvolumeclaim "{}" not found'
+ERR_PV_NOT_FOUND = 'persistentvolume "{}" not found'
+ERR_SC_NOT_FOUND = 'storageclass.storage.k8s.io "{}" not found'
 _STATE_KEY = "PreFilter" + NAME
 TOPOLOGY_LABELS = ("failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region",
                    "topology.kubernetes.io/zone", "topology.kubernetes.io/region")
@@ -46,28 +52,28 @@ class VolumeZone:
         topologies: list[_PVTopology] = []
         for name, _ in claim_names(pod):
             if not name:
-                return None, Status(Code.UnschedulableAndUnresolvable, ["PersistentVolumeClaim had no name"])
+                return None, Status(Code.UnschedulableAndUnresolvable, [ERR_PVC_NO_NAME])
             pvc = self.snapshot.pvcs.get_api(f"{ns}/{name}")
             if pvc is None:
                 return None, Status(Code.UnschedulableAndUnresolvable,
-                                    [f'persistentvolumeclaim "{name}" not found'])
+                                    [ERR_PVC_NOT_FOUND.format(name)])
             pv_name = (pvc.get("spec") or {}).get("volumeName") or ""
             if not pv_name:
                 sc_name = pvc_class(pvc)
                 if not sc_name:
                     return None, Status(Code.UnschedulableAndUnresolvable,
-                                        ["PersistentVolumeClaim had no pv name and storageClass name"])
+                                        [ERR_PVC_NO_PV_NO_CLASS])
                 sc = self.snapshot.storage_classes.get(sc_name)
                 if sc is None:
                     return None, Status(Code.UnschedulableAndUnresolvable,
-                                        [f'storageclass.storage.k8s.io "{sc_name}" not found'])
+                                        [ERR_SC_NOT_FOUND.format(sc_name)])
                 if sc.get("volumeBindingMode") == "WaitForFirstConsumer":
                     continue
-                return None, Status(Code.UnschedulableAndUnresolvable, ["PersistentVolume had no name"])
+                return None, Status(Code.UnschedulableAndUnresolvable, [ERR_PV_NO_NAME])
             pv = self.snapshot.pvs.get_api(pv_name)
             if pv is None:
                 return None, Status(Code.UnschedulableAndUnresolvable,
-                                    [f'persistentvolume "{pv_name}" not found'])
+                                    [ERR_PV_NOT_FOUND.format(pv_name)])
             labels = (pv.get("metadata") or {}).get("labels") or {}
             for key in TOPOLOGY_LABELS:
                 if key in labels:
