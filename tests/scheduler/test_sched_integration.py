@@ -69,3 +69,33 @@ async def test_zone_d_class_on_zone_b_cluster_then_fixed_in_place():
                 if x in c.controllers:
                     c.controllers.remove(x)
                     await x.stop()
+
+
+async def test_scheduler_works_over_http_against_a_served_cluster():
+    """The scheduler only needs the Client protocol: the same loop runs over real HTTP."""
+    import asyncio
+
+    from minikube_lite.client.http import HttpClient
+    from minikube_lite.clock import RealClock
+
+    async with Cluster(ClusterConfig.default(), serve=True, controllers=False) as c:
+        client = HttpClient(c.url, token="minikube-lite")
+        s = Scheduler(client, RealClock())
+        await s.start()
+        try:
+            await c.client.create("pods", pod("web"), "default")
+            await c.client.create("pods", pod("big", cpu="100"), "default")
+            for _ in range(200):   # bounded: at most ~10 s of real time
+                web = await c.client.get("pods", "web", "default")
+                big = await c.client.get("pods", "big", "default")
+                if web["spec"].get("nodeName") and big["status"].get("conditions"):
+                    break
+                await asyncio.sleep(0.05)
+            assert web["spec"]["nodeName"] in ("node1", "node2")
+            cond = big["status"]["conditions"][0]
+            assert cond["message"] == (
+                "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
+                "2 Insufficient cpu. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
+        finally:
+            await s.stop()
+            await client.close()
