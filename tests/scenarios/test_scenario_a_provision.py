@@ -137,3 +137,57 @@ async def test_scenario_a_steps_1_to_3_and_cleanup(monkeypatch: pytest.MonkeyPat
             await c.client.get("persistentvolumes", f"pvc-{uid}")
         assert err.value.code == 404
         assert [r.volume_id for r in deleted] == [handle]
+
+
+async def test_scenario_a_restore_from_a_real_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps 4-7 with the snapshot controller and csi-snapshotter: the provisioner restores from
+    snap1 (3.6), refuses a 512Mi restore with the exact message, and drops its source finalizer."""
+    pytest.importorskip("minikube_lite.csi.registry", reason="the CSI drivers are not in this tree yet")
+    pytest.importorskip("minikube_lite.controllers.snapshot")
+    pytest.importorskip("minikube_lite.controllers.snapshot_sidecar")
+    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [
+        *CONTROLLERS,
+        ("minikube_lite.controllers.snapshot", "SnapshotController"),
+        ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar"),
+    ])
+    async with Cluster(clock=VirtualClock()) as c:
+        await c.client.create("pvc", src_claim(), "default")
+        await c.settle()
+        await c.client.create("volumesnapshots.snapshot.storage.k8s.io", {
+            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+            "metadata": {"name": "snap1", "namespace": "default"},
+            "spec": {"volumeSnapshotClassName": "csi-hostpath-snapclass",
+                     "source": {"persistentVolumeClaimName": "src"}}}, "default")
+        await c.settle()
+        vs = await c.client.get("volumesnapshots.snapshot.storage.k8s.io", "snap1", "default")
+        assert vs["status"]["readyToUse"] is True, vs.get("status")
+        assert vs["status"]["restoreSize"] == "1Gi"
+
+        def restore(name: str, size: str) -> dict[str, Any]:
+            body = src_claim()
+            body["metadata"]["name"] = name
+            body["spec"]["resources"]["requests"]["storage"] = size
+            body["spec"]["dataSource"] = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
+                                          "name": "snap1"}
+            return body
+
+        await c.client.create("pvc", restore("small", "512Mi"), "default")
+        await c.client.create("pvc", restore("restored", "1Gi"), "default")
+        await c.settle(timeout=5)
+        small_events = [(e["type"], e["reason"], e["message"]) for e in await events_of(c, "small")]
+        assert ("Warning", "ProvisioningFailed",
+                'failed to provision volume with StorageClass "csi-hostpath-sc": error getting handle for '
+                "DataSource Type VolumeSnapshot by Name snap1: requested volume size 536870912 is less than the "
+                "size 1073741824 for the source snapshot snap1") in small_events
+        assert (await c.client.get("pvc", "small", "default"))["status"]["phase"] == "Pending"
+        restored = await c.client.get("pvc", "restored", "default")
+        assert restored["status"]["phase"] == "Bound"
+        reasons = [e["reason"] for e in await events_of(c, "restored")]
+        assert "ProvisioningSucceeded" in reasons
+        # The provisioner's source protection was taken for "restored" and dropped after success;
+        # "small" never got past the size check, so it never took it.
+        vs = await c.client.get("volumesnapshots.snapshot.storage.k8s.io", "snap1", "default")
+        assert "provisioner.storage.kubernetes.io/volumesnapshot-as-source-protection" \
+            not in (vs["metadata"].get("finalizers") or [])
+        restored_pv = await c.client.get("persistentvolumes", restored["spec"]["volumeName"])
+        assert restored_pv["spec"]["capacity"] == {"storage": "1Gi"}
