@@ -221,7 +221,11 @@ class SnapshotSidecar(Controller):
         def keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
             if event == "DELETED" or (obj.get("spec") or {}).get("driver") not in self.drivers:
                 return []
-            return [obj["metadata"]["name"]]
+            name = obj["metadata"]["name"]
+            if obj["metadata"].get("deletionTimestamp") and not ((old or {}).get("metadata") or {}).get(
+                    "deletionTimestamp"):
+                self._retry_at.pop(name, None)  # a deletion is news: do not sit out a create backoff
+            return [name]
 
         self.contents = self.informer(VSC, key_of=keys)
 

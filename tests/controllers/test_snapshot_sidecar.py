@@ -236,3 +236,16 @@ async def test_4_6_class_parameters_reach_the_driver_without_reserved_keys(clust
     creates = [req for op, req in drv.calls if op == "CreateSnapshot"]
     params = creates[0]["parameters"] if isinstance(creates[0], dict) else creates[0].parameters
     assert params == {"instantAccess": "true"}
+
+
+async def test_4_8_deleting_a_failing_snapshot_does_not_wait_for_the_create_backoff(cluster: Cluster) -> None:
+    c = cluster
+    c.cloud.faults.fail_next("CreateSnapshot", code="InternalError", times=1000)
+    await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
+    await c.settle(timeout=30)  # backoff has grown to its 8 s cap
+    start = c.clock.now()
+    await c.client.delete(VS, "snap1", NS)
+    await c.settle()
+    assert (await c.client.list(VS, NS))["items"] == [] and (await c.client.list(VSC))["items"] == []
+    assert c.clock.now() - start < 1.0
+    assert c.cloud.snapshots == {}
