@@ -99,3 +99,40 @@ async def test_scheduler_works_over_http_against_a_served_cluster():
         finally:
             await s.stop()
             await client.close()
+
+
+async def test_local_pv_pulls_the_pod_to_its_node_with_the_pv_controller():
+    async with Cluster(ClusterConfig.default(), clock=VirtualClock()) as c:
+        extra = [pv_binder.PersistentVolumeController(c.client, c.clock, config=c.config), Scheduler(c.client, c.clock)]
+        started = []
+        for x in extra:
+            if not any(type(k) is type(x) for k in c.controllers):
+                await x.start()
+                c.controllers.append(x)
+                started.append(x)
+        try:
+            await c.client.create("persistentvolumes", {
+                "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "local-pv-1"},
+                "spec": {"capacity": {"storage": "5Gi"}, "accessModes": ["ReadWriteOnce"],
+                         "storageClassName": "local-storage", "persistentVolumeReclaimPolicy": "Retain",
+                         "local": {"path": "/mnt/disks/vol1"},
+                         "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                             {"key": "kubernetes.io/hostname", "operator": "In", "values": ["node2"]}]}]}}}})
+            await c.client.create("persistentvolumeclaims", {
+                "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "local-claim"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "local-storage",
+                         "resources": {"requests": {"storage": "5Gi"}}}}, "default")
+            await c.settle()
+            await c.client.create("pods", pod("app", pvcs=("local-claim",)), "default")
+            await c.settle()
+            app = await c.client.get("pods", "app", "default")
+            assert app["spec"]["nodeName"] == "node2"
+            pv = await c.client.get("persistentvolumes", "local-pv-1")
+            pvc = await c.client.get("persistentvolumeclaims", "local-claim", "default")
+            assert pv["status"]["phase"] == "Bound" and pvc["status"]["phase"] == "Bound"
+            assert pv["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"] == "yes"
+            assert pvc["spec"]["volumeName"] == "local-pv-1"
+        finally:
+            for x in started:
+                c.controllers.remove(x)
+                await x.stop()
