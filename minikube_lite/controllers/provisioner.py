@@ -822,7 +822,7 @@ class ExternalProvisioner(Controller):
                     requisite=format_terms(requisite))))
             return requisite, rotate(requisite, start)
         h, index = pvc_name_hash_and_index(claim["metadata"]["name"])
-        return requisite, rotate(requisite, (h + index) % len(requisite))
+        return requisite, rotate(requisite, ((h + index) & 0xFFFFFFFF) % len(requisite))
 
     def aggregate(self, keys: list[str] | None) -> list[Term]:
         """aggregateTopologies: one term per distinct combination found on nodes with every key."""

@@ -81,6 +81,9 @@ def test_3_4_pvc_name_hash_spreads_statefulset_ordinals() -> None:
     assert h0 == h1 and (i0, i1) == (0, 1)
     # FNV-1 32 of "web", as Go's fnv.New32 computes it.
     assert pvc_name_hash_and_index("data")[1] == 0
+    # Go's fnv.New32 (FNV-1, 32 bit) test vectors.
+    assert pvc_name_hash_and_index("a")[0] == 0x050C5D7E
+    assert pvc_name_hash_and_index("foobar")[0] == 0x31F0B262
 
 
 def test_3_5_node_affinity_from_accessible_topology() -> None:
