@@ -595,4 +595,5 @@ async def test_field_selectors_and_describe_custom_resource(kubectl: Kubectl) ->
     out = await kubectl.ok("describe", "vsclass")
     assert re.search(r"^Driver:\s+\S+", out, re.M)
     assert re.search(r"^Deletion Policy:\s+(Delete|Retain)$", out, re.M)
-    assert re.search(r"^Events:\s+<none>$", out, re.M)
+    if kubectl.minor <= 35:  # kubectl 1.37's generic describer leaves out an empty Events section
+        assert re.search(r"^Events:\s+<none>$", out, re.M)
