@@ -81,7 +81,7 @@ async def test_every_node_has_a_lease(make_cluster: Any) -> None:
 
 
 async def test_lease_and_ready_heartbeat_move_every_interval(make_cluster: Any) -> None:
-    async with make_cluster(timings={"nodeStatusUpdateInterval": "10s"}) as c:
+    async with make_cluster(timings={"nodeStatusUpdateInterval": "10s", "nodeStatusReportInterval": "10s"}) as c:
         start = c.clock.now()
         before = await c.client.get("nodes", "node1")
         transition = condition(before, "Ready")["lastTransitionTime"]
@@ -95,6 +95,19 @@ async def test_lease_and_ready_heartbeat_move_every_interval(make_cluster: Any) 
         assert parse_time(condition(node, "MemoryPressure")["lastHeartbeatTime"]) == start + 20
         lease = await c.client.get("leases", "node1", LEASE_NAMESPACE)
         assert parse_time(lease["spec"]["renewTime"]) == pytest.approx(start + 20)
+
+
+async def test_lease_is_renewed_often_and_status_reported_rarely(make_cluster: Any) -> None:
+    async with make_cluster() as c:
+        start = c.clock.now()
+        await c.clock.advance(65)
+        lease = await c.client.get("leases", "node1", LEASE_NAMESPACE)
+        assert parse_time(lease["spec"]["renewTime"]) == pytest.approx(start + 60)
+        ready = condition(await c.client.get("nodes", "node1"), "Ready")
+        assert parse_time(ready["lastHeartbeatTime"]) == start
+        await c.clock.advance(300)
+        ready = condition(await c.client.get("nodes", "node1"), "Ready")
+        assert parse_time(ready["lastHeartbeatTime"]) == start + 300
 
 
 async def test_heartbeats_do_not_keep_settle_busy(make_cluster: Any) -> None:
