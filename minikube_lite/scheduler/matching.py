@@ -124,7 +124,7 @@ def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
     return False
 
 
-def tolerates_taint(tolerations: list[Mapping[str, Any]], taint: Mapping[str, Any]) -> bool:
+def tolerates_taint(tolerations: Sequence[Mapping[str, Any]], taint: Mapping[str, Any]) -> bool:
     return any(tolerates(t, taint) for t in tolerations)
 
 

@@ -367,3 +367,23 @@ def test_volume_restrictions_read_write_once_pod_and_inline_disks():
     plugin2 = volumerestrictions.VolumeRestrictions(_handle(snap2))
     _check(_run_filter(plugin2, gce("p", ro=True), snap2.node_infos["a"]), None, None)
     _check(_run_filter(plugin2, gce("p"), snap2.node_infos["a"]), U, ["node(s) had no available disk"])
+
+
+def test_pod_topology_spread_soft_constraint_scores_emptier_domains_higher():
+    web = {"app": "web"}
+    snap = Snapshot.from_objects(
+        nodes=[node("b1", zone="b"), node("b2", zone="b"), node("d1", zone="d"), node("nolabel")],
+        pods=[pod("w1", labels=web, node_name="b1"), pod("w2", labels=web, node_name="b2")])
+    snap.set_node({**node("nolabel"), "metadata": {"name": "nolabel", "labels": {}}})
+    soft = [{**SPREAD[0], "whenUnsatisfiable": "ScheduleAnyway"}]
+    plugin = podtopologyspread.PodTopologySpread(_handle(snap))
+    p = pod("p", labels=web, spread=soft)
+    infos = [snap.node_infos[n] for n in ("b1", "b2", "d1", "nolabel")]
+    state = CycleState()
+    assert plugin.pre_score(state, p, infos) is None
+    scores = {i.name: plugin.score(state, p, i) for i in infos}
+    # zone b holds 2 matching pods, zone d none; weight log(2 domains + 2)
+    assert scores == {"b1": 3, "b2": 3, "d1": 0, "nolabel": 0}
+    plugin.normalize_score(state, p, scores)
+    assert scores == {"b1": 0, "b2": 0, "d1": 100, "nolabel": 0}
+    assert plugin.pre_score(CycleState(), pod("q", labels=web, spread=SPREAD), infos).code == Code.Skip
