@@ -113,6 +113,9 @@ MSG_CLONE_FS_TO_BLOCK = ("the source PVC and destination PVCs must have the same
                          "Source is Filesystem, but new PVC requested Block")
 # Topology (§3.4).
 MSG_TOPOLOGY_GENERATE = "error generating accessibility requirements: {err}"
+# Lister errors (client-go NewNotFound with the lister's group-resource).
+MSG_NODE_NOT_FOUND = 'node "{node}" not found'
+MSG_CSINODE_NOT_FOUND = 'csinode.storage.k8s.io "{node}" not found'
 MSG_NO_TOPOLOGY_KEY = "no topology key found on CSINode {node}"
 MSG_TOPOLOGY_NOT_IN_REQUISITE = 'topology {topology} from selected node "{node}" is not in requisite: {requisite}'
 MSG_TOPOLOGY_MISSING_LABEL = ("topology labels from selected node {labels} does not match topology keys from "
@@ -676,7 +679,7 @@ class ExternalProvisioner(Controller):
                     selected_node = await self.client.get("nodes", selected)
                 except ApiError as err:
                     if err.code == 404:
-                        raise ProvisioningError(err.message, reschedule=True) from None
+                        raise ProvisioningError(MSG_NODE_NOT_FOUND.format(node=selected), reschedule=True) from None
                     raise ProvisioningError(f"failed to get target node: {err.message}") from None
         await self.recorder.event(claim, NORMAL, REASON_PROVISIONING,
                                   MSG_PROVISIONING.format(ns=meta.get("namespace"), name=meta.get("name")))
@@ -789,7 +792,8 @@ class ExternalProvisioner(Controller):
                     csinode = await self.client.get("csinodes", node_name)
                 except ApiError as err:
                     if err.code == 404:
-                        raise ProvisioningError(err.message, reschedule=True) from None
+                        raise ProvisioningError(MSG_CSINODE_NOT_FOUND.format(node=node_name), reschedule=True) \
+                            from None
                     raise
             keys = csinode_keys(csinode, self.driver_name)
             if not keys:

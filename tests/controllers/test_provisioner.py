@@ -203,7 +203,7 @@ async def test_3_4_missing_csinode_asks_for_a_reschedule(topo: Any) -> None:
     with pytest.raises(ProvisioningError) as err:
         await prov.accessibility(claim("data"), sc, node)
     assert err.value.reschedule
-    assert err.value.message == 'csinodes.storage.k8s.io "node3" not found'
+    assert err.value.message == 'csinode.storage.k8s.io "node3" not found'
 
 
 async def test_3_4_csinode_without_the_driver_is_an_error(topo: Any) -> None:
@@ -830,3 +830,15 @@ async def test_3_5_a_pv_the_api_refuses_gives_the_volume_back(prov_cluster: Any,
                            'PersistentVolume "x" is invalid: spec: Required value. Deleting the volume.')]
         assert (await c.client.get("pvc", "data", "default"))["status"]["phase"] == "Bound"
         await assert_no_leaks(c)
+
+
+async def test_3_2_a_selected_node_that_is_gone_is_rescheduled(prov_cluster: Any) -> None:
+    async with prov_cluster() as c:
+        await c.client.create("storageclasses", disk_class("topo", mode="WaitForFirstConsumer"))
+        await c.client.create("pvc", claim("data", size="20Gi", sc="topo",
+                                           annotations={P.ANN_SELECTED_NODE: "ghost"}), "default")
+        await c.settle()
+        got = await c.client.get("pvc", "data", "default")
+        assert P.ANN_SELECTED_NODE not in got["metadata"]["annotations"]
+        assert ("Warning", "ProvisioningFailed", 'node "ghost" not found') in await claim_events(c, "data")
+        assert not c.cloud.disks
