@@ -40,6 +40,8 @@ CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
     ("minikube_lite.controllers.protection", "PVProtectionController"),
+    ("minikube_lite.controllers.snapshot", "SnapshotController"),
+    ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar"),
 ]
 
 
@@ -245,7 +247,10 @@ class Cluster:
             await asyncio.sleep(0)
             fp = self._fingerprint()
             idle = not any(fp[1]) and not fp[2]
-            if fp == last and idle:
+            # Stable and idle: done. Stable but busy with a timer pending: the busy work waits on
+            # the clock, so only advancing time can make progress.
+            waiting_on_clock = not fp[2] and fp[3] is not None
+            if fp == last and (idle or waiting_on_clock):
                 stable += 1
                 if stable >= stable_rounds:
                     return
