@@ -129,6 +129,11 @@ MSG_STILL_ATTACHED = "persistentvolume {pv} is still attached to node {node}"
 
 
 
+#: How much slower an infeasible (InvalidArgument) claim is retried than an ordinary failure:
+#: retrying a request the driver has called invalid rarely helps until someone edits something.
+INFEASIBLE_BACKOFF_FACTOR = 10
+
+
 class ProvisioningError(Exception):
     """A failed provisioning attempt: the message becomes the ``ProvisioningFailed`` event text.
 
@@ -584,7 +589,7 @@ class ExternalProvisioner(Controller):
         self._failures[key] = n
         delay = min(self.retry_max, self.retry_initial * (2 ** (n - 1)))
         if slow:
-            delay = min(self.retry_max, delay * 10)
+            delay = min(self.retry_max, delay * INFEASIBLE_BACKOFF_FACTOR)
         return float(delay)
 
     # ------------------------------------------------------------ claims (§3.1, §3.2)
