@@ -14,7 +14,7 @@ import logging
 import random
 from typing import Any
 
-from ..api.errors import ApiError
+from ..client.base import ApiError
 from ..clock import Clock, rfc3339
 from .algorithm import Algorithm, FitError, SchedulingError
 from .defaults import DEFAULT_SCHEDULER_NAME, default_profile, in_tree_registry

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ...api.errors import ApiError
+from ...client.base import ApiError
 from ..framework import Code, CycleState, Handle, Status
 from ..snapshot import JSON
 

@@ -14,7 +14,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from ...api.errors import ApiError
+from ...client.base import ApiError
 from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
 from ..matching import (
     HOSTNAME_LABEL,
