@@ -597,3 +597,31 @@ async def test_field_selectors_and_describe_custom_resource(kubectl: Kubectl) ->
     assert re.search(r"^Deletion Policy:\s+(Delete|Retain)$", out, re.M)
     if kubectl.minor <= 35:  # kubectl 1.37's generic describer leaves out an empty Events section
         assert re.search(r"^Events:\s+<none>$", out, re.M)
+
+
+async def test_describe_other_kinds(kubectl: Kubectl) -> None:
+    """describe of the other served kinds works (each describer makes its own extra requests)."""
+    await kubectl.ok("create", "service", "clusterip", "dsvc", "--tcp=80:8080")
+    svc = await kubectl.ok("describe", "svc", "dsvc")
+    assert re.search(r"^Type:\s+ClusterIP$", svc, re.M)
+    assert re.search(r"^Port:\s+80-8080\s+80/TCP$", svc, re.M)
+    assert re.search(r"^TargetPort:\s+8080/TCP$", svc, re.M)
+    deployment = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ddep}\nspec:\n"
+                  "  selector: {matchLabels: {app: ddep}}\n  template:\n    metadata: {labels: {app: ddep}}\n"
+                  "    spec: {containers: [{name: app, image: 'nginx:1.27'}]}\n")
+    await kubectl.ok("apply", "-f", kubectl.write(deployment))
+    dep = await kubectl.ok("describe", "deploy", "ddep")
+    assert re.search(r"^Replicas:\s+1 desired \| \d+ updated \| \d+ total \| \d+ available \| \d+ unavailable$", dep,
+                     re.M)
+    assert re.search(r"^StrategyType:\s+RollingUpdate$", dep, re.M)
+    assert re.search(r"^RollingUpdateStrategy:\s+25% max unavailable, 25% max surge$", dep, re.M)
+    ns = await kubectl.ok("describe", "ns", "default")
+    assert re.search(r"^Labels:\s+kubernetes.io/metadata.name=default$", ns, re.M)
+    assert re.search(r"^Status:\s+Active$", ns, re.M)
+    await kubectl.ok("create", "serviceaccount", "dsa")
+    assert re.search(r"^Name:\s+dsa$", await kubectl.ok("describe", "sa", "dsa"), re.M)
+    await kubectl.ok("create", "secret", "generic", "dsec", "--from-literal=password=hunter2")
+    sec = await kubectl.ok("describe", "secret", "dsec")
+    assert re.search(r"^Type:\s+Opaque$", sec, re.M)
+    assert re.search(r"^password:\s+7 bytes$", sec, re.M)
+    assert "hunter2" not in sec
