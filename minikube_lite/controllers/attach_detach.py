@@ -121,6 +121,20 @@ def volume_message(prefix: str, volume: str, suffix: str) -> str:
     return MSG_VOLUME.format(prefix=prefix, volume=volume, suffix=suffix)
 
 
+def multi_attach_suffix(namespace: str, users: list[tuple[str, str]]) -> str:
+    """reportMultiAttachError: name the pods on other nodes that use the volume, but only those in
+    the waiting pod's namespace (others are counted); no such pod means "exclusively attached"."""
+    if not users:
+        return MSG_EXCLUSIVELY_ATTACHED
+    local = [name for ns, name in users if ns == namespace]
+    foreign = len(users) - len(local)
+    if local and foreign:
+        return MSG_USED_BY_PODS_AND_OTHERS.format(pods=", ".join(local), count=foreign)
+    if local:
+        return MSG_USED_BY_PODS.format(pods=", ".join(local))
+    return MSG_USED_IN_OTHER_NAMESPACES.format(count=foreign)
+
+
 def _va_pv(va: JSON | None) -> str:
     return str((((va or {}).get("spec") or {}).get("source") or {}).get("persistentVolumeName") or "")
 
@@ -296,20 +310,10 @@ class AttachDetachController(Controller):
 
     async def _report_multi_attach(self, pv: str, pods: list[JSON], other_nodes: list[str],
                                    desired: Mapping[str, list[JSON]]) -> None:
-        users = [p for n in other_nodes for p in desired.get(n, ())]
+        users = [(str(p["metadata"].get("namespace") or ""), str(p["metadata"]["name"]))
+                 for n in other_nodes for p in desired.get(n, ())]
         for pod in pods:
-            if not users:
-                suffix = MSG_EXCLUSIVELY_ATTACHED
-            else:
-                ns = pod["metadata"].get("namespace")
-                local = [p["metadata"]["name"] for p in users if p["metadata"].get("namespace") == ns]
-                foreign = len(users) - len(local)
-                if local and foreign:
-                    suffix = MSG_USED_BY_PODS_AND_OTHERS.format(pods=", ".join(local), count=foreign)
-                elif local:
-                    suffix = MSG_USED_BY_PODS.format(pods=", ".join(local))
-                else:
-                    suffix = MSG_USED_IN_OTHER_NAMESPACES.format(count=foreign)
+            suffix = multi_attach_suffix(str(pod["metadata"].get("namespace") or ""), users)
             await self.recorder.event(pod, WARNING, EVENT_FAILED_ATTACH,
                                       volume_message(PREFIX_MULTI_ATTACH, pv, suffix))
 
@@ -321,7 +325,7 @@ class CSIAttacher(Controller):
     """The csi-attacher sidecar for every CSI driver of the cluster."""
 
     name = "csi-attacher"
-    workers = 8
+    workers = 10
 
     def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, Any] | None = None,
                  config: ClusterConfig | None = None) -> None:

@@ -21,12 +21,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..api.errors import ApiError
 from ..client.base import JSON, Client
-from ..client.events import NORMAL, WARNING, EventRecorder, _Seen, involved_object
+from ..client.events import AGGREGATION_WINDOW, NORMAL, WARNING, EventRecorder, involved_object
 from ..clock import Clock, rfc3339
 from ..config import COND_NOT_READY, ClusterConfig
 from .attach_detach import attach_required, attachment_name, pod_claims
@@ -212,51 +213,69 @@ class PodRuntime:
     retry_at: float = 0.0
 
 
-class _Recorder(EventRecorder):
-    """kubelet's recorder: container events carry ``involvedObject.fieldPath``
-    (``spec.containers{app}``), which ``kubectl describe`` (1.35) prints before the message."""
+class _Recorder:
+    """kubelet's events about the pods of one node (source ``kubelet``, host = the node).
+
+    Container events carry ``involvedObject.fieldPath`` (``spec.containers{app}``), which
+    ``kubectl describe`` 1.35 prints before the message; the shared EventRecorder has no field
+    path, so those are written here, with the same aggregation (count, lastTimestamp) and names.
+    Pod-level events (FailedMount, NetworkNotReady) go through the shared recorder.
+    """
+
+    def __init__(self, client: Client, clock: Clock, node: str) -> None:
+        self.client = client
+        self.clock = clock
+        self.node = node
+        self.plain = spread_event_names(EventRecorder(client, KUBELET, clock, host=node, reporting_instance=node))
+        self._seen: dict[tuple[str, ...], tuple[str, str, int, float]] = {}
+        self._counter = zlib.crc32(f"kubelet-container/{node}".encode()) << 20
 
     async def container_event(self, pod: JSON, c: ContainerRuntime | None, type_: str, reason: str,
                               message: str) -> None:
-        obj = pod
-        if c is not None:
-            path = f"spec.{'initContainers' if c.init else 'containers'}{{{c.name}}}"
-            obj = {**pod, "__fieldPath": path}
-        await self.event(obj, type_, reason, message)
+        if c is None:
+            await self.plain.event(pod, type_, reason, message)
+            return
+        path = f"spec.{'initContainers' if c.init else 'containers'}{{{c.name}}}"
+        try:
+            await self._record(pod, path, type_, reason, message)
+        except ApiError as err:
+            log.debug("could not record event %s on %s: %s", reason, namespaced_key(pod), err)
 
-    async def _record(self, obj: JSON, type_: str, reason: str, message: str) -> JSON:
-        path = obj.get("__fieldPath")
-        if not path:
-            return await super()._record(obj, type_, reason, message)
-        ref = involved_object(obj)
+    async def _record(self, pod: JSON, path: str, type_: str, reason: str, message: str) -> None:
+        ref = involved_object(pod)
         ref["fieldPath"] = path
-        namespace = ref.get("namespace") or "default"
-        key = (ref["kind"], namespace, ref["name"], ref["uid"], path, type_, reason, message)
+        namespace = str(ref.get("namespace") or "default")
+        key = (namespace, str(ref["name"]), str(ref["uid"]), path, type_, reason, message)
         now = self.clock.now()
         stamp = rfc3339(now)
         seen = self._seen.get(key)
-        if seen is not None and now - seen.last_seen < 600.0:
-            seen.count += 1
-            seen.last_seen = now
+        if seen is not None and now - seen[3] < AGGREGATION_WINDOW:
+            name, ns, count, _ = seen
+            self._seen[key] = (name, ns, count + 1, now)
             try:
-                updated: JSON = await self.client.patch(
-                    "events", seen.name, {"count": seen.count, "lastTimestamp": stamp}, seen.namespace)
-                return updated
+                await self.client.patch("events", name, {"count": count + 1, "lastTimestamp": stamp}, ns)
+                return
             except ApiError as err:
                 if err.code != 404:
                     raise
-        self._counter += 1
-        name = f"{ref['name']}.{int(now * 1e9) + self._counter:x}"
         event: JSON = {
-            "apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": namespace},
+            "apiVersion": "v1", "kind": "Event", "metadata": {"name": "", "namespace": namespace},
             "involvedObject": ref, "reason": reason, "message": message, "type": type_,
-            "source": {"component": self.component, **({"host": self.host} if self.host else {})},
+            "source": {"component": KUBELET, "host": self.node},
             "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1, "eventTime": None,
-            "reportingComponent": self.component, "reportingInstance": self.reporting_instance,
+            "reportingComponent": KUBELET, "reportingInstance": self.node,
         }
-        created: JSON = await self.client.create("events", event, namespace)
-        self._seen[key] = _Seen(name, namespace, 1, stamp, now)
-        return created
+        for _ in range(100):
+            self._counter += 1
+            name = f"{ref['name']}.{int(now * 1e9) + self._counter:x}"
+            event["metadata"]["name"] = name
+            try:
+                await self.client.create("events", event, namespace)
+                break
+            except ApiError as err:
+                if err.code != 409:
+                    raise
+        self._seen[key] = (name, namespace, 1, now)
 
 
 # ---------------------------------------------------------------- the controller
@@ -344,9 +363,7 @@ class Kubelet(Controller):
     def recorder(self, node: str) -> _Recorder:
         rec = self._recorders.get(node)
         if rec is None:
-            rec = self._recorders[node] = _Recorder(self.client, KUBELET, self.clock, host=node,
-                                                    reporting_instance=node)
-            spread_event_names(rec)
+            rec = self._recorders[node] = _Recorder(self.client, self.clock, node)
         return rec
 
     # ------------------------------------------------------------------ reconcile

@@ -15,7 +15,7 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers.attach_detach import attachment_name, finalizer_name
+from minikube_lite.controllers.attach_detach import attachment_name, finalizer_name, multi_attach_suffix
 
 JSON = dict[str, Any]
 DRIVER = "diskplugin.csi.alibabacloud.com"
@@ -117,6 +117,19 @@ def test_attachment_name_is_sha256_of_handle_driver_node() -> None:
 def test_finalizer_name_sanitizes_the_driver() -> None:
     assert finalizer_name(DRIVER) == FINALIZER
     assert finalizer_name("a_b/c") == "external-attacher/a-b-c"
+
+
+@pytest.mark.parametrize(("users", "suffix"), [
+    ([], "Volume is already exclusively attached to one node and can't be attached to another"),
+    ([("ns1", "pod2")], "Volume is already used by pod(s) pod2"),
+    ([("ns1", "a"), ("ns1", "b")], "Volume is already used by pod(s) a, b"),
+    ([("ns2", "pod2")], "Volume is already used by 1 pod(s) in different namespaces"),
+    ([("ns1", "a"), ("ns2", "x"), ("ns3", "y")], "Volume is already used by pod(s) a and 2 pod(s) in different namespaces"),
+])
+def test_multi_attach_message_names_only_pods_of_the_same_namespace(users: list[tuple[str, str]],
+                                                                   suffix: str) -> None:
+    # kube-controller-manager reconciler_test.go Test_ReportMultiAttachError
+    assert multi_attach_suffix("ns1", users) == suffix
 
 
 # ---------------------------------------------------------------- attach
