@@ -40,6 +40,9 @@ CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
     ("minikube_lite.controllers.protection", "PVProtectionController"),
+    ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+    ("minikube_lite.controllers.capacity", "CapacityController"),
+    ("minikube_lite.scheduler.scheduler", "Scheduler"),
     ("minikube_lite.controllers.snapshot", "SnapshotController"),
     ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar"),
 ]

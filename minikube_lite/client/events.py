@@ -53,15 +53,19 @@ class EventRecorder:
         self._seen: dict[tuple[Any, ...], _Seen] = {}
         self._counter = 0
 
-    async def event(self, obj: JSON, type_: str, reason: str, message: str) -> JSON | None:
-        """Record an event about ``obj``; failures are logged, never raised (as client-go)."""
+    async def event(self, obj: JSON, type_: str, reason: str, message: str, *,
+                    action: str | None = None) -> JSON | None:
+        """Record an event about ``obj``; failures are logged, never raised (as client-go).
+
+        ``action`` is what the reporter was doing (``Scheduling``, ``Binding``), as events.k8s.io has it.
+        """
         try:
-            return await self._record(obj, type_, reason, message)
+            return await self._record(obj, type_, reason, message, action)
         except ApiError as err:
             log.debug("could not record event %s on %s: %s", reason, obj.get("metadata", {}).get("name"), err)
             return None
 
-    async def _record(self, obj: JSON, type_: str, reason: str, message: str) -> JSON:
+    async def _record(self, obj: JSON, type_: str, reason: str, message: str, action: str | None) -> JSON:
         ref = involved_object(obj)
         namespace = ref.get("namespace") or "default"
         key = (ref["kind"], namespace, ref["name"], ref["uid"], type_, reason, message)
@@ -78,18 +82,29 @@ class EventRecorder:
             except ApiError as err:
                 if err.code != 404:
                     raise
-        self._counter += 1
-        name = f"{ref['name']}.{int(now * 1e9) + self._counter:x}"
         event: JSON = {
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": name, "namespace": namespace},
+            "metadata": {"name": "", "namespace": namespace},
             "involvedObject": ref, "reason": reason, "message": message, "type": type_,
             "source": {"component": self.component, **({"host": self.host} if self.host else {})},
             "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
             "eventTime": None, "reportingComponent": self.component,
             "reportingInstance": self.reporting_instance,
         }
-        created: JSON = await self.client.create("events", event, namespace)
+        if action:
+            event["action"] = action
+        # Names are "<object>.<unix nanoseconds in hex>" as client-go makes them; two recorders
+        # writing at the same (virtual) instant would collide, so step to the next free name.
+        while True:
+            self._counter += 1
+            name = f"{ref['name']}.{int(now * 1e9) + self._counter:x}"
+            event["metadata"]["name"] = name
+            try:
+                created: JSON = await self.client.create("events", event, namespace)
+                break
+            except ApiError as err:
+                if err.code != 409 or err.reason != "AlreadyExists":
+                    raise
         self._seen[key] = _Seen(name, namespace, 1, stamp, now)
         return created
 
