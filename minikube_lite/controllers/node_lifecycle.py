@@ -30,7 +30,7 @@ from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, parse_time, rfc3339, rfc3339_micro
 from ..config import COND_DISK, COND_MEMORY, COND_NOT_READY, COND_PID, COND_READY, ClusterConfig
-from .runtime import DONE, Controller, Key, Result, namespaced_key
+from .runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ class NodeLifecycleController(Controller):
         self.config_not_ready = {n.name for n in config.resolved_nodes() if not n.ready} if config else set()
         self.controller_events = spread_event_names(EventRecorder(client, NODE_CONTROLLER, clock))
         self._kubelet_events: dict[str, EventRecorder] = {}
+        self._node_pods: dict[str, set[Key]] = {}
 
     # ------------------------------------------------------------------ wiring
 
@@ -128,6 +129,12 @@ class NodeLifecycleController(Controller):
         # A pod landing on a node that is already down must be marked too.
         node = (obj.get("spec") or {}).get("nodeName")
         before = ((old or {}).get("spec") or {}).get("nodeName")
+        key = namespaced_key(obj)
+        if before and before != node:
+            self._node_pods.get(before, set()).discard(key)
+        if node:
+            members = self._node_pods.setdefault(node, set())
+            (members.discard if event == "DELETED" else members.add)(key)
         if node and node != before and event != "DELETED":
             return [node]
         return []
@@ -269,8 +276,10 @@ class NodeLifecycleController(Controller):
 
     async def _mark_pods_not_ready(self, node_name: str, now: float) -> None:
         """MarkPodsNotReady: the Ready condition of every pod on the node goes False."""
-        for pod in self.pods.list():
-            if (pod.get("spec") or {}).get("nodeName") != node_name:
+        for key in sorted(self._node_pods.get(node_name, ())):
+            ns, name = split_key(key)
+            pod = self.pods.get(name, ns)
+            if pod is None or (pod.get("spec") or {}).get("nodeName") != node_name:
                 continue
             conditions = [dict(c) for c in (pod.get("status") or {}).get("conditions") or []]
             ready = next((c for c in conditions if c.get("type") == "Ready"), None)
