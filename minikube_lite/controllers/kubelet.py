@@ -795,12 +795,16 @@ class Kubelet(Controller):
         return out
 
 
+#: The name tests/e2e/kubectl_runner.py expects; either may be listed in ``cluster.CONTROLLERS``.
+KubeletController = Kubelet
+
+
 def kubelet_events_for(events: Iterable[JSON]) -> list[tuple[str, str, str]]:
     """(reason, fieldPath, message) of kubelet events, in order: a helper for tests and demos."""
     return [(e.get("reason", ""), (e.get("involvedObject") or {}).get("fieldPath", ""), e.get("message", ""))
             for e in events if (e.get("source") or {}).get("component") == KUBELET]
 
 
-__all__ = ["Kubelet", "PodRuntime", "ContainerRuntime", "go_duration", "normalize_image", "EXIT_CODE_ANNOTATION",
+__all__ = ["Kubelet", "KubeletController", "PodRuntime", "ContainerRuntime", "go_duration", "normalize_image", "EXIT_CODE_ANNOTATION",
            "kubelet_events_for"]
 
