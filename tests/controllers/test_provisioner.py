@@ -713,6 +713,7 @@ async def test_3_7_clone_checks(topo: Any, case: str, kwargs: dict[str, Any], si
     assert err.value.message == message
 
 
+@pytest.mark.allow_disk_leaks  # fills the zone with hand-made disks that have no PV
 async def test_3_9_resource_exhausted_reschedules_the_pod_to_another_zone(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without capacity tracking the scheduler may pick the full zone; CreateVolume's
     ResourceExhausted removes ``selected-node`` and the pod lands in the zone with room."""

@@ -1,0 +1,85 @@
+"""Suite-wide checks.
+
+Every cluster a test starts is leak-checked when it stops (issue 6, "Done means"): each live
+cloud disk must belong to exactly one PersistentVolume, so a provisioned disk whose PV is gone
+(unless the PV was deleted under the Retain policy, which keeps disks on purpose) or a disk
+provisioned twice fails the test. Tests that make cloud disks by hand without PVs opt out
+with ``@pytest.mark.allow_disk_leaks``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from minikube_lite.cluster import Cluster
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "allow_disk_leaks: skip the cloud-disk leak check at cluster teardown")
+
+
+def _retained_handles(cluster: Cluster) -> set[str]:
+    return getattr(cluster, "_retained_handles", set())
+
+
+def _track_retained(cluster: Cluster) -> None:
+    retained: set[str] = set()
+    cluster._retained_handles = retained  # type: ignore[attr-defined]
+
+    def on_write(op: str, rt: Any, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        if op == "delete" and rt.key == ("", "persistentvolumes"):
+            spec = obj.get("spec") or {}
+            handle = (spec.get("csi") or {}).get("volumeHandle")
+            if handle and spec.get("persistentVolumeReclaimPolicy") != "Delete":
+                retained.add(handle)
+
+    cluster.engine.on_write.append(on_write)
+
+
+def leak_report(cluster: Cluster) -> list[str]:
+    if cluster.cloud is None:
+        return []
+    pvs = [s.object() for s in cluster.engine.store.iter(("", "persistentvolumes"))]
+    handles = Counter(((pv.get("spec") or {}).get("csi") or {}).get("volumeHandle") for pv in pvs)
+    problems = []
+    for disk_id, disk in sorted(cluster.cloud.disks.items()):
+        if getattr(disk, "status", "") == "Deleting" or disk_id in _retained_handles(cluster):
+            continue
+        owners = handles.get(disk_id, 0)
+        if owners != 1:
+            problems.append(f"disk {disk_id} ({getattr(disk, 'name', '')}, {getattr(disk, 'status', '')}) "
+                            f"is the volumeHandle of {owners} PersistentVolumes")
+    return problems
+
+
+@pytest.fixture(autouse=True)
+def cloud_disk_leak_check(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    if request.node.get_closest_marker("allow_disk_leaks"):
+        yield
+        return
+    original_init = Cluster.__init__
+    original_stop = Cluster.stop
+    failures: list[str] = []
+
+    def init(self: Cluster, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        _track_retained(self)
+
+    async def stop(self: Cluster) -> None:
+        if self.cloud is not None and self.controllers:
+            try:
+                await self.settle(timeout=120)
+            except Exception:  # noqa: BLE001 - the test's own failure matters more
+                pass
+            failures.extend(leak_report(self))
+        await original_stop(self)
+
+    monkeypatch.setattr(Cluster, "__init__", init)
+    monkeypatch.setattr(Cluster, "stop", stop)
+    yield
+    if failures:
+        pytest.fail("cloud disk leak check failed at cluster teardown:\n  " + "\n  ".join(failures), pytrace=False)
