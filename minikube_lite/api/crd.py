@@ -57,7 +57,6 @@ def check_custom(rt: ResourceType, obj: JSON, mode: str, warnings: list[str], ra
 
 def validate_custom(rt: ResourceType, obj: JSON, old: JSON | None) -> list[FieldError]:
     from .crd_schema import validate
-
     from .validation.common import validate_object_meta, validate_object_meta_update
     from .validation.names import name_is_dns_subdomain
 

@@ -384,8 +384,8 @@ class ApiEngine:
     def _check_body(self, rt: ResourceType, body: Any) -> JSON:
         if not isinstance(body, dict):
             raise errors.bad_request(
-                f"the body of the request was in an unknown format - accepted media types include: "
-                f"application/json, application/yaml, application/vnd.kubernetes.protobuf")
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json, application/yaml, application/vnd.kubernetes.protobuf")
         api_version = body.get("apiVersion")
         kind = body.get("kind")
         if api_version not in (None, "") and not isinstance(api_version, str):
