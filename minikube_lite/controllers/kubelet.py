@@ -392,8 +392,8 @@ class Kubelet(Controller):
 
     def _forget(self, key: Key) -> None:
         rt = self._runtimes.pop(key, None)
-        if rt is not None and rt.pod_ip:
-            self._ips.get(rt.node, {}).pop(rt.pod_ip, None)
+        if rt is not None:
+            self._release_ip(key, rt)
 
     def _runtime(self, key: Key, pod: JSON, node: str) -> PodRuntime:
         uid = str(pod["metadata"].get("uid") or "")
