@@ -34,7 +34,6 @@ from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
 from ..config import ClusterConfig
 from ..csi import spec
-from .node_lifecycle import spread_event_names
 from .runtime import DONE, Controller, Key, Result
 
 log = logging.getLogger(__name__)
@@ -149,7 +148,7 @@ class AttachDetachController(Controller):
 
     def __init__(self, client: Client, clock: Clock) -> None:
         super().__init__(client, clock)
-        self.recorder = spread_event_names(EventRecorder(client, ADC_COMPONENT, clock))
+        self.recorder = EventRecorder(client, ADC_COMPONENT, clock)
         self._claim_pods: dict[tuple[str, str], set[tuple[str, str]]] = {}
         self._pv_vas: dict[str, set[str]] = {}
         self._multi_reported: set[tuple[str, str]] = set()

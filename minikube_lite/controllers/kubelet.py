@@ -31,7 +31,7 @@ from ..client.events import AGGREGATION_WINDOW, NORMAL, WARNING, EventRecorder, 
 from ..clock import Clock, rfc3339
 from ..config import COND_NOT_READY, ClusterConfig
 from .attach_detach import attach_required, attachment_name, pod_claims
-from .node_lifecycle import is_down, node_condition, spread_event_names
+from .node_lifecycle import is_down, node_condition
 from .runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ class _Recorder:
         self.client = client
         self.clock = clock
         self.node = node
-        self.plain = spread_event_names(EventRecorder(client, KUBELET, clock, host=node, reporting_instance=node))
+        self.plain = EventRecorder(client, KUBELET, clock, host=node, reporting_instance=node)
         self._seen: dict[tuple[str, ...], tuple[str, str, int, float]] = {}
         self._counter = zlib.crc32(f"kubelet-container/{node}".encode()) << 20
 

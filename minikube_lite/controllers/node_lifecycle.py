@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import zlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -59,18 +58,6 @@ NODE_CONTROLLER = "node-controller"
 KUBELET = "kubelet"
 
 _CONDITION_ORDER = ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")
-
-
-def spread_event_names(recorder: EventRecorder) -> EventRecorder:
-    """Start the recorder's name counter at a per-source offset.
-
-    EventRecorder names events ``<object>.<hex(now in ns + its own counter)>``; on a virtual clock
-    two recorders (say kubelet and node-controller) writing about one object at the same instant
-    would pick the same name and the second event would be lost as AlreadyExists.
-    """
-    source = f"{recorder.component}/{recorder.host}".encode()
-    recorder._counter = max(recorder._counter, zlib.crc32(source) << 20)
-    return recorder
 
 
 def is_down(node: JSON | None) -> bool:
@@ -113,7 +100,7 @@ class NodeLifecycleController(Controller):
         self.resync_period = max(0.001, min(self.interval, self.lease_interval))
         #: Nodes the config says should come up NotReady (KubeletNotReady): kept so, heartbeat or not.
         self.config_not_ready = {n.name for n in config.resolved_nodes() if not n.ready} if config else set()
-        self.controller_events = spread_event_names(EventRecorder(client, NODE_CONTROLLER, clock))
+        self.controller_events = EventRecorder(client, NODE_CONTROLLER, clock)
         self._kubelet_events: dict[str, EventRecorder] = {}
         self._node_pods: dict[str, set[Key]] = {}
 
@@ -145,8 +132,7 @@ class NodeLifecycleController(Controller):
     def kubelet_events(self, node: str) -> EventRecorder:
         rec = self._kubelet_events.get(node)
         if rec is None:
-            rec = self._kubelet_events[node] = spread_event_names(
-                EventRecorder(self.client, KUBELET, self.clock, host=node))
+            rec = self._kubelet_events[node] = EventRecorder(self.client, KUBELET, self.clock, host=node)
         return rec
 
     # ------------------------------------------------------------------ reconcile
