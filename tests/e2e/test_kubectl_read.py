@@ -241,11 +241,17 @@ async def test_get_events_crds_and_snapshots(kubectl: Kubectl) -> None:
     await make_pod(kubectl, "evt")
     claim = await kubectl.cluster.client.get("pvc", "evt-data", "default")
     recorder = EventRecorder(kubectl.cluster.client, "persistentvolume-controller", kubectl.cluster.clock)
-    await recorder.event(claim, "Normal", "ExternalProvisioning", "waiting for a volume to be created")
-    events = await kubectl.ok("get", "events", "--field-selector", "involvedObject.name=evt-data")
+    await recorder.event(claim, "Normal", "E2eRecorded", "recorded by the e2e test")
+    events = await kubectl.ok("get", "events", "--field-selector", "involvedObject.name=evt-data,reason=E2eRecorded")
     assert header(events) == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
     cells = row(events, "Normal")
-    assert cells[1:4] == ["Normal", "ExternalProvisioning", "persistentvolumeclaim/evt-data"]
+    assert cells[1:] == ["Normal", "E2eRecorded", "persistentvolumeclaim/evt-data", "recorded by the e2e test"]
+    wide = await kubectl.ok("get", "events", "-o", "wide", "--field-selector", "reason=E2eRecorded")
+    assert header(wide) == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE", "FIRST SEEN",
+                            "COUNT", "NAME"]
+    assert re.search(r"\s1\s+evt-data\.[0-9a-f]+$", wide.splitlines()[1]), wide
+    new_api = await kubectl.ok("get", "events.events.k8s.io", "--field-selector", "reason=E2eRecorded")
+    assert "persistentvolumeclaim/evt-data" in new_api
     crds = await kubectl.ok("get", "crd")
     assert header(crds) == ["NAME", "CREATED AT"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row(crds, "volumesnapshots.snapshot.storage.k8s.io")[1])
@@ -258,6 +264,20 @@ async def test_get_events_crds_and_snapshots(kubectl: Kubectl) -> None:
                           "SNAPSHOTCONTENT", "CREATIONTIME", "AGE"]
     assert "evt-data" in row(vs, "evt-snap")
     assert "vsclass" in (await kubectl.ok("api-resources", "--api-group=snapshot.storage.k8s.io"))
+
+
+@pytest.mark.xfail(strict=True, reason="client/events.py EventRecorder defaults reportingInstance to the component; "
+                   "client-go sets it to source.host (empty for controllers), so SOURCE shows the name twice")
+async def test_event_source_column(kubectl: Kubectl) -> None:
+    claim = await kubectl.cluster.client.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
+                                                               "metadata": {"name": "src-cm"}}, "default")
+    recorder = EventRecorder(kubectl.cluster.client, "persistentvolume-controller", kubectl.cluster.clock)
+    await recorder.event(claim, "Normal", "E2eSource", "who said this")
+    wide = await kubectl.ok("get", "events", "-o", "wide", "--field-selector", "reason=E2eSource")
+    line = next(x for x in wide.splitlines() if "E2eSource" in x)
+    cells = re.split(r"\s{2,}", line.strip())
+    assert cells[2:4] == ["E2eSource", "configmap/src-cm"], wide
+    assert cells[4] == "persistentvolume-controller", wide
 
 
 async def test_get_watch_prints_the_change(kubectl: Kubectl) -> None:

@@ -458,7 +458,7 @@ async def test_delete_namespace_waits_for_its_contents(kubectl: Kubectl) -> None
     await kubectl.ok("create", "namespace", "doomed")
     await kubectl.ok("create", "configmap", "inside", "-n", "doomed", "--from-literal=a=b")
     await kubectl.ok("run", "inside-pod", "-n", "doomed", "--image=nginx")
-    out = await kubectl.ok("delete", "namespace", "doomed", timeout=90)
+    out = await kubectl.ok("delete", "namespace", "doomed")
     assert out.startswith('namespace "doomed" deleted')
     assert await get(kubectl, "namespaces", "doomed", None) is None
     assert (await kubectl.cluster.client.list("configmaps", "doomed"))["items"] == []
