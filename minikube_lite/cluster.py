@@ -44,6 +44,10 @@ CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.capacity", "CapacityController"),
     ("minikube_lite.scheduler.scheduler", "Scheduler"),
     ("minikube_lite.controllers.snapshot", "SnapshotController"),
+    ("minikube_lite.controllers.node_lifecycle", "NodeLifecycleController"),
+    ("minikube_lite.controllers.attach_detach", "AttachDetachController"),
+    ("minikube_lite.controllers.attach_detach", "CSIAttacher"),
+    ("minikube_lite.controllers.kubelet", "Kubelet"),
     ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar"),
 ]
 
@@ -96,10 +100,9 @@ class Cluster:
         self.server: ApiServer | None = None
 
     def _register_admission(self) -> None:
-        with contextlib.suppress(ImportError):
-            from .api.storage_admission import install as install_storage
+        from .api.storage_admission import install as install_storage
 
-            install_storage(self.engine)
+        install_storage(self.engine)
 
     # ------------------------------------------------------------------------ lifecycle
 
@@ -115,12 +118,11 @@ class Cluster:
         from .cloud import MockCloud
 
         self.cloud = MockCloud.for_cluster(self.config, self.clock)
-        with contextlib.suppress(ImportError):
-            from .csi.registration import register_drivers
-            from .csi.registry import build_drivers
+        from .csi.registration import register_drivers
+        from .csi.registry import build_drivers
 
-            self.drivers = build_drivers(self.config, self.cloud)
-            await register_drivers(self.client, self.config, self.drivers)
+        self.drivers = build_drivers(self.config, self.cloud)
+        await register_drivers(self.client, self.config, self.drivers)
         await self._create_config_objects()
         if self.run_controllers:
             await self._start_controllers()
@@ -150,14 +152,7 @@ class Cluster:
     def controller_classes(self) -> list[type]:
         import importlib
 
-        classes = []
-        for module_name, class_name in CONTROLLERS:
-            try:
-                module = importlib.import_module(module_name)
-            except ImportError:
-                continue
-            classes.append(getattr(module, class_name))
-        return classes
+        return [getattr(importlib.import_module(module), name) for module, name in CONTROLLERS]
 
     async def _start_controllers(self) -> None:
         for cls in self.controller_classes():
@@ -167,11 +162,9 @@ class Cluster:
 
     async def _serve(self) -> None:
         server_address = f"{self.host}:{self.port}"
-        extra: dict[str, web.Application] = {}
-        with contextlib.suppress(ImportError):
-            from .cloud.http import cloud_app
+        from .cloud.http import cloud_app
 
-            extra["/cloud/v1"] = cloud_app(self.cloud)
+        extra: dict[str, web.Application] = {"/cloud/v1": cloud_app(self.cloud)}
         self.server = ApiServer(self.engine, token=self.token, server_address=server_address, extra_apps=extra)
         self._runner = web.AppRunner(self.server.app, access_log=None, handle_signals=False,
                                     shutdown_timeout=1.0)

@@ -333,7 +333,7 @@ class Timings(_Model):
 
     podStartDelay: Duration = 1.0
     podTerminationDelay: Duration = 0.5
-    imagePullDelay: Duration = 0.0
+    imagePullDelay: Duration = 1.0
     volumeAttachDelay: Duration = 0.0
     volumeMountDelay: Duration = 0.2
     nodeStatusUpdateInterval: Duration = 10.0
