@@ -260,10 +260,32 @@ class ApiServer:
 
         if rt.key == ("", "pods") and subresource == "log":
             text = pod_log(self.engine, namespace, name, query)
-            return web.Response(text=text, content_type="text/plain")
+            if query.get("follow", "").lower() not in ("true", "1"):
+                return web.Response(text=text, content_type="text/plain")
+            return await self._follow_log(request, rt, namespace, name, text, query)
         if subresource in ("exec", "attach", "portforward"):
             raise _no_containers(name, subresource)
         return _json_response(get_subresource(self.engine, rt, namespace or None, name, subresource))
+
+    async def _follow_log(self, request: web.Request, rt: ResourceType, namespace: str, name: str, text: str,
+                          query: dict[str, str]) -> web.StreamResponse:
+        """``logs -f``: the log so far, then the stream stays open while the container runs."""
+        response = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(text.encode())
+        container = query.get("container") or ""
+        stream = await self.engine.watch(rt, namespace, {"fieldSelector": f"metadata.name={name}",
+                                                         "resourceVersion": str(self.engine.store.resource_version)})
+        try:
+            async for item in stream:
+                if item.type == "DELETED" or not _container_running(item.object(), container):
+                    break
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+        with contextlib.suppress(ConnectionResetError):
+            await response.write_eof()
+        return response
 
     def _list_response(self, request: web.Request, rt: ResourceType, result: ListResult,
                        query: dict[str, str]) -> web.Response:
@@ -318,6 +340,14 @@ class ApiServer:
                             resource_version=obj.get("metadata", {}).get("resourceVersion", ""),
                             with_headers=with_headers)
         return b'{"type":"' + item.type.encode() + b'","object":' + orjson.dumps(table) + b"}\n"
+
+
+def _container_running(pod: dict[str, Any], container: str) -> bool:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    for status in statuses:
+        if not container or status.get("name") == container:
+            return bool((status.get("state") or {}).get("running"))
+    return False
 
 
 def _schemas() -> Any:
