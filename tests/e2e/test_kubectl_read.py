@@ -604,10 +604,12 @@ async def test_crd_is_served_when_established_and_gone_when_deleted(kubectl: Kub
 
 
 async def test_field_selectors_and_describe_custom_resource(kubectl: Kubectl) -> None:
-    await make_pod(kubectl, "fsel")
+    await kubectl.ok("run", "fsel", "--image=nginx:1.27")
     names = (await kubectl.ok("get", "pods", "--field-selector", "metadata.name=fsel", "-o", "name")).split()
     assert names == ["pod/fsel"]
     phase = "Running" if has_kubelet() else "Pending"
+    if has_kubelet():
+        await kubectl.ok("wait", "--for=jsonpath={.status.phase}=Running", "pod/fsel", "--timeout=30s")
     assert "pod/fsel" in (await kubectl.ok("get", "pods", "--field-selector", f"status.phase={phase}",
                                            "-o", "name")).split()
     assert "pod/fsel" not in (await kubectl.ok("get", "pods", "--field-selector", "status.phase!=" + phase,
