@@ -476,3 +476,26 @@ async def test_create_deployment_gets_the_rolling_update_defaults(kubectl: Kubec
                                        "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}
     out = await kubectl.ok("describe", "deployment", "pbdefaults")
     assert re.search(r"^StrategyType:\s+RollingUpdate$", out, re.M), out
+
+
+async def test_diff_uses_a_server_side_dry_run(kubectl: Kubectl) -> None:
+    """``kubectl diff`` asks the server for a dry-run apply and compares; exit 1 means "differs"."""
+    path = kubectl.write(DEPLOYMENT.format(name="dif", extra=""), "dif.yaml")
+    new = await kubectl.run("diff", "-f", path)
+    assert new.rc == 1, str(new)
+    assert re.search(r"^\+  name: dif$", new.out, re.M), new.out
+    assert await get(kubectl, "deployments", "dif") is None  # dry run stored nothing
+    await kubectl.ok("apply", "-f", path)
+    same = await kubectl.run("diff", "-f", path)
+    assert (same.rc, same.out) == (0, ""), str(same)
+    kubectl.write(DEPLOYMENT.format(name="dif", extra="").replace("nginx:1.27", "nginx:1.29"), "dif.yaml")
+    changed = await kubectl.run("diff", "-f", path)
+    assert changed.rc == 1, str(changed)
+    assert re.search(r"^-\s+- image: nginx:1.27$", changed.out, re.M), changed.out
+    assert re.search(r"^\+\s+- image: nginx:1.29$", changed.out, re.M), changed.out
+    obj = await get(kubectl, "deployments", "dif")
+    assert obj is not None and obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+    out = await kubectl.ok("apply", "--server-side", "--dry-run=server", "-f", path)
+    assert out.strip() == "deployment.apps/dif serverside-applied (server dry run)"
+    obj = await get(kubectl, "deployments", "dif")
+    assert obj is not None and obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
