@@ -34,7 +34,7 @@ PVC = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
 
 
-def pvc(name: str, client: str) -> dict[str, Any]:
+def pvc(name: str, client: str) -> Any:
     body = {**PVC, "metadata": {"name": name, "labels": {"client": client}}}
     return body
 
@@ -154,8 +154,8 @@ async def test_kubernetes_asyncio_server_side_apply(ka: Any) -> None:
 
     v1 = client.CoreV1Api(ka)
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ka-ssa"}, "data": {"x": "1"}}
-    applied = await v1.patch_namespaced_config_map("ka-ssa", "default", body, field_manager="ka-mgr",
-                                                   _content_type="application/apply-patch+yaml")
+    options: dict[str, Any] = {"field_manager": "ka-mgr", "_content_type": "application/apply-patch+yaml"}
+    applied = await v1.patch_namespaced_config_map("ka-ssa", "default", body, **options)
     assert applied.data == {"x": "1"}
     assert [(m.manager, m.operation) for m in applied.metadata.managed_fields] == [("ka-mgr", "Apply")]
 
@@ -315,7 +315,8 @@ async def test_lightkube_apply_create_patch_delete(lk: Any) -> None:
         await lk.apply(ConfigMap(metadata=ObjectMeta(name="lk-cm", namespace="default"), data={"a": "9"}),
                        field_manager="intruder")
     assert conflict.value.status.code == 409
-    assert 'conflict with "lightkube"' in conflict.value.status.message and ".data.a" in conflict.value.status.message
+    message = str(conflict.value.status.message)
+    assert 'conflict with "lightkube"' in message and ".data.a" in message
     forced = await lk.apply(ConfigMap(metadata=ObjectMeta(name="lk-cm", namespace="default"), data={"a": "9"}),
                             field_manager="intruder", force=True)
     assert forced.data == {"a": "9", "b": "2"}
