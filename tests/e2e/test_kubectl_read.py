@@ -477,6 +477,9 @@ async def test_exec_says_containers_do_not_run(kubectl: Kubectl) -> None:
     result = await kubectl.fail("exec", "ex", "--", "ls", timeout=30)
     assert "Error from server (BadRequest)" in result.err, str(result)
     assert "containers do not run" in result.err, str(result)
+    for args in (("attach", "ex"), ("port-forward", "pod/ex", "18080:80"), ("cp", "ex:/etc/hosts", "hosts-copy")):
+        other = await kubectl.fail(*args, timeout=30)
+        assert "containers do not run" in other.err, str(other)
 
 
 # ------------------------------------------------------------------------------------- bad input
