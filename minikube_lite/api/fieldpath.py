@@ -172,10 +172,40 @@ def pe_to_string(pe: PE) -> str:
         return "f:" + payload
     if kind == "i":
         return f"i:{payload}"
+    hit = _PE_TEXT.get(pe)
+    if hit is not None:
+        return hit
     if kind == "v":
-        return "v:" + go_json(thaw(payload))
-    # k: fields in the stored (sorted) order, which go_json's key sort reproduces.
-    return "k:" + go_json({n: thaw(v) for n, v in payload})
+        text = "v:" + go_json(thaw(payload))
+    else:
+        # k: fields in the stored (sorted) order, which go_json's key sort reproduces.
+        text = "k:" + go_json({n: thaw(v) for n, v in payload})
+    if _memoisable(pe):
+        if len(_PE_TEXT) >= _PE_CACHE_MAX:
+            _PE_TEXT.clear()
+        _PE_TEXT[pe] = text
+    return text
+
+
+# Element <-> FieldsV1 key text, memoised (bounded): the same list keys (container names,
+# condition types, ports) are encoded and parsed on every write of an object.
+_PE_TEXT: dict[PE, str] = {}
+_PE_FROM_TEXT: dict[str, PE] = {}
+_PE_CACHE_MAX = 8192
+
+
+def _memoisable(pe: PE) -> bool:
+    """Only elements whose values are strings, bools, null or ints: ``1`` and ``1.0`` freeze to
+    equal tuples but may print differently, so a float must never answer for another number."""
+    if pe[0] == "v":
+        values: Iterable[Frozen] = (pe[1],)
+    else:
+        values = (v for _, v in pe[1])
+    for v in values:
+        tag = v[0]
+        if tag in ("l", "m") or (tag == "n" and type(v[1]) is not int):
+            return False
+    return True
 
 
 def pe_from_string(text: str) -> PE:
@@ -185,6 +215,17 @@ def pe_from_string(text: str) -> PE:
     kind, rest = text[0], text[2:]
     if kind == "f":
         return ("f", rest)
+    hit = _PE_FROM_TEXT.get(text)
+    if hit is not None:
+        return hit
+    pe = _parse_pe(text, kind, rest)
+    if len(_PE_FROM_TEXT) >= _PE_CACHE_MAX:
+        _PE_FROM_TEXT.clear()
+    _PE_FROM_TEXT[text] = pe
+    return pe
+
+
+def _parse_pe(text: str, kind: str, rest: str) -> PE:
     try:
         if kind == "k":
             obj = json.loads(rest)
@@ -326,31 +367,95 @@ class FieldSet:
         return out
 
     # algebra
+    #
+    # Each operation returns a new set whose own level is pruned of empty children, exactly as
+    # "build, then drop children that are empty()" would, but without re-walking subtrees: a
+    # child computed by a recursive call is already pruned, so it is empty iff it has neither
+    # members nor children; only children copied as they are need the full empty() check.
+
+    @classmethod
+    def _make(cls, members: set[PE], children: dict[PE, FieldSet]) -> FieldSet:
+        """A set taking ownership of ``members`` and ``children`` (no copies)."""
+        out = cls.__new__(cls)
+        out.members = members
+        out.children = children
+        return out
+
     def union(self, other: FieldSet) -> FieldSet:
-        children = {pe: c.copy() for pe, c in self.children.items()}
-        for pe, c in other.children.items():
-            children[pe] = children[pe].union(c) if pe in children else c.copy()
-        return FieldSet(self.members | other.members, children)._pruned()
+        children: dict[PE, FieldSet] = {}
+        oc = other.children
+        for pe, c in self.children.items():
+            o = oc.get(pe)
+            if o is not None:
+                u = c.union(o)
+                if u.members or u.children:
+                    children[pe] = u
+            elif not c.empty():
+                children[pe] = c.copy()
+        mine = self.children
+        for pe, c in oc.items():
+            if pe not in mine and not c.empty():
+                children[pe] = c.copy()
+        return FieldSet._make(self.members | other.members, children)
 
     def intersection(self, other: FieldSet) -> FieldSet:
-        children = {pe: c.intersection(other.children[pe])
-                    for pe, c in self.children.items() if pe in other.children}
-        return FieldSet(self.members & other.members, children)._pruned()
+        children: dict[PE, FieldSet] = {}
+        oc = other.children
+        for pe, c in self.children.items():
+            o = oc.get(pe)
+            if o is not None:
+                i = c.intersection(o)
+                if i.members or i.children:
+                    children[pe] = i
+        return FieldSet._make(self.members & other.members, children)
 
     def difference(self, other: FieldSet) -> FieldSet:
         """Path-exact difference: a parent in ``other`` does not remove this set's children."""
-        children = {pe: (c.difference(other.children[pe]) if pe in other.children else c.copy())
-                    for pe, c in self.children.items()}
-        return FieldSet(self.members - other.members, children)._pruned()
+        children: dict[PE, FieldSet] = {}
+        oc = other.children
+        for pe, c in self.children.items():
+            o = oc.get(pe)
+            if o is not None:
+                d = c.difference(o)
+                if d.members or d.children:
+                    children[pe] = d
+            elif not c.empty():
+                children[pe] = c.copy()
+        return FieldSet._make(self.members - other.members, children)
 
     def recursive_difference(self, other: FieldSet) -> FieldSet:
         """Difference that also drops whole subtrees rooted at members of ``other``."""
         children: dict[PE, FieldSet] = {}
+        om, oc = other.members, other.children
         for pe, c in self.children.items():
-            if pe in other.members:
+            if pe in om:
                 continue
-            children[pe] = c.recursive_difference(other.children[pe]) if pe in other.children else c.copy()
-        return FieldSet(self.members - other.members, children)._pruned()
+            o = oc.get(pe)
+            if o is not None:
+                d = c.recursive_difference(o)
+                if d.members or d.children:
+                    children[pe] = d
+            elif not c.empty():
+                children[pe] = c.copy()
+        return FieldSet._make(self.members - om, children)
+
+    def overlaps(self, other: FieldSet) -> bool:
+        """Whether some path is a member of both sets (then ``difference`` would remove it)."""
+        if not self.members.isdisjoint(other.members):
+            return True
+        oc = other.children
+        if len(oc) < len(self.children):
+            return any(pe in self.children and self.children[pe].overlaps(c) for pe, c in oc.items())
+        return any(pe in oc and c.overlaps(oc[pe]) for pe, c in self.children.items())
+
+    def touches_subtrees(self, other: FieldSet) -> bool:
+        """Whether some path of this set lies at or under a member of ``other``
+        (then ``recursive_difference`` would remove it)."""
+        mine = self.children
+        for pe in other.members:
+            if pe in self.members or pe in mine:
+                return True
+        return any(pe in mine and mine[pe].touches_subtrees(c) for pe, c in other.children.items())
 
     def _pruned(self) -> FieldSet:
         self.children = {pe: c for pe, c in self.children.items() if not c.empty()}
@@ -377,6 +482,15 @@ class FieldSet:
     @classmethod
     def from_fieldsv1(cls, doc: Any) -> FieldSet:
         """Parse a FieldsV1 object; raises :class:`FieldPathError` if it is malformed."""
+        return cls.from_fieldsv1_canonical(doc)[0]
+
+    @classmethod
+    def from_fieldsv1_canonical(cls, doc: Any) -> tuple[FieldSet, bool]:
+        """(the set, whether :meth:`to_fieldsv1` of it gives back ``doc`` exactly, key order included).
+
+        A stored managedFields entry that no write touches can then keep its FieldsV1 as it is
+        instead of being encoded again; the check costs next to nothing during the parse.
+        """
         if isinstance(doc, str | bytes):
             try:
                 doc = json.loads(doc)
@@ -384,21 +498,44 @@ class FieldSet:
                 raise FieldPathError(f"FieldsV1 is not JSON: {e}") from e
         if not isinstance(doc, dict):
             raise FieldPathError("FieldsV1 must be a JSON object")
-        s = cls()
-        for k, v in doc.items():
-            if k == ".":
-                continue
-            if not isinstance(v, dict):
-                raise FieldPathError(f"FieldsV1 value of {k!r} must be an object")
-            pe = pe_from_string(k)
-            sub = {kk: vv for kk, vv in v.items() if kk != "."}
-            if "." in v or not sub:
-                s.members.add(pe)
-            if sub:
-                child = cls.from_fieldsv1(sub)
-                if not child.empty():
-                    s.children[pe] = child
-        return s
+        return _parse_level(doc, True)
+
+
+def _parse_level(doc: dict[str, Any], root: bool) -> tuple[FieldSet, bool]:
+    """One level of a FieldsV1 document (``"."`` entries already taken out by the caller or not)."""
+    members: set[PE] = set()
+    children: dict[PE, FieldSet] = {}
+    canonical = True
+    prev: tuple[int, Any] | None = None
+    first = True
+    for k, v in doc.items():
+        if k == ".":
+            # Only a non-root level's leading "." with an empty value is what the encoder writes.
+            canonical = canonical and not root and first and v == {}
+            first = False
+            continue
+        first = False
+        if not isinstance(v, dict):
+            raise FieldPathError(f"FieldsV1 value of {k!r} must be an object")
+        pe = pe_from_string(k)
+        if canonical:
+            sk = pe_sort_key(pe)
+            if (prev is not None and not prev < sk) or (k[0] != "f" and pe_to_string(pe) != k):
+                canonical = False
+            prev = sk
+        dot = "." in v
+        if not v or (dot and len(v) == 1):
+            members.add(pe)
+            if dot:
+                canonical = False  # {".": {}} alone is written as {}
+            continue
+        if dot:
+            members.add(pe)
+        child, ok = _parse_level(v, False)
+        canonical = canonical and ok
+        if child.members or child.children:
+            children[pe] = child
+    return FieldSet._make(members, children), canonical
 
 
 _EMPTY = FieldSet()

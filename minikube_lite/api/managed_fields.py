@@ -12,6 +12,7 @@ metadata (``stripmeta.go``), tracking only from create (``skipnonapplied.go``) a
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,9 @@ class Entry:
     fields: FieldSet = field(default_factory=FieldSet)
     subresource: str = ""
     time: str | None = None
+    # (fields, their FieldsV1) when a decoded entry's stored FieldsV1 is exactly what encoding
+    # ``fields`` gives: an entry a write leaves alone is then not encoded again.
+    encoded: tuple[FieldSet, JSON] | None = field(default=None, compare=False, repr=False)
 
     def identity(self) -> str:
         """Compact JSON of the identifying keys; Apply entries drop apiVersion (§1.2)."""
@@ -101,7 +105,8 @@ class Entry:
         if self.time:
             out["time"] = self.time
         out["fieldsType"] = FIELDS_V1
-        out["fieldsV1"] = self.fields.to_fieldsv1()
+        enc = self.encoded
+        out["fieldsV1"] = enc[1] if enc is not None and enc[0] is self.fields else self.fields.to_fieldsv1()
         if self.subresource:
             out["subresource"] = self.subresource
         return out
@@ -111,6 +116,7 @@ class Entry:
                      self.subresource, self.time)
 
 
+@functools.lru_cache(maxsize=4096)
 def identity(manager: str, operation: str, api_version: str, subresource: str = "") -> str:
     parts = []
     if manager:
@@ -141,7 +147,7 @@ def decode_entry(raw: Any) -> Entry:
     if "fieldsV1" not in raw or raw["fieldsV1"] is None:
         raise ValueError("fieldsV1 is required")
     try:
-        fs = FieldSet.from_fieldsv1(raw["fieldsV1"])
+        fs, canonical = FieldSet.from_fieldsv1_canonical(raw["fieldsV1"])
     except FieldPathError as e:
         raise ValueError(str(e)) from e
     manager = raw.get("manager") or ""
@@ -151,7 +157,8 @@ def decode_entry(raw: Any) -> Entry:
         raise ValueError("manager and subresource must be strings")
     if t is not None and (not isinstance(t, str) or parse_time(t) is None):
         raise ValueError("time must be an RFC 3339 timestamp")
-    return Entry(manager, op, api_version, fs, sub, t)
+    encoded = (fs, raw["fieldsV1"]) if canonical and isinstance(raw["fieldsV1"], dict) else None
+    return Entry(manager, op, api_version, fs, sub, t, encoded)
 
 
 def decode_managed_fields(raw: Any) -> list[Entry] | None:
@@ -359,8 +366,12 @@ def record_update(entries: list[Entry], live: Any, new: Any, *, manager: str, ap
     if entries:
         changed = cmp.changed()
         for e in entries:
-            e2 = e.copy()
-            e2.fields = strip_meta(e2.fields.difference(changed))
+            if e.fields.overlaps(changed) or _needs_strip(e.fields):
+                e2 = e.copy()
+                e2.fields = strip_meta(e2.fields.difference(changed))
+            else:
+                # Untouched by this write: the same (read-only) set, so its encoding is reused.
+                e2 = Entry(e.manager, e.operation, e.api_version, e.fields, e.subresource, e.time, e.encoded)
             out.append(e2)
     if not gained.empty():
         ident = identity(manager, operation, api_version, subresource)
@@ -379,6 +390,11 @@ def record_update(entries: list[Entry], live: Any, new: Any, *, manager: str, ap
 
 
 _METADATA = ("f", "metadata")
+
+
+def _needs_strip(fs: FieldSet) -> bool:
+    """Whether :func:`strip_meta` would take anything out of ``fs``."""
+    return _METADATA in fs.members or fs.touches_subtrees(_STRIP_RECURSIVE)
 # reset-set identity -> (reset set, reset ∪ stripped metadata); the engine builds a reset set per
 # write, so the union is also memoised by content for the few sets the strategies use.
 _SKIP_BY_KEY: dict[str, FieldSet] = {}

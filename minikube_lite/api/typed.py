@@ -484,7 +484,9 @@ def _walk_pair(old: Any, new: Any, node: SchemaNode | None, path: Path) -> None:
     drops everything for such an object (``UpdateNoErrors``), skipped parts included.
     ``_MISSING`` stands for a side that does not have the position (an added or removed subtree).
     """
-    if old is _MISSING or new is _MISSING:
+    if old is _MISSING or new is _MISSING or old is new:
+        # One side only, or one object on both sides (the engine carries the stored status or
+        # spec over as it is): walking it once raises exactly what walking the pair would.
         _walk_one(new if old is _MISSING else old, node, path)
         return
     if _is_empty_container(old) and _is_empty_container(new):
