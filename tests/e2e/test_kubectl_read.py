@@ -473,7 +473,9 @@ async def test_logs(kubectl: Kubectl) -> None:
 @pytest.mark.xfail(strict=True, reason="server bug: api/server.py ApiServer._resource decodes the (empty) SPDY POST "
                    "body before checking for pods/exec, so kubectl prints 'the body of the request was empty'")
 async def test_exec_says_containers_do_not_run(kubectl: Kubectl) -> None:
-    await make_pod(kubectl, "ex")
+    await kubectl.ok("run", "ex", "--image=nginx:1.27")
+    if has_kubelet():  # attach waits (--pod-running-timeout) for a running pod
+        await kubectl.ok("wait", "--for=condition=Ready", "pod/ex", "--timeout=30s")
     result = await kubectl.fail("exec", "ex", "--", "ls", timeout=30)
     assert "Error from server (BadRequest)" in result.err, str(result)
     assert "containers do not run" in result.err, str(result)
