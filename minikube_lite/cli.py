@@ -26,6 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls", action="store_true", help="serve https with a self-signed CA (in the kubeconfig)")
     serve.add_argument("--token", help="require this bearer token")
     serve.add_argument("--log-level", default="WARNING")
+    demo = sub.add_parser("demo", help="narrated storage demos from the course, in-process")
+    demo.add_argument("scenario", nargs="?", default="all", choices=["snapshot", "local-pv", "topology", "all"],
+                      help="which demo (default: all three in turn)")
+    demo.add_argument("--real-time", action="store_true",
+                      help="run on the wall clock (a snapshot then takes its configured 5 s) instead of virtual time")
     check = sub.add_parser("check-config", help="load a cluster YAML and report problems")
     check.add_argument("config")
     return parser
@@ -44,6 +49,19 @@ def tune_gc() -> None:
     import gc
 
     gc.set_threshold(50_000, 20, 100)
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from .clock import RealClock
+    from .demo import DemoError, run_demo
+
+    try:
+        await run_demo(args.scenario, out=lambda line: print(line, flush=True),
+                       clock=RealClock() if args.real_time else None)
+    except DemoError as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -81,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return asyncio.run(_serve(args))
+        if args.command == "demo":
+            return asyncio.run(_demo(args))
         if args.command == "check-config":
             config = load_config(args.config)
             print(f"{args.config}: ok ({len(config.resolved_nodes())} nodes, {len(config.drivers)} drivers, "
