@@ -14,7 +14,7 @@ import re
 
 import pytest
 import yaml
-from kubectl_runner import Kubectl, has_kubelet
+from kubectl_runner import Kubectl, has_controller, has_kubelet
 
 from minikube_lite.api.errors import ApiError
 from minikube_lite.client.events import EventRecorder
@@ -668,3 +668,29 @@ async def test_objects_every_real_cluster_has(kubectl: Kubectl) -> None:
     await kubectl.ok("run", "sa-pod", "--image=nginx:1.27")
     out = await kubectl.ok("describe", "pod", "sa-pod")
     assert re.search(r"^Service Account:\s+default$", out, re.M), out
+
+
+async def test_provisioned_claim_in_tables_and_describe(kubectl: Kubectl) -> None:
+    """A dynamically provisioned claim looks as on a real cluster (kubectl-output.md 7.1)."""
+    if not has_controller("minikube_lite.controllers.provisioner"):
+        pytest.skip("the external provisioner is not wired into the cluster")
+    await make_pod(kubectl, "prov")
+    await kubectl.ok("wait", "--for=jsonpath={.status.phase}=Bound", "pvc/prov-data", "--timeout=30s")
+    claim = row(await kubectl.ok("get", "pvc", "prov-data"), "prov-data")
+    assert claim[1] == "Bound" and re.fullmatch(r"pvc-[0-9a-f-]{36}", claim[2]), claim
+    assert claim[3:5] == ["20Gi", "RWO"]
+    volume = claim[2]
+    pv = row(await kubectl.ok("get", "pv", volume), volume)
+    assert pv[1:6] == ["20Gi", "RWO", "Delete", "Bound", "default/prov-data"], pv
+    out = await kubectl.ok("describe", "pvc", "prov-data")
+    assert re.search(rf"^Volume:\s+{volume}$", out, re.M)
+    assert re.search(r"^Annotations:\s+pv.kubernetes.io/bind-completed: yes$", out, re.M), out
+    assert re.search(r"^\s+volume.kubernetes.io/storage-provisioner: \S+$", out, re.M)
+    assert re.search(r"^Capacity:\s+20Gi$", out, re.M)
+    assert re.search(r"^Access Modes:\s+RWO$", out, re.M)
+    assert re.search(r"^  Normal\s+ProvisioningSucceeded\s+\S+\s+\S+\s+Successfully provisioned volume "
+                     rf"{volume}$", out, re.M), out
+    described = await kubectl.ok("describe", "pv", volume)
+    assert re.search(r"^Claim:\s+default/prov-data$", described, re.M)
+    assert re.search(r"^Status:\s+Bound$", described, re.M)
+    assert re.search(r"^\s+Type:\s+CSI ", described, re.M), described
