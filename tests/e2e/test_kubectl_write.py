@@ -499,3 +499,22 @@ async def test_diff_uses_a_server_side_dry_run(kubectl: Kubectl) -> None:
     assert out.strip() == "deployment.apps/dif serverside-applied (server dry run)"
     obj = await get(kubectl, "deployments", "dif")
     assert obj is not None and obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+
+
+async def test_server_side_apply_conflicts_with_an_update_manager(kubectl: Kubectl) -> None:
+    """Fields set by `kubectl create` belong to the Update manager "kubectl-create" (printed with its version)."""
+    await kubectl.ok("create", "configmap", "upd", "--from-literal=k=v", "--from-literal=j=v")
+    obj = await get(kubectl, "configmaps", "upd")
+    assert obj is not None
+    assert [(e["manager"], e["operation"]) for e in obj["metadata"]["managedFields"]] == [("kubectl-create", "Update")]
+    body = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: upd}\ndata: {k: w, j: w}\n"
+    conflict = await kubectl.fail("apply", "--server-side", "-f", kubectl.write(body))
+    assert 'error: Apply failed with 2 conflicts: conflicts with "kubectl-create" using v1:\n- .data.j\n- .data.k\n' \
+        in conflict.err, str(conflict)
+    shared = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: upd}\ndata: {k: v}\n"  # same value: co-ownership
+    assert "serverside-applied" in await kubectl.ok("apply", "--server-side", "-f", kubectl.write(shared))
+    obj = await get(kubectl, "configmaps", "upd")
+    assert obj is not None
+    owners = {e["manager"]: e["fieldsV1"] for e in obj["metadata"]["managedFields"]}
+    assert owners["kubectl"] == {"f:data": {"f:k": {}}}
+    assert owners["kubectl-create"] == {"f:data": {".": {}, "f:j": {}, "f:k": {}}}
