@@ -49,6 +49,14 @@ k get pvc local-pvc
 k get pv local-pv
 events pod/local-pod
 
+say "5. A second claim and pod (second-claim.yaml): local-pv is taken and static PVs are not created on demand, so no node fits."
+k apply -f second-claim.yaml
+k wait --for=jsonpath='{.status.conditions[?(@.type=="PodScheduled")].reason}'=Unschedulable pod/local-pod-2 --timeout="$WAIT"
+wait_event pod/local-pod-2 FailedScheduling
+k get pod local-pod-2 -o wide
+events pod/local-pod-2 FailedScheduling -o custom-columns='TYPE:.type,REASON:.reason,MESSAGE:.message'
+k delete -f second-claim.yaml --timeout="$WAIT"
+
 say "Clean up: with reclaimPolicy Retain the PV is Released, not deleted; the administrator removes it."
 k delete -f pod.yaml -f pvc.yaml --timeout="$WAIT"
 k wait --for=jsonpath='{.status.phase}'=Released pv/local-pv --timeout="$WAIT"

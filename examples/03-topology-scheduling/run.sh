@@ -40,6 +40,7 @@ k get pvc disk-pvc-topology
 say "3. A pod that uses the claim: it stays Pending too."
 k apply -f pod.yaml
 k wait --for=jsonpath='{.status.conditions[?(@.type=="PodScheduled")].reason}'=Unschedulable pod/disk-pod-topology --timeout="$WAIT"
+wait_event pod/disk-pod-topology FailedScheduling
 k get pod disk-pod-topology -o wide
 
 say "4. Why? One node is tainted (the control plane), the other two 'didn't find available persistent volumes to bind'."

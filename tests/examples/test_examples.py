@@ -155,6 +155,9 @@ async def test_02_local_pv(served: Cluster, tmp_path: Path) -> None:
     bound = [line.split() for line in run.out.splitlines() if line.startswith("local-pvc ")]
     assert ["local-pvc", "Bound", "local-pv", "10Gi"] in [b[:4] for b in bound]
     assert "Successfully assigned default/local-pod to node1" in run.out
+    second = run.lines_after("get events --field-selector involvedObject.uid=<uid of pod/local-pod-2>"
+                             ",reason=FailedScheduling")
+    assert columns(second[1]) == ["Warning", "FailedScheduling", FAILED_SCHEDULING]
     assert any(line.split()[:5] == ["local-pv", "10Gi", "RWO", "Retain", "Released"] for line in run.out.splitlines())
 
 
