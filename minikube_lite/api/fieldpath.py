@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from functools import cmp_to_key
 from typing import Any
 
@@ -108,6 +108,23 @@ def compare_pe(a: PE, b: PE) -> int:
 _pe_cmp_key = cmp_to_key(compare_pe)
 
 
+def _sorted_elements(elements: Collection[PE]) -> list[PE]:
+    """``sorted(elements, key=pe_sort_key)``, without a Python key call for field names.
+
+    Field names come first and compare as UTF-8 bytes, and UTF-8 preserves code point
+    order, so plain tuple comparison of ``("f", name)`` already gives the right order.
+    """
+    names = [pe for pe in elements if pe[0] == "f"]
+    names.sort()
+    if len(names) == len(elements):
+        return names
+    rest = [pe for pe in elements if pe[0] != "f"]
+    if rest:
+        rest.sort(key=pe_sort_key)
+        names.extend(rest)
+    return names
+
+
 def pe_sort_key(pe: PE) -> tuple[int, Any]:
     """A sort key ordering elements as :func:`compare_pe` does.
 
@@ -172,15 +189,17 @@ def pe_to_string(pe: PE) -> str:
         return "f:" + payload
     if kind == "i":
         return f"i:{payload}"
-    hit = _PE_TEXT.get(pe)
-    if hit is not None:
-        return hit
+    memoisable = _memoisable(pe)
+    if memoisable:
+        hit = _PE_TEXT.get(pe)
+        if hit is not None:
+            return hit
     if kind == "v":
         text = "v:" + go_json(thaw(payload))
     else:
         # k: fields in the stored (sorted) order, which go_json's key sort reproduces.
         text = "k:" + go_json({n: thaw(v) for n, v in payload})
-    if _memoisable(pe):
+    if memoisable:
         if len(_PE_TEXT) >= _PE_CACHE_MAX:
             _PE_TEXT.clear()
         _PE_TEXT[pe] = text
@@ -195,8 +214,9 @@ _PE_CACHE_MAX = 8192
 
 
 def _memoisable(pe: PE) -> bool:
-    """Only elements whose values are strings, bools, null or ints: ``1`` and ``1.0`` freeze to
-    equal tuples but may print differently, so a float must never answer for another number."""
+    """Only elements whose values are strings, bools, null or ints: ``10**21`` and ``1e21``
+    freeze to equal tuples but print differently, so a float must never look up or answer
+    for another number."""
     if pe[0] == "v":
         values: Iterable[Frozen] = (pe[1],)
     else:
@@ -467,7 +487,7 @@ class FieldSet:
         out: dict[str, Any] = {}
         children = self.children
         elements = self.members.union(children) if children else self.members
-        for pe in sorted(elements, key=pe_sort_key):
+        for pe in _sorted_elements(elements):
             c = children.get(pe)
             if c is None or c.empty():
                 out["f:" + pe[1] if pe[0] == "f" else pe_to_string(pe)] = {}

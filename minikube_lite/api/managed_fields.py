@@ -70,6 +70,8 @@ _GO_VALUE_STRUCTS = (
     "spec.jobTemplate.spec.template.metadata", "spec.resources",
 )
 
+_GO_VALUE_STRUCT_PATHS = tuple(tuple(p.split(".")) for p in _GO_VALUE_STRUCTS)
+
 
 @dataclass
 class Entry:
@@ -325,8 +327,7 @@ def _with_value_structs(obj: JSON, like: JSON) -> JSON:
     them in before a compare keeps "." markers off them, as upstream's FieldsV1 has.
     """
     out = dict(obj)
-    for p in _GO_VALUE_STRUCTS:
-        names = p.split(".")
+    for names in _GO_VALUE_STRUCT_PATHS:
         src: Any = like
         for n in names:
             src = src.get(n) if isinstance(src, dict) else None

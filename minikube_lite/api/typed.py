@@ -369,7 +369,9 @@ def _diff(old: Any, new: Any, node: SchemaNode | None, path: Path, skip: FieldSe
         for k, cv in new.items():
             pe = ("f", k)
             if pe in skip_members:
-                _walk_pair(old.get(k, _MISSING), cv, node.property(k) if node is not None else None, path + (pe,))
+                ov = old.get(k, _MISSING)
+                if (ov and isinstance(ov, dict | list)) or (cv and isinstance(cv, dict | list)):
+                    _walk_pair(ov, cv, node.property(k) if node is not None else None, path + (pe,))
                 continue
             if k not in old:
                 if added is None:
@@ -412,7 +414,8 @@ def _diff(old: Any, new: Any, node: SchemaNode | None, path: Path, skip: FieldSe
                 continue
             pe = ("f", k)
             if pe in skip_members:
-                _walk_pair(ov, _MISSING, node.property(k) if node is not None else None, path + (pe,))
+                if ov and isinstance(ov, dict | list):
+                    _walk_pair(ov, _MISSING, node.property(k) if node is not None else None, path + (pe,))
                 continue
             if removed is None:
                 removed = FieldSet()
@@ -554,7 +557,8 @@ def _subtree(v: Any, node: SchemaNode | None, path: Path, skip: FieldSet | None)
         for k, cv in v.items():
             pe = ("f", k)
             if pe in skip_members:
-                _walk_pair(_MISSING, cv, node.property(k) if node is not None else None, path + (pe,))
+                if cv and isinstance(cv, dict | list):
+                    _walk_pair(_MISSING, cv, node.property(k) if node is not None else None, path + (pe,))
                 continue
             if out is None:
                 out = FieldSet()
