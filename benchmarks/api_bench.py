@@ -7,7 +7,10 @@ Run by hand (bounded: a few thousand requests per phase, ~1-2 minutes on 2 cores
 The server (a full default cluster with its controllers) and a bare aiohttp app answering a
 fixed JSON body run in their own processes; this process is the load generator. It prints
 our throughput as a ratio of the bare ceiling, LIST latency at 10k pods, create throughput at
-100 vs 10,000 stored objects, watch fan-out to 100 watchers, and the server's RSS.
+100 vs 10,000 stored objects, watch fan-out to 100 watchers, and the server's RSS. It also
+prints CPU microseconds per request of each server (from /proc), which do not swing with the
+load of a shared machine the way requests per second do. ``--no-controllers`` serves the API
+alone, to tell the write path's own cost from the work the controllers do for each new pod.
 """
 
 from __future__ import annotations
@@ -41,10 +44,13 @@ def pod(name: str) -> dict[str, Any]:
             "status": POD_STATUS}
 
 
-def _serve_cluster(port_queue: Any) -> None:
+def _serve_cluster(port_queue: Any, controllers: bool = True) -> None:
     from minikube_lite import Cluster
+    from minikube_lite import cluster as cluster_module
     from minikube_lite.cli import tune_gc
 
+    if not controllers:
+        cluster_module.CONTROLLERS = []  # the API server alone: no scheduler, kubelet, ...
     tune_gc()  # as `minikube-lite serve` does
     async def main() -> None:
         cluster = Cluster(serve=True, port=0)
@@ -76,6 +82,17 @@ def _serve_bare(port_queue: Any) -> None:
     asyncio.run(main())
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (``/proc/<pid>/stat``).
+
+    Per-request CPU of the server does not depend on how busy the (shared) machine is, unlike
+    requests per second, so it is the steadier figure to compare runs by.
+    """
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -104,7 +121,7 @@ async def rate(session: aiohttp.ClientSession, make: Any, total: int, concurrenc
 async def run(args: argparse.Namespace) -> None:
     ctx = mp.get_context("spawn")
     q: Any = ctx.Queue()
-    server = ctx.Process(target=_serve_cluster, args=(q,), daemon=True)
+    server = ctx.Process(target=_serve_cluster, args=(q, not args.no_controllers), daemon=True)
     server.start()
     port = q.get(timeout=60)
     bare = ctx.Process(target=_serve_bare, args=(q,), daemon=True)
@@ -118,14 +135,22 @@ async def run(args: argparse.Namespace) -> None:
     try:
         async with aiohttp.ClientSession(connector=conn) as s:
             n = args.requests
+            spid, bpid = server.pid or 0, bare.pid or 0
+            cpu = cpu_s(bpid)
             results["bare_get_rps"] = await rate(s, lambda i: ("GET", bare_url, None), n, args.concurrency)
+            results["bare_cpu_us_per_get"] = (cpu_s(bpid) - cpu) / n * 1e6
             results["create_rps_at_0_100"] = await rate(s, lambda i: ("POST", ns_url, pod(f"warm-{i}")), 100,
                                                          args.concurrency)
+            cpu = cpu_s(spid)
             results["get_rps"] = await rate(s, lambda i: ("GET", f"{ns_url}/warm-{i % 100}", None), n,
                                             args.concurrency)
+            results["server_cpu_us_per_get"] = (cpu_s(spid) - cpu) / n * 1e6
             created = 100
+            cpu = cpu_s(spid)
             results["create_rps_at_100"] = await rate(s, lambda i: ("POST", ns_url, pod(f"a-{i}")), args.sample,
                                                       args.concurrency)
+            # Includes what the controllers do in reaction while the creates run (not after).
+            results["server_cpu_us_per_create_at_100"] = (cpu_s(spid) - cpu) / args.sample * 1e6
             created += args.sample
             rest = args.objects - created - args.sample
             await rate(s, lambda i: ("POST", ns_url, pod(f"fill-{i}")), rest, args.concurrency)
@@ -151,6 +176,8 @@ async def run(args: argparse.Namespace) -> None:
     results["get_ratio_of_bare"] = results["get_rps"] / results["bare_get_rps"]
     results["create_ratio_of_bare"] = results["create_rps_at_100"] / results["bare_get_rps"]
     results["create_10k_vs_100"] = results["create_rps_at_10k"] / results["create_rps_at_100"]
+    # What the ratio would be on an idle machine if both servers were CPU-bound.
+    results["create_cpu_ratio_of_bare"] = results["bare_cpu_us_per_get"] / results["server_cpu_us_per_create_at_100"]
     width = max(len(k) for k in results)
     for key, value in results.items():
         print(f"{key:<{width}}  {value:.3f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
@@ -200,6 +227,8 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=1_000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--watchers", type=int, default=100)
+    parser.add_argument("--no-controllers", action="store_true",
+                        help="serve the API alone (no scheduler, kubelet or other controllers)")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
     asyncio.run(run(args))
