@@ -8,6 +8,7 @@ handlers told about what changed in between).
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 from collections.abc import Callable
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[str, JSON, JSON | None], Any]
 Key = tuple[str, str]
+IndexFunc = Callable[[JSON], "list[str] | tuple[str, ...]"]
 
 
 def metadata_only(obj: JSON) -> JSON:
@@ -55,6 +57,12 @@ class Informer:
         # Like client-go's SetTransform: trim objects before caching (e.g. metadata only).
         self.transform = transform
         self._cache: dict[Key, JSON] = {}
+        # Like client-go's Indexer: per-namespace buckets (always) and named indexes (on demand),
+        # so that "the pods in this namespace" or "the PVs bound to this claim" do not scan every
+        # object of a 10,000-object cache on each event.
+        self._by_ns: dict[str, dict[Key, JSON]] = {}
+        self._index_funcs: dict[str, IndexFunc] = {}
+        self._indexes: dict[str, dict[str, dict[Key, JSON]]] = {}
         self._handlers: list[Handler] = []
         self._task: asyncio.Task[None] | None = None
         self._synced = asyncio.Event()
@@ -75,7 +83,62 @@ class Informer:
     def list(self, namespace: str | None = None) -> list[JSON]:
         if namespace is None:
             return list(self._cache.values())
-        return [o for (ns, _), o in self._cache.items() if ns == namespace]
+        return list(self._by_ns.get(namespace, {}).values())
+
+    def add_index(self, name: str, func: IndexFunc) -> None:
+        """Keep an index ``name`` of the cache: ``func(obj)`` gives the index values of an object."""
+        if name in self._index_funcs:
+            return
+        self._index_funcs[name] = func
+        index: dict[str, dict[Key, JSON]] = {}
+        for key, obj in self._cache.items():
+            for value in func(obj):
+                index.setdefault(value, {})[key] = obj
+        self._indexes[name] = index
+
+    def by_index(self, name: str, value: str) -> builtins.list[JSON]:
+        """Cached objects whose index ``name`` contains ``value`` (client-go ``ByIndex``)."""
+        return list(self._indexes[name].get(value, {}).values())
+
+    def _store(self, key: Key, obj: JSON, old: JSON | None) -> None:
+        # An update keeps the object's place in every bucket it stays in (as in the cache itself),
+        # so "first match" scans over an index see the same order as over the whole cache.
+        self._cache[key] = obj
+        self._by_ns.setdefault(key[0], {})[key] = obj
+        for name, func in self._index_funcs.items():
+            index = self._indexes[name]
+            values = func(obj)
+            if old is not None:
+                for value in func(old):
+                    if value not in values:
+                        entries = index.get(value)
+                        if entries is not None:
+                            entries.pop(key, None)
+                            if not entries:
+                                del index[value]
+            for value in values:
+                index.setdefault(value, {})[key] = obj
+
+    def _remove(self, key: Key) -> JSON | None:
+        old = self._cache.pop(key, None)
+        if old is not None:
+            self._unindex(key, old)
+        return old
+
+    def _unindex(self, key: Key, old: JSON) -> None:
+        bucket = self._by_ns.get(key[0])
+        if bucket is not None:
+            bucket.pop(key, None)
+            if not bucket:
+                del self._by_ns[key[0]]
+        for name, func in self._index_funcs.items():
+            index = self._indexes[name]
+            for value in func(old):
+                entries = index.get(value)
+                if entries is not None:
+                    entries.pop(key, None)
+                    if not entries:
+                        del index[value]
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -121,7 +184,11 @@ class Informer:
             items = [self.transform(o) for o in items]
         fresh = {object_key(o): o for o in items}
         old_cache = self._cache
-        self._cache = fresh
+        self._cache = {}
+        self._by_ns = {}
+        self._indexes = {name: {} for name in self._index_funcs}
+        for key, obj in fresh.items():
+            self._store(key, obj, None)
         self.resource_version = rv
         for key, obj in fresh.items():
             prev = old_cache.get(key)
@@ -180,8 +247,8 @@ class Informer:
         key = object_key(obj)
         old = self._cache.get(key)
         if event_type == "DELETED":
-            self._cache.pop(key, None)
+            self._remove(key)
             self._emit("DELETED", obj, old)
         else:
-            self._cache[key] = obj
+            self._store(key, obj, old)
             self._emit("ADDED" if old is None else "MODIFIED", obj, old)
