@@ -337,11 +337,52 @@ _SELF_MODIFIED: tuple[bool, None, None, None] = (True, None, None, None)
 
 
 def _leaf_equal(a: Any, b: Any) -> bool:
-    """:func:`deep_equal` with a fast path for scalars of one type (``True`` still differs from ``1``)."""
+    """:func:`deep_equal` with fast paths for plain JSON (``True`` still differs from ``1``)."""
     ta = type(a)
     if ta is type(b) and (ta is str or ta is int or ta is bool):
         return bool(a == b)
-    return deep_equal(a, b)
+    try:
+        return _plain_equal(a, b)
+    except _NotPlain:
+        return deep_equal(a, b)
+
+
+class _NotPlain(Exception):
+    """A value :func:`_plain_equal` leaves to :func:`deep_equal` (floats, tuples, odd keys)."""
+
+
+def _plain_equal(a: Any, b: Any) -> bool:
+    """Equality of str/int/bool/None/list/str-keyed dict values, type for type, without freezing.
+
+    For such values this is exactly :func:`deep_equal`; anything else raises :class:`_NotPlain`.
+    """
+    ta = type(a)
+    if ta is not type(b):
+        if (ta in _PLAIN_SCALARS or ta is list or ta is dict) and \
+                (type(b) in _PLAIN_SCALARS or type(b) is list or type(b) is dict):
+            return False  # different JSON kinds (bool vs int included: freeze tags them apart)
+        raise _NotPlain
+    if ta is dict:
+        if len(a) != len(b):
+            return False  # frozen maps of different sizes never match either
+        for k, v in a.items():
+            if type(k) is not str:
+                raise _NotPlain
+            if k not in b:
+                if all(type(x) is str for x in b):
+                    return False
+                raise _NotPlain  # freeze would compare str(key): {1: x} equals {"1": x}
+            if not _plain_equal(v, b[k]):
+                return False
+        return True
+    if ta is list:
+        return len(a) == len(b) and all(_plain_equal(x, y) for x, y in zip(a, b, strict=True))
+    if ta in _PLAIN_SCALARS:
+        return bool(a == b)
+    raise _NotPlain
+
+
+_PLAIN_SCALARS = (str, int, bool, type(None))
 
 
 def _diff(old: Any, new: Any, node: SchemaNode | None, path: Path, skip: FieldSet | None
