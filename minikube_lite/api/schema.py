@@ -84,7 +84,7 @@ class _Node:
 
     __slots__ = ("_set", "_schema", "_props", "_items", "_additional", "kind", "go_type", "struct_name",
                  "type", "patch_merge_key", "patch_strategy", "list_type", "list_map_keys", "map_type",
-                 "preserve_unknown", "description")
+                 "preserve_unknown", "description", "int_low", "int_high")
 
     def __init__(self, schema_set: SchemaSet, schema: JSON, def_name: str | None = None) -> None:
         self._set = schema_set
@@ -100,6 +100,8 @@ class _Node:
         self.map_type: str | None = schema.get("x-kubernetes-map-type")
         self.preserve_unknown: bool = bool(schema.get("x-kubernetes-preserve-unknown-fields"))
         self.struct_name = ""
+        # The range of an integer field (empty for other kinds: no int is ever inside it).
+        self.int_low, self.int_high = 1, 0
         stype = schema.get("type")
         self.type: str | None = stype if isinstance(stype, str) else None
         fmt = schema.get("format")
@@ -130,6 +132,7 @@ class _Node:
                 self.kind, self.go_type = K_STRING, "string"
         elif self.type == "integer":
             self.kind, self.go_type = K_INT, fmt if fmt in ("int32", "int64") else "int"
+            self.int_low, self.int_high = _INT_RANGE[self.go_type]
         elif self.type == "number":
             self.kind, self.go_type = K_NUMBER, "float64"
         elif self.type == "boolean":
@@ -562,6 +565,28 @@ _STR_OK = frozenset({K_STRING, K_INT_OR_STRING, K_ANY})
 # over and over, and the hand-written RFC 3339 parser is slow. Bounded.
 _GOOD_TIMES: set[str] = set()
 _GOOD_TIMES_MAX = 4096
+# Quantity strings that parsed (same reason, same bound).
+_GOOD_QUANTITIES: set[str] = set()
+_BOOL_OK = frozenset({K_BOOL, K_ANY})
+_INT_OK = frozenset({K_NUMBER, K_ANY})
+
+
+def _leaf_ok(node: _Node, value: Any) -> bool:
+    """True when ``_decode(node, value)`` would return ``value`` as it is and report nothing.
+
+    Only the common cases answer True (a string where any string goes, a timestamp or a
+    quantity seen before, a bool, an int in range); everything else takes the full walk.
+    """
+    t = type(value)
+    kind = node.kind
+    if t is str:
+        return kind in _STR_OK or (kind == K_TIME and value in _GOOD_TIMES) or \
+            (kind == K_QUANTITY and value in _GOOD_QUANTITIES)
+    if t is bool:
+        return kind in _BOOL_OK
+    if t is int:
+        return kind in _INT_OK or node.int_low <= value <= node.int_high
+    return False
 
 
 def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, stack: list[str]) -> Any:
@@ -594,8 +619,8 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
             if key in seen:
                 walk.strict_error(DUPLICATE_FIELD_FMT, _join([*path, key]), walk.duplicates)
             seen.add(key)
-            # Leaves that are already right need no call: most of an object is strings.
-            if child is None or sub is None or (type(sub) is str and child.kind in _STR_OK):
+            # Leaves that are already right need no call: most of an object is such leaves.
+            if child is None or sub is None or _leaf_ok(child, sub):
                 out[key] = sub
                 continue
             stack.append(key)
@@ -612,12 +637,11 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         out = {}
         pairs = value.pairs if walk.check_dups and isinstance(value, _PairsDict) else value.items()
         seen = set()
-        str_ok = elem is None or elem.kind in _STR_OK
         for key, sub in pairs:
             if key in seen:
                 walk.strict_error(DUPLICATE_FIELD_FMT, _join([*path, key]), walk.duplicates)
             seen.add(key)
-            if elem is None or sub is None or (str_ok and type(sub) is str):
+            if elem is None or sub is None or _leaf_ok(elem, sub):
                 out[key] = sub
                 continue
             path.append(key)
@@ -633,7 +657,7 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
             return value
         items = []
         for i, sub in enumerate(value):
-            if sub is None or (type(sub) is str and item.kind in _STR_OK):
+            if sub is None or _leaf_ok(item, sub):
                 items.append(sub)
                 continue
             path.append(f"[{i}]")
@@ -671,6 +695,10 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
     if kind == K_QUANTITY:
         if isinstance(value, str):
             problem = quantity_error(value)
+            if problem is None and type(value) is str:
+                if len(_GOOD_QUANTITIES) >= _GOOD_TIMES_MAX:
+                    _GOOD_QUANTITIES.clear()
+                _GOOD_QUANTITIES.add(value)
         elif isinstance(value, int | float) and not isinstance(value, bool):
             problem = quantity_error(_number_literal(value))
         else:
