@@ -7,6 +7,7 @@ them into ``field.Invalid`` errors. The messages are built exactly as ``RegexErr
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -60,11 +61,35 @@ def regex_error(msg: str, fmt: str, *examples: str) -> str:
     return text + f"regex used for validation is '{fmt}')"
 
 
+def _remember_valid(check: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    """Memoise the inputs ``check`` found valid (bounded): every write re-checks the same label
+    keys, values and names, and a valid one has no messages to build. Each call still gets a
+    fresh list."""
+    valid: set[str] = set()
+
+    @functools.wraps(check)
+    def wrapper(value: str) -> list[str]:
+        if type(value) is str and value in valid:
+            return []
+        errs = check(value)
+        if not errs and type(value) is str:
+            if len(valid) >= _VALID_MAX:
+                valid.clear()
+            valid.add(value)
+        return errs
+
+    return wrapper
+
+
+_VALID_MAX = 4096
+
+
 def _full(regex: re.Pattern[str], value: str) -> bool:
     # Go's regexp "$" does not match before a trailing newline, Python's does: use fullmatch.
     return regex.fullmatch(value) is not None
 
 
+@_remember_valid
 def is_dns1123_label(value: str) -> list[str]:
     errs = []
     if len(value) > DNS1123_LABEL_MAX:
@@ -77,6 +102,7 @@ def is_dns1123_label(value: str) -> list[str]:
     return errs
 
 
+@_remember_valid
 def is_dns1123_subdomain(value: str) -> list[str]:
     errs = []
     if len(value) > DNS1123_SUBDOMAIN_MAX:
@@ -86,6 +112,7 @@ def is_dns1123_subdomain(value: str) -> list[str]:
     return errs
 
 
+@_remember_valid
 def is_dns1035_label(value: str) -> list[str]:
     errs = []
     if len(value) > DNS1123_LABEL_MAX:
@@ -95,6 +122,7 @@ def is_dns1035_label(value: str) -> list[str]:
     return errs
 
 
+@_remember_valid
 def is_qualified_name(value: str) -> list[str]:
     errs: list[str] = []
     parts = value.split("/")
@@ -120,6 +148,7 @@ def is_qualified_name(value: str) -> list[str]:
     return errs
 
 
+@_remember_valid
 def is_valid_label_value(value: str) -> list[str]:
     errs = []
     if len(value) > LABEL_VALUE_MAX:
@@ -129,6 +158,7 @@ def is_valid_label_value(value: str) -> list[str]:
     return errs
 
 
+@_remember_valid
 def is_config_map_key(value: str) -> list[str]:
     errs = []
     if len(value) > DNS1123_SUBDOMAIN_MAX:
