@@ -133,6 +133,9 @@ class VirtualClock:
         self._now = float(int(start if start is not None else time.time()))
         self._start = self._now
         self._timers: list[_VirtualTimer] = []
+        # Non-daemon timers again, so next_deadline() (asked on every settle round) is O(log n)
+        # rather than a scan of thousands of daemon timers; fired or cancelled ones drop lazily.
+        self._work: list[_VirtualTimer] = []
         self._seq = itertools.count()
 
     def now(self) -> float:
@@ -144,6 +147,8 @@ class VirtualClock:
     def call_later(self, delay: float, callback: Callable[[], object], *, daemon: bool = False) -> TimerHandle:
         timer = _VirtualTimer(self._now + max(0.0, delay), next(self._seq), callback, daemon)
         heapq.heappush(self._timers, timer)
+        if not daemon:
+            heapq.heappush(self._work, timer)
         return timer
 
     async def sleep(self, seconds: float, *, daemon: bool = False) -> None:
@@ -171,7 +176,9 @@ class VirtualClock:
             heapq.heappop(self._timers)
         if include_daemon:
             return self._timers[0].deadline if self._timers else None
-        return min((t.deadline for t in self._timers if not t.cancelled and not t.daemon), default=None)
+        while self._work and self._work[0].cancelled:
+            heapq.heappop(self._work)
+        return self._work[0].deadline if self._work else None
 
     async def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``, firing every timer that falls due on the way."""
@@ -183,6 +190,7 @@ class VirtualClock:
             if deadline is None or deadline > target:
                 break
             timer = heapq.heappop(self._timers)
+            timer.cancelled = True   # fired: drops out of the non-daemon heap too
             self._now = max(self._now, timer.deadline)
             timer.callback()
             await _let_tasks_run()

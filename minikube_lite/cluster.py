@@ -33,9 +33,19 @@ log = logging.getLogger(__name__)
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
+# The Service every cluster has for its API server (kube-apiserver's bootstrap controller).
+KUBERNETES_SERVICE: dict[str, Any] = {
+    "apiVersion": "v1", "kind": "Service",
+    "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+    "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"],
+             "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+             "sessionAffinity": "None"},
+}
+
 # Controllers started with every cluster, as (module, class). Each talks only through the client.
 CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.namespace", "NamespaceController"),
+    ("minikube_lite.controllers.serviceaccount", "ServiceAccountController"),
     ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
@@ -132,6 +142,9 @@ class Cluster:
     async def _bootstrap_objects(self) -> None:
         for ns in SYSTEM_NAMESPACES:
             await self.client.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            await self.client.create("serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                         "metadata": {"name": "default"}}, ns)
+        await self.client.create("services", KUBERNETES_SERVICE, "default", field_manager="kube-apiserver")
         for crd_obj in builtin_crds():
             await self.client.create("customresourcedefinitions", crd_obj)
         for node in node_manifests(self.config, self.clock):

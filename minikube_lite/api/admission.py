@@ -64,6 +64,28 @@ class NamespaceLifecycle:
         return None
 
 
+class ServiceAccountAdmission:
+    """Pods run as the namespace's ``default`` ServiceAccount unless they name one (upstream ServiceAccount).
+
+    Upstream also mounts a projected API token volume; containers do not run here, so that is left out.
+    """
+
+    name = "ServiceAccount"
+
+    def admit(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
+        if ctx.operation != CREATE or ctx.rt.key != ("", "pods"):
+            return
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            return
+        account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        spec["serviceAccountName"] = account
+        spec["serviceAccount"] = account
+
+    def validate(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
+        return None
+
+
 class AdmissionChain:
     def __init__(self, plugins: Iterable[AdmissionPlugin] = ()) -> None:
         self.plugins: list[AdmissionPlugin] = list(plugins)
@@ -78,5 +100,6 @@ class AdmissionChain:
             plugin.validate(ctx, obj, old)
 
 
-__all__ = ["AdmissionChain", "AdmissionContext", "AdmissionPlugin", "NamespaceLifecycle", "ApiError",
+__all__ = ["AdmissionChain", "AdmissionContext", "AdmissionPlugin", "NamespaceLifecycle", "ServiceAccountAdmission",
+           "ApiError",
            "CREATE", "UPDATE", "DELETE"]

@@ -153,9 +153,10 @@ def install(engine: ApiEngine) -> None:
     def on_write(op: str, rt: ResourceType, obj: JSON, old: JSON | None) -> None:
         if rt.key != CRD_KEY:
             return
-        if old is not None:
-            for gone in types_for_crd(old):
-                engine.registry.remove(gone.group, gone.version, gone.plural)
+        for previous in (old, obj if op == "delete" else None):
+            if previous is not None:
+                for gone in types_for_crd(previous):
+                    engine.registry.remove(gone.group, gone.version, gone.plural)
         if op == "delete":
             spec = obj.get("spec") or {}
             engine.store.drop_resource((spec.get("group") or "", (spec.get("names") or {}).get("plural", "")))

@@ -18,7 +18,15 @@ import orjson
 
 from ..clock import Clock, rfc3339
 from . import errors
-from .admission import CREATE, DELETE, UPDATE, AdmissionChain, AdmissionContext, NamespaceLifecycle
+from .admission import (
+    CREATE,
+    DELETE,
+    UPDATE,
+    AdmissionChain,
+    AdmissionContext,
+    NamespaceLifecycle,
+    ServiceAccountAdmission,
+)
 from .defaults import apply_defaults
 from .errors import ApiError, FieldError
 from .event_views import VIEW_KEY, EventView
@@ -157,7 +165,7 @@ class ApiEngine:
         self.clock = clock
         self.registry = registry or Registry(builtin_types())
         self.store = store or Store(history_size=history_size, watch_backlog=watch_backlog)
-        self.admission = AdmissionChain([NamespaceLifecycle()])
+        self.admission = AdmissionChain([NamespaceLifecycle(), ServiceAccountAdmission()])
         self.bookmark_interval = bookmark_interval
         self.patches = PatchEngine(self)
         self.event_view = EventView(self)

@@ -31,6 +31,18 @@ AGG_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDisco
 PROTOBUF_CT = "application/vnd.kubernetes.protobuf"
 OPEN_PATHS = ("/healthz", "/livez", "/readyz", "/version")
 NAMESPACE_SUBRESOURCES = ("status", "finalize")
+OPENAPI_V2_CT = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+def _gnostic_v2_document(title: str = "Kubernetes", version: str = "v1.35.0") -> bytes:
+    """openapi_v2.Document{swagger: "2.0", info: {title, version}} in protobuf wire format."""
+
+    def field(number: int, payload: bytes) -> bytes:
+        return bytes([number << 3 | 2, len(payload)]) + payload
+
+    info = field(1, title.encode()) + field(2, version.encode())
+    return field(1, b"2.0") + field(2, info)
+
+
+OPENAPI_V2_EMPTY = _gnostic_v2_document()
 
 
 def _json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
@@ -126,7 +138,10 @@ class ApiServer:
         if path.startswith("/openapi/v3/"):
             return self._openapi_document(request, path[len("/openapi/v3/"):])
         if path == "/openapi/v2":
-            raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
+            # A minimal gnostic (protobuf) Swagger 2.0 document with no definitions: kubectl's
+            # client-side validation then skips kinds it cannot place, and the REST mapping gives
+            # the upstream "no matches for kind" error. The schemas live in /openapi/v3.
+            return web.Response(body=OPENAPI_V2_EMPTY, headers={"Content-Type": OPENAPI_V2_CT})
         if path == "/":
             return _json_response({"paths": sorted({"/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz",
                                                     "/version", "/openapi/v3", *[f"/apis/{g}" for g in
@@ -223,10 +238,10 @@ class ApiServer:
                 result = engine.patch(rt, namespace, name or "", body, content_type, query, user_agent=user_agent,
                                       subresource=subresource)
             else:
-                body = _decode_body(raw, content_type, rt.kind)
-                json_raw = raw if content_type.split(";")[0].strip().lower() in (JSON_CT, "") else None
                 if subresource in ("exec", "attach", "portforward"):
                     raise _no_containers(name or "", subresource)
+                body = _decode_body(raw, content_type, rt.kind)
+                json_raw = raw if content_type.split(";")[0].strip().lower() in (JSON_CT, "") else None
                 if method == "POST":
                     if name is not None and subresource is None:
                         raise errors.method_not_allowed("POST", rt.kind)
@@ -321,10 +336,8 @@ class ApiServer:
                 else:
                     data = item.to_bytes()
                 await response.write(data)
-        except (ConnectionResetError, asyncio.CancelledError):
-            with contextlib.suppress(Exception):
-                await stream.aclose()  # type: ignore[attr-defined]
-            raise
+        except ConnectionResetError:
+            return response  # the client went away (every `kubectl wait` ends so): not an error
         finally:
             with contextlib.suppress(Exception):
                 await stream.aclose()  # type: ignore[attr-defined]

@@ -121,8 +121,11 @@ class PatchEngine:
                 raise errors.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
             try:
                 return jsonpatch.apply_patch(live, patch)
-            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-                raise ApiError(422, "Invalid", str(exc)) from None
+            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
+                # patch.go answers NewGenericServerResponse(422, ..., isUnexpectedResponse=false), which
+                # keeps only the generic message: kubectl prints "The request is invalid: ...".
+                raise ApiError(422, "Invalid", "the server rejected our request due to an error in our request",
+                               {}) from None
             except (TypeError, KeyError, ValueError, IndexError, AttributeError) as exc:
                 raise errors.bad_request(f"invalid JSON patch: {exc}") from None
         if not isinstance(patch, dict):

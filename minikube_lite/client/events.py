@@ -49,7 +49,8 @@ class EventRecorder:
         self.component = component
         self.clock = clock
         self.host = host
-        self.reporting_instance = reporting_instance or component
+        # client-go's recorder reports the host as the instance (empty for controllers).
+        self.reporting_instance = reporting_instance or host
         self._seen: dict[tuple[Any, ...], _Seen] = {}
         self._counter = 0
 

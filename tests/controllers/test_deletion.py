@@ -125,3 +125,16 @@ async def test_custom_resources_of_a_new_crd_are_garbage_collected(cluster: Clus
     await cluster.client.delete("configmaps", "owner", "default")
     await cluster.settle()
     assert not (await cluster.client.list("widgets.example.com", "default"))["items"]
+
+
+async def test_every_namespace_gets_a_default_service_account_and_pods_use_it(cluster: Cluster) -> None:
+    await cluster.client.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}})
+    await cluster.settle()
+    account = await cluster.client.get("serviceaccounts", "default", "team")
+    assert account["metadata"]["name"] == "default"
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    made = await cluster.client.create("pods", pod, "team")
+    assert made["spec"]["serviceAccountName"] == "default"
+    svc = await cluster.client.get("services", "kubernetes", "default")
+    assert svc["spec"]["clusterIP"] == "10.96.0.1" and svc["spec"]["ports"][0]["port"] == 443

@@ -197,8 +197,6 @@ async def test_patch_strategic_merge_and_json(kubectl: Kubectl) -> None:
     assert unchanged.strip() == "configmap/ptc patched (no change)"
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: api/writes.py PatchEngine.apply_patch puts the Python jsonpatch "
-                   "exception text in the 422 message instead of the apiserver's generic Invalid message")
 async def test_json_patch_failed_test_operation(kubectl: Kubectl) -> None:
     """apiserver patch.go answers NewGenericServerResponse(422, ...): the generic Invalid message."""
     await kubectl.ok("create", "configmap", "jpt", "--from-literal=b=20")
@@ -465,8 +463,6 @@ async def test_delete_namespace_waits_for_its_contents(kubectl: Kubectl) -> None
     assert (await kubectl.cluster.client.list("pods", "doomed"))["items"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: api/defaults.py _workload only defaults a missing spec.strategy; "
-                   "the protobuf body of `kubectl create deployment` carries strategy: {} (a non-pointer struct)")
 async def test_create_deployment_gets_the_rolling_update_defaults(kubectl: Kubectl) -> None:
     """SetDefaults_Deployment fills strategy.type and the 25%/25% rolling update field by field."""
     await kubectl.ok("create", "deployment", "pbdefaults", "--image=nginx:1.27")
