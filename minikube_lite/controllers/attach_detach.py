@@ -138,6 +138,21 @@ def _va_pv(va: JSON | None) -> str:
     return str((((va or {}).get("spec") or {}).get("source") or {}).get("persistentVolumeName") or "")
 
 
+VA_PV_INDEX = "pv"
+VA_NODE_INDEX = "node"
+
+
+def _va_pv_index(va: JSON) -> list[str]:
+    """VolumeAttachments by the PV they attach, so a PV sync does not walk every attachment."""
+    pv = _va_pv(va)
+    return [pv] if pv else []
+
+
+def _va_node_index(va: JSON) -> list[str]:
+    node = (va.get("spec") or {}).get("nodeName")
+    return [str(node)] if node else []
+
+
 # ---------------------------------------------------------------- attach/detach controller
 
 
@@ -160,6 +175,7 @@ class AttachDetachController(Controller):
         self.pvcs = self.informer("persistentvolumeclaims", key_of=self._pvc_keys)
         self.pvs = self.informer("persistentvolumes", key_of=lambda ev, obj, old: [obj["metadata"]["name"]])
         self.vas = self.informer(VA_RESOURCE, key_of=self._va_keys)
+        self.vas.add_index(VA_NODE_INDEX, _va_node_index)
         self.nodes = self.informer("nodes", key_of=self._node_keys)
         self.csidrivers = self.informer("csidrivers")
 
@@ -197,8 +213,7 @@ class AttachDetachController(Controller):
         if event == "MODIFIED":
             return []
         node = obj["metadata"]["name"]
-        return sorted({_va_pv(va) for va in self.vas.list()
-                       if (va.get("spec") or {}).get("nodeName") == node and _va_pv(va)})
+        return sorted({pv for va in self.vas.by_index(VA_NODE_INDEX, node) if (pv := _va_pv(va))})
 
     def _claim_volume(self, ns: str, claim: str) -> str | None:
         pvc = self.pvcs.get(claim, ns)
@@ -337,6 +352,7 @@ class CSIAttacher(Controller):
 
     def setup(self) -> None:
         self.vas = self.informer(VA_RESOURCE, key_of=self._va_keys)
+        self.vas.add_index(VA_PV_INDEX, _va_pv_index)
         self.pvs = self.informer("persistentvolumes", key_of=self._pv_keys)
         self.csinodes = self.informer("csinodes")
         self.nodes = self.informer("nodes")
@@ -462,8 +478,8 @@ class CSIAttacher(Controller):
         if pv is None:
             return
         finalizers = list(pv["metadata"].get("finalizers") or [])
-        in_use = {finalizer_name(str(va["spec"].get("attacher") or "")) for va in self.vas.list()
-                  if _va_pv(va) == pv_name}
+        in_use = {finalizer_name(str(va["spec"].get("attacher") or ""))
+                  for va in self.vas.by_index(VA_PV_INDEX, pv_name)}
         kept = [f for f in finalizers if not f.startswith(FINALIZER_PREFIX) or f in in_use]
         if kept != finalizers:
             try:

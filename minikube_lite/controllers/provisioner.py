@@ -463,7 +463,8 @@ def default_host(driver: str) -> str:
 class ExternalProvisioner(Controller):
     """external-provisioner + sig-storage-lib-external-provisioner for one CSI driver."""
 
-    workers = 8
+    #: external-provisioner --worker-threads (default 100: that many CreateVolume calls in flight).
+    workers = 100
 
     def __init__(self, client: Client, clock: Clock, driver_name: str, driver: Any, *,
                  config: Any = None, host: str | None = None, strict_topology: bool = False,

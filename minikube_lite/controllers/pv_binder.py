@@ -393,6 +393,9 @@ class PersistentVolumeController(Controller):
         return _with_kind(updated, "PersistentVolume")
 
     async def _bind_claim_to_volume(self, claim: JSON, volume: JSON) -> JSON:
+        if vu.spec_of(claim).get("volumeName") == vu.name_of(volume) and \
+                vu.has_annotation(claim, vu.ANN_BIND_COMPLETED):
+            return claim   # already bound: skip copying the claim on every resync
         new = copy.deepcopy(claim)
         dirty = False
         if vu.spec_of(claim).get("volumeName") != vu.name_of(volume):

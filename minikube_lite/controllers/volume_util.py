@@ -195,18 +195,20 @@ def claim_reference(pvc: Mapping[str, Any]) -> JSON:
 
 def bind_volume_to_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> tuple[JSON, bool]:
     """``GetBindVolumeToClaim``: a copy with a full claimRef; bound-by-controller unless user pre-bound."""
-    new: JSON = copy.deepcopy(dict(pv))
-    dirty = False
     set_bound_by = not is_volume_bound_to_claim(pv, pvc)
     ref = spec_of(pv).get("claimRef") or {}
-    if (not ref or ref.get("name") != name_of(pvc) or (ref.get("namespace") or "") != namespace_of(pvc)
-            or (ref.get("uid") or "") != uid_of(pvc)):
+    new_ref = (not ref or ref.get("name") != name_of(pvc) or (ref.get("namespace") or "") != namespace_of(pvc)
+               or (ref.get("uid") or "") != uid_of(pvc))
+    new_ann = set_bound_by and not has_annotation(pv, ANN_BOUND_BY_CONTROLLER)
+    if not (new_ref or new_ann):
+        # Already bound (every resync of a bound claim): no copy of a PV with its managedFields.
+        return dict(pv), False
+    new: JSON = copy.deepcopy(dict(pv))
+    if new_ref:
         new.setdefault("spec", {})["claimRef"] = claim_reference(pvc)
-        dirty = True
-    if set_bound_by and not has_annotation(new, ANN_BOUND_BY_CONTROLLER):
+    if new_ann:
         set_annotation(new, ANN_BOUND_BY_CONTROLLER, "yes")
-        dirty = True
-    return new, dirty
+    return new, True
 
 
 # --------------------------------------------------------------------------- selectors
