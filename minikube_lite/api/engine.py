@@ -483,7 +483,10 @@ class ApiEngine:
             meta.pop(key, None)
         meta["uid"] = new_uid()
         meta["creationTimestamp"] = self.now()
-        meta["generation"] = 1
+        if tracks_generation(rt):
+            meta["generation"] = 1
+        else:
+            meta.pop("generation", None)
         if rt.key in _RESET_STATUS_ON_CREATE or (rt.custom and rt.has_status):
             obj.pop("status", None)
         if rt.kind == "Service" and rt.group == "":
@@ -586,7 +589,10 @@ class ApiEngine:
         if rt.namespaced:
             meta["namespace"] = ometa.get("namespace")
         meta.pop("selfLink", None)
-        meta["generation"] = ometa.get("generation", 1)
+        if "generation" in ometa:
+            meta["generation"] = ometa["generation"]
+        else:
+            meta.pop("generation", None)
         if subresource == "status":
             new = self._status_update(old, new)
             meta = new["metadata"]
@@ -609,7 +615,7 @@ class ApiEngine:
                     errors.forbidden_field("metadata.finalizers",
                                            f"no new finalizers can be added if the object is being deleted, "
                                            f"found new finalizers []string{{{listing}}}")])
-        if spec_part(new) != spec_part(old) and subresource is None:
+        if tracks_generation(rt) and spec_part(new) != spec_part(old) and subresource is None:
             meta["generation"] = int(ometa.get("generation") or 1) + 1
         if not rt.custom:
             apply_defaults(rt.group, rt.kind, new)
@@ -772,6 +778,17 @@ class ApiEngine:
     def _notify(self, op: str, rt: ResourceType, obj: JSON, old: JSON | None) -> None:
         for hook in self.on_write:
             hook(op, rt, obj, old)
+
+
+# Types whose registry strategy keeps metadata.generation (set to 1, bumped on spec changes).
+_GENERATION_TYPES = {
+    ("", "pods"), ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
+    ("apps", "daemonsets"), ("apiextensions.k8s.io", "customresourcedefinitions"),
+}
+
+
+def tracks_generation(rt: ResourceType) -> bool:
+    return rt.custom or rt.key in _GENERATION_TYPES
 
 
 def _dry_run(query: Query) -> bool:
