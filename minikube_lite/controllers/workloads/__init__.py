@@ -1,0 +1,5 @@
+"""Workload controllers of kube-controller-manager: ReplicaSet, Deployment, StatefulSet, DaemonSet.
+
+Each turns its object into pods (and, for StatefulSets, claims) through the API only, owning what
+it creates with a controller ownerReference so the garbage collector cascades deletes.
+"""
