@@ -28,7 +28,8 @@ SUBRESOURCE_KIND = {
 }
 
 # The preferred order kube-apiserver lists groups in (then CRD groups).
-GROUP_ORDER = ["", "apps", "events.k8s.io", "coordination.k8s.io", "storage.k8s.io", "apiextensions.k8s.io"]
+GROUP_ORDER = ["", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "coordination.k8s.io",
+               "storage.k8s.io", "apiextensions.k8s.io"]
 
 
 def _ordered_groups(registry: Registry) -> list[tuple[str, list[str]]]:

@@ -32,6 +32,7 @@ from .errors import ApiError, FieldError
 from .event_views import VIEW_KEY, EventView
 from .objects import generate_name, new_uid, spec_part, truthy
 from .registry import Registry, ResourceType, builtin_types
+from .reviews import REVIEW_KEYS, review, review_types
 from .selectors import field_matcher, label_matcher, parse_field_selector
 from .store import PreconditionFailed, Store, StoredObject, TooOldResourceVersion
 from .writes import PatchEngine
@@ -163,7 +164,7 @@ class ApiEngine:
                  history_size: int = 1000, watch_backlog: int = 10_000,
                  bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL) -> None:
         self.clock = clock
-        self.registry = registry or Registry(builtin_types())
+        self.registry = registry or Registry([*builtin_types(), *review_types()])
         self.store = store or Store(history_size=history_size, watch_backlog=watch_backlog)
         self.admission = AdmissionChain([NamespaceLifecycle(), ServiceAccountAdmission()])
         self.bookmark_interval = bookmark_interval
@@ -221,6 +222,8 @@ class ApiEngine:
     # ------------------------------------------------------------------------------ reads
 
     def get(self, rt: ResourceType, namespace: str | None, name: str) -> StoredObject:
+        if "get" not in rt.verbs:
+            raise errors.method_not_served()
         if rt.key == VIEW_KEY:
             return self.event_view.get(namespace, name)
         return self._served(rt, self.get_stored(rt, namespace, name))
@@ -266,6 +269,8 @@ class ApiEngine:
                                                  "causes": [c.cause() for c in causes]})
 
     def list(self, rt: ResourceType, namespace: str | None, query: Query) -> ListResult:
+        if "list" not in rt.verbs:
+            raise errors.method_not_served()
         if rt.key == VIEW_KEY:
             return self.event_view.list(rt, namespace, query)
         self._check_list_options(query, watch=False)
@@ -310,6 +315,8 @@ class ApiEngine:
 
     async def watch(self, rt: ResourceType, namespace: str | None, query: Query) -> AsyncIterator[WatchItem]:
         """The events of a watch, as ``WatchItem``s; ends on timeout or when the watch is closed."""
+        if "watch" not in rt.verbs:
+            raise errors.method_not_served()
         if rt.key == VIEW_KEY:
             return await self.event_view.watch(namespace, query)
         self._check_list_options(query, watch=True)
@@ -453,6 +460,8 @@ class ApiEngine:
             return create_subresource(self, rt, namespace, parent or "", subresource, body, query)
         if rt.key == VIEW_KEY:
             return self.event_view.create(namespace, body, query, user_agent)
+        if rt.key in REVIEW_KEYS:
+            return WriteResult(201, review(rt, namespace, body))
         if "create" not in rt.verbs:
             raise errors.method_not_allowed("create", rt.kind)
         warnings: list[str] = []

@@ -89,6 +89,11 @@ def method_not_allowed(verb: str, kind: str) -> ApiError:
                     {})
 
 
+def method_not_served() -> ApiError:
+    """A verb the resource has no handler for (the mux's answer upstream)."""
+    return ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {})
+
+
 def unsupported_media_type(content_type: str, accepted: list[str]) -> ApiError:
     return ApiError(415, "UnsupportedMediaType",
                     f"the body of the request was in an unknown format - accepted media types include: "

@@ -37,6 +37,11 @@ def create_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | Non
     if rt.key == ("", "pods") and subresource == "binding":
         bind(engine, rt, namespace, name, body, query)
         return WriteResult(201, dict(SUCCESS))
+    if rt.key == ("", "serviceaccounts") and subresource == "token":
+        from .reviews import token_request
+
+        account = engine.get(rt, namespace, name).object()
+        return WriteResult(201, token_request(account, body, engine.clock.now()))
     if rt.key == ("", "pods") and subresource == "eviction":
         options = body.get("deleteOptions") or {}
         engine.delete(rt, namespace, name, options, query)
