@@ -31,7 +31,7 @@ OUT = REPO / "minikube_lite" / "openapi" / "definitions.json"
 SERVED_KINDS: list[tuple[str, str, str]] = [
     ("", "v1", k) for k in (
         "Namespace", "Node", "Pod", "PersistentVolume", "PersistentVolumeClaim", "Event", "ConfigMap",
-        "Secret", "Service", "ServiceAccount", "Endpoints",
+        "Secret", "Service", "ServiceAccount", "Endpoints", "ResourceQuota", "LimitRange",
     )
 ] + [
     ("storage.k8s.io", "v1", k) for k in (
@@ -47,6 +47,10 @@ SERVED_KINDS: list[tuple[str, str, str]] = [
 # Kinds without a List of their own (subresource bodies).
 EXTRA_KINDS: list[tuple[str, str, str]] = [
     ("", "v1", "Binding"), ("autoscaling", "v1", "Scale"), ("policy", "v1", "Eviction"),
+    ("authentication.k8s.io", "v1", "TokenRequest"), ("authentication.k8s.io", "v1", "TokenReview"),
+    ("authentication.k8s.io", "v1", "SelfSubjectReview"),
+    ("authorization.k8s.io", "v1", "SelfSubjectAccessReview"), ("authorization.k8s.io", "v1", "SelfSubjectRulesReview"),
+    ("authorization.k8s.io", "v1", "SubjectAccessReview"), ("authorization.k8s.io", "v1", "LocalSubjectAccessReview"),
 ]
 # meta/v1 types every group-version document refers to.
 META_TYPES = [

@@ -164,6 +164,8 @@ def builtin_types() -> list[ResourceType]:
         _rt("", "v1", "Service", "services", True, ["svc"], ["all"], subresources=["status", "proxy"]),
         _rt("", "v1", "ServiceAccount", "serviceaccounts", True, ["sa"], subresources=["token"]),
         _rt("", "v1", "Endpoints", "endpoints", True, ["ep"]),
+        _rt("", "v1", "ResourceQuota", "resourcequotas", True, ["quota"], subresources=["status"]),
+        _rt("", "v1", "LimitRange", "limitranges", True, ["limits"]),
         _rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ["sc"]),
         _rt("storage.k8s.io", "v1", "CSIDriver", "csidrivers", False),
         _rt("storage.k8s.io", "v1", "CSINode", "csinodes", False),
