@@ -273,7 +273,16 @@ def validate_workload(obj: JSON, kind: str) -> Errors:
         elif not _selector_matches(selector, labels):
             errs.append(invalid_value("spec.template.metadata.labels", GoValue(_go_map(labels)), SELECTOR_MISMATCH))
     errs.extend(validate_labels(labels, "spec.template.metadata.labels"))
-    errs.extend(validate_pod_spec(as_dict(get(spec, "template", "spec")), "spec.template.spec", ["Always"]))
+    pod_spec = as_dict(get(spec, "template", "spec"))
+    claim_templates = [as_dict(get(t, "metadata")).get("name") for t in as_list(spec.get("volumeClaimTemplates"))]
+    if kind == "StatefulSet" and claim_templates:
+        # A StatefulSet's volumeClaimTemplates are volumes of its pods: mounts may name them.
+        present = {as_dict(v).get("name") for v in as_list(pod_spec.get("volumes"))}
+        extra = [{"name": n, "persistentVolumeClaim": {"claimName": n}} for n in claim_templates
+                 if isinstance(n, str) and n and n not in present]
+        if extra:
+            pod_spec = {**pod_spec, "volumes": [*as_list(pod_spec.get("volumes")), *extra]}
+    errs.extend(validate_pod_spec(pod_spec, "spec.template.spec", ["Always"]))
     for n, tmpl in enumerate(as_list(spec.get("volumeClaimTemplates"))):
         errs.extend(_pvc_spec(as_dict(get(tmpl, "spec")), child(idx("spec.volumeClaimTemplates", n), "spec")))
     for field in ("minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds"):
