@@ -11,6 +11,7 @@ import asyncio
 import builtins
 import contextlib
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -67,11 +68,32 @@ class Informer:
         self._task: asyncio.Task[None] | None = None
         self._synced = asyncio.Event()
         self._stopped = False
+        self._users = 0
         self.resource_version = ""
         self.relists = 0
 
     def add_handler(self, handler: Handler) -> None:
         self._handlers.append(handler)
+
+    def replay(self, handler: Handler) -> None:
+        """Tell ``handler`` about every cached object as ``ADDED``: what client-go's AddEventHandler
+        does for a handler joining an informer that has already synced, so a late user misses nothing."""
+        for obj in list(self._cache.values()):
+            try:
+                result = handler("ADDED", obj, None)
+                if asyncio.iscoroutine(result):
+                    asyncio.ensure_future(result)
+            except Exception:
+                log.exception("informer handler for %s failed", self.resource)
+
+    def acquire(self) -> None:
+        """One more user of a shared informer (see :func:`shared_informer`)."""
+        self._users += 1
+
+    def release(self) -> bool:
+        """One user fewer; True when nobody uses it any more (then it should be stopped)."""
+        self._users = max(0, self._users - 1)
+        return self._users == 0
 
     @property
     def synced(self) -> bool:
@@ -252,3 +274,25 @@ class Informer:
         else:
             self._store(key, obj, old)
             self._emit("ADDED" if old is None else "MODIFIED", obj, old)
+
+
+_SHARED: weakref.WeakKeyDictionary[Any, dict[str, Informer]] = weakref.WeakKeyDictionary()
+
+
+def shared_informer(client: Client, resource: str, clock: Clock | None = None) -> Informer:
+    """The one plain (unfiltered, untransformed) informer of ``resource`` for this client.
+
+    client-go's SharedInformerFactory: every controller of a cluster watching pods reads the
+    same cache through one watch, instead of each decoding every pod event into a cache of its own
+    (ten pod informers made each pod write cost ten decodes). Users ``acquire``/``release`` it; a
+    stopped informer is dropped so the next user gets a fresh one.
+    """
+    try:
+        per_client = _SHARED.setdefault(client, {})
+    except TypeError:   # a client that cannot be weakly referenced: no sharing
+        return Informer(client, resource, clock=clock)
+    inf = per_client.get(resource)
+    if inf is None or inf._stopped:
+        inf = Informer(client, resource, clock=clock)
+        per_client[resource] = inf
+    return inf

@@ -138,8 +138,8 @@ def _va_pv(va: JSON | None) -> str:
     return str((((va or {}).get("spec") or {}).get("source") or {}).get("persistentVolumeName") or "")
 
 
-VA_PV_INDEX = "pv"
-VA_NODE_INDEX = "node"
+VA_PV_INDEX = "attach-detach:pv"
+VA_NODE_INDEX = "attach-detach:node"
 
 
 def _va_pv_index(va: JSON) -> list[str]:

@@ -83,8 +83,8 @@ def volume_work_key(name: str) -> str:
     return f"{VOLUME_PREFIX}{name}"
 
 
-CLAIM_REF_INDEX = "claimRef"
-POD_CLAIM_INDEX = "claims"
+CLAIM_REF_INDEX = "pv-binder:claimRef"
+POD_CLAIM_INDEX = "pv-binder:claims"
 
 
 def _claim_ref_index(pv: JSON) -> list[str]:

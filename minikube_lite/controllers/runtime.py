@@ -19,7 +19,7 @@ from typing import Any
 
 from ..api.errors import ApiError
 from ..client.base import JSON, Client
-from ..client.informer import Informer
+from ..client.informer import Informer, shared_informer
 from ..clock import Clock, TimerHandle
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,7 @@ class Controller:
         self.informers: dict[str, Informer] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._resync_timer: TimerHandle | None = None
+        self._handlers: list[tuple[Informer, Callable[[str, JSON, JSON | None], None]]] = []
         self.errors = 0
 
     def informer(self, resource: str, *, namespace: str | None = None, label_selector: str | None = None,
@@ -163,8 +164,11 @@ class Controller:
         """Create (once) an informer whose changes enqueue ``key_of(...)`` (default: the object's key)."""
         inf = self.informers.get(resource)
         if inf is None:
-            inf = Informer(self.client, resource, namespace, label_selector=label_selector,
-                           field_selector=field_selector, clock=self.clock, transform=transform)
+            if namespace is None and label_selector is None and field_selector is None and transform is None:
+                inf = shared_informer(self.client, resource, self.clock)
+            else:
+                inf = Informer(self.client, resource, namespace, label_selector=label_selector,
+                               field_selector=field_selector, clock=self.clock, transform=transform)
             self.informers[resource] = inf
         if key_of is not None:
             mapper = key_of
@@ -174,6 +178,7 @@ class Controller:
                     self.queue.add(key)
 
             inf.add_handler(handler)
+            self._handlers.append((inf, handler))
         return inf
 
     def setup(self) -> None:
@@ -189,7 +194,13 @@ class Controller:
     async def start(self) -> None:
         self.setup()
         for inf in self.informers.values():
+            already = inf.synced   # shared and started by another controller: replay its cache to us
+            inf.acquire()
             await inf.start()
+            if already:
+                for owner, handler in self._handlers:
+                    if owner is inf:
+                        inf.replay(handler)
         for _ in range(self.workers):
             self._tasks.append(asyncio.create_task(self._worker(), name=f"{self.name}-worker"))
         if self.resync_period:
@@ -216,7 +227,8 @@ class Controller:
                 await task
         self._tasks.clear()
         for inf in self.informers.values():
-            await inf.stop()
+            if inf.release():
+                await inf.stop()
 
     def busy(self) -> bool:
         return self.queue.busy()
