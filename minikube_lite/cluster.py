@@ -59,6 +59,10 @@ CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.attach_detach", "CSIAttacher"),
     ("minikube_lite.controllers.kubelet", "Kubelet"),
     ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar"),
+    ("minikube_lite.controllers.workloads.replicaset", "ReplicaSetController"),
+    ("minikube_lite.controllers.workloads.deployment", "DeploymentController"),
+    ("minikube_lite.controllers.workloads.statefulset", "StatefulSetController"),
+    ("minikube_lite.controllers.workloads.daemonset", "DaemonSetController"),
 ]
 
 

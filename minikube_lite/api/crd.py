@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import rfc3339
 from .admission import CREATE, AdmissionContext
 from .errors import FieldError
-from .registry import ResourceType
+from .registry import ResourceType, field_getter
 
 if TYPE_CHECKING:
     from .engine import ApiEngine
@@ -81,7 +81,7 @@ def types_for_crd(crd: JSON) -> list[ResourceType]:
         getters = {}
         for sf in version.get("selectableFields") or []:
             path = str(sf.get("jsonPath", "")).lstrip(".")
-            getters[path] = _getter(path)
+            getters[path] = field_getter(*path.split("."))
         rt = ResourceType(
             group=group, version=version.get("name", "v1"), kind=names.get("kind", ""),
             plural=names.get("plural", ""), singular=names.get("singular") or names.get("kind", "").lower(),
@@ -93,24 +93,6 @@ def types_for_crd(crd: JSON) -> list[ResourceType]:
         )
         out.append(rt)
     return out
-
-
-def _getter(path: str) -> Any:
-    keys = path.split(".")
-
-    def get(obj: JSON) -> str:
-        cur: Any = obj
-        for k in keys:
-            if not isinstance(cur, dict):
-                return ""
-            cur = cur.get(k)
-        if cur is None:
-            return ""
-        if isinstance(cur, bool):
-            return "true" if cur else "false"
-        return str(cur)
-
-    return get
 
 
 class CrdStatus:

@@ -165,9 +165,35 @@ def _workload(obj: JSON) -> None:
                 rolling = strategy["rollingUpdate"] = {}
             rolling.setdefault("maxUnavailable", "25%")
             rolling.setdefault("maxSurge", "25%")
+    if obj.get("kind") in ("StatefulSet", "DaemonSet"):
+        _update_strategy_defaults(spec, obj["kind"])
     template = spec.get("template")
     if isinstance(template, dict) and isinstance(template.get("spec"), dict):
         pod_spec_defaults(template["spec"])
+
+
+def _update_strategy_defaults(spec: JSON, kind: str) -> None:
+    """SetDefaults_StatefulSet / SetDefaults_DaemonSet: kubectl rollout status needs the strategy type."""
+    strategy = spec.get("updateStrategy")
+    if not isinstance(strategy, dict):
+        strategy = spec["updateStrategy"] = {}
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.get("rollingUpdate")
+        if not isinstance(rolling, dict):
+            rolling = strategy["rollingUpdate"] = {}
+        if kind == "StatefulSet":
+            rolling.setdefault("partition", 0)
+        else:
+            rolling.setdefault("maxUnavailable", 1)
+            rolling.setdefault("maxSurge", 0)
+    if kind == "StatefulSet":
+        spec.setdefault("podManagementPolicy", "OrderedReady")
+        policy = spec.get("persistentVolumeClaimRetentionPolicy")
+        if not isinstance(policy, dict):
+            policy = spec["persistentVolumeClaimRetentionPolicy"] = {}
+        policy.setdefault("whenDeleted", "Retain")
+        policy.setdefault("whenScaled", "Retain")
 
 
 def _csidriver(obj: JSON) -> None:

@@ -15,7 +15,9 @@ JSON = dict[str, Any]
 FieldGetter = Callable[[JSON], str]
 
 
-def _path(*keys: str) -> FieldGetter:
+def field_getter(*keys: str) -> FieldGetter:
+    """A selectable-field getter for the value at ``keys`` (booleans as true/false, absent as "")."""
+
     def get(obj: JSON) -> str:
         cur: Any = obj
         for key in keys:
@@ -98,34 +100,34 @@ class ResourceType:
 
 
 _POD_FIELDS: dict[str, FieldGetter] = {
-    "spec.nodeName": _path("spec", "nodeName"),
-    "spec.restartPolicy": _path("spec", "restartPolicy"),
-    "spec.schedulerName": _path("spec", "schedulerName"),
-    "spec.serviceAccountName": _path("spec", "serviceAccountName"),
+    "spec.nodeName": field_getter("spec", "nodeName"),
+    "spec.restartPolicy": field_getter("spec", "restartPolicy"),
+    "spec.schedulerName": field_getter("spec", "schedulerName"),
+    "spec.serviceAccountName": field_getter("spec", "serviceAccountName"),
     "spec.hostNetwork": lambda o: "true" if (o.get("spec") or {}).get("hostNetwork") else "false",
-    "status.phase": _path("status", "phase"),
-    "status.podIP": _path("status", "podIP"),
+    "status.phase": field_getter("status", "phase"),
+    "status.podIP": field_getter("status", "podIP"),
     "status.podIPs": lambda o: ",".join(
         str(p.get("ip", "")) for p in ((o.get("status") or {}).get("podIPs") or []) if isinstance(p, dict)
     ),
-    "status.nominatedNodeName": _path("status", "nominatedNodeName"),
+    "status.nominatedNodeName": field_getter("status", "nominatedNodeName"),
 }
 
 _EVENT_FIELDS: dict[str, FieldGetter] = {
-    **{f"involvedObject.{k}": _path("involvedObject", k)
+    **{f"involvedObject.{k}": field_getter("involvedObject", k)
        for k in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")},
-    "reason": _path("reason"),
-    "reportingComponent": _path("reportingComponent"),
-    "source": _path("source", "component"),
-    "type": _path("type"),
+    "reason": field_getter("reason"),
+    "reportingComponent": field_getter("reportingComponent"),
+    "source": field_getter("source", "component"),
+    "type": field_getter("type"),
 }
 
 _EVENTS_V1_FIELDS: dict[str, FieldGetter] = {
-    **{f"regarding.{k}": _path("regarding", k)
+    **{f"regarding.{k}": field_getter("regarding", k)
        for k in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")},
-    "reason": _path("reason"),
-    "reportingController": _path("reportingController"),
-    "type": _path("type"),
+    "reason": field_getter("reason"),
+    "reportingController": field_getter("reportingController"),
+    "type": field_getter("type"),
 }
 
 
@@ -148,7 +150,7 @@ def builtin_types() -> list[ResourceType]:
     """The built-in types served at start (CRDs are added by the CRD controller)."""
     return [
         _rt("", "v1", "Namespace", "namespaces", False, ["ns"], subresources=["status", "finalize"],
-            fields={"status.phase": _path("status", "phase")},
+            fields={"status.phase": field_getter("status", "phase")},
             verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
         _rt("", "v1", "Node", "nodes", False, ["no"], subresources=["status", "proxy"],
             fields={"spec.unschedulable": lambda o: "true" if (o.get("spec") or {}).get("unschedulable") else "false"}),
@@ -156,11 +158,11 @@ def builtin_types() -> list[ResourceType]:
             subresources=["status", "binding", "log", "eviction", "exec", "attach", "portforward", "ephemeralcontainers"],
             fields=_POD_FIELDS, returns_deleted_object=True),
         _rt("", "v1", "PersistentVolume", "persistentvolumes", False, ["pv"], subresources=["status"],
-            fields={"name": _path("metadata", "name")}),
+            fields={"name": field_getter("metadata", "name")}),
         _rt("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, ["pvc"], subresources=["status"]),
         _rt("", "v1", "Event", "events", True, ["ev"], fields=_EVENT_FIELDS),
         _rt("", "v1", "ConfigMap", "configmaps", True, ["cm"]),
-        _rt("", "v1", "Secret", "secrets", True, fields={"type": _path("type")}),
+        _rt("", "v1", "Secret", "secrets", True, fields={"type": field_getter("type")}),
         _rt("", "v1", "Service", "services", True, ["svc"], ["all"], subresources=["status", "proxy"]),
         _rt("", "v1", "ServiceAccount", "serviceaccounts", True, ["sa"], subresources=["token"]),
         _rt("", "v1", "Endpoints", "endpoints", True, ["ep"]),

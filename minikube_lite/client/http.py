@@ -17,7 +17,7 @@ import orjson
 from ..api.errors import ApiError
 from ..api.registry import Registry, ResourceType
 from .base import JSON, PatchType, WatchEvent
-from .inprocess import PATCH_CONTENT_TYPES, list_query, write_query
+from .inprocess import PATCH_CONTENT_TYPES, delete_options, list_query, write_query
 
 
 class HttpClient:
@@ -158,13 +158,7 @@ class HttpClient:
                      propagation_policy: str | None = None, grace_period_seconds: int | None = None,
                      preconditions: JSON | None = None, dry_run: bool = False) -> JSON:
         ns = await self._namespace_for(resource, namespace)
-        options: JSON = {}
-        if propagation_policy:
-            options["propagationPolicy"] = propagation_policy
-        if grace_period_seconds is not None:
-            options["gracePeriodSeconds"] = grace_period_seconds
-        if preconditions:
-            options["preconditions"] = preconditions
+        options = delete_options(propagation_policy, grace_period_seconds, preconditions)
         result: JSON = await self._request("DELETE", await self._path(resource, ns, name),
                                            params=write_query(dry_run, None), body=options or None)
         return result

@@ -45,6 +45,19 @@ def list_query(label_selector: str | None, field_selector: str | None, limit: in
     return query
 
 
+def delete_options(propagation_policy: str | None, grace_period_seconds: int | None,
+                   preconditions: JSON | None) -> JSON:
+    """A DeleteOptions body from the client's keyword arguments."""
+    options: JSON = {}
+    if propagation_policy:
+        options["propagationPolicy"] = propagation_policy
+    if grace_period_seconds is not None:
+        options["gracePeriodSeconds"] = grace_period_seconds
+    if preconditions:
+        options["preconditions"] = preconditions
+    return options
+
+
 def write_query(dry_run: bool, field_manager: str | None, force: bool | None = None) -> dict[str, str]:
     query: dict[str, str] = {}
     if dry_run:
@@ -129,13 +142,7 @@ class InProcessClient:
         rt = resolve(self.engine, resource)
         if namespace is None and rt.namespaced:
             namespace = "default"
-        options: JSON = {}
-        if propagation_policy:
-            options["propagationPolicy"] = propagation_policy
-        if grace_period_seconds is not None:
-            options["gracePeriodSeconds"] = grace_period_seconds
-        if preconditions:
-            options["preconditions"] = preconditions
+        options = delete_options(propagation_policy, grace_period_seconds, preconditions)
         return self.engine.delete(rt, namespace, name, options, write_query(dry_run, None)).obj
 
     async def delete_collection(self, resource: str, namespace: str | None = None, *,
