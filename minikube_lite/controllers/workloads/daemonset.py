@@ -15,7 +15,6 @@ import logging
 from ...api.errors import ApiError
 from ...client.base import JSON, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
-from ...client.informer import metadata_only
 from ...clock import Clock, parse_time
 from ...scheduler.matching import match_node_selector_terms, tolerates_taint
 from ..runtime import DONE, Controller, Key, Result, split_key
@@ -128,7 +127,7 @@ class DaemonSetController(Controller):
 
     def setup(self) -> None:
         self.ds_informer = self.informer("daemonsets.apps", key_of=lambda e, o, old: [_key(o)])
-        self.informer("pods", key_of=pods_by_owner_key(KIND), transform=metadata_only)
+        self.informer("pods", key_of=pods_by_owner_key(KIND))
         self.node_informer = self.informer("nodes", key_of=self._node_keys)
 
     def _node_keys(self, event: str, obj: JSON, old: JSON | None) -> list[str]:

@@ -15,7 +15,6 @@ import logging
 from ...api.errors import ApiError
 from ...client.base import JSON, Client
 from ...client.events import NORMAL, EventRecorder
-from ...client.informer import metadata_only
 from ...clock import Clock, parse_time, rfc3339
 from ..runtime import DONE, Controller, Key, Result, split_key
 from .common import (
@@ -128,7 +127,7 @@ class DeploymentController(Controller):
         self.deploy_informer = self.informer("deployments.apps", key_of=lambda e, o, old: [_key(o)])
         self.informer("replicasets.apps", key_of=self._rs_keys)
         # Recreate waits for old pods to be gone: pod deletions of our ReplicaSets wake us up.
-        self.informer("pods", key_of=self._pod_keys, transform=metadata_only)
+        self.informer("pods", key_of=self._pod_keys)
 
     def _rs_keys(self, event: str, obj: JSON, old: JSON | None) -> list[str]:
         keys: list[str] = pods_by_owner_key(KIND)(event, obj, old)

@@ -13,7 +13,6 @@ import logging
 from ...api.errors import ApiError
 from ...client.base import JSON, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
-from ...client.informer import metadata_only
 from ...clock import Clock, rfc3339
 from ..runtime import DONE, Controller, Key, Result, split_key
 from .common import (
@@ -58,7 +57,7 @@ class ReplicaSetController(Controller):
 
     def setup(self) -> None:
         self.rs_informer = self.informer("replicasets.apps", key_of=lambda e, o, old: [_key(o)])
-        self.informer("pods", key_of=self._pod_keys, transform=metadata_only)
+        self.informer("pods", key_of=self._pod_keys)
 
     def _pod_keys(self, event: str, obj: JSON, old: JSON | None) -> list[str]:
         keys: list[str] = pods_by_owner_key(KIND)(event, obj, old)

@@ -21,7 +21,6 @@ import re
 from ...api.errors import ApiError
 from ...client.base import JSON, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
-from ...client.informer import metadata_only
 from ...clock import Clock
 from ..runtime import DONE, Controller, Key, Result, split_key
 from .common import (
@@ -78,7 +77,7 @@ class StatefulSetController(Controller):
 
     def setup(self) -> None:
         self.informer("statefulsets.apps", key_of=lambda e, o, old: [f"{meta(o).get('namespace')}/{name_of(o)}"])
-        self.informer("pods", key_of=pods_by_owner_key(KIND), transform=metadata_only)
+        self.informer("pods", key_of=pods_by_owner_key(KIND))
 
     async def reconcile(self, key: Key) -> Result:
         ns, name = split_key(key)
