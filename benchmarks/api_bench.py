@@ -155,8 +155,10 @@ async def run(args: argparse.Namespace) -> None:
             rest = args.objects - created - args.sample
             await rate(s, lambda i: ("POST", ns_url, pod(f"fill-{i}")), rest, args.concurrency)
             created += rest
+            cpu = cpu_s(spid)
             results["create_rps_at_10k"] = await rate(s, lambda i: ("POST", ns_url, pod(f"z-{i}")), args.sample,
                                                       args.concurrency)
+            results["server_cpu_us_per_create_at_10k"] = (cpu_s(spid) - cpu) / args.sample * 1e6
             created += args.sample
             results["stored_pods"] = created
             results["server_rss_mb_10k_pods"] = rss_mb(server.pid or 0)
