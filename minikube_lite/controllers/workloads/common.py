@@ -282,3 +282,82 @@ async def write_status(client: Any, resource: str, obj: Mapping[str, Any], statu
     except ApiError as err:
         if err.code != 404:
             raise
+
+
+# --------------------------------------------------------------------------- cache and expectations
+
+CONTROLLER_INDEX = "workloads:controller"
+ORPHAN_PREFIX = "orphan:"
+
+
+def controller_index(obj: JSON) -> list[str]:
+    """Index pods by their controller's uid; orphans by namespace (candidates for adoption)."""
+    ref = controller_ref(obj)
+    if ref is not None:
+        return [str(ref.get("uid") or "")]
+    return [f"{ORPHAN_PREFIX}{meta(obj).get('namespace') or ''}"]
+
+
+class PodExpectations:
+    """controller.ControllerExpectations, by pod uid: writes this controller made that its cache
+    has not shown yet.
+
+    Pods are read from the shared informer cache, which lags the controller's own writes; while
+    a created pod is not yet in the cache, or a deleted one still looks alive there, a reconcile
+    would count wrong and create or delete twice. So until the cache has caught up the owner only
+    refreshes its status. Entries expire after ``ttl`` seconds (upstream: 5 minutes) so a lost
+    event cannot wedge an owner forever.
+    """
+
+    def __init__(self, clock: Any, ttl: float = 300.0) -> None:
+        self.clock = clock
+        self.ttl = ttl
+        self._pending: dict[str, dict[str, float]] = {}
+        self._owner: dict[str, str] = {}
+
+    def expect_create(self, key: str, pod: Mapping[str, Any], cached: Mapping[str, Any] | None) -> None:
+        if cached is not None and uid_of(cached) == uid_of(pod):
+            return  # the cache is already there
+        self._add(key, "+" + uid_of(pod))
+
+    def expect_delete(self, key: str, pod: Mapping[str, Any], cached: Mapping[str, Any] | None) -> None:
+        if cached is None or uid_of(cached) != uid_of(pod) or meta(cached).get("deletionTimestamp"):
+            return
+        self._add(key, "-" + uid_of(pod))
+
+    def _add(self, key: str, token: str) -> None:
+        self._pending.setdefault(key, {})[token] = self.clock.monotonic() + self.ttl
+        self._owner[token] = key
+
+    def observe(self, event: str, pod: Mapping[str, Any]) -> None:
+        """Called for every pod event, after the cache holds it."""
+        uid = uid_of(pod)
+        tokens = ["+" + uid]
+        if event == "DELETED" or meta(pod).get("deletionTimestamp"):
+            tokens.append("-" + uid)
+        for token in tokens:
+            key = self._owner.pop(token, None)
+            if key is not None:
+                pending = self._pending.get(key)
+                if pending is not None:
+                    pending.pop(token, None)
+                    if not pending:
+                        del self._pending[key]
+
+    def satisfied(self, key: str) -> bool:
+        pending = self._pending.get(key)
+        if not pending:
+            return True
+        now = self.clock.monotonic()
+        for token, deadline in list(pending.items()):
+            if deadline <= now:
+                del pending[token]
+                self._owner.pop(token, None)
+        if not pending:
+            del self._pending[key]
+            return True
+        return False
+
+    def forget(self, key: str) -> None:
+        for token in self._pending.pop(key, {}):
+            self._owner.pop(token, None)

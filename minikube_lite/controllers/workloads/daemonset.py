@@ -19,12 +19,15 @@ from ...clock import Clock, parse_time
 from ...scheduler.matching import match_node_selector_terms, tolerates_taint
 from ..runtime import DONE, Controller, Key, Result, split_key
 from .common import (
+    CONTROLLER_INDEX,
     FAILED_CREATE,
     FAILED_DELETE,
     SUCCESSFUL_CREATE,
     SUCCESSFUL_DELETE,
+    PodExpectations,
     available_in,
     claim_children,
+    controller_index,
     is_active,
     is_ready,
     meta,
@@ -35,6 +38,7 @@ from .common import (
     resolve_int_or_percent,
     status_differs,
     template_hash,
+    uid_of,
     write_status,
 )
 
@@ -127,8 +131,15 @@ class DaemonSetController(Controller):
 
     def setup(self) -> None:
         self.ds_informer = self.informer("daemonsets.apps", key_of=lambda e, o, old: [_key(o)])
-        self.informer("pods", key_of=pods_by_owner_key(KIND))
+        self.expectations = PodExpectations(self.clock)
+        self.pods = self.informer("pods", key_of=self._pod_keys)
+        self.pods.add_index(CONTROLLER_INDEX, controller_index)
         self.node_informer = self.informer("nodes", key_of=self._node_keys)
+
+    def _pod_keys(self, event: str, obj: JSON, old: JSON | None) -> list[str]:
+        self.expectations.observe(event, obj)
+        keys: list[str] = pods_by_owner_key(KIND)(event, obj, old)
+        return keys
 
     def _node_keys(self, event: str, obj: JSON, old: JSON | None) -> list[str]:
         if old is not None and event == "MODIFIED":
@@ -144,27 +155,27 @@ class DaemonSetController(Controller):
             ds = await self.client.get("daemonsets.apps", name, ns)
         except ApiError as err:
             if err.code == 404:
+                self.expectations.forget(key)
                 return DONE
             raise
         spec = ds.get("spec") or {}
         template = spec.get("template") or {}
         revision = template_hash(template, (ds.get("status") or {}).get("collisionCount"))
-        pods = (await self.client.list("pods", ns)).get("items") or []
+        pods = self.pods.by_index(CONTROLLER_INDEX, uid_of(ds))
         owned, _adopt, _release = claim_children(pods, ds, spec.get("selector"))
-        nodes = (await self.client.list("nodes")).get("items") or []
-        node_names = {name_of(n) for n in nodes}
+        nodes = self.node_informer.list()
         by_node: dict[str, list[JSON]] = {}
         for pod in owned:
             node = target_node(pod)
             if node is not None:
                 by_node.setdefault(node, []).append(pod)
         eligible = {name_of(n) for n in nodes if node_should_run(template.get("spec") or {}, n)}
-        if not meta(ds).get("deletionTimestamp"):
-            await self._manage(ds, by_node, eligible, node_names, revision)
+        if not meta(ds).get("deletionTimestamp") and self.expectations.satisfied(key):
+            await self._manage(key, ds, by_node, eligible, revision)
         return await self._update_status(ds, by_node, eligible, revision)
 
-    async def _manage(self, ds: JSON, by_node: dict[str, list[JSON]], eligible: set[str],
-                      node_names: set[str], revision: str) -> None:
+    async def _manage(self, key: str, ds: JSON, by_node: dict[str, list[JSON]], eligible: set[str],
+                      revision: str) -> None:
         ns = meta(ds).get("namespace") or "default"
         to_delete: list[JSON] = []
         to_create: list[str] = []
@@ -183,13 +194,13 @@ class DaemonSetController(Controller):
             else:
                 to_delete.extend(pods)
         for node in to_create:
-            await self._create(ds, node, revision)
+            await self._create(key, ds, node, revision)
         for pod in to_delete:
-            await self._delete(ds, pod)
+            await self._delete(key, ds, pod)
         if not to_create and not to_delete:
-            await self._rolling_update(ds, by_node, eligible, revision)
+            await self._rolling_update(key, ds, by_node, eligible, revision)
 
-    async def _rolling_update(self, ds: JSON, by_node: dict[str, list[JSON]], eligible: set[str],
+    async def _rolling_update(self, key: str, ds: JSON, by_node: dict[str, list[JSON]], eligible: set[str],
                               revision: str) -> None:
         strategy = (ds.get("spec") or {}).get("updateStrategy") or {}
         if strategy.get("type", "RollingUpdate") != "RollingUpdate":
@@ -202,9 +213,9 @@ class DaemonSetController(Controller):
         outdated = sorted((p for p in live if (meta(p).get("labels") or {}).get(REVISION_LABEL) != revision
                            and is_ready(p)), key=_created)
         for pod in outdated[:max(budget, 0)]:
-            await self._delete(ds, pod)
+            await self._delete(key, ds, pod)
 
-    async def _create(self, ds: JSON, node: str, revision: str) -> None:
+    async def _create(self, key: str, ds: JSON, node: str, revision: str) -> None:
         ns = meta(ds).get("namespace") or "default"
         body = pod_from_template((ds.get("spec") or {}).get("template") or {}, ds, KIND, ns)
         body["metadata"]["labels"].update({REVISION_LABEL: revision,
@@ -217,11 +228,13 @@ class DaemonSetController(Controller):
         except ApiError as err:
             await self.recorder.event(ds, WARNING, FAILED_CREATE, f"Error creating: {err.message}")
             raise
+        self.expectations.expect_create(key, pod, self.pods.get(name_of(pod), ns))
         await self.recorder.event(ds, NORMAL, SUCCESSFUL_CREATE, f"Created pod: {name_of(pod)}")
 
-    async def _delete(self, ds: JSON, pod: JSON) -> None:
+    async def _delete(self, key: str, ds: JSON, pod: JSON) -> None:
         try:
             await self.client.delete("pods", name_of(pod), meta(pod).get("namespace"))
+            self.expectations.expect_delete(key, pod, self.pods.get(name_of(pod), meta(pod).get("namespace")))
         except ApiError as err:
             if err.code == 404:
                 return

@@ -18,10 +18,11 @@ from ...client.events import NORMAL, EventRecorder
 from ...clock import Clock, parse_time, rfc3339
 from ..runtime import DONE, Controller, Key, Result, split_key
 from .common import (
+    CONTROLLER_INDEX,
     adopt_patch,
     claim_children,
+    controller_index,
     controller_ref,
-    is_active,
     labels_of,
     meta,
     name_of,
@@ -127,7 +128,8 @@ class DeploymentController(Controller):
         self.deploy_informer = self.informer("deployments.apps", key_of=lambda e, o, old: [_key(o)])
         self.informer("replicasets.apps", key_of=self._rs_keys)
         # Recreate waits for old pods to be gone: pod deletions of our ReplicaSets wake us up.
-        self.informer("pods", key_of=self._pod_keys)
+        self.pods = self.informer("pods", key_of=self._pod_keys)
+        self.pods.add_index(CONTROLLER_INDEX, controller_index)
 
     def _rs_keys(self, event: str, obj: JSON, old: JSON | None) -> list[str]:
         keys: list[str] = pods_by_owner_key(KIND)(event, obj, old)
@@ -411,10 +413,8 @@ class DeploymentController(Controller):
     async def _old_pods_running(self, deploy: JSON, old_rs: list[JSON]) -> bool:
         if not old_rs:
             return False
-        uids = {uid(rs) for rs in old_rs}
-        pods = (await self.client.list("pods", meta(deploy).get("namespace"))).get("items") or []
-        return any((controller_ref(p) or {}).get("uid") in uids and is_active(p) for p in pods) or any(
-            (controller_ref(p) or {}).get("uid") in uids and meta(p).get("deletionTimestamp") for p in pods)
+        # Terminating pods count too: Recreate promises the old pods are gone, not just going.
+        return any(self.pods.by_index(CONTROLLER_INDEX, uid(rs)) for rs in old_rs)
 
     # ------------------------------------------------------------------ status and cleanup
 

@@ -16,13 +16,17 @@ from ...client.events import NORMAL, WARNING, EventRecorder
 from ...clock import Clock, rfc3339
 from ..runtime import DONE, Controller, Key, Result, split_key
 from .common import (
+    CONTROLLER_INDEX,
     FAILED_CREATE,
     FAILED_DELETE,
+    ORPHAN_PREFIX,
     SUCCESSFUL_CREATE,
     SUCCESSFUL_DELETE,
+    PodExpectations,
     adopt_patch,
     available_in,
     claim_children,
+    controller_index,
     controller_ref,
     deletion_rank,
     is_active,
@@ -36,6 +40,7 @@ from .common import (
     selector_matches,
     set_condition,
     status_differs,
+    uid_of,
     write_status,
 )
 
@@ -56,10 +61,13 @@ class ReplicaSetController(Controller):
         self.recorder = EventRecorder(client, COMPONENT, clock)
 
     def setup(self) -> None:
+        self.expectations = PodExpectations(self.clock)
         self.rs_informer = self.informer("replicasets.apps", key_of=lambda e, o, old: [_key(o)])
-        self.informer("pods", key_of=self._pod_keys)
+        self.pods = self.informer("pods", key_of=self._pod_keys)
+        self.pods.add_index(CONTROLLER_INDEX, controller_index)
 
     def _pod_keys(self, event: str, obj: JSON, old: JSON | None) -> list[str]:
+        self.expectations.observe(event, obj)
         keys: list[str] = pods_by_owner_key(KIND)(event, obj, old)
         if controller_ref(obj) is None and event != "DELETED":
             ns = meta(obj).get("namespace")
@@ -74,10 +82,12 @@ class ReplicaSetController(Controller):
             rs = await self.client.get("replicasets.apps", name, ns)
         except ApiError as err:
             if err.code == 404:
+                self.expectations.forget(key)
                 return DONE
             raise
         spec = rs.get("spec") or {}
-        pods = (await self.client.list("pods", ns)).get("items") or []
+        pods = [*self.pods.by_index(CONTROLLER_INDEX, uid_of(rs)),
+                *self.pods.by_index(CONTROLLER_INDEX, ORPHAN_PREFIX + (ns or ""))]
         owned, adopt, release = claim_children(pods, rs, spec.get("selector"))
         for pod in adopt:
             try:
@@ -94,12 +104,12 @@ class ReplicaSetController(Controller):
                     raise
         active = [p for p in owned if is_active(p)]
         failure: str | None = None
-        if not meta(rs).get("deletionTimestamp"):
-            active, failure = await self._manage(rs, active)
+        if not meta(rs).get("deletionTimestamp") and self.expectations.satisfied(key):
+            active, failure = await self._manage(key, rs, active)
         requeue = await self._update_status(rs, owned, active, failure)
         return Result(requeue_after=requeue) if requeue else DONE
 
-    async def _manage(self, rs: JSON, active: list[JSON]) -> tuple[list[JSON], str | None]:
+    async def _manage(self, key: str, rs: JSON, active: list[JSON]) -> tuple[list[JSON], str | None]:
         ns = meta(rs).get("namespace")
         want = int((rs.get("spec") or {}).get("replicas", 1))
         diff = len(active) - want
@@ -114,6 +124,7 @@ class ReplicaSetController(Controller):
                     failure = f"Error creating: {err.message}"
                     await self.recorder.event(rs, WARNING, FAILED_CREATE, failure)
                     break
+                self.expectations.expect_create(key, pod, self.pods.get(name_of(pod), ns))
                 active.append(pod)
                 await self.recorder.event(rs, NORMAL, SUCCESSFUL_CREATE, f"Created pod: {name_of(pod)}")
         elif diff > 0:
@@ -121,6 +132,7 @@ class ReplicaSetController(Controller):
             for pod in victims:
                 try:
                     await self.client.delete("pods", name_of(pod), ns)
+                    self.expectations.expect_delete(key, pod, self.pods.get(name_of(pod), ns))
                 except ApiError as err:
                     if err.code != 404:
                         await self.recorder.event(rs, WARNING, FAILED_DELETE,

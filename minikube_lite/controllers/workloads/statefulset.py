@@ -24,13 +24,17 @@ from ...client.events import NORMAL, WARNING, EventRecorder
 from ...clock import Clock
 from ..runtime import DONE, Controller, Key, Result, split_key
 from .common import (
+    CONTROLLER_INDEX,
     FAILED_CREATE,
     FAILED_DELETE,
+    ORPHAN_PREFIX,
     SUCCESSFUL_CREATE,
     SUCCESSFUL_DELETE,
+    PodExpectations,
     adopt_patch,
     available_in,
     claim_children,
+    controller_index,
     is_running_and_ready,
     meta,
     name_of,
@@ -77,7 +81,14 @@ class StatefulSetController(Controller):
 
     def setup(self) -> None:
         self.informer("statefulsets.apps", key_of=lambda e, o, old: [f"{meta(o).get('namespace')}/{name_of(o)}"])
-        self.informer("pods", key_of=pods_by_owner_key(KIND))
+        self.expectations = PodExpectations(self.clock)
+        self.pods = self.informer("pods", key_of=self._pod_keys)
+        self.pods.add_index(CONTROLLER_INDEX, controller_index)
+
+    def _pod_keys(self, event: str, obj: JSON, old: JSON | None) -> list[str]:
+        self.expectations.observe(event, obj)
+        keys: list[str] = pods_by_owner_key(KIND)(event, obj, old)
+        return keys
 
     async def reconcile(self, key: Key) -> Result:
         ns, name = split_key(key)
@@ -85,10 +96,12 @@ class StatefulSetController(Controller):
             sts = await self.client.get("statefulsets.apps", name, ns)
         except ApiError as err:
             if err.code == 404:
+                self.expectations.forget(key)
                 return DONE
             raise
         spec = sts.get("spec") or {}
-        pods = (await self.client.list("pods", ns)).get("items") or []
+        pods = [*self.pods.by_index(CONTROLLER_INDEX, uid_of(sts)),
+                *self.pods.by_index(CONTROLLER_INDEX, ORPHAN_PREFIX + (ns or ""))]
         owned, adopt, _release = claim_children(pods, sts, spec.get("selector"))
         for pod in adopt:
             if ordinal_of(name, name_of(pod)) is None:
@@ -106,13 +119,13 @@ class StatefulSetController(Controller):
             ordinal = ordinal_of(name, name_of(pod))
             if ordinal is not None:
                 by_ordinal[ordinal] = pod
-        if not meta(sts).get("deletionTimestamp"):
-            await self._sync_replicas(sts, by_ordinal, update_revision)
+        if not meta(sts).get("deletionTimestamp") and self.expectations.satisfied(key):
+            await self._sync_replicas(key, sts, by_ordinal, update_revision)
         return await self._update_status(sts, by_ordinal, update_revision)
 
     # ------------------------------------------------------------------ replicas
 
-    async def _sync_replicas(self, sts: JSON, pods: dict[int, JSON], revision: str) -> None:
+    async def _sync_replicas(self, key: str, sts: JSON, pods: dict[int, JSON], revision: str) -> None:
         spec = sts.get("spec") or {}
         set_name = name_of(sts)
         replicas = int(spec.get("replicas", 1))
@@ -125,11 +138,11 @@ class StatefulSetController(Controller):
             if pod is not None and pod_phase(pod) == "Failed" and not meta(pod).get("deletionTimestamp"):
                 await self.recorder.event(sts, WARNING, REASON_RECREATING_FAILED, MSG_RECREATING_FAILED.format(
                     ns=meta(sts).get("namespace"), set=set_name, pod=name_of(pod)))
-                await self._delete_pod(sts, pod)
+                await self._delete_pod(key, sts, pod)
                 pods[ordinal] = {**pod, "metadata": {**meta(pod), "deletionTimestamp": "now"}}
                 pod = pods[ordinal]
             if pod is None:
-                created = await self._create_pod(sts, ordinal, revision)
+                created = await self._create_pod(key, sts, ordinal, revision)
                 if created is None:
                     return
                 pods[ordinal] = created
@@ -148,15 +161,15 @@ class StatefulSetController(Controller):
                 continue
             if ordered and not all(is_running_and_ready(pods[o]) for o in pods if o != ordinal and o in wanted):
                 return
-            await self._delete_pod(sts, pod)
+            await self._delete_pod(key, sts, pod)
             if ordered:
                 return
         await self._scale_down_claims(sts, pods, wanted)
         if condemned:
             return
-        await self._rolling_update(sts, pods, revision, wanted)
+        await self._rolling_update(key, sts, pods, revision, wanted)
 
-    async def _rolling_update(self, sts: JSON, pods: dict[int, JSON], revision: str, wanted: range) -> None:
+    async def _rolling_update(self, key: str, sts: JSON, pods: dict[int, JSON], revision: str, wanted: range) -> None:
         strategy = (sts.get("spec") or {}).get("updateStrategy") or {}
         if strategy.get("type", "RollingUpdate") != "RollingUpdate":
             return
@@ -168,7 +181,7 @@ class StatefulSetController(Controller):
                 break
             pod = pods.get(ordinal)
             if pod is not None and (meta(pod).get("labels") or {}).get(REVISION_LABEL) != revision:
-                await self._delete_pod(sts, pod)
+                await self._delete_pod(key, sts, pod)
                 return
 
     async def _scale_down_claims(self, sts: JSON, pods: dict[int, JSON], wanted: range) -> None:
@@ -196,7 +209,7 @@ class StatefulSetController(Controller):
                         if err.code != 404:
                             raise
 
-    async def _create_pod(self, sts: JSON, ordinal: int, revision: str) -> JSON | None:
+    async def _create_pod(self, key: str, sts: JSON, ordinal: int, revision: str) -> JSON | None:
         spec = sts.get("spec") or {}
         ns = meta(sts).get("namespace") or "default"
         set_name = name_of(sts)
@@ -226,6 +239,7 @@ class StatefulSetController(Controller):
             await self.recorder.event(sts, WARNING, FAILED_CREATE, MSG_POD_FAILED.format(
                 verb="create", pod=pod_name, set=set_name, error=err.message))
             raise
+        self.expectations.expect_create(key, pod, self.pods.get(pod_name, ns))
         await self.recorder.event(sts, NORMAL, SUCCESSFUL_CREATE,
                                   MSG_POD_OK.format(verb="create", pod=pod_name, set=set_name))
         return pod
@@ -267,9 +281,10 @@ class StatefulSetController(Controller):
                                   MSG_CLAIM_OK.format(verb="create", claim=cname, pod=pod_name, set=set_name))
         return True
 
-    async def _delete_pod(self, sts: JSON, pod: JSON) -> None:
+    async def _delete_pod(self, key: str, sts: JSON, pod: JSON) -> None:
         try:
             await self.client.delete("pods", name_of(pod), meta(pod).get("namespace"))
+            self.expectations.expect_delete(key, pod, self.pods.get(name_of(pod), meta(pod).get("namespace")))
         except ApiError as err:
             if err.code == 404:
                 return
