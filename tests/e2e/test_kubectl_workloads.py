@@ -91,6 +91,15 @@ async def test_deployment_lifecycle(kubectl: Kubectl) -> None:
     await kubectl.ok("rollout", "status", "deployment/nginx", "--timeout=90s", timeout=120)
     assert len(json.loads(await kubectl.ok("get", "rs", "-l", "app=nginx", "-o", "json"))["items"]) == 3
 
+    out = await kubectl.ok("rollout", "undo", "deployment/nginx", "--to-revision=1")
+    assert out.strip() == "deployment.apps/nginx rolled back"
+    await kubectl.ok("rollout", "status", "deployment/nginx", "--timeout=90s", timeout=120)
+    rs = json.loads(await kubectl.ok("get", "rs", "-l", "app=nginx", "-o", "json"))["items"]
+    assert len(rs) == 3  # the first ReplicaSet came back with the next revision
+    live = [r for r in rs if r["spec"]["replicas"] == 4]
+    assert len(live) == 1 and live[0]["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "4"
+    assert live[0]["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+
     await kubectl.ok("delete", "deployment", "nginx")
     await wait_gone(kubectl, "app=nginx")
     assert not (await kubectl.ok("get", "rs", "-l", "app=nginx", "-o", "name")).strip()
@@ -112,3 +121,28 @@ async def test_statefulset_with_claims(kubectl: Kubectl) -> None:
     # The claims outlive the set (retention policy Retain, the default), as on a real cluster.
     assert "data-web-0" in await kubectl.ok("get", "pvc")
     await kubectl.ok("delete", "pvc", "data-web-0", "data-web-1")
+
+
+DAEMONSET = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: busybox:1.36}]
+"""
+
+
+async def test_daemonset_on_every_worker(kubectl: Kubectl) -> None:
+    await kubectl.ok("apply", "-f", kubectl.write(DAEMONSET))
+    out = await kubectl.ok("rollout", "status", "daemonset/agent", "--timeout=60s", timeout=90)
+    assert 'daemon set "agent" successfully rolled out' in out
+    pods = json.loads(await kubectl.ok("get", "pods", "-l", "app=agent", "-o", "json"))["items"]
+    assert sorted(p["spec"]["nodeName"] for p in pods) == ["node1", "node2"]  # master is tainted
+    row = (await kubectl.ok("get", "ds", "agent")).splitlines()[1].split()
+    assert row[:6] == ["agent", "2", "2", "2", "2", "2"]
+    await kubectl.ok("delete", "ds", "agent")
+    await wait_gone(kubectl, "app=agent")

@@ -151,3 +151,34 @@ async def test_scale_and_recreate_and_history_limit(monkeypatch: pytest.MonkeyPa
         await c.settle()
         assert await pods_of(c, "db", active=False) == []
         assert await replica_sets(c, "db") == []
+
+
+async def test_pause_resume_and_progress_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with workload_cluster(monkeypatch) as c:
+        await c.client.create("deployments.apps", deployment("web", 2), "default")
+        await c.settle()
+        await c.client.patch("deployments.apps", "web", {"spec": {"paused": True}}, "default")
+        await c.client.patch("deployments.apps", "web", {"spec": {"template": {"spec": {"containers": [
+            {"name": "main", "image": "nginx:1.28"}]}}}}, "default", patch_type="strategic")
+        await c.settle()
+        d = await c.client.get("deployments.apps", "web", "default")
+        assert (cond(d, "Progressing")["status"], cond(d, "Progressing")["reason"],
+                cond(d, "Progressing")["message"]) == ("Unknown", "DeploymentPaused", "Deployment is paused")
+        assert len(await replica_sets(c, "web")) == 1  # no rollout while paused
+        await c.client.patch("deployments.apps", "web", {"spec": {"paused": False}}, "default")
+        await c.settle()
+        assert len(await replica_sets(c, "web")) == 2
+        d = await c.client.get("deployments.apps", "web", "default")
+        assert cond(d, "Progressing")["reason"] == "NewReplicaSetAvailable"
+        # Pods that can never schedule: the rollout times out after progressDeadlineSeconds.
+        await c.client.create("deployments.apps", deployment("stuck", 1, progressDeadlineSeconds=60), "default")
+        await c.settle()
+        await c.client.patch("deployments.apps", "stuck", {"spec": {"template": {"spec": {
+            "nodeSelector": {"nowhere": "true"}}}}}, "default")
+        await c.settle()
+        d = await c.client.get("deployments.apps", "stuck", "default")
+        [new] = [rs for rs in await replica_sets(c, "stuck") if rs["spec"]["template"]["spec"].get("nodeSelector")]
+        assert (cond(d, "Progressing")["status"], cond(d, "Progressing")["reason"],
+                cond(d, "Progressing")["message"]) == (
+            "False", "ProgressDeadlineExceeded", f'ReplicaSet "{new["metadata"]["name"]}" has timed out progressing.')
+        assert cond(d, "Available")["status"] == "True"  # the old pod still serves
