@@ -12,6 +12,7 @@ import pytest
 import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
+from minikube_lite.config import ClusterConfig
 
 JSON = dict[str, Any]
 
@@ -24,12 +25,13 @@ WORKLOAD_CONTROLLERS = [
 
 
 @asynccontextmanager
-async def workload_cluster(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Cluster]:
+async def workload_cluster(monkeypatch: pytest.MonkeyPatch, config: ClusterConfig | None = None
+                           ) -> AsyncIterator[Cluster]:
     """The default cluster (scheduler, storage, kubelet) plus the workload controllers."""
     base = [c for c in cluster_mod.CONTROLLERS if c not in WORKLOAD_CONTROLLERS]
     mine = [c for c in WORKLOAD_CONTROLLERS if importlib.util.find_spec(c[0]) is not None]
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", [*base, *mine])
-    async with Cluster(clock=VirtualClock()) as c:
+    async with Cluster(config, clock=VirtualClock()) as c:
         await c.settle()
         yield c
 

@@ -9,6 +9,7 @@ import pytest
 from _wl_helpers import events_for, pod_template, pods_of, workload_cluster
 
 from minikube_lite.cluster import Cluster
+from minikube_lite.config import ClusterConfig
 from minikube_lite.controllers.workloads.statefulset import ordinal_of
 
 JSON = dict[str, Any]
@@ -132,3 +133,27 @@ async def test_rolling_update_and_gc_keeps_claims(monkeypatch: pytest.MonkeyPatc
         await c.client.delete("statefulsets.apps", "web", "default")
         await c.settle()
         assert await pods_of(c, "web", active=False) == []
+
+
+async def test_each_claim_follows_its_pod_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WaitForFirstConsumer: every replica's disk is made in the zone its pod was scheduled to."""
+    config = ClusterConfig.default().model_copy(deep=True)
+    config.nodes[2].zone = "cn-hangzhou-d"
+    spread = [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+               "labelSelector": {"matchLabels": {"app": "web"}}}]
+    body = statefulset(replicas=2)
+    body["spec"]["template"]["spec"]["topologySpreadConstraints"] = spread
+    async with workload_cluster(monkeypatch, config) as c:
+        await c.client.create("statefulsets.apps", body, "default")
+        await c.settle()
+        zones = set()
+        for pod in await pods_of(c, "web"):
+            node = await c.client.get("nodes", pod["spec"]["nodeName"])
+            zone = node["metadata"]["labels"]["topology.kubernetes.io/zone"]
+            pvc = await c.client.get("persistentvolumeclaims", f"data-{pod['metadata']['name']}", "default")
+            pv = await c.client.get("persistentvolumes", pvc["spec"]["volumeName"])
+            terms = pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+            assert terms[0]["matchExpressions"][0]["values"] == [zone]
+            assert pod["status"]["phase"] == "Running"
+            zones.add(zone)
+        assert zones == {"cn-hangzhou-b", "cn-hangzhou-d"}
