@@ -182,3 +182,27 @@ async def test_pause_resume_and_progress_deadline(monkeypatch: pytest.MonkeyPatc
                 cond(d, "Progressing")["message"]) == (
             "False", "ProgressDeadlineExceeded", f'ReplicaSet "{new["metadata"]["name"]}" has timed out progressing.')
         assert cond(d, "Available")["status"] == "True"  # the old pod still serves
+
+
+async def test_scale_during_stuck_rollout_is_proportional(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with workload_cluster(monkeypatch) as c:
+        await c.client.create("deployments.apps", deployment("web", 4), "default")
+        await c.settle()
+        await c.client.patch("deployments.apps", "web", {"spec": {"template": {"spec": {
+            "nodeSelector": {"nowhere": "true"}}}}}, "default")
+        await c.settle()
+        old, new = await replica_sets(c, "web")
+        assert (old["spec"]["replicas"], new["spec"]["replicas"]) == (3, 2)  # 4 - 1 unavailable; 4 + 1 surge
+        await c.client.patch("deployments.apps", "web", {"spec": {"replicas": 8}}, "default", subresource="scale")
+        await c.settle()
+        old, new = await replica_sets(c, "web")
+        total = old["spec"]["replicas"] + new["spec"]["replicas"]
+        assert total == 10  # 8 + 2 surge, shared between both
+        assert old["spec"]["replicas"] > 3 and new["spec"]["replicas"] > 2
+        assert old["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "8"
+        await c.client.patch("deployments.apps", "web", {"spec": {"template": {"spec": {
+            "nodeSelector": None}}}}, "default")
+        await c.settle()
+        d = await c.client.get("deployments.apps", "web", "default")
+        assert (d["status"]["replicas"], d["status"]["availableReplicas"]) == (8, 8)
+        assert len(await pods_of(c, "web")) == 8
