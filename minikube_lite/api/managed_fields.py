@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from minikube_lite.api import errors
 from minikube_lite.api.fieldpath import FieldPathError, FieldSet, go_json, path_string
 from minikube_lite.api.schema_types import SchemaNode
@@ -135,7 +137,12 @@ def identity(manager: str, operation: str, api_version: str, subresource: str = 
 # --- decoding, encoding, ordering ---------------------------------------------------------------
 
 def decode_entry(raw: Any) -> Entry:
-    """One entry; raises ValueError when upstream's DecodeManagedFields would refuse it."""
+    """One entry; raises ValueError when upstream's DecodeManagedFields would refuse it.
+
+    The entry's field set may be shared with other decodes of the same FieldsV1 (every write
+    decodes the stored entries again): treat it as read-only. Every FieldSet operation
+    returns a new set, and nothing here changes one in place.
+    """
     if not isinstance(raw, dict):
         raise ValueError("managedFields entry must be an object")
     op = raw.get("operation")
@@ -149,7 +156,7 @@ def decode_entry(raw: Any) -> Entry:
     if "fieldsV1" not in raw or raw["fieldsV1"] is None:
         raise ValueError("fieldsV1 is required")
     try:
-        fs, canonical = FieldSet.from_fieldsv1_canonical(raw["fieldsV1"])
+        fs, canonical = _decode_fieldsv1(raw["fieldsV1"])
     except FieldPathError as e:
         raise ValueError(str(e)) from e
     manager = raw.get("manager") or ""
@@ -161,6 +168,30 @@ def decode_entry(raw: Any) -> Entry:
         raise ValueError("time must be an RFC 3339 timestamp")
     encoded = (fs, raw["fieldsV1"]) if canonical and isinstance(raw["fieldsV1"], dict) else None
     return Entry(manager, op, api_version, fs, sub, t, encoded)
+
+
+# Compact JSON of a FieldsV1 object -> (its set, canonical?). Exact: equal bytes are the same
+# document, key order included. Bounded in count and in document size.
+_DECODED: dict[bytes, tuple[FieldSet, bool]] = {}
+_DECODED_MAX = 1024
+_DECODED_MAX_BYTES = 8192
+
+
+def _decode_fieldsv1(doc: Any) -> tuple[FieldSet, bool]:
+    if not isinstance(doc, dict):
+        return FieldSet.from_fieldsv1_canonical(doc)
+    try:
+        text = orjson.dumps(doc)
+    except TypeError:  # not JSON (a non-string key): let the parser say what is wrong
+        return FieldSet.from_fieldsv1_canonical(doc)
+    hit = _DECODED.get(text)
+    if hit is None:
+        hit = FieldSet.from_fieldsv1_canonical(doc)
+        if len(text) <= _DECODED_MAX_BYTES:
+            if len(_DECODED) >= _DECODED_MAX:
+                _DECODED.clear()
+            _DECODED[text] = hit
+    return hit
 
 
 def decode_managed_fields(raw: Any) -> list[Entry] | None:

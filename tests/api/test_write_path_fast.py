@@ -130,3 +130,19 @@ def test_pod_spec_copy_falls_back_to_the_stdlib() -> None:
     assert validate_pod_update(new, old) == []
     new["spec"]["containers"][0]["name"] = "d"
     assert validate_pod_update(new, old)
+
+
+def test_writes_never_change_a_decoded_field_set_shared_with_later_decodes() -> None:
+    created = write(None, pod(), "creator", T0)
+    before = json.dumps(entries(created))
+    decoded = decode_managed_fields(copy.deepcopy(entries(created)))
+    assert decoded is not None
+    relabel = copy.deepcopy(created)
+    relabel["metadata"]["labels"] = {"app": "b", "tier": "x"}
+    relabel["spec"]["containers"][0]["image"] = "j"
+    relabel["metadata"].pop("managedFields")
+    write(created, relabel, "other", T1)
+    again = decode_managed_fields(copy.deepcopy(entries(created)))
+    assert again is not None
+    assert [e.fields.to_fieldsv1() for e in again] == [e.fields.to_fieldsv1() for e in decoded]
+    assert json.dumps([e.to_json() for e in again]) == before
