@@ -146,9 +146,38 @@ class PersistentVolumeController(Controller):
         self.pods.add_index(POD_CLAIM_INDEX, _pod_claims_index)
 
     def resync_keys(self) -> Iterable[str]:
-        keys = [claim_work_key(vu.namespace_of(c), vu.name_of(c)) for c in self.claims.list()]
-        keys += [volume_work_key(vu.name_of(v)) for v in self.volumes.list()]
+        """Every claim and volume, except pairs the cache shows fully bound to each other.
+
+        For such a pair ``syncClaim``/``syncVolume`` write nothing (every step checks first), so
+        re-reading them live every 15 s only cost API reads: 20,000 GETs per resync at 10,000
+        claims. Any change to either object still enqueues it through the informer.
+        """
+        keys = [claim_work_key(vu.namespace_of(c), vu.name_of(c)) for c in self.claims.list()
+                if not self._claim_settled(c)]
+        keys += [volume_work_key(vu.name_of(v)) for v in self.volumes.list() if not self._volume_settled(v)]
         return keys
+
+    def _claim_settled(self, claim: JSON) -> bool:
+        name = vu.spec_of(claim).get("volumeName") or ""
+        if not name or vu.phase_of(claim) != "Bound" or not vu.has_annotation(claim, vu.ANN_BIND_COMPLETED):
+            return False
+        volume = self.volumes.get(name)
+        if volume is None or not self._volume_settled(volume):
+            return False
+        ref = vu.spec_of(volume).get("claimRef") or {}
+        status = claim.get("status") or {}
+        return (ref.get("uid") == vu.uid_of(claim) and ref.get("name") == vu.name_of(claim)
+                and (ref.get("namespace") or "") == vu.namespace_of(claim)
+                and status.get("accessModes") == vu.spec_of(volume).get("accessModes")
+                and "storage" in (status.get("capacity") or {}))
+
+    def _volume_settled(self, volume: JSON) -> bool:
+        ref = vu.spec_of(volume).get("claimRef") or {}
+        if not ref.get("uid") or vu.phase_of(volume) != "Bound":
+            return False
+        claim = self.claims.get(str(ref.get("name") or ""), ref.get("namespace") or "")
+        return claim is not None and vu.uid_of(claim) == ref.get("uid") and \
+            vu.spec_of(claim).get("volumeName") == vu.name_of(volume)
 
     async def reconcile(self, key: str) -> Result:
         if key.startswith(CLAIM_PREFIX):
