@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import copy
 from collections.abc import AsyncIterator
 from typing import Any
+
+import orjson
 
 from ..api.engine import ApiEngine
 from ..api.errors import ApiError
@@ -127,8 +130,6 @@ class InProcessClient:
             namespace = "default"
         body = _copy(patch)
         if patch_type == "apply" and isinstance(body, dict):
-            import orjson
-
             body = orjson.dumps(body)
         result = self.engine.patch(rt, namespace, name, body, PATCH_CONTENT_TYPES[patch_type],
                                    write_query(dry_run, field_manager, force), user_agent=self.user_agent,
@@ -180,6 +181,8 @@ class InProcessClient:
 
 
 def _copy(body: Any) -> Any:
-    import copy
-
-    return copy.deepcopy(body)
+    """The caller keeps its dict: the engine works on a copy (an orjson round trip is the cheapest)."""
+    try:
+        return orjson.loads(orjson.dumps(body))
+    except TypeError:  # not JSON-encodable (e.g. bytes for an apply body): copy it structurally
+        return copy.deepcopy(body)

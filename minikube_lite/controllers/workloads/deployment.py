@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from typing import Any
 
 from ...api.errors import ApiError
 from ...client.base import JSON, Client
@@ -91,11 +92,25 @@ def status_int(obj: JSON, field: str) -> int:
 
 
 def template_without_hash(template: JSON) -> JSON:
+    """The template as EqualIgnoreHash compares it: no hash label, and null/empty values dropped.
+
+    apimachinery's semantic equality treats nil and empty maps and slices alike, and a typed
+    decode turns ``creationTimestamp: null`` (which kubectl sends in templates) into nothing.
+    """
     out = copy.deepcopy(template)
     labels = (out.get("metadata") or {}).get("labels")
     if labels:
         labels.pop(HASH_LABEL, None)
-    return out
+    return _semantic(out)
+
+
+def _semantic(value: Any) -> Any:
+    if isinstance(value, dict):
+        cleaned = {k: _semantic(v) for k, v in value.items()}
+        return {k: v for k, v in cleaned.items() if v not in (None, {}, [])}
+    if isinstance(value, list):
+        return [_semantic(v) for v in value]
+    return value
 
 
 def fenceposts(deploy: JSON) -> tuple[int, int]:
