@@ -155,6 +155,7 @@ class Controller:
         self._tasks: list[asyncio.Task[Any]] = []
         self._resync_timer: TimerHandle | None = None
         self._handlers: list[tuple[Informer, Callable[[str, JSON, JSON | None], None]]] = []
+        self._acquired: list[Informer] = []
         self.errors = 0
 
     def informer(self, resource: str, *, namespace: str | None = None, label_selector: str | None = None,
@@ -196,6 +197,7 @@ class Controller:
         for inf in self.informers.values():
             already = inf.synced   # shared and started by another controller: replay its cache to us
             inf.acquire()
+            self._acquired.append(inf)
             await inf.start()
             if already:
                 for owner, handler in self._handlers:
@@ -226,7 +228,8 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        for inf in self.informers.values():
+        acquired, self._acquired = self._acquired, []
+        for inf in acquired:
             if inf.release():
                 await inf.stop()
 
