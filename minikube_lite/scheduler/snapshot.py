@@ -103,19 +103,24 @@ class PodInfo:
     non_zero_mem: int
     priority: int
     anti_affinity: bool = False
+    #: PVC and generic ephemeral volumes: an upper bound on the CSI volumes the pod attaches.
+    claims: int = 0
 
     @classmethod
     def of(cls, pod: JSON) -> PodInfo:
         cpu, mem = pod_non_zero_requests(pod)
+        claims = sum(1 for v in (pod.get("spec") or {}).get("volumes") or []
+                     if v.get("persistentVolumeClaim") or v.get("ephemeral"))
         return cls(pod, pod_key(pod), pod_requests(pod), cpu, mem, pod_priority(pod),
-                   bool(required_anti_affinity_terms(pod)))
+                   bool(required_anti_affinity_terms(pod)), claims)
 
 
 class NodeInfo:
     """A node with the pods assigned (or assumed) to it and their summed requests."""
 
     __slots__ = ("node", "name", "labels", "taints", "allocatable", "pods", "requested",
-                 "non_zero_cpu", "non_zero_mem", "generation", "unschedulable", "anti_affinity_pods")
+                 "non_zero_cpu", "non_zero_mem", "generation", "unschedulable", "anti_affinity_pods",
+                 "claim_count")
 
     def __init__(self, node: JSON | None = None) -> None:
         self.node: JSON | None = None
@@ -126,6 +131,7 @@ class NodeInfo:
         self.allocatable: dict[str, int] = {}
         self.pods: dict[str, PodInfo] = {}
         self.anti_affinity_pods = 0   # pods here with required anti-affinity (InterPodAffinity)
+        self.claim_count = 0          # sum of PodInfo.claims (NodeVolumeLimits' quick bound)
         self.requested: dict[str, int] = {}
         self.non_zero_cpu = 0
         self.non_zero_mem = 0
@@ -150,6 +156,7 @@ class NodeInfo:
             self.remove_pod(info.key)
         self.pods[info.key] = info
         self.anti_affinity_pods += info.anti_affinity
+        self.claim_count += info.claims
         _add(self.requested, info.requests)
         self.non_zero_cpu += info.non_zero_cpu
         self.non_zero_mem += info.non_zero_mem
@@ -160,6 +167,7 @@ class NodeInfo:
         if info is None:
             return None
         self.anti_affinity_pods -= info.anti_affinity
+        self.claim_count -= info.claims
         for k, v in info.requests.items():
             self.requested[k] = self.requested.get(k, 0) - v
         self.non_zero_cpu -= info.non_zero_cpu
@@ -174,6 +182,7 @@ class NodeInfo:
         c.allocatable = self.allocatable
         c.pods = dict(self.pods)
         c.anti_affinity_pods = self.anti_affinity_pods
+        c.claim_count = self.claim_count
         c.requested = dict(self.requested)
         c.non_zero_cpu, c.non_zero_mem = self.non_zero_cpu, self.non_zero_mem
         c.generation = self.generation

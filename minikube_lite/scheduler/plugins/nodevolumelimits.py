@@ -56,6 +56,14 @@ class NodeVolumeLimits:
 
     def __init__(self, handle: Handle) -> None:
         self.snapshot = handle.snapshot
+        self._limits_cache: dict[str, tuple[JSON, dict[str, int]]] = {}
+
+    def _limits(self, node: str, csi_node: JSON) -> dict[str, int]:
+        """``node_volume_limits`` per CSINode object, reparsed only when the object is replaced."""
+        hit = self._limits_cache.get(node)
+        if hit is None or hit[0] is not csi_node:
+            hit = self._limits_cache[node] = (csi_node, node_volume_limits(csi_node))
+        return hit[1]
 
     def events_to_register(self) -> list[ClusterEvent]:
         return [ClusterEvent("CSINode", "Add"), ClusterEvent("CSINode", "Update"),
@@ -78,12 +86,12 @@ class NodeVolumeLimits:
         csi_node = self.snapshot.csi_nodes.get(node_info.name)
         if csi_node is None:
             return None
-        limits = node_volume_limits(csi_node)
+        limits = self._limits(node_info.name, csi_node)
         if not limits:
             return None
         # Each claim of a pod already here is at most one attached volume, so when even that upper
         # bound leaves room, the answer is "fits" without resolving every claim's PV on the node.
-        upper = sum(len(claim_names(info.pod)) for info in node_info.pods.values())
+        upper = node_info.claim_count
         wanted: dict[str, int] = {}
         for driver in new_volumes.values():
             wanted[driver] = wanted.get(driver, 0) + 1
