@@ -33,6 +33,7 @@ from .event_views import VIEW_KEY, EventView
 from .objects import generate_name, new_uid, spec_part, truthy
 from .registry import Registry, ResourceType, builtin_types
 from .reviews import REVIEW_KEYS, review, review_types
+from .schema import json_kind
 from .selectors import field_matcher, label_matcher, parse_field_selector
 from .store import PreconditionFailed, Store, StoredObject, TooOldResourceVersion
 from .writes import PatchEngine
@@ -423,7 +424,7 @@ class ApiEngine:
             metadata = {}
         if not isinstance(metadata, dict):
             raise errors.bad_request(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
-                                     f"json: cannot unmarshal {_json_type(metadata)} into Go struct field "
+                                     f"json: cannot unmarshal {json_kind(metadata)} into Go struct field "
                                      f"{rt.kind}.metadata of type v1.ObjectMeta")
         body["metadata"] = metadata
         body["apiVersion"] = rt.api_version
@@ -838,14 +839,3 @@ def _same_ignoring(new: JSON, old: JSON) -> bool:
 def _namespace_pending(rt: ResourceType, obj: JSON) -> bool:
     return rt.group == "" and rt.plural == "namespaces" and bool((obj.get("spec") or {}).get("finalizers"))
 
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    return "object"

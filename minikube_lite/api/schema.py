@@ -266,7 +266,7 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> _PairsDict:
     return d
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     if isinstance(value, str):
         return "string"
     if isinstance(value, bool):
@@ -601,7 +601,7 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
     kind = node.kind
     if kind == K_STRUCT:
         if not isinstance(value, dict):
-            walk.type_error(_json_kind(value), node.go_type_name(), struct, stack)
+            walk.type_error(json_kind(value), node.go_type_name(), struct, stack)
             return value
         props = node.properties()
         out: JSON = {}
@@ -631,7 +631,7 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         return out
     if kind == K_MAP:
         if not isinstance(value, dict):
-            walk.type_error(_json_kind(value), node.go_type_name(), struct, stack)
+            walk.type_error(json_kind(value), node.go_type_name(), struct, stack)
             return value
         elem = node.additional()
         out = {}
@@ -650,7 +650,7 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         return out
     if kind == K_ARRAY:
         if not isinstance(value, list):
-            walk.type_error(_json_kind(value), node.go_type_name(), struct, stack)
+            walk.type_error(json_kind(value), node.go_type_name(), struct, stack)
             return value
         item = node.items()
         if item is None:
@@ -666,11 +666,11 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         return items
     if kind == K_STRING:
         if not isinstance(value, str):
-            walk.type_error(_json_kind(value), "string", struct, stack)
+            walk.type_error(json_kind(value), "string", struct, stack)
         return value
     if kind == K_BYTES:
         if not isinstance(value, str):
-            walk.type_error(_json_kind(value), "[]uint8", struct, stack)
+            walk.type_error(json_kind(value), "[]uint8", struct, stack)
         else:
             problem = _base64_error(value)
             if problem:
@@ -678,7 +678,7 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         return value
     if kind == K_INT:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            walk.type_error(_json_kind(value), node.go_type, struct, stack)
+            walk.type_error(json_kind(value), node.go_type, struct, stack)
         else:
             lo, hi = _INT_RANGE[node.go_type]
             if isinstance(value, float) or not lo <= value <= hi:
@@ -686,11 +686,11 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         return value
     if kind == K_NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            walk.type_error(_json_kind(value), "float64", struct, stack)
+            walk.type_error(json_kind(value), "float64", struct, stack)
         return value
     if kind == K_BOOL:
         if not isinstance(value, bool):
-            walk.type_error(_json_kind(value), "bool", struct, stack)
+            walk.type_error(json_kind(value), "bool", struct, stack)
         return value
     if kind == K_QUANTITY:
         if isinstance(value, str):
@@ -710,13 +710,13 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         if isinstance(value, str):
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
-            walk.type_error(_json_kind(value), "int32", struct, stack)
+            walk.type_error(json_kind(value), "int32", struct, stack)
         elif isinstance(value, float) or not -(2**31) <= value < 2**31:
             walk.type_error("number " + _number_literal(value), "int32", struct, stack)
         return value
     if kind == K_TIME:
         if not isinstance(value, str):
-            walk.type_error(_json_kind(value), "string", struct, stack)
+            walk.type_error(json_kind(value), "string", struct, stack)
         elif value not in _GOOD_TIMES:
             problem = rfc3339_error(value)
             if problem:
