@@ -11,6 +11,7 @@ the provisioner reschedules, outage/throttling -> UNAVAILABLE so it retries in t
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 from collections.abc import Iterable
 
@@ -84,22 +85,21 @@ def choose_zone(requirements: spec.TopologyRequirement | None, zone_keys: Iterab
     ``zoneId`` parameter. Without topology, ``zoneId`` (spread by volume name) or the first zone.
     """
     keys = list(zone_keys)
-    candidates: list[str] = []
+    seen: set[str] = set()
     if requirements is not None:
-        for term in [*requirements.preferred, *requirements.requisite]:
+        # Stop at the first usable candidate: with a per-instance topology key there is one term
+        # per node, so collecting them all first cost O(nodes) per CreateVolume.
+        for term in itertools.chain(requirements.preferred, requirements.requisite):
             for key in keys:
                 value = term.segments.get(key)
-                if value and value not in candidates:
-                    candidates.append(value)
+                if value and value not in seen:
+                    if not zone_param or value in zone_param:
+                        return value, False
+                    seen.add(value)
                     break
     if zone_param:
-        for zone in candidates:
-            if zone in zone_param:
-                return zone, False
         pick = zone_param[int(hashlib.sha256(name.encode()).hexdigest(), 16) % len(zone_param)]
-        return pick, bool(candidates)
-    if candidates:
-        return candidates[0], False
+        return pick, bool(seen)
     return fallback[0], False
 
 
