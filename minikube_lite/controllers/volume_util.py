@@ -12,6 +12,7 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..api import selectors
 from ..api.quantity import parse_quantity
 
 JSON = dict[str, Any]
@@ -214,53 +215,14 @@ def bind_volume_to_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> tuple
 # --------------------------------------------------------------------------- selectors
 
 
-def _match_requirement(req: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    key = req.get("key", "")
-    op = req.get("operator", "")
-    values = req.get("values") or []
-    present = key in labels
-    if op == "In":
-        return present and labels[key] in values
-    if op == "NotIn":
-        return not present or labels[key] not in values
-    if op == "Exists":
-        return present
-    if op == "DoesNotExist":
-        return not present
-    if op in ("Gt", "Lt"):
-        try:
-            have, want = int(labels[key]), int(values[0])
-        except (KeyError, IndexError, ValueError):
-            return False
-        return have > want if op == "Gt" else have < want
-    return False
-
-
 def match_label_selector(selector: Mapping[str, Any], labels: Mapping[str, str] | None) -> bool:
     """metav1.LabelSelector: matchLabels and matchExpressions ANDed; ``{}`` matches everything."""
-    labels = labels or {}
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    return all(_match_requirement(r, labels) for r in selector.get("matchExpressions") or [])
+    return selectors.match_label_selector(selector, labels)
 
 
 def match_node_affinity(pv: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
     """``CheckNodeAffinity``: required node-selector terms ORed, expressions/fields ANDed."""
-    required = (spec_of(pv).get("nodeAffinity") or {}).get("required")
-    if not required:
-        return True
-    labels = meta(node).get("labels") or {}
-    fields = {"metadata.name": name_of(node)}
-    for term in required.get("nodeSelectorTerms") or []:
-        exprs = term.get("matchExpressions") or []
-        field_exprs = term.get("matchFields") or []
-        if not exprs and not field_exprs:
-            continue
-        if all(_match_requirement(e, labels) for e in exprs) and \
-                all(_match_requirement(e, fields) for e in field_exprs):
-            return True
-    return False
+    return selectors.pv_node_affinity_matches(pv, node)
 
 
 # --------------------------------------------------------------------------- matching (§1.3)
