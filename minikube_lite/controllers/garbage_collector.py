@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from ..api.errors import ApiError
 from ..client.base import JSON
 from ..client.informer import metadata_only
-from .runtime import DONE, Controller, Result
+from .runtime import DONE, Controller, Result, get_or_none
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +127,9 @@ class GarbageCollector(Controller):
         return DONE
 
     async def _get(self, ref: Ref) -> JSON | None:
-        try:
-            obj = await self.client.get(ref.resource, ref.name, ref.namespace)
-        except ApiError as err:
-            if err.code == 404:
-                return None
-            raise
+        obj = await get_or_none(self.client, ref.resource, ref.name, ref.namespace)
+        if obj is None:
+            return None
         if obj["metadata"].get("uid") != ref.uid:
             return None
         return obj
@@ -142,12 +139,9 @@ class GarbageCollector(Controller):
         if resource is None:
             return False
         ns = dep["metadata"].get("namespace")
-        try:
-            owner = await self.client.get(resource, owner_ref.get("name", ""), ns)
-        except ApiError as err:
-            if err.code == 404:
-                return False
-            raise
+        owner = await get_or_none(self.client, resource, owner_ref.get("name", ""), ns)
+        if owner is None:
+            return False
         return bool(owner["metadata"].get("uid") == owner_ref.get("uid"))
 
     async def _drop_owner(self, dep: Ref, owner_uid: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..api.errors import ApiError
 from ..client.base import JSON
-from .runtime import DONE, Controller, Result
+from .runtime import DONE, Controller, Result, get_or_none
 
 RETRY_WHILE_CONTENT_REMAINS = 2.0
 
@@ -24,12 +24,9 @@ class NamespaceController(Controller):
         self.namespaces = self.informer("namespaces", key_of=keys)
 
     async def reconcile(self, key: str) -> Result:
-        try:
-            ns = await self.client.get("namespaces", key)
-        except ApiError as err:
-            if err.code == 404:
-                return DONE
-            raise
+        ns = await get_or_none(self.client, "namespaces", key)
+        if ns is None:
+            return DONE
         if not ns["metadata"].get("deletionTimestamp"):
             return DONE
         remaining = 0

@@ -22,7 +22,7 @@ from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..clock import Clock
 from . import volume_util as vu
-from .runtime import DONE, Controller, Result, split_key
+from .runtime import DONE, Controller, Result, get_or_none, split_key
 
 FIELD_MANAGER = "kube-controller-manager"
 
@@ -110,12 +110,9 @@ class PVCProtectionController(Controller):
 
     async def reconcile(self, key: str) -> Result:
         namespace, name = split_key(key)
-        try:
-            claim = await self.client.get("persistentvolumeclaims", name, namespace)
-        except ApiError as err:
-            if err.code == 404:
-                return DONE
-            raise
+        claim = await get_or_none(self.client, "persistentvolumeclaims", name, namespace)
+        if claim is None:
+            return DONE
         finalizers = list(vu.meta(claim).get("finalizers") or [])
         if is_deletion_candidate(claim, vu.PVC_PROTECTION_FINALIZER):
             if not await self._is_being_used(claim):
@@ -156,12 +153,9 @@ class PVProtectionController(Controller):
         self.volumes = self.informer("persistentvolumes", key_of=volume_keys)
 
     async def reconcile(self, key: str) -> Result:
-        try:
-            volume = await self.client.get("persistentvolumes", key)
-        except ApiError as err:
-            if err.code == 404:
-                return DONE
-            raise
+        volume = await get_or_none(self.client, "persistentvolumes", key)
+        if volume is None:
+            return DONE
         finalizers = list(vu.meta(volume).get("finalizers") or [])
         if is_deletion_candidate(volume, vu.PV_PROTECTION_FINALIZER):
             if vu.phase_of(volume) != "Bound":

@@ -30,7 +30,7 @@ from ..client.events import NORMAL, WARNING, EventRecorder
 from ..client.informer import Informer
 from ..clock import Clock
 from ..csi import spec
-from .runtime import DONE, Controller, Key, Result, split_key
+from .runtime import DONE, Controller, Key, Result, get_or_none, split_key
 
 log = logging.getLogger(__name__)
 
@@ -814,13 +814,10 @@ class ExternalProvisioner(Controller):
             node_name = node["metadata"]["name"]
             csinode = self.csinodes.get(node_name)
             if csinode is None:
-                try:
-                    csinode = await self.client.get("csinodes", node_name)
-                except ApiError as err:
-                    if err.code == 404:
-                        raise ProvisioningError(MSG_CSINODE_NOT_FOUND.format(node=node_name), reschedule=True) \
-                            from None
-                    raise
+                csinode = await get_or_none(self.client, "csinodes", node_name)
+                if csinode is None:
+                    raise ProvisioningError(MSG_CSINODE_NOT_FOUND.format(node=node_name), reschedule=True) \
+                        from None
             keys = csinode_keys(csinode, self.driver_name)
             if not keys:
                 raise ProvisioningError(MSG_TOPOLOGY_GENERATE.format(err=MSG_NO_TOPOLOGY_KEY.format(node=node_name)))
@@ -1068,12 +1065,9 @@ class ExternalProvisioner(Controller):
         if phase != "Released" or policy != "Delete":
             return DONE
         # The cache may lag our own last write: confirm with a live read before a CSI call.
-        try:
-            pv = await self.client.get("persistentvolumes", name)
-        except ApiError as err:
-            if err.code == 404:
-                return DONE
-            raise
+        pv = await get_or_none(self.client, "persistentvolumes", name)
+        if pv is None:
+            return DONE
         if (pv.get("status") or {}).get("phase") != "Released" or not self.owns(pv) \
                 or (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy") != "Delete":
             return DONE
@@ -1099,13 +1093,10 @@ class ExternalProvisioner(Controller):
             except ApiError as err:
                 if err.code != 404:
                     raise
-        try:
-            current = await self.client.get("persistentvolumes", name)
-        except ApiError as err:
-            if err.code == 404:
-                self._failures.pop(key, None)
-                return DONE
-            raise
+        current = await get_or_none(self.client, "persistentvolumes", name)
+        if current is None:
+            self._failures.pop(key, None)
+            return DONE
         if has_finalizer(current, PV_FINALIZER):
             await self._patch_finalizers(current, [f for f in current["metadata"]["finalizers"] if f != PV_FINALIZER])
         self._failures.pop(key, None)

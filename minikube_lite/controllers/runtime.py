@@ -126,6 +126,16 @@ class WorkQueue:
         self._wakeup.set()
 
 
+async def get_or_none(client: Client, resource: str, name: str, namespace: str | None = None) -> JSON | None:
+    """GET an object, or None when it is gone: the first step of most reconciles."""
+    try:
+        return await client.get(resource, name, namespace)
+    except ApiError as err:
+        if err.code == 404:
+            return None
+        raise
+
+
 def namespaced_key(obj: JSON) -> Key:
     meta = obj.get("metadata") or {}
     ns = meta.get("namespace")

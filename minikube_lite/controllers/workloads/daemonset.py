@@ -17,7 +17,7 @@ from ...client.base import JSON, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
 from ...clock import Clock, parse_time
 from ...scheduler.matching import match_node_selector_terms, tolerates_taint
-from ..runtime import DONE, Controller, Key, Result, split_key
+from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .common import (
     CONTROLLER_INDEX,
     FAILED_CREATE,
@@ -151,13 +151,10 @@ class DaemonSetController(Controller):
 
     async def reconcile(self, key: Key) -> Result:
         ns, name = split_key(key)
-        try:
-            ds = await self.client.get("daemonsets.apps", name, ns)
-        except ApiError as err:
-            if err.code == 404:
-                self.expectations.forget(key)
-                return DONE
-            raise
+        ds = await get_or_none(self.client, "daemonsets.apps", name, ns)
+        if ds is None:
+            self.expectations.forget(key)
+            return DONE
         spec = ds.get("spec") or {}
         template = spec.get("template") or {}
         revision = template_hash(template, (ds.get("status") or {}).get("collisionCount"))

@@ -17,7 +17,7 @@ from ...api.errors import ApiError
 from ...client.base import JSON, Client
 from ...client.events import NORMAL, EventRecorder
 from ...clock import Clock, parse_time, rfc3339
-from ..runtime import DONE, Controller, Key, Result, split_key
+from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .common import (
     CONTROLLER_INDEX,
     adopt_patch,
@@ -171,12 +171,9 @@ class DeploymentController(Controller):
 
     async def reconcile(self, key: Key) -> Result:
         ns, name = split_key(key)
-        try:
-            deploy = await self.client.get("deployments.apps", name, ns)
-        except ApiError as err:
-            if err.code == 404:
-                return DONE
-            raise
+        deploy = await get_or_none(self.client, "deployments.apps", name, ns)
+        if deploy is None:
+            return DONE
         if meta(deploy).get("deletionTimestamp"):
             return DONE
         spec = deploy.get("spec") or {}

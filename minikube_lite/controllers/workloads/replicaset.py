@@ -14,7 +14,7 @@ from ...api.errors import ApiError
 from ...client.base import JSON, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
 from ...clock import Clock, rfc3339
-from ..runtime import DONE, Controller, Key, Result, split_key
+from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .common import (
     CONTROLLER_INDEX,
     FAILED_CREATE,
@@ -78,13 +78,10 @@ class ReplicaSetController(Controller):
 
     async def reconcile(self, key: Key) -> Result:
         ns, name = split_key(key)
-        try:
-            rs = await self.client.get("replicasets.apps", name, ns)
-        except ApiError as err:
-            if err.code == 404:
-                self.expectations.forget(key)
-                return DONE
-            raise
+        rs = await get_or_none(self.client, "replicasets.apps", name, ns)
+        if rs is None:
+            self.expectations.forget(key)
+            return DONE
         spec = rs.get("spec") or {}
         pods = [*self.pods.by_index(CONTROLLER_INDEX, uid_of(rs)),
                 *self.pods.by_index(CONTROLLER_INDEX, ORPHAN_PREFIX + (ns or ""))]

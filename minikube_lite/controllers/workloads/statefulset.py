@@ -22,7 +22,7 @@ from ...api.errors import ApiError
 from ...client.base import JSON, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
 from ...clock import Clock
-from ..runtime import DONE, Controller, Key, Result, split_key
+from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .common import (
     CONTROLLER_INDEX,
     FAILED_CREATE,
@@ -92,13 +92,10 @@ class StatefulSetController(Controller):
 
     async def reconcile(self, key: Key) -> Result:
         ns, name = split_key(key)
-        try:
-            sts = await self.client.get("statefulsets.apps", name, ns)
-        except ApiError as err:
-            if err.code == 404:
-                self.expectations.forget(key)
-                return DONE
-            raise
+        sts = await get_or_none(self.client, "statefulsets.apps", name, ns)
+        if sts is None:
+            self.expectations.forget(key)
+            return DONE
         spec = sts.get("spec") or {}
         pods = [*self.pods.by_index(CONTROLLER_INDEX, uid_of(sts)),
                 *self.pods.by_index(CONTROLLER_INDEX, ORPHAN_PREFIX + (ns or ""))]
