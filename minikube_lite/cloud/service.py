@@ -76,6 +76,7 @@ class MockCloud:
         self.instances: dict[str, Instance] = {}
         self.disks: dict[str, Disk] = {}
         self.snapshots: dict[str, Snapshot] = {}
+        self._token_index: dict[str, str] = {}  # client token -> the newest disk created with it
         self.faults = Faults(self.config.faults)
         #: The last operations (time, operation, target, result), newest last.
         self.log: deque[dict[str, Any]] = deque(maxlen=2000)
@@ -127,8 +128,8 @@ class MockCloud:
         the configured duration. A repeated ``client_token`` returns the same disk (idempotent)."""
         await self._call("CreateDisk", (zone,))
         if client_token:
-            for disk in self.disks.values():
-                if disk.client_token == client_token and disk.status != DELETING:
+            for disk in self._disks_with_token(client_token):
+                if disk.status != DELETING:
                     same = (disk.zone, disk.category, disk.source_snapshot_id) == (zone, category, snapshot_id)
                     if not same or (size_gib is not None and disk.size_gib != size_gib):
                         self._record("CreateDisk", client_token, E.IDEMPOTENT_MISMATCH)
@@ -179,6 +180,8 @@ class MockCloud:
                     client_token=client_token, source_snapshot_id=snapshot_id, multi_attach=multi_attach,
                     tags=dict(tags or {}), content=content)
         self.disks[disk_id] = disk
+        if client_token:
+            self._token_index[client_token] = disk_id
         self._record("CreateDisk", disk_id, "OK")
         duration = self.config.durations.createDisk
         if snapshot_id is not None:
@@ -373,6 +376,13 @@ class MockCloud:
                 if (wanted is None or s.snapshot_id in wanted)
                 and (disk_id is None or s.source_disk_id == disk_id)
                 and (status is None or s.status == status) and (name is None or s.name == name)]
+
+    def _disks_with_token(self, client_token: str) -> list[Disk]:
+        """Disks created with ``client_token``: the index first (O(1)), a scan if it is stale."""
+        disk = self.disks.get(self._token_index.get(client_token, ""))
+        if disk is not None and disk.client_token == client_token:
+            return [disk]
+        return [d for d in self.disks.values() if d.client_token == client_token]
 
     def disk_count(self, zone: str) -> int:
         return sum(1 for d in self.disks.values() if d.zone == zone)
