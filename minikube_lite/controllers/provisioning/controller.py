@@ -1,0 +1,683 @@
+"""The CSI external-provisioner controller: one instance per CSI driver (storage.md §3).
+
+Why one instance per driver, as upstream runs one ``csi-provisioner`` sidecar next to each
+driver's controller plugin: each instance only answers for claims whose
+``volume.kubernetes.io/storage-provisioner`` names its driver, and its events carry its own
+``<driver>_<host>_<uuid>`` source, exactly as ``kubectl describe pvc`` shows on a real cluster.
+
+Everything goes through the API client and the CSI protocol; the cloud is never touched. The
+operation is idempotent by construction: the volume name is ``pvc-<claim uid>`` and CreateVolume
+is idempotent by name in every driver, so a provisioner that dies half-way through and a new one
+that starts over still end up with exactly one disk.
+
+This module keeps the control loop (claims, the aggregated topology cache, deletion); the rules
+it applies live next to it: ``requests`` and ``topology`` build the CSI request, ``restore``
+checks data sources, ``persistent_volume`` builds the PV, ``driver`` makes the CSI calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import random
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ...api.errors import ApiError
+from ...client.base import JSON, Client
+from ...client.events import NORMAL, WARNING, EventRecorder
+from ...client.informer import Informer
+from ...clock import Clock
+from ...csi import spec
+from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
+from . import restore
+from .driver import CallError, Capabilities, create_volume, delete_volume, get_capabilities
+from .errors import IgnoredClaim, ProvisioningError
+from .fields import (
+    annotations_of,
+    claim_class,
+    claim_provisioner,
+    data_source,
+    deleting,
+    has_finalizer,
+    is_block,
+    json_pointer,
+    limit_bytes,
+    nskey,
+    pv_name_for,
+    request_bytes,
+)
+from .messages import (
+    ANN_PROVISIONED_BY,
+    ANN_SELECTED_NODE,
+    CLONE_FINALIZER,
+    MSG_CAPACITY_TOO_SMALL,
+    MSG_CSINODE_NOT_FOUND,
+    MSG_DATASOURCE_HANDLE,
+    MSG_EXTERNAL_POPULATOR,
+    MSG_INFEASIBLE,
+    MSG_NO_ALLOWED_MATCH,
+    MSG_NO_TOPOLOGY_KEY,
+    MSG_NODE_NOT_FOUND,
+    MSG_PROVISION_FAILED,
+    MSG_PROVISIONING,
+    MSG_PROVISIONING_SUCCEEDED,
+    MSG_SAVE_PV_FAILED,
+    MSG_SELECTOR_UNSUPPORTED,
+    MSG_STILL_ATTACHED,
+    MSG_TOPOLOGY_GENERATE,
+    MSG_TOPOLOGY_MISSING_LABEL,
+    MSG_TOPOLOGY_NOT_IN_REQUISITE,
+    PV_FINALIZER,
+    PVC_KIND,
+    REASON_PROVISIONING,
+    REASON_PROVISIONING_FAILED,
+    REASON_PROVISIONING_SUCCEEDED,
+    REASON_VOLUME_FAILED_DELETE,
+    SNAPSHOT_KIND,
+    SNAPSHOT_SOURCE_FINALIZER,
+    VS_RESOURCE,
+)
+from .persistent_volume import build_pv
+from .requests import VolumeRequest, split_parameters
+from .topology import (
+    Term,
+    aggregate_topologies,
+    csinode_keys,
+    dedupe_sorted,
+    flatten_allowed,
+    format_map,
+    format_terms,
+    is_subset,
+    node_topology,
+    pvc_name_hash_and_index,
+    rotate,
+    term_hash,
+)
+
+log = logging.getLogger(__name__)
+
+#: How much slower an infeasible (InvalidArgument) claim is retried than an ordinary failure:
+#: retrying a request the driver has called invalid rarely helps until someone edits something.
+INFEASIBLE_BACKOFF_FACTOR = 10
+
+
+def default_host(driver: str) -> str:
+    """A stable, pod-like host name for the provisioner of ``driver`` (``csi-provisioner-<rs>-<pod>``)."""
+    digest = hashlib.sha256(driver.encode()).hexdigest()
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    pod = "".join(alphabet[int(digest[i:i + 2], 16) % len(alphabet)] for i in range(10, 20, 2))
+    return f"csi-provisioner-{digest[:10]}-{pod}"
+
+
+class ExternalProvisioner(Controller):
+    """external-provisioner + sig-storage-lib-external-provisioner for one CSI driver."""
+
+    #: external-provisioner --worker-threads (default 100: that many CreateVolume calls in flight).
+    workers = 100
+
+    def __init__(self, client: Client, clock: Clock, driver_name: str, driver: Any, *,
+                 config: Any = None, host: str | None = None, strict_topology: bool = False,
+                 immediate_topology: bool = True, shared_informers: dict[str, Informer] | None = None) -> None:
+        super().__init__(client, clock)
+        #: Informers shared with the other drivers' provisioners (one watch per resource, not per driver).
+        self.shared_informers = shared_informers if shared_informers is not None else {}
+        self.name = f"csi-provisioner-{driver_name}"
+        self.driver_name = driver_name
+        self.driver = driver
+        self.strict_topology = strict_topology
+        self.immediate_topology = immediate_topology
+        timings = getattr(config, "timings", None)
+        self.retry_initial = timings.get("provisionerRetryInitial", 1.0) if timings is not None else 1.0
+        self.retry_max = timings.get("provisionerRetryMax", 300.0) if timings is not None else 300.0
+        self.host = host or default_host(driver_name)
+        #: ``<driver>_<host>_<uuid>``, the event source external-provisioner uses.
+        self.component = f"{driver_name}_{self.host}_{uuid.uuid4()}"
+        self.identity = f"{int(clock.now() * 1000)}-{random.randrange(10000)}-{driver_name}"
+        self.recorder = EventRecorder(client, self.component, clock)
+        # Event names are ``<object>.<nanoseconds + counter>``: on a virtual clock two recorders
+        # writing about one claim at the same instant would pick the same name and the second
+        # event would be lost. Start this recorder's counter far from the others'.
+        self.recorder._counter = random.randrange(1 << 20, 1 << 30)
+        self._failures: dict[Key, int] = {}
+        self._caps: Capabilities | None = None
+        #: aggregateTopologies results by topology keys (None: keys from the first CSINode), with
+        #: each term's CSI Topology; cleared whenever a node's labels or a CSINode change.
+        self._topology_cache: dict[tuple[str, ...] | None,
+                                   tuple[list[Term], dict[int, spec.Topology], dict[str, int]]] = {}
+
+    # ------------------------------------------------------------ wiring
+
+    def informer(self, resource: str, *, namespace: str | None = None, label_selector: str | None = None,
+                 field_selector: str | None = None,
+                 key_of: Callable[[str, JSON, JSON | None], Iterable[Key]] | None = None,
+                 transform: Callable[[JSON], JSON] | None = None) -> Informer:
+        """As the base class, but reusing a cache another provisioner instance already keeps."""
+        plain = not (namespace or label_selector or field_selector or transform)
+        shared = self.shared_informers.get(resource)
+        if plain and shared is not None and resource not in self.informers:
+            self.informers[resource] = shared
+        inf = super().informer(resource, namespace=namespace, label_selector=label_selector,
+                               field_selector=field_selector, key_of=key_of, transform=transform)
+        if plain:
+            self.shared_informers.setdefault(resource, inf)
+        return inf
+
+    async def start(self) -> None:
+        await super().start()
+        # A shared informer another instance started first has already announced what it holds;
+        # look at every cached claim and volume once (keys deduplicate in the queue).
+        for claim in self.claims.list():
+            for key in self._claim_keys("ADDED", claim, None):
+                self.queue.add(key)
+        for volume in self.volumes.list():
+            for key in self._volume_keys("ADDED", volume, None):
+                self.queue.add(key)
+
+    def setup(self) -> None:
+        self.claims = self.informer("persistentvolumeclaims", key_of=self._claim_keys)
+        self.volumes = self.informer("persistentvolumes", key_of=self._volume_keys)
+        self.classes = self.informer("storageclasses", key_of=self._class_keys)
+        self.nodes = self.informer("nodes", key_of=self._node_changed)
+        self.csinodes = self.informer("csinodes", key_of=self._csinode_changed)
+        self.attachments = self.informer("volumeattachments")
+
+    def _node_changed(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        """Only a node's arrival, departure or labels change the aggregated topology."""
+        if event != "MODIFIED" or old is None or \
+                (obj.get("metadata") or {}).get("labels") != (old.get("metadata") or {}).get("labels"):
+            self._topology_cache.clear()
+        return ()
+
+    def _csinode_changed(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        self._topology_cache.clear()
+        return ()
+
+    def _claim_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        keys: list[Key] = []
+        source = data_source(obj)
+        if source is not None and source.get("kind") in (SNAPSHOT_KIND, PVC_KIND) and (
+                event == "DELETED" or (obj.get("spec") or {}).get("volumeName")):
+            # The claim no longer needs its source: maybe release the source's protection finalizer.
+            kind = "snapshot" if source.get("kind") == SNAPSHOT_KIND else "clonesource"
+            keys.append(f"{kind}:{(obj.get('metadata') or {}).get('namespace')}/{source.get('name')}")
+        if event == "DELETED":
+            self._failures.pop("claim:" + nskey(obj), None)
+        else:
+            keys.append("claim:" + nskey(obj))
+        return keys
+
+    def _volume_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        if event == "DELETED":
+            return ()
+        return ("volume:" + str((obj.get("metadata") or {}).get("name")),)
+
+    def _class_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        """A class that appears or changes may unblock claims waiting for it."""
+        name = (obj.get("metadata") or {}).get("name")
+        return tuple("claim:" + nskey(c) for c in self.claims.list()
+                     if claim_class(c) == name and not (c.get("spec") or {}).get("volumeName")
+                     and claim_provisioner(c) == self.driver_name)
+
+    async def capabilities(self) -> Capabilities:
+        if self._caps is None:
+            self._caps = await get_capabilities(self.driver)
+        return self._caps
+
+    # ------------------------------------------------------------ reconcile
+
+    async def reconcile(self, key: Key) -> Result:
+        kind, _, rest = key.partition(":")
+        if kind == "claim":
+            return await self._sync_claim(key, rest)
+        if kind == "volume":
+            return await self._sync_volume(rest)
+        if kind in ("snapshot", "clonesource"):
+            return await self._sync_source_finalizer(kind, rest)
+        return DONE
+
+    async def _sync_source_finalizer(self, kind: str, nskey: str) -> Result:
+        """EP's snapshot-finalizer and clone controllers: a source VolumeSnapshot (or PVC) keeps its
+        provisioner finalizer only while some claim of this driver still waits to be provisioned
+        from it."""
+        ns, name = split_key(nskey)
+        source_kind = SNAPSHOT_KIND if kind == "snapshot" else PVC_KIND
+        for c in self.claims.list(ns or ""):
+            source = data_source(c)
+            if (source is not None and source.get("kind") == source_kind and source.get("name") == name
+                    and not (c.get("spec") or {}).get("volumeName") and not deleting(c)
+                    and claim_provisioner(c) == self.driver_name):
+                return DONE
+        if kind == "snapshot":
+            await self._remove_finalizer(VS_RESOURCE, ns or "", name, SNAPSHOT_SOURCE_FINALIZER)
+        else:
+            await self._remove_finalizer("persistentvolumeclaims", ns or "", name, CLONE_FINALIZER)
+        return DONE
+
+    def _backoff(self, key: Key, slow: bool = False) -> float:
+        n = self._failures.get(key, 0) + 1
+        self._failures[key] = n
+        delay = min(self.retry_max, self.retry_initial * (2 ** (n - 1)))
+        if slow:
+            delay = min(self.retry_max, delay * INFEASIBLE_BACKOFF_FACTOR)
+        return float(delay)
+
+    # ------------------------------------------------------------ claims (§3.1, §3.2)
+
+    def should_provision(self, claim: JSON) -> bool:
+        """LIB shouldProvision + EP ShouldProvision; a missing class raises (retried, no event)."""
+        spec = claim.get("spec") or {}
+        if spec.get("volumeName") or deleting(claim):
+            return False
+        if claim_provisioner(claim) != self.driver_name:
+            return False
+        cls = self.classes.get(claim_class(claim))
+        if cls is None:
+            raise LookupError(f'storageclass.storage.k8s.io "{claim_class(claim)}" not found')
+        if cls.get("volumeBindingMode") == "WaitForFirstConsumer":
+            return bool(annotations_of(claim).get(ANN_SELECTED_NODE))
+        return True
+
+    async def _sync_claim(self, key: Key, nskey: str) -> Result:
+        ns, name = split_key(nskey)
+        claim = self.claims.get(name, ns)
+        if claim is None:
+            self._failures.pop(key, None)
+            return DONE
+        try:
+            if not self.should_provision(claim):
+                self._failures.pop(key, None)
+                return DONE
+        except LookupError as err:
+            log.debug("%s: claim %s: %s", self.name, nskey, err)
+            return Result(requeue_after=self._backoff(key))
+        pv_name = pv_name_for(claim)
+        if self.volumes.get(pv_name) is not None or await self._exists("persistentvolumes", pv_name):
+            self._failures.pop(key, None)
+            return DONE
+        try:
+            await self.provision(claim)
+        except IgnoredClaim:
+            self._failures.pop(key, None)
+            return DONE
+        except ProvisioningError as err:
+            return await self._provision_failed(key, claim, err)
+        self._failures.pop(key, None)
+        return DONE
+
+    async def _provision_failed(self, key: Key, claim: JSON, err: ProvisioningError) -> Result:
+        """provisionVolumeErrorHandling: event, then reschedule or retry with backoff."""
+        message = MSG_INFEASIBLE.format(err=err.message) if err.infeasible else err.message
+        await self.recorder.event(claim, WARNING, REASON_PROVISIONING_FAILED, message)
+        if err.reschedule and ANN_SELECTED_NODE in annotations_of(claim):
+            try:
+                await self._reschedule(claim)
+            except ApiError as api_err:
+                log.info("%s: could not remove selected node from %s: %s", self.name, nskey(claim), api_err)
+                return Result(requeue_after=self._backoff(key))
+            self._failures.pop(key, None)
+            return DONE
+        return Result(requeue_after=self._backoff(key, slow=err.infeasible))
+
+    async def _reschedule(self, claim: JSON) -> None:
+        """rescheduleProvisioning: drop ``selected-node`` so the scheduler picks again."""
+        meta = claim.get("metadata") or {}
+        patch = [{"op": "test", "path": "/metadata/uid", "value": meta.get("uid")},
+                 {"op": "remove", "path": "/metadata/annotations/" + json_pointer(ANN_SELECTED_NODE)}]
+        await self.client.patch("persistentvolumeclaims", meta["name"], patch, meta.get("namespace"),
+                                patch_type="json")
+
+    async def _exists(self, resource: str, name: str, namespace: str | None = None) -> bool:
+        try:
+            await self.client.get(resource, name, namespace)
+        except ApiError as err:
+            if err.code == 404:
+                return False
+            raise
+        return True
+
+    async def provision(self, claim: JSON) -> None:
+        """provisionClaimOperation + EP Provision: one attempt, raising ProvisioningError on failure."""
+        meta = claim["metadata"]
+        sc_name = claim_class(claim)
+        cls = self.classes.get(sc_name)
+        if cls is None:
+            raise IgnoredClaim(sc_name)
+        if cls.get("provisioner") != self.driver_name:
+            raise IgnoredClaim(cls.get("provisioner"))
+        selected = annotations_of(claim).get(ANN_SELECTED_NODE) or ""
+        selected_node: JSON | None = None
+        if selected:
+            selected_node = self.nodes.get(selected)
+            if selected_node is None:
+                try:
+                    selected_node = await self.client.get("nodes", selected)
+                except ApiError as err:
+                    if err.code == 404:
+                        raise ProvisioningError(MSG_NODE_NOT_FOUND.format(node=selected), reschedule=True) from None
+                    raise ProvisioningError(f"failed to get target node: {err.message}") from None
+        await self.recorder.event(claim, NORMAL, REASON_PROVISIONING,
+                                  MSG_PROVISIONING.format(ns=meta.get("namespace"), name=meta.get("name")))
+        try:
+            pv = await self._provision_volume(claim, cls, selected_node)
+        except ProvisioningError as err:
+            err.message = MSG_PROVISION_FAILED.format(sc=sc_name, err=err.message)
+            raise
+        # Set by the library after Provision returns (§3.2).
+        pv["spec"]["claimRef"] = {"kind": "PersistentVolumeClaim", "namespace": meta.get("namespace"),
+                                  "name": meta.get("name"), "uid": meta.get("uid"), "apiVersion": "v1",
+                                  "resourceVersion": meta.get("resourceVersion")}
+        pv["metadata"].setdefault("finalizers", []).append(PV_FINALIZER)
+        pv["metadata"]["annotations"][ANN_PROVISIONED_BY] = cls.get("provisioner")
+        pv["spec"]["storageClassName"] = sc_name
+        try:
+            await self.client.create("persistentvolumes", pv)
+        except ApiError as err:
+            if err.code in (400, 403, 422):
+                # The API will never take this PV: give the volume back rather than leak it
+                # (LIB volume_store: "Deleting the volume").
+                with contextlib.suppress(CallError):
+                    await delete_volume(self.driver, pv["spec"]["csi"]["volumeHandle"])
+                raise ProvisioningError(MSG_SAVE_PV_FAILED.format(ns=meta.get("namespace"), name=meta.get("name"),
+                                                                  err=err.message)) from None
+            if err.code != 409:
+                raise
+        await self.recorder.event(claim, NORMAL, REASON_PROVISIONING_SUCCEEDED,
+                                  MSG_PROVISIONING_SUCCEEDED.format(pv=pv["metadata"]["name"]))
+
+    async def _provision_volume(self, claim: JSON, cls: JSON, node: JSON | None) -> JSON:
+        caps = await self.capabilities()
+        req, snapshot_source = await self.prepare(claim, cls, node, caps)
+        try:
+            vol = await create_volume(self.driver, req)
+        except CallError as err:
+            may_reschedule = caps.topology and node is not None
+            raise ProvisioningError(err.text, reschedule=may_reschedule and err.code == "ResourceExhausted",
+                                    infeasible=err.code == "InvalidArgument") from None
+        capacity = vol.capacity_bytes or req.required_bytes
+        if capacity < req.required_bytes:
+            with contextlib.suppress(CallError):
+                await delete_volume(self.driver, vol.volume_id)
+            raise ProvisioningError(MSG_CAPACITY_TOO_SMALL.format(got=capacity, want=req.required_bytes))
+        pv = build_pv(claim, cls, req, vol, capacity, caps, driver_name=self.driver_name,
+                      identity=self.identity)
+        if snapshot_source is not None:
+            await self._remove_snapshot_finalizer(*snapshot_source)
+        return pv
+
+    # ------------------------------------------------------------ request building (§3.3, §3.4)
+
+    async def prepare(self, claim: JSON, cls: JSON, node: JSON | None,
+                      caps: Capabilities) -> tuple[VolumeRequest, tuple[str, str] | None]:
+        spec = claim.get("spec") or {}
+        ns = claim["metadata"].get("namespace") or ""
+        source = data_source(claim)
+        snapshot_source: tuple[str, str] | None = None
+        if source is not None and not restore.provisioner_handles(claim, source, caps):
+            await self.recorder.event(claim, NORMAL, REASON_PROVISIONING, MSG_EXTERNAL_POPULATOR)
+            raise IgnoredClaim(f"data source ({source.get('kind')}) is not handled by the provisioner")
+        if spec.get("selector") is not None:
+            raise ProvisioningError(MSG_SELECTOR_UNSUPPORTED)
+        params, fs_type = split_parameters(cls.get("parameters") or {})
+        req = VolumeRequest(
+            name=pv_name_for(claim), required_bytes=request_bytes(claim), limit_bytes=limit_bytes(claim),
+            access_modes=list(spec.get("accessModes") or []), block=is_block(claim), fs_type=fs_type,
+            mount_flags=list(cls.get("mountOptions") or []), parameters=params)
+        if source is not None:
+            kind, name = source["kind"], source["name"]
+            try:
+                if kind == SNAPSHOT_KIND:
+                    req.snapshot_id = await self.snapshot_handle(claim, cls, ns, name)
+                else:
+                    req.source_volume_id = await self.clone_handle(claim, cls, ns, name)
+            except ProvisioningError as err:
+                raise ProvisioningError(MSG_DATASOURCE_HANDLE.format(kind=kind, name=name, err=err.message)) \
+                    from None
+            if kind == PVC_KIND:
+                await self._add_finalizer("persistentvolumeclaims", name, ns, CLONE_FINALIZER)
+            else:
+                await self._add_finalizer(VS_RESOURCE, name, ns, SNAPSHOT_SOURCE_FINALIZER)
+                snapshot_source = (ns, name)
+        if caps.topology:
+            req.requisite, req.preferred = await self.accessibility(claim, cls, node)
+            req.topology = self.csi_topology(req)
+        return req, snapshot_source
+
+    async def accessibility(self, claim: JSON, cls: JSON, node: JSON | None) -> tuple[list[Term], list[Term]]:
+        """GenerateAccessibilityRequirements: (requisite, preferred) as lists of segment maps."""
+        selected_topology: Term | None = None
+        keys: list[str] | None = None
+        allowed = cls.get("allowedTopologies") or []
+        if node is not None:
+            node_name = node["metadata"]["name"]
+            csinode = self.csinodes.get(node_name)
+            if csinode is None:
+                csinode = await get_or_none(self.client, "csinodes", node_name)
+                if csinode is None:
+                    raise ProvisioningError(MSG_CSINODE_NOT_FOUND.format(node=node_name), reschedule=True) \
+                        from None
+            keys = csinode_keys(csinode, self.driver_name)
+            if not keys:
+                raise ProvisioningError(MSG_TOPOLOGY_GENERATE.format(err=MSG_NO_TOPOLOGY_KEY.format(node=node_name)))
+            selected_topology = node_topology(node, keys)
+            if selected_topology is None:
+                labels = (node.get("metadata") or {}).get("labels") or {}
+                raise ProvisioningError(MSG_TOPOLOGY_GENERATE.format(err=MSG_TOPOLOGY_MISSING_LABEL.format(
+                    labels=format_map(labels), keys="[" + " ".join(keys) + "]")))
+        aggregated = False
+        if self.strict_topology and selected_topology is not None:
+            requisite = [selected_topology]
+            if allowed and not any(is_subset(t, selected_topology) for t in flatten_allowed(allowed)):
+                raise ProvisioningError(MSG_TOPOLOGY_GENERATE.format(err=MSG_NO_ALLOWED_MATCH.format(
+                    node=node["metadata"]["name"] if node else "", topology=format_map(selected_topology),
+                    allowed=format_terms(flatten_allowed(allowed)))))
+        elif allowed:
+            requisite = flatten_allowed(allowed)
+        elif node is None and not self.immediate_topology:
+            return [], []
+        else:
+            aggregated = True
+            terms, _, positions = self.aggregated(keys)
+            requisite = list(terms)
+        if not aggregated:
+            requisite = dedupe_sorted(requisite)
+        if not requisite:
+            return [], []
+        if selected_topology is not None:
+            if aggregated and keys is not None:
+                # Every aggregated term has exactly the selected node's keys, so "a subset of the
+                # node's topology" means "equal to it": a lookup, not a walk over 5,000 terms.
+                start = positions.get(term_hash(selected_topology))
+            else:
+                start = next((i for i, t in enumerate(requisite) if is_subset(t, selected_topology)), None)
+            if start is None:
+                raise ProvisioningError(MSG_TOPOLOGY_GENERATE.format(err=MSG_TOPOLOGY_NOT_IN_REQUISITE.format(
+                    topology=format_map(selected_topology), node=node["metadata"]["name"] if node else "",
+                    requisite=format_terms(requisite))))
+            return requisite, rotate(requisite, start)
+        h, index = pvc_name_hash_and_index(claim["metadata"]["name"])
+        return requisite, rotate(requisite, ((h + index) & 0xFFFFFFFF) % len(requisite))
+
+    def aggregated(self, keys: list[str] | None
+                   ) -> tuple[list[Term], dict[int, spec.Topology], dict[str, int]]:
+        """``aggregate(keys)`` deduplicated and sorted, cached until a node or CSINode changes.
+
+        Returned terms are shared: callers copy the list and never change a term.
+        """
+        cache_key = tuple(keys) if keys is not None else None
+        hit = self._topology_cache.get(cache_key)
+        if hit is None:
+            terms = dedupe_sorted(self.aggregate(keys))
+            hit = (terms, {id(t): spec.Topology(segments=dict(t)) for t in terms},
+                   {term_hash(t): i for i, t in enumerate(terms)})
+            self._topology_cache[cache_key] = hit
+        return hit
+
+    def csi_topology(self, req: VolumeRequest) -> spec.TopologyRequirement | None:
+        """The request's terms as cached CSI values, when every term comes from one cached list.
+
+        Cached terms stay alive while cached, so no other object can share one of their ids.
+        """
+        if not req.requisite:
+            return None
+        for _, memo, _ in self._topology_cache.values():
+            if id(req.requisite[0]) not in memo:
+                continue
+            try:
+                return spec.TopologyRequirement(requisite=[memo[id(t)] for t in req.requisite],
+                                                preferred=[memo[id(t)] for t in req.preferred])
+            except KeyError:
+                return None
+        return None
+
+    def aggregate(self, keys: list[str] | None) -> list[Term]:
+        """aggregateTopologies over the cached nodes and CSINodes (see :func:`topology.aggregate_topologies`)."""
+        return aggregate_topologies(self.nodes.list(), self.csinodes.list(), self.driver_name, keys)
+
+    # ------------------------------------------------------------ data sources (§3.6, §3.7)
+
+    async def snapshot_handle(self, claim: JSON, cls: JSON, ns: str, name: str) -> str:
+        """getSnapshotSource (§3.6), see :func:`restore.snapshot_handle`."""
+        return await restore.snapshot_handle(self.client, claim, cls, ns, name)
+
+    async def clone_handle(self, claim: JSON, cls: JSON, ns: str, name: str) -> str:
+        """getPVCSource (§3.7), see :func:`restore.clone_handle`; the source claim is read from the cache."""
+        return await restore.clone_handle(self.client, self.claims, claim, cls, ns, name)
+
+    async def _add_finalizer(self, resource: str, name: str, ns: str, finalizer: str) -> None:
+        obj = await self.client.get(resource, name, ns)
+        if has_finalizer(obj, finalizer):
+            return
+        obj["metadata"].setdefault("finalizers", []).append(finalizer)
+        try:
+            await self.client.update(resource, obj, ns)
+        except ApiError as err:
+            raise ProvisioningError(err.message) from None
+
+    async def _remove_snapshot_finalizer(self, ns: str, name: str) -> None:
+        """removeSnapshotFinalizer: best effort, a failure never fails provisioning."""
+        await self._remove_finalizer(VS_RESOURCE, ns, name, SNAPSHOT_SOURCE_FINALIZER)
+
+    async def _remove_finalizer(self, resource: str, ns: str, name: str, finalizer: str) -> None:
+        try:
+            obj = await self.client.get(resource, name, ns)
+            if not has_finalizer(obj, finalizer):
+                return
+            obj["metadata"]["finalizers"] = [f for f in obj["metadata"]["finalizers"] if f != finalizer]
+            await self.client.update(resource, obj, ns)
+        except ApiError as err:
+            log.info("%s: failed to remove %s from %s/%s: %s", self.name, finalizer, ns, name, err)
+
+    # ------------------------------------------------------------ volumes (§3.8)
+
+    def owns(self, pv: JSON) -> bool:
+        ann = annotations_of(pv)
+        if ANN_PROVISIONED_BY in ann:
+            return ann[ANN_PROVISIONED_BY] == self.driver_name
+        return ((pv.get("spec") or {}).get("csi") or {}).get("driver") == self.driver_name
+
+    async def _sync_volume(self, name: str) -> Result:
+        key = "volume:" + name
+        pv = self.volumes.get(name)
+        if pv is None or not self.owns(pv):
+            self._failures.pop(key, None)
+            return DONE
+        phase = (pv.get("status") or {}).get("phase")
+        policy = (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy")
+        if (not has_finalizer(pv, PV_FINALIZER) and not deleting(pv) and policy == "Delete"
+                and phase == "Bound"):
+            await self._patch_finalizers(pv, [*(pv["metadata"].get("finalizers") or []), PV_FINALIZER])
+            return DONE
+        if has_finalizer(pv, PV_FINALIZER) and policy == "Retain":
+            await self._patch_finalizers(pv, [f for f in pv["metadata"]["finalizers"] if f != PV_FINALIZER])
+            return DONE
+        if phase != "Released" or policy != "Delete":
+            return DONE
+        # The cache may lag our own last write: confirm with a live read before a CSI call.
+        pv = await get_or_none(self.client, "persistentvolumes", name)
+        if pv is None:
+            return DONE
+        if (pv.get("status") or {}).get("phase") != "Released" or not self.owns(pv) \
+                or (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy") != "Delete":
+            return DONE
+        if deleting(pv) and not has_finalizer(pv, PV_FINALIZER):
+            return DONE
+        for va in self.attachments.list():
+            va_spec = va.get("spec") or {}
+            if (va_spec.get("source") or {}).get("persistentVolumeName") == name:
+                msg = MSG_STILL_ATTACHED.format(pv=name, node=va_spec.get("nodeName", ""))
+                await self.recorder.event(pv, WARNING, REASON_VOLUME_FAILED_DELETE, msg)
+                return Result(requeue_after=self._backoff(key))
+        handle = ((pv.get("spec") or {}).get("csi") or {}).get("volumeHandle")
+        if handle:
+            try:
+                await delete_volume(self.driver, handle)
+            except CallError as err:
+                if err.code != "NotFound":
+                    await self.recorder.event(pv, WARNING, REASON_VOLUME_FAILED_DELETE, err.text)
+                    return Result(requeue_after=self._backoff(key))
+        if not deleting(pv):
+            try:
+                await self.client.delete("persistentvolumes", name)
+            except ApiError as err:
+                if err.code != 404:
+                    raise
+        current = await get_or_none(self.client, "persistentvolumes", name)
+        if current is None:
+            self._failures.pop(key, None)
+            return DONE
+        if has_finalizer(current, PV_FINALIZER):
+            await self._patch_finalizers(current, [f for f in current["metadata"]["finalizers"] if f != PV_FINALIZER])
+        self._failures.pop(key, None)
+        return DONE
+
+    async def _patch_finalizers(self, pv: JSON, finalizers: list[str]) -> None:
+        meta = pv["metadata"]
+        patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta.get("resourceVersion")}}
+        try:
+            await self.client.patch("persistentvolumes", meta["name"], patch)
+        except ApiError as err:
+            if err.code != 404:
+                raise
+
+
+class ExternalProvisioners:
+    """What the cluster starts: one :class:`ExternalProvisioner` per driver that can create volumes."""
+
+    name = "csi-provisioners"
+
+    def __init__(self, client: Client, clock: Clock, *, config: Any = None,
+                 drivers: Mapping[str, Any] | None = None) -> None:
+        self.client = client
+        self.clock = clock
+        self.config = config
+        self.drivers = dict(drivers or {})
+        self.instances: dict[str, ExternalProvisioner] = {}
+        self.shared_informers: dict[str, Informer] = {}
+
+    async def start(self) -> None:
+        for name, driver in self.drivers.items():
+            caps = await get_capabilities(driver)
+            if not caps.create_delete:
+                continue
+            inst = ExternalProvisioner(self.client, self.clock, name, driver, config=self.config,
+                                       shared_informers=self.shared_informers)
+            inst._caps = caps
+            await inst.start()
+            self.instances[name] = inst
+
+    async def stop(self) -> None:
+        for inst in self.instances.values():
+            with contextlib.suppress(Exception):
+                await inst.stop()
+        self.instances.clear()
+        self.shared_informers.clear()
+
+    def busy(self) -> bool:
+        return any(inst.busy() for inst in self.instances.values())
+
+    @property
+    def errors(self) -> int:
+        return sum(inst.errors for inst in self.instances.values())

@@ -1,0 +1,80 @@
+"""Small readers of claim, class and PV fields, as sig-storage-lib-external-provisioner reads them.
+
+Why a module: the controller, the request builder and the data-source checks all ask the same
+questions of a claim (its class, its size, its source); one answer each keeps them in step.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ...api.quantity import format_quantity, parse_quantity
+from ...client.base import JSON
+from .messages import ANN_BETA_STORAGE_CLASS, ANN_BETA_STORAGE_PROVISIONER, ANN_STORAGE_PROVISIONER
+
+
+def annotations_of(obj: JSON) -> dict[str, str]:
+    return (obj.get("metadata") or {}).get("annotations") or {}
+
+
+def claim_class(claim: JSON) -> str:
+    """GetPersistentVolumeClaimClass: the beta annotation wins over ``spec.storageClassName``."""
+    ann = annotations_of(claim)
+    if ANN_BETA_STORAGE_CLASS in ann:
+        return ann[ANN_BETA_STORAGE_CLASS]
+    return (claim.get("spec") or {}).get("storageClassName") or ""
+
+
+def claim_provisioner(claim: JSON) -> str:
+    ann = annotations_of(claim)
+    return ann.get(ANN_STORAGE_PROVISIONER) or ann.get(ANN_BETA_STORAGE_PROVISIONER) or ""
+
+
+def request_bytes(claim: JSON) -> int:
+    req = (((claim.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
+    return int(parse_quantity(str(req))) if req is not None else 0
+
+
+def limit_bytes(claim: JSON) -> int:
+    lim = (((claim.get("spec") or {}).get("resources") or {}).get("limits") or {}).get("storage")
+    return int(parse_quantity(str(lim))) if lim is not None else 0
+
+
+def bytes_to_quantity(n: int) -> str:
+    """EP bytesToQuantity: a BinarySI quantity (``1Gi``, or plain bytes when not a multiple)."""
+    return format_quantity(Decimal(n), "BinarySI")
+
+
+def pv_name_for(claim: JSON) -> str:
+    """makeVolumeName with the default prefix ``pvc`` and an untruncated UID."""
+    return f"pvc-{(claim.get('metadata') or {}).get('uid', '')}"
+
+
+def is_block(claim: JSON) -> bool:
+    return (claim.get("spec") or {}).get("volumeMode") == "Block"
+
+
+def has_finalizer(obj: JSON, name: str) -> bool:
+    return name in ((obj.get("metadata") or {}).get("finalizers") or [])
+
+
+def deleting(obj: JSON) -> bool:
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def data_source(claim: JSON) -> JSON | None:
+    """The claim's data source, ``dataSourceRef`` first (the API keeps both in step)."""
+    spec = claim.get("spec") or {}
+    ref = spec.get("dataSourceRef") or spec.get("dataSource")
+    if not ref:
+        return None
+    return dict(ref)
+
+
+def nskey(obj: JSON) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{meta.get('namespace')}/{meta.get('name')}"
+
+
+def json_pointer(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
