@@ -36,9 +36,9 @@ POD_STATUS = {
 }
 
 
-def pod(name: str) -> dict[str, Any]:
+def pod(name: str, label: str = "web") -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "labels": {"app": "bench", "tier": "web"}},
+            "metadata": {"name": name, "labels": {"app": "bench", "tier": label}},
             "spec": {"containers": [{"name": "c", "image": "nginx:1.27",
                                      "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]},
             "status": POD_STATUS}

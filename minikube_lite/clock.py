@@ -205,7 +205,16 @@ async def _let_tasks_run(rounds: int = 5) -> None:
 
 def rfc3339(epoch: float) -> str:
     """Kubernetes ``metav1.Time``: RFC 3339 in UTC with whole seconds."""
-    return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    global _last_second
+    second = int(epoch)
+    if second == _last_second[0]:
+        return _last_second[1]  # every write stamps the time; most land in the same second
+    text = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _last_second = (second, text)
+    return text
+
+
+_last_second: tuple[int | None, str] = (None, "")
 
 
 def rfc3339_micro(epoch: float) -> str:

@@ -432,11 +432,15 @@ class ApiEngine:
         return body
 
     def _schema_check(self, rt: ResourceType, obj: JSON, query: Query, warnings: builtins.list[str],
-                      raw: bytes | None = None) -> JSON:
-        """Decode-time checks against the schema: wrong types (400) and unknown/duplicate fields."""
+                      raw: bytes | None = None, *, memo: bool = False) -> JSON:
+        """Decode-time checks against the schema: wrong types (400) and unknown/duplicate fields.
+
+        ``raw`` is the JSON body when it may repeat a key (the server leaves it out once it has
+        ruled that out); ``memo`` lets a create skip the walk for a shape seen clean before.
+        """
         from .schema_check import check_object
 
-        return check_object(self, rt, obj, query.get("fieldValidation") or "", warnings, raw)
+        return check_object(self, rt, obj, query.get("fieldValidation") or "", warnings, raw, memo=memo)
 
     def _validate(self, rt: ResourceType, obj: JSON, old: JSON | None) -> None:
         from .validate_hook import validate_object
@@ -467,7 +471,7 @@ class ApiEngine:
             raise errors.method_not_allowed("create", rt.kind)
         warnings: list[str] = []
         obj = self._check_body(rt, body)
-        obj = self._schema_check(rt, obj, query, warnings, raw)
+        obj = self._schema_check(rt, obj, query, warnings, raw, memo=True)
         meta = obj["metadata"]
         if rt.namespaced:
             body_ns = meta.get("namespace")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ import orjson
 from minikube_lite.api import errors
 from minikube_lite.api.fieldpath import FieldPathError, FieldSet, go_json, path_string
 from minikube_lite.api.schema_types import SchemaNode
+from minikube_lite.api.shape_memo import ShapeMemo, json_key_without
 from minikube_lite.api.typed import Comparison, TypedError, compare, dotted, field_path
 from minikube_lite.clock import parse_time
 
@@ -519,6 +520,57 @@ def update_managed_fields(old: JSON | None, new: JSON, *, manager: str, operatio
     encoded = encode_managed_fields(out)
     if encoded:
         result["metadata"]["managedFields"] = encoded
+    return result
+
+
+# --- creates of objects shaped alike -----------------------------------------------------------
+
+# Stripped fields whose scalar values cannot change what a create records: the compare skips
+# them, and walks a skipped position only when it is a dict or a list (to raise TypedError).
+_IDENTITY_META = ("name", "namespace", "creationTimestamp", "selfLink", "uid", "clusterName", "generation",
+                  "resourceVersion")
+_IDENTITY_ROOT = ("apiVersion", "kind")
+_NO_ENTRIES = b""
+_CREATE_MEMO: ShapeMemo[bytes] = ShapeMemo(2048)
+
+
+def _shape_key(new: JSON) -> bytes | None:
+    """The JSON of ``new`` without the identity fields a create's field set cannot depend on."""
+    md = new.get("metadata")
+    if not isinstance(md, dict) or md.get("managedFields") is not None:
+        return None
+    return json_key_without(new, _IDENTITY_ROOT, _IDENTITY_META)
+
+
+def create_managed_fields(new: JSON, *, manager: str, api_version: str, subresource: str | None, now: str,
+                          schema_key: Any, schema: Callable[[], tuple[SchemaNode | None, FieldSet | None]]) -> JSON:
+    """:func:`update_managed_fields` for a create (``old`` None, operation Update), memoised.
+
+    Objects that differ only in name, uid and timestamps (a ReplicaSet's pods) give their
+    manager the same fields, so the compare and the FieldsV1 encoding are done once per shape.
+    ``schema()`` gives the type's schema and reset fields (only asked on a miss); ``schema_key``
+    must identify both (e.g. the type and subresource). On a hit only the entry's time differs
+    from what the full computation gives.
+    """
+    shape = _shape_key(new)
+    key = None if shape is None else (schema_key, manager, api_version, subresource or "", shape)
+    cached = _CREATE_MEMO.get(key) if key is not None else None
+    if cached is not None:
+        result = without_managed_fields(new)
+        if cached is not _NO_ENTRIES:
+            entries = orjson.loads(cached)
+            entries[0]["time"] = now
+            result["metadata"]["managedFields"] = entries
+        return result
+    node, reset_fields = schema()
+    result = update_managed_fields(None, new, manager=manager, api_version=api_version, subresource=subresource,
+                                   now=now, schema=node, reset_fields=reset_fields)
+    if key is not None:
+        entries = result["metadata"].get("managedFields")
+        if entries is None:
+            _CREATE_MEMO.put(key, _NO_ENTRIES)
+        elif len(entries) == 1 and entries[0].get("time") == now:
+            _CREATE_MEMO.put(key, orjson.dumps(entries))
     return result
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
 import random
-import uuid
 from typing import Any
 
 JSON = dict[str, Any]
@@ -20,7 +20,12 @@ def generate_name(prefix: str, rng: random.Random | None = None) -> str:
 
 
 def new_uid() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID in its text form, without building a ``uuid.UUID``."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = "89ab"  # RFC 4122 variant bits 10xx
 
 
 def without(obj: JSON, *keys: str) -> JSON:

@@ -27,6 +27,7 @@ from ..openapi import load_definitions
 from . import errors
 from .errors import ApiError
 from .schema_types import SchemaNode
+from .shape_memo import ShapeMemo, json_key_without
 
 JSON = dict[str, Any]
 
@@ -488,13 +489,17 @@ class SchemaSet:
         return (pruned if isinstance(pruned, dict) else meta), walk.unknown
 
     def check(self, api_version: str, kind: str, obj: Any, field_validation: str | None = None,
-              raw: bytes | str | None = None) -> SchemaCheck:
+              raw: bytes | str | None = None, *, memo: bool = False) -> SchemaCheck:
         """Decode ``obj`` as the apiserver would for a create/update of ``kind``.
 
         ``field_validation`` is the request's ``fieldValidation`` (None or "" means the
         server default, Warn). Pass the request body as ``raw`` (JSON) to also find duplicate
         keys; when ``raw`` does not parse to ``obj`` the duplicates are appended after the
         unknown fields instead of interleaved in document order.
+
+        With ``memo`` (creates: many objects differ only in name), an object whose shape
+        passed cleanly before is not walked again; see ``api/shape_memo.py``. Only the
+        identity strings below are left out of the shape: any string is valid there.
         """
         mode = field_validation or DEFAULT_FIELD_VALIDATION
         result = SchemaCheck()
@@ -502,6 +507,13 @@ class SchemaSet:
         if node is None:
             result.pruned = obj if isinstance(obj, dict) else {}
             return result
+        memo_key = None
+        if memo and raw is None and isinstance(obj, dict):
+            shape = json_key_without(obj, _ANY_STRING_ROOT, _ANY_STRING_META, (str,))
+            memo_key = None if shape is None else (api_version, kind, mode, shape)
+            if memo_key is not None and _CLEAN_SHAPES.get(memo_key):
+                result.pruned = obj  # nothing to report and nothing to prune: the walk would copy it
+                return result
         target = obj
         extra_dups: list[str] = []
         if raw is not None and mode != FIELD_VALIDATION_IGNORE:
@@ -531,7 +543,16 @@ class SchemaSet:
                     kind=kind, version=version, error=strict_message(walk.strict)))
             elif mode == FIELD_VALIDATION_WARN:
                 result.warnings = list(walk.strict)
+        elif memo_key is not None and not walk.unknown and not walk.duplicates:
+            _CLEAN_SHAPES.put(memo_key, True)
         return result
+
+
+# Fields where the decode accepts any string as it is (so their values cannot change a check).
+_ANY_STRING_ROOT = ("apiVersion", "kind")
+_ANY_STRING_META = ("name", "generateName", "namespace", "uid", "resourceVersion", "selfLink")
+# Shapes (see ``check``) that decoded with no error, warning, unknown or duplicate field.
+_CLEAN_SHAPES: ShapeMemo[bool] = ShapeMemo(2048)
 
 
 def strict_message(strict_errors: list[str]) -> str:
@@ -734,6 +755,40 @@ class _Missing:
 
 
 _MISSING: Any = _Missing()
+
+
+_SPACE_BEFORE_COLON = re.compile(rb'"[ \t\r\n]+:')
+
+
+def _count_keys(value: Any) -> int:
+    """Object keys in a decoded JSON tree, nested ones included."""
+    n = 0
+    if type(value) is dict:
+        n = len(value)
+        value = value.values()
+    for sub in value:
+        t = type(sub)
+        if t is dict or t is list:
+            n += _count_keys(sub)
+    return n
+
+
+def free_of_duplicate_keys(raw: bytes | str, parsed: Any) -> bool:
+    """True only if the JSON text ``raw``, which decoded (last key wins) to ``parsed``, repeats no key.
+
+    Without whitespace between a string and a colon, every key of ``raw`` ends in one ``":``
+    and anything else that contains ``":`` is inside a string, so counting ``":`` gives at
+    least the number of keys of ``raw``, which is at least the number of keys of ``parsed``
+    (a repeated key, and whatever it held the first time, is gone from ``parsed``). The counts
+    are equal only when nothing repeats. False means "maybe": parse again to find out. This
+    spares the second, pure-Python parse for nearly every body clients send.
+    """
+    if not isinstance(parsed, dict | list):
+        return False
+    data = raw.encode() if isinstance(raw, str) else raw
+    if _SPACE_BEFORE_COLON.search(data):
+        return False
+    return data.count(b'":') == _count_keys(parsed)
 
 
 def find_duplicate_fields(raw: bytes | str) -> list[str]:

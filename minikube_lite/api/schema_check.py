@@ -27,7 +27,7 @@ def field_validation_mode(value: str) -> str:
 
 
 def check_object(engine: ApiEngine, rt: ResourceType, obj: JSON, field_validation: str,
-                 warnings: list[str], raw: bytes | None = None) -> JSON:
+                 warnings: list[str], raw: bytes | None = None, *, memo: bool = False) -> JSON:
     mode = field_validation_mode(field_validation)
     if rt.custom:
         from .crd import check_custom
@@ -35,7 +35,7 @@ def check_object(engine: ApiEngine, rt: ResourceType, obj: JSON, field_validatio
         return check_custom(rt, obj, mode, warnings, raw)
     from .schema import SchemaSet
 
-    result = SchemaSet.load().check(rt.api_version, rt.kind, obj, mode, raw=raw)
+    result = SchemaSet.load().check(rt.api_version, rt.kind, obj, mode, raw=raw, memo=memo)
     if result.error is not None:
         raise result.error
     warnings.extend(result.warnings)

@@ -22,6 +22,7 @@ from . import discovery, errors
 from .engine import ApiEngine, ListResult, WatchItem, WriteResult
 from .errors import ApiError
 from .registry import ResourceType
+from .schema import free_of_duplicate_keys
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +242,9 @@ class ApiServer:
                 if subresource in ("exec", "attach", "portforward"):
                     raise _no_containers(name or "", subresource)
                 body = _decode_body(raw, content_type, rt.kind)
-                json_raw = raw if content_type.split(";")[0].strip().lower() in (JSON_CT, "") else None
+                # The body goes along only while it may repeat a key (a second, slow parse finds where).
+                json_raw = raw if content_type.split(";")[0].strip().lower() in (JSON_CT, "") and \
+                    not free_of_duplicate_keys(raw, body) else None
                 if method == "POST":
                     if name is not None and subresource is None:
                         raise errors.method_not_allowed("POST", rt.kind)

@@ -61,12 +61,20 @@ def schema_node(rt: ResourceType) -> SchemaNode | None:
 def record_managed_fields(engine: ApiEngine, rt: ResourceType, old: JSON | None, new: JSON, manager: str,
                           subresource: str | None) -> None:
     """Give the fields this write changed to ``manager`` (operation Update)."""
-    from .managed_fields import default_reset_fields, update_managed_fields
+    from .managed_fields import create_managed_fields, default_reset_fields, update_managed_fields
 
+    has_status = "status" in rt.subresources
+    if old is None and not rt.custom:
+        # Built-in schemas and reset fields are fixed per type and subresource, so a create can
+        # be memoised by the object's shape (see ``create_managed_fields``).
+        new["metadata"] = create_managed_fields(
+            new, manager=manager, api_version=rt.api_version, subresource=subresource, now=engine.now(),
+            schema_key=(rt.key, rt.kind, has_status),
+            schema=lambda: (schema_node(rt), default_reset_fields(rt.kind, subresource, has_status)))["metadata"]
+        return
     updated = update_managed_fields(old, new, manager=manager, operation="Update", api_version=rt.api_version,
                                     subresource=subresource, now=engine.now(), schema=schema_node(rt),
-                                    reset_fields=default_reset_fields(rt.kind, subresource,
-                                                                      "status" in rt.subresources))
+                                    reset_fields=default_reset_fields(rt.kind, subresource, has_status))
     new["metadata"] = updated["metadata"]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from minikube_lite.api.errors import FieldError, forbidden_field, invalid_value, not_supported, required
+from minikube_lite.api.shape_memo import ShapeMemo, json_key
 
 from .common import (
     IS_NEGATIVE,
@@ -528,7 +529,18 @@ def _validate_toleration(tol: JSON, path: str) -> Errors:
 
 
 def validate_pod(obj: JSON) -> Errors:
-    return validate_pod_spec(as_dict(obj.get("spec")))
+    spec = as_dict(obj.get("spec"))
+    key = json_key(spec)
+    if key is not None and _VALID_POD_SPECS.get(key):
+        return []  # the pods of one controller share their spec (see api/shape_memo.py)
+    errs = validate_pod_spec(spec)
+    if key is not None and not errs:
+        _VALID_POD_SPECS.put(key, True)
+    return errs
+
+
+#: Pod specs (exact JSON) that passed ``validate_pod_spec``, which reads nothing else.
+_VALID_POD_SPECS: ShapeMemo[bool] = ShapeMemo(2048)
 
 
 _COPY_OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
