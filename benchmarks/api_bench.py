@@ -11,6 +11,10 @@ our throughput as a ratio of the bare ceiling, LIST latency at 10k pods, create 
 prints CPU microseconds per request of each server (from /proc), which do not swing with the
 load of a shared machine the way requests per second do. ``--no-controllers`` serves the API
 alone, to tell the write path's own cost from the work the controllers do for each new pod.
+
+The created pods differ only in name, as a ReplicaSet's do, so after the first one the create
+path's shape memos answer (``minikube_lite/api/shape_memo.py``); the ``unique_shapes`` figures
+give every pod a label value of its own, so that no memo ever does.
 """
 
 from __future__ import annotations
@@ -152,6 +156,12 @@ async def run(args: argparse.Namespace) -> None:
             # Includes what the controllers do in reaction while the creates run (not after).
             results["server_cpu_us_per_create_at_100"] = (cpu_s(spid) - cpu) / args.sample * 1e6
             created += args.sample
+            # The same, every pod with a label value of its own: no shape memo answers these.
+            cpu = cpu_s(spid)
+            results["create_rps_unique_shapes"] = await rate(
+                s, lambda i: ("POST", ns_url, pod(f"u-{i}", label=f"u-{i}")), args.sample, args.concurrency)
+            results["server_cpu_us_per_create_unique_shapes"] = (cpu_s(spid) - cpu) / args.sample * 1e6
+            created += args.sample
             rest = args.objects - created - args.sample
             await rate(s, lambda i: ("POST", ns_url, pod(f"fill-{i}")), rest, args.concurrency)
             created += rest
@@ -177,6 +187,7 @@ async def run(args: argparse.Namespace) -> None:
         bare.kill()
     results["get_ratio_of_bare"] = results["get_rps"] / results["bare_get_rps"]
     results["create_ratio_of_bare"] = results["create_rps_at_100"] / results["bare_get_rps"]
+    results["create_unique_shapes_ratio_of_bare"] = results["create_rps_unique_shapes"] / results["bare_get_rps"]
     results["create_10k_vs_100"] = results["create_rps_at_10k"] / results["create_rps_at_100"]
     # What the ratio would be on an idle machine if both servers were CPU-bound.
     results["create_cpu_ratio_of_bare"] = results["bare_cpu_us_per_get"] / results["server_cpu_us_per_create_at_100"]

@@ -531,7 +531,7 @@ _IDENTITY_META = ("name", "namespace", "creationTimestamp", "selfLink", "uid", "
                   "resourceVersion")
 _IDENTITY_ROOT = ("apiVersion", "kind")
 _NO_ENTRIES = b""
-_CREATE_MEMO: ShapeMemo[bytes] = ShapeMemo(2048)
+_CREATE_MEMO: ShapeMemo[bytes] = ShapeMemo()
 
 
 def _shape_key(new: JSON) -> bytes | None:

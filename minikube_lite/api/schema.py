@@ -552,7 +552,7 @@ class SchemaSet:
 _ANY_STRING_ROOT = ("apiVersion", "kind")
 _ANY_STRING_META = ("name", "generateName", "namespace", "uid", "resourceVersion", "selfLink")
 # Shapes (see ``check``) that decoded with no error, warning, unknown or duplicate field.
-_CLEAN_SHAPES: ShapeMemo[bool] = ShapeMemo(2048)
+_CLEAN_SHAPES: ShapeMemo[bool] = ShapeMemo()
 
 
 def strict_message(strict_errors: list[str]) -> str:

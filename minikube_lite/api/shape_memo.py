@@ -8,7 +8,9 @@ validation, whether a body fits its schema) then comes out the same every time. 
 ``1`` and ``1.0`` encode differently), so a memo can only ever return what the full computation
 would. A value orjson cannot encode (a non-string key) simply gets no key and is not memoised.
 
-Memos are bounded and cleared when full, as the write path's other memos are.
+Memos are bounded and cleared when full, as the write path's other memos are. A cluster has
+few such shapes at a time (one per controller template), and each entry holds a key of a
+kilobyte or more, so the bound is small: 256 shapes cost well under a megabyte per memo.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class ShapeMemo(Generic[V]):
 
     __slots__ = ("_data", "capacity")
 
-    def __init__(self, capacity: int = 2048) -> None:
+    def __init__(self, capacity: int = 256) -> None:
         self.capacity = capacity
         self._data: dict[Any, V] = {}
 

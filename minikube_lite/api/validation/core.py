@@ -540,7 +540,7 @@ def validate_pod(obj: JSON) -> Errors:
 
 
 #: Pod specs (exact JSON) that passed ``validate_pod_spec``, which reads nothing else.
-_VALID_POD_SPECS: ShapeMemo[bool] = ShapeMemo(2048)
+_VALID_POD_SPECS: ShapeMemo[bool] = ShapeMemo()
 
 
 _COPY_OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
