@@ -11,7 +11,7 @@ Run by hand (bounded in time and count):
 VirtualClock: provisioner and mock cloud, PV controller, attacher, kubelet, node Leases) and
 reports pods scheduled per wall second and the wall and cluster time until every pod is Running;
 its numbers and the fixes they led to are in ``docs/scale.md`` (5,000 nodes / 10,000 pods: all
-Running after 7-8 minutes wall on a shared 2-core VM, 22-24 pods scheduled per second).
+Running after 6.5-8 minutes wall on a 2-core VM, 22-26 pods scheduled per second).
 
 The "algorithm" figure is the scheduling cycle kube-scheduler's own benchmarks measure
 (PreFilter, Filter over the adaptive share of nodes, Score, select, assume, Reserve) against a
