@@ -543,7 +543,7 @@ class SchemaSet:
                     kind=kind, version=version, error=strict_message(walk.strict)))
             elif mode == FIELD_VALIDATION_WARN:
                 result.warnings = list(walk.strict)
-        elif memo_key is not None and not walk.unknown and not walk.duplicates:
+        elif memo_key is not None and not walk.unknown and not walk.duplicates and pruned == obj:
             _CLEAN_SHAPES.put(memo_key, True)
         return result
 
