@@ -527,9 +527,8 @@ def update_managed_fields(old: JSON | None, new: JSON, *, manager: str, operatio
 
 # Stripped fields whose scalar values cannot change what a create records: the compare skips
 # them, and walks a skipped position only when it is a dict or a list (to raise TypedError).
-_IDENTITY_META = ("name", "namespace", "creationTimestamp", "selfLink", "uid", "clusterName", "generation",
-                  "resourceVersion")
-_IDENTITY_ROOT = ("apiVersion", "kind")
+_IDENTITY_ROOT = tuple(sorted(pe[1] for pe in _STRIP_RECURSIVE.members if pe[0] == "f"))
+_IDENTITY_META = tuple(sorted(pe[1] for pe in _STRIP_RECURSIVE.child(("f", "metadata")).members if pe[0] == "f"))
 _NO_ENTRIES = b""
 _CREATE_MEMO: ShapeMemo[bytes] = ShapeMemo()
 
