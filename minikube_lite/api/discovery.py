@@ -20,6 +20,7 @@ SUBRESOURCE_VERBS = {
     "eviction": ["create"], "log": ["get"], "exec": ["create", "get"], "attach": ["create", "get"],
     "portforward": ["create", "get"], "proxy": ["create", "delete", "get", "patch", "update"],
     "finalize": ["update"], "token": ["create"], "ephemeralcontainers": ["get", "patch", "update"],
+    "approval": ["get", "patch", "update"],
 }
 SUBRESOURCE_KIND = {
     "scale": ("autoscaling", "v1", "Scale"), "binding": ("", "v1", "Binding"),
@@ -28,8 +29,11 @@ SUBRESOURCE_KIND = {
 }
 
 # The preferred order kube-apiserver lists groups in (then CRD groups).
-GROUP_ORDER = ["", "apps", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "coordination.k8s.io",
-               "storage.k8s.io", "apiextensions.k8s.io"]
+GROUP_ORDER = ["", "apiregistration.k8s.io", "apps", "events.k8s.io", "authentication.k8s.io",
+               "authorization.k8s.io", "autoscaling", "batch", "certificates.k8s.io", "networking.k8s.io", "policy",
+               "rbac.authorization.k8s.io", "storage.k8s.io", "admissionregistration.k8s.io",
+               "apiextensions.k8s.io", "scheduling.k8s.io", "coordination.k8s.io", "node.k8s.io",
+               "discovery.k8s.io", "flowcontrol.apiserver.k8s.io", "resource.k8s.io"]
 
 
 def _ordered_groups(registry: Registry) -> list[tuple[str, list[str]]]:

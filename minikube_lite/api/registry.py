@@ -180,7 +180,73 @@ def builtin_types() -> list[ResourceType]:
         _rt("apps", "v1", "StatefulSet", "statefulsets", True, ["sts"], ["all"], subresources=["status", "scale"]),
         _rt("apps", "v1", "DaemonSet", "daemonsets", True, ["ds"], ["all"], subresources=["status"]),
         _rt("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False,
-            ["crd", "crds"], subresources=["status"]),
+            ["crd", "crds"], ["api-extensions"], subresources=["status"]),
+        *_kubeadm_default_types(),
+    ]
+
+
+_GET_LIST = ("get", "list")
+
+
+def _kubeadm_default_types() -> list[ResourceType]:
+    """The rest of what a kubeadm 1.35 cluster serves by default (``kubectl api-resources``).
+
+    Most are stored and served with their upstream schemas; the controllers that act on some
+    of them (Job, CronJob, EndpointSlice, PodDisruptionBudget, ControllerRevision) live in
+    ``controllers/``. Beta and alpha groups that 1.35 leaves off by default are not listed.
+    """
+    rbac = "rbac.authorization.k8s.io"
+    admission = "admissionregistration.k8s.io"
+    flow = "flowcontrol.apiserver.k8s.io"
+    return [
+        _rt("", "v1", "Binding", "bindings", True, verbs=("create",)),
+        _rt("", "v1", "ComponentStatus", "componentstatuses", False, ["cs"], verbs=_GET_LIST),
+        _rt("", "v1", "PodTemplate", "podtemplates", True),
+        _rt("", "v1", "ReplicationController", "replicationcontrollers", True, ["rc"], ["all"],
+            subresources=["status", "scale"]),
+        _rt(admission, "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", False,
+            categories=["api-extensions"]),
+        _rt(admission, "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", False,
+            categories=["api-extensions"]),
+        _rt(admission, "v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies", False,
+            categories=["api-extensions"], subresources=["status"]),
+        _rt(admission, "v1", "ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", False,
+            categories=["api-extensions"]),
+        _rt("apiregistration.k8s.io", "v1", "APIService", "apiservices", False, categories=["api-extensions"],
+            subresources=["status"]),
+        _rt("apps", "v1", "ControllerRevision", "controllerrevisions", True),
+        _rt("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True, ["hpa"], ["all"],
+            subresources=["status"]),
+        _rt("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True, ["hpa"], ["all"],
+            subresources=["status"]),
+        _rt("batch", "v1", "CronJob", "cronjobs", True, ["cj"], ["all"], subresources=["status"]),
+        _rt("batch", "v1", "Job", "jobs", True, categories=["all"], subresources=["status"],
+            fields={"status.successful": lambda o: str((o.get("status") or {}).get("succeeded") or 0)}),
+        _rt("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", False,
+            ["csr"], subresources=["status", "approval"],
+            fields={"spec.signerName": field_getter("spec", "signerName")}),
+        _rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
+        _rt(flow, "v1", "FlowSchema", "flowschemas", False, subresources=["status"]),
+        _rt(flow, "v1", "PriorityLevelConfiguration", "prioritylevelconfigurations", False,
+            subresources=["status"]),
+        _rt("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),
+        _rt("networking.k8s.io", "v1", "Ingress", "ingresses", True, ["ing"], subresources=["status"]),
+        _rt("networking.k8s.io", "v1", "IPAddress", "ipaddresses", False, ["ip"]),
+        _rt("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, ["netpol"]),
+        _rt("networking.k8s.io", "v1", "ServiceCIDR", "servicecidrs", False, subresources=["status"]),
+        _rt("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", False),
+        _rt("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ["pdb"],
+            subresources=["status"]),
+        _rt(rbac, "v1", "ClusterRoleBinding", "clusterrolebindings", False),
+        _rt(rbac, "v1", "ClusterRole", "clusterroles", False),
+        _rt(rbac, "v1", "RoleBinding", "rolebindings", True),
+        _rt(rbac, "v1", "Role", "roles", True),
+        _rt("resource.k8s.io", "v1", "DeviceClass", "deviceclasses", False),
+        _rt("resource.k8s.io", "v1", "ResourceClaim", "resourceclaims", True, subresources=["status"]),
+        _rt("resource.k8s.io", "v1", "ResourceClaimTemplate", "resourceclaimtemplates", True),
+        _rt("resource.k8s.io", "v1", "ResourceSlice", "resourceslices", False),
+        _rt("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, ["pc"]),
+        _rt("storage.k8s.io", "v1", "VolumeAttributesClass", "volumeattributesclasses", False, ["vac"]),
     ]
 
 

@@ -146,7 +146,7 @@ def test_group_documents(registry: Registry, schemas: SchemaSet) -> None:
     storage = openapi_v3_document(registry, schemas, "storage.k8s.io", "v1")
     assert storage is not None
     assert set(_patch_ops(storage)) == {"StorageClass", "CSIDriver", "CSINode", "CSIStorageCapacity",
-                                        "VolumeAttachment"}
+                                        "VolumeAttachment", "VolumeAttributesClass"}
     assert "/apis/storage.k8s.io/v1/storageclasses/{name}" in storage["paths"]
     apps = openapi_v3_document(registry, schemas, "apps", "v1")
     assert apps is not None
