@@ -13,31 +13,104 @@ from pathlib import Path
 
 from .config import ClusterConfig, ConfigError, load_config
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: Where ``serve`` writes its kubeconfig without ``--kubeconfig`` (relative to the working directory).
+DEFAULT_KUBECONFIG = "kubeconfig.yaml"
+
+
+def package_version() -> str:
+    """The installed distribution's version (package metadata), else the source tree's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("minikube-lite")
+    except PackageNotFoundError:
+        from . import __version__
+
+        return __version__
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"invalid choice: {value!r} (choose from {', '.join(LOG_LEVELS)})")
+    return level
+
 
 def _parser() -> argparse.ArgumentParser:
+    from .demo import LANGUAGES, SCENARIOS
+
     parser = argparse.ArgumentParser(prog="minikube-lite",
                                      description="A Kubernetes control plane in one Python process.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="start a cluster and serve its API")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; 0.0.0.0 for all, e.g. in a container)")
     serve.add_argument("--port", type=int, default=6443, help="0 picks a free port")
     serve.add_argument("--config", help="cluster YAML (default: the course's three-node cluster)")
-    serve.add_argument("--kubeconfig", help="write a kubeconfig pointing at the server here")
+    serve.add_argument("--kubeconfig",
+                       help=f"write a kubeconfig pointing at the server here (default: ./{DEFAULT_KUBECONFIG})")
+    serve.add_argument("--kubeconfig-server", metavar="URL",
+                       help="server address to write into the kubeconfig, when clients reach the API by "
+                            "another address than it listens on (e.g. http://127.0.0.1:8080 for a published "
+                            "container port); default: the listening address, loopback for 0.0.0.0")
     serve.add_argument("--tls", action="store_true", help="serve https with a self-signed CA (in the kubeconfig)")
     serve.add_argument("--token", help="require this bearer token")
-    serve.add_argument("--log-level", default="WARNING")
+    serve.add_argument("--log-level", default="WARNING", type=_log_level, metavar="LEVEL",
+                       help=f"one of {', '.join(LOG_LEVELS)} (any case; default WARNING)")
     demo = sub.add_parser("demo", help="narrated storage demos from the course, in-process")
-    demo.add_argument("scenario", nargs="?", default="all", choices=["snapshot", "local-pv", "topology", "all"],
-                      help="which demo (default: all three in turn)")
+    demo.add_argument("scenario", nargs="?", default="all", choices=[*SCENARIOS, "all"],
+                      help="which demo (default: all in turn)")
     demo.add_argument("--real-time", action="store_true",
                       help="run on the wall clock (a snapshot then takes its configured 5 s) instead of virtual time")
+    demo.add_argument("--lang", choices=LANGUAGES, default="en",
+                      help="language of the narration (default en; zh: Chinese, the course's wording). "
+                           "Events and object lines stay as the cluster prints them")
+    demo.add_argument("--pause", action="store_true",
+                      help="wait for Enter between steps (end of input, e.g. no tty, runs on)")
     check = sub.add_parser("check-config", help="load a cluster YAML and report problems")
     check.add_argument("config")
     return parser
 
 
 def _load(path: str | None) -> ClusterConfig:
-    return load_config(path) if path else ClusterConfig.default()
+    """The cluster file's config (default: the course's); an empty file is an error, not a cluster
+    without nodes (write ``nodes: []`` for that), and a cluster without nodes gets a warning."""
+    if not path:
+        return ClusterConfig.default()
+    config = load_config(path)
+    if not config.nodes and _is_empty_document(path):
+        raise ConfigError(f"{path}: the file is empty (no YAML document); describe the cluster "
+                          "(see examples/clusters/), or leave out --config for the course's default cluster")
+    if not config.resolved_nodes():
+        print(f"warning: {path}: the cluster has no nodes; pods will stay Pending", file=sys.stderr)
+    return config
+
+
+def _is_empty_document(path: str) -> bool:
+    import yaml
+
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8")) is None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+
+
+def _default_kubeconfig() -> Path:
+    """``./kubeconfig.yaml``, unless a file there is not one of ours (it is never overwritten)."""
+    import yaml
+
+    path = Path.cwd() / DEFAULT_KUBECONFIG
+    if path.exists():
+        try:
+            ours = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("current-context") == "minikube-lite"
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
+            ours = False
+        if not ours:
+            raise ConfigError(f"{path} exists and is not a minikube-lite kubeconfig; "
+                              "pass --kubeconfig PATH to write it elsewhere")
+    return path
 
 
 def tune_gc() -> None:
@@ -53,11 +126,12 @@ def tune_gc() -> None:
 
 async def _demo(args: argparse.Namespace) -> int:
     from .clock import RealClock
-    from .demo import DemoError, run_demo
+    from .demo import DemoError, StdinPause, run_demo
 
     try:
         await run_demo(args.scenario, out=lambda line: print(line, flush=True),
-                       clock=RealClock() if args.real_time else None)
+                       clock=RealClock() if args.real_time else None, lang=args.lang,
+                       pause=StdinPause() if args.pause else None)
     except DemoError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
@@ -70,13 +144,17 @@ async def _serve(args: argparse.Namespace) -> int:
     tune_gc()
     started = time.perf_counter()
     config = _load(args.config)
-    kubeconfig = args.kubeconfig or str(Path.cwd() / "kubeconfig.yaml")
+    kubeconfig = Path(args.kubeconfig) if args.kubeconfig else _default_kubeconfig()
     cluster = Cluster(config, serve=True, host=args.host, port=args.port, token=args.token, tls=args.tls,
-                      kubeconfig_path=kubeconfig)
+                      kubeconfig_path=kubeconfig, kubeconfig_server=args.kubeconfig_server)
     await cluster.start()
     elapsed = (time.perf_counter() - started) * 1000
-    print(f"minikube-lite serving {cluster.url} (started in {elapsed:.0f} ms)", flush=True)
-    print(f"kubeconfig written to {cluster.kubeconfig_path}", flush=True)
+    listening = f", listening on {args.host}:{cluster.port}" if args.host in ("0.0.0.0", "::", "") else ""
+    print(f"minikube-lite serving {cluster.url} (started in {elapsed:.0f} ms{listening})", flush=True)
+    default = "" if args.kubeconfig else " (the default; --kubeconfig PATH writes it elsewhere)"
+    print(f"kubeconfig written to {cluster.kubeconfig_path}{default}", flush=True)
+    if args.kubeconfig_server:
+        print(f"  its server address: {args.kubeconfig_server}", flush=True)
     print(f"  export KUBECONFIG={cluster.kubeconfig_path}; kubectl get nodes", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -94,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 2
-    logging.basicConfig(level=getattr(logging, str(getattr(args, "log_level", "WARNING")).upper(), logging.WARNING),
+    logging.basicConfig(level=getattr(logging, getattr(args, "log_level", "WARNING")),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "serve":
@@ -102,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return asyncio.run(_demo(args))
         if args.command == "check-config":
-            config = load_config(args.config)
+            config = _load(args.config)
             print(f"{args.config}: ok ({len(config.resolved_nodes())} nodes, {len(config.drivers)} drivers, "
                   f"{len(config.objects)} objects)")
             return 0

@@ -86,11 +86,24 @@ def _builtin_crds_json() -> bytes:
     return orjson.dumps([doc for doc in snapshot_crds() if doc.get("kind") == "CustomResourceDefinition"])
 
 
+def connect_host(host: str) -> str:
+    """The address a client on this machine dials for a server bound to ``host``.
+
+    A wildcard bind address (0.0.0.0, ::) is where a server listens, not a destination: the
+    URL and the kubeconfig name the loopback address instead, and IPv6 literals get brackets.
+    """
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 class Cluster:
     def __init__(self, config: ClusterConfig | None = None, *, clock: Clock | None = None, serve: bool = False,
                  host: str = "127.0.0.1", port: int = 0, token: str | None = None, tls: bool = False,
                  kubeconfig_path: str | Path | None = None, controllers: bool = True,
-                 history_size: int = 1000) -> None:
+                 history_size: int = 1000, kubeconfig_server: str | None = None) -> None:
         self.config = config or _default_config().model_copy(deep=True)
         self.clock: Clock = clock or RealClock()
         self.engine = ApiEngine(self.clock, history_size=history_size)
@@ -103,6 +116,9 @@ class Cluster:
         self.token = token
         self.tls = tls
         self.kubeconfig_path: Path | None = Path(kubeconfig_path) if kubeconfig_path else None
+        #: The server address written into the kubeconfig when clients reach the API by another
+        #: address than the one it listens on (a published container port); default: ``url``.
+        self.kubeconfig_server = kubeconfig_server
         self.run_controllers = controllers
         self.cloud: Any = None
         self.drivers: dict[str, Any] = {}
@@ -195,7 +211,7 @@ class Cluster:
         self.port = port
         self.server.server_address = f"{self.host}:{port}"
         scheme = "https" if self.tls else "http"
-        self.url = f"{scheme}://{self.host}:{port}"
+        self.url = f"{scheme}://{connect_host(self.host)}:{port}"
         self.server.ready = True
         if self.kubeconfig_path is None:
             self._tmpdir = tempfile.TemporaryDirectory(prefix="minikube-lite-")
@@ -213,7 +229,7 @@ class Cluster:
         return ctx
 
     def kubeconfig(self) -> dict[str, Any]:
-        cluster: dict[str, Any] = {"server": self.url}
+        cluster: dict[str, Any] = {"server": self.kubeconfig_server or self.url}
         if self.ca_pem is not None:
             cluster["certificate-authority-data"] = base64.b64encode(self.ca_pem).decode()
         user: dict[str, Any] = {"token": self.token} if self.token else {"token": "minikube-lite"}

@@ -1,7 +1,7 @@
-"""``minikube-lite demo``: every scenario runs in-process on a VirtualClock and tells the course's story.
+"""``minikube-lite demo``: every story runs in-process on a VirtualClock and tells the course's story.
 
 The assertions pick the lines a reader must see (states, exact upstream event messages, the
-cloud's view), so a change in cluster behaviour that breaks the story fails here.
+cloud's view, the data), so a change in cluster behaviour that breaks the story fails here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import pytest
 
 from minikube_lite import cli
 from minikube_lite.clock import VirtualClock
+from minikube_lite.cloud.models import checksum
 from minikube_lite.demo import SCENARIOS, run_demo
+from minikube_lite.demo.stories.snapshot import DATA_AFTER_SNAPSHOT, DATA_AT_SNAPSHOT
 
 FAILED_SCHEDULING = (
     "Warning FailedScheduling: 0/3 nodes are available: 1 node(s) had untolerated taint "
@@ -58,6 +60,19 @@ async def test_snapshot_demo() -> None:
     assert has(lines, r"pod/restore-pod  Running  node=node[12]$")
     assert has(lines, rf"cloud: disk d-\w+  cloud_ssd  20 GiB  zone cn-hangzhou-b  In_use  from snapshot {handle.group(1)}")
     assert has(lines, r"ProvisioningSucceeded: Successfully provisioned volume pvc-")
+    # The data: written before the snapshot, changed after it; the restored disk holds the snapshot's.
+    source_disk = re.search(r"cloud: disk (d-\w+)  cloud_ssd .* In_use$", "\n".join(lines), re.M)
+    restored_disk = re.search(r"cloud: disk (d-\w+)  cloud_ssd .* from snapshot", "\n".join(lines))
+    assert source_disk and restored_disk and source_disk.group(1) != restored_disk.group(1)
+    at_snapshot, after = checksum(DATA_AT_SNAPSHOT.encode()), checksum(DATA_AFTER_SNAPSHOT.encode())
+    assert at_snapshot != after
+    assert has(lines, rf"cloud: snapshot {handle.group(1)}  content: generation 1  checksum {at_snapshot}  ")
+    compare = index_of(lines, r"\d+\. The restored data")
+    assert lines[compare + 1] == (f"          cloud: disk {restored_disk.group(1)}  content: generation 1  "
+                                  f"checksum {at_snapshot}  {DATA_AT_SNAPSHOT!r}")
+    assert lines[compare + 2] == (f"          cloud: disk {source_disk.group(1)}  content: generation 2  "
+                                  f"checksum {after}  {DATA_AFTER_SNAPSHOT!r}")
+    assert "holds exactly the snapshot's content" in lines[compare + 3]
     assert "          volumesnapshots: 0  volumesnapshotcontents: 0" in lines
     assert has(lines, rf"cloud: snapshot {handle.group(1)} deleted")
     assert re.match(r"\[t\+\s*[\d.]+s\] done\.", lines[-1])
@@ -89,17 +104,53 @@ async def test_topology_demo() -> None:
     running = index_of(lines, r"pod/disk-pod-topology  Running  node=node[12]$")
     assert running > failed
     node = lines[running].rsplit("=", 1)[1]
+    # The scheduler's choice reached the claim before the disk existed: the selected-node
+    # annotation names the node the pod then runs on, and the disk is made in that node's zone.
+    selected = index_of(lines, r"annotations: volume\.kubernetes\.io/selected-node=")
+    assert failed < selected < running
+    assert lines[selected].endswith(f"selected-node={node}")
+    assert lines[selected - 1].startswith("          pvc/disk-pvc-topology  Pending  volume=<none>")
+    assert f"          node/{node}  topology.diskplugin.csi.alibabacloud.com/zone=cn-hangzhou-b" in lines
+    assert has(lines[selected:running], r"cloud: disk d-\w+  cloud_ssd  20 GiB  zone cn-hangzhou-b  Creating$")
+    # Fixed without deleting the pod: it was rescheduled by itself (the same uid).
+    assert has(lines, r"Same pod as before the fix \(same uid\)")
+    assert not any("delete" in line.lower() for line in lines if line.startswith("["))
     assert has(lines, r"pvc/disk-pvc-topology  Bound  volume=pvc-[0-9a-f-]+  20Gi")
     assert has(lines, r"nodeAffinity: topology.diskplugin.csi.alibabacloud.com/zone In \[cn-hangzhou-b\]")
     assert has(lines, r"cloud: disk d-\w+  cloud_ssd  20 GiB  zone cn-hangzhou-b")
     assert has(lines, rf"Normal  Scheduled: Successfully assigned default/disk-pod-topology to {node}$")
 
 
+async def test_wrong_node_demo() -> None:
+    """A local PV bound at once (Immediate) to node2 while the pod needs node1: Pending for good."""
+    lines = await narrate("wrong-node")
+    assert has(lines, r"pvc/app-pvc  Bound  volume=local-pv-node2  10Gi  class=local-immediate$")
+    assert has(lines, r"pv/local-pv-node1  Available  claim=<none>  20Gi  Retain$")
+    assert has(lines, r"pod/app-pod  Pending  node=<none>  \(Unschedulable\)")
+    assert has(lines, re.escape(
+        "Warning FailedScheduling: 0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, "
+        "2 node(s) didn't satisfy plugin(s) [VolumeBinding]. preemption: 0/3 nodes are available: "
+        "3 Preemption is not helpful for scheduling."))
+
+
+async def test_wrong_zone_demo() -> None:
+    """The zone-d class with Immediate binding: the disk is made in zone d, no node can use it."""
+    lines = await narrate("wrong-zone")
+    assert has(lines, r"pvc/disk-pvc-zone-d  Bound  volume=pvc-[0-9a-f-]+  20Gi")
+    assert has(lines, r"nodeAffinity: topology.diskplugin.csi.alibabacloud.com/zone In \[cn-hangzhou-d\]")
+    assert has(lines, r"cloud: disk d-\w+  cloud_ssd  20 GiB  zone cn-hangzhou-d  Available$")
+    assert has(lines, r"pod/disk-pod-zone-d  Pending  node=<none>  \(Unschedulable\)")
+    assert has(lines, re.escape(
+        "Warning FailedScheduling: 0/3 nodes are available: 1 node(s) had untolerated taint "
+        "{node-role.kubernetes.io/control-plane: }, 2 node(s) had volume node affinity conflict. "
+        "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."))
+
+
 async def test_all_runs_every_scenario_in_turn() -> None:
     lines = await narrate("all")
     headers = [line.split(":")[0] for line in lines if line.startswith("=== ")]
     assert headers == [f"=== minikube-lite demo {name}" for name in SCENARIOS]
-    assert sum(1 for line in lines if line.endswith("] done.")) == 3
+    assert sum(1 for line in lines if line.endswith("] done.")) == len(SCENARIOS)
 
 
 async def test_unknown_scenario_is_refused() -> None:
