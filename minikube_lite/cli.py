@@ -147,6 +147,12 @@ async def _serve(args: argparse.Namespace) -> int:
     kubeconfig = Path(args.kubeconfig) if args.kubeconfig else _default_kubeconfig()
     cluster = Cluster(config, serve=True, host=args.host, port=args.port, token=args.token, tls=args.tls,
                       kubeconfig_path=kubeconfig, kubeconfig_server=args.kubeconfig_server)
+    # Handlers first: a stop asked for while starting (or right after the banner) is a clean stop.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
     await cluster.start()
     elapsed = (time.perf_counter() - started) * 1000
     listening = f", listening on {args.host}:{cluster.port}" if args.host in ("0.0.0.0", "::", "") else ""
@@ -156,11 +162,6 @@ async def _serve(args: argparse.Namespace) -> int:
     if args.kubeconfig_server:
         print(f"  its server address: {args.kubeconfig_server}", flush=True)
     print(f"  export KUBECONFIG={cluster.kubeconfig_path}; kubectl get nodes", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("stopping", flush=True)
     await cluster.stop()
