@@ -144,7 +144,7 @@ async def _serve(args: argparse.Namespace) -> int:
     tune_gc()
     started = time.perf_counter()
     config = _load(args.config)
-    kubeconfig = Path(args.kubeconfig) if args.kubeconfig else _default_kubeconfig()
+    kubeconfig = Path(args.kubeconfig).absolute() if args.kubeconfig else _default_kubeconfig()
     cluster = Cluster(config, serve=True, host=args.host, port=args.port, token=args.token, tls=args.tls,
                       kubeconfig_path=kubeconfig, kubeconfig_server=args.kubeconfig_server)
     # Handlers first: a stop asked for while starting (or right after the banner) is a clean stop.

@@ -70,22 +70,28 @@ def test_default_kubeconfig_never_overwrites_a_foreign_file(tmp_path: Path, monk
     assert foreign.read_text() == "current-context: production\n"
 
 
-def test_serve_says_where_it_wrote_the_default_kubeconfig(tmp_path: Path) -> None:
-    """A real ``serve`` without --kubeconfig, stopped by SIGTERM: its message names the file it wrote."""
+@pytest.mark.parametrize(("flags", "relative", "suffix"), [
+    ([], "kubeconfig.yaml", " (the default; --kubeconfig PATH writes it elsewhere)"),
+    (["--kubeconfig", "sub/k.yaml"], "sub/k.yaml", ""),
+])
+def test_serve_says_where_it_wrote_the_kubeconfig(tmp_path: Path, flags: list[str], relative: str,
+                                                  suffix: str) -> None:
+    """A real ``serve``, stopped by SIGTERM: its message names the file it wrote, as an absolute path."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "minikube_lite.cli", "serve", "--port", "0"], cwd=tmp_path,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "minikube_lite.cli", "serve", "--port", "0", *flags],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(2)]
+        lines = [proc.stdout.readline() for _ in range(3)]
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     url = lines[0].split()[2]
     assert lines[0].startswith("minikube-lite serving http://127.0.0.1:")
-    written = tmp_path / "kubeconfig.yaml"
-    assert lines[1].strip() == f"kubeconfig written to {written} (the default; --kubeconfig PATH writes it elsewhere)"
+    written = tmp_path / relative
+    assert lines[1].strip() == f"kubeconfig written to {written}{suffix}"
+    assert lines[2].strip() == f"export KUBECONFIG={written}; kubectl get nodes"
     assert yaml.safe_load(written.read_text())["clusters"][0]["cluster"]["server"] == url
     assert "stopping" in out
 
