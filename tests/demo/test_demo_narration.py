@@ -82,3 +82,15 @@ async def test_every_story_in_chinese() -> None:
     assert re.search(r"pod/disk-pod-topology  Running  node=node[12]$", text, re.M)
     assert re.search(r"pod/local-pod  Running  node=node1$", text, re.M)
     assert "数据恢复回来了" in text
+
+
+def test_a_missing_key_falls_back_to_english_and_an_unknown_one_is_named() -> None:
+    from minikube_lite.demo.narration import Catalogue
+
+    partial = Catalogue("xx", {"done": "fin."}, fallback=catalogue("en"))
+    assert partial.text("done") == "fin."
+    assert partial.text("pause") == catalogue("en").text("pause")
+    assert partial.lines("topology.selected.step", node="node1") == [
+        catalogue("en").text("topology.selected.step", node="node1")]
+    with pytest.raises(KeyError, match="'no.such.key' is missing from the 'en' catalogue"):
+        partial.text("no.such.key")
