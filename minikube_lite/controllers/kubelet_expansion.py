@@ -74,6 +74,9 @@ class KubeletVolumeExpansion(Controller):
         self.retry_backoff = Backoff(base, cap)
         self._recorders: dict[str, EventRecorder] = {}
         self._failures: dict[Key, tuple[int, float]] = {}
+        #: The resourceVersion of our last status write per claim: a cache older than that is
+        #: stale (the informer has not seen our write yet) and must not be acted on again.
+        self._written: dict[Key, int] = {}
 
     def setup(self) -> None:
         self.pods = self.informer("pods", key_of=self._pod_keys)
@@ -89,6 +92,7 @@ class KubeletVolumeExpansion(Controller):
     def _claim_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
         if event == "DELETED":
             self._failures.pop(namespaced_key(obj), None)
+            self._written.pop(namespaced_key(obj), None)
             return []
         return [namespaced_key(obj)] if node_expansion_pending(obj) else []
 
@@ -104,6 +108,8 @@ class KubeletVolumeExpansion(Controller):
     async def reconcile(self, key: Key) -> Result:
         ns, name = split_key(key)
         pvc = self.pvcs.get(name, ns)
+        if pvc is not None and int(pvc["metadata"].get("resourceVersion") or 0) < self._written.get(key, 0):
+            return DONE  # our own newer write is on its way to the cache; its event brings us back
         if pvc is None or not node_expansion_pending(pvc):
             self._failures.pop(key, None)
             return DONE
@@ -194,6 +200,7 @@ class KubeletVolumeExpansion(Controller):
         ns = (pvc.get("metadata") or {}).get("namespace")
         updated: JSON = await self.client.update("persistentvolumeclaims", {**pvc, "status": status}, ns,
                                                  subresource="status")
+        self._written[namespaced_key(updated)] = int(updated["metadata"]["resourceVersion"])
         return updated
 
 

@@ -100,6 +100,10 @@ class ExternalResizer(Controller):
         self.retry_backoff = Backoff(base, cap)
         self.recorder = EventRecorder(client, f"{COMPONENT_PREFIX} {driver_name}", clock)
         self._failures: dict[Key, _Failure] = {}
+        #: The resourceVersion of our last status write per claim: a cache older than that is
+        #: stale (the informer has not seen our write yet) and must not be acted on again.
+        self._written: dict[Key, int] = {}
+        self._pv_written: dict[str, int] = {}
 
     def setup(self) -> None:
         self.pvcs = self.informer("persistentvolumeclaims", key_of=self._claim_keys)
@@ -108,12 +112,16 @@ class ExternalResizer(Controller):
     def _claim_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
         if event == "DELETED":
             self._failures.pop(namespaced_key(obj), None)
+            self._written.pop(namespaced_key(obj), None)
             return []
         return [namespaced_key(obj)] if needs_resize(obj) else []
 
     def _volume_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
         ref = (obj.get("spec") or {}).get("claimRef") or {}
-        if event == "DELETED" or not ref.get("name"):
+        if event == "DELETED":
+            self._pv_written.pop(str(obj["metadata"]["name"]), None)
+            return []
+        if not ref.get("name"):
             return []
         return [f"{ref.get('namespace')}/{ref['name']}"]
 
@@ -122,11 +130,15 @@ class ExternalResizer(Controller):
     async def reconcile(self, key: Key) -> Result:
         ns, name = split_key(key)
         pvc = self.pvcs.get(name, ns)
+        if pvc is not None and int(pvc["metadata"].get("resourceVersion") or 0) < self._written.get(key, 0):
+            return DONE  # our own newer write is on its way to the cache; its event brings us back
         if pvc is None or not needs_resize(pvc):
             self._failures.pop(key, None)
             return DONE
         pv_name = str(pvc["spec"]["volumeName"])
-        pv = self.pvs.get(pv_name) or await get_or_none(self.client, "persistentvolumes", pv_name)
+        pv = self.pvs.get(pv_name)
+        if pv is None or int(pv["metadata"].get("resourceVersion") or 0) < self._pv_written.get(pv_name, 0):
+            pv = await get_or_none(self.client, "persistentvolumes", pv_name)
         if pv is None or not self._can_expand(pv, pvc):
             return DONE
         failure = self._failures.get(key)
@@ -243,6 +255,7 @@ class ExternalResizer(Controller):
             body["metadata"] = {k: v for k, v in (pvc.get("metadata") or {}).items() if k != "resourceVersion"}
         ns = (pvc.get("metadata") or {}).get("namespace")
         updated: JSON = await self.client.update("persistentvolumeclaims", body, ns, subresource="status")
+        self._written[namespaced_key(updated)] = int(updated["metadata"]["resourceVersion"])
         return updated
 
     async def _mark_in_progress(self, pvc: JSON, target: _Size, update_status: bool) -> JSON:
@@ -282,7 +295,9 @@ class ExternalResizer(Controller):
             patch["metadata"] = {"annotations": {rs.ANN_PRE_RESIZE_CAPACITY: rs.quantity(old_capacity)}}
         if rs.pv_capacity(pv) == new_size and not node_required:
             return
-        await self.client.patch("persistentvolumes", str(pv["metadata"]["name"]), patch)
+        name = str(pv["metadata"]["name"])
+        updated = await self.client.patch("persistentvolumes", name, patch)
+        self._pv_written[name] = int(updated["metadata"]["resourceVersion"])
 
 
 async def _capabilities(driver: Any) -> tuple[bool, bool]:
