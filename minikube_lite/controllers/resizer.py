@@ -123,7 +123,8 @@ class ExternalResizer(Controller):
             return []
         if not ref.get("name"):
             return []
-        return [f"{ref.get('namespace')}/{ref['name']}"]
+        pvc = self.pvcs.get(str(ref["name"]), str(ref.get("namespace") or ""))
+        return [f"{ref.get('namespace')}/{ref['name']}"] if pvc is not None and needs_resize(pvc) else []
 
     # ------------------------------------------------------------------ reconcile
 

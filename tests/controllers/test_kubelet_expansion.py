@@ -86,3 +86,37 @@ async def test_hostpath_volume_finishes_on_its_node(cluster: Cluster) -> None:
     assert driver.volumes[handle].size_bytes == 3 * 1024**3
     assert any(r[0] == "FileSystemResizeSuccessful" and r[2] == running["spec"]["nodeName"]
                for r in await reasons(cluster, "app"))
+
+
+async def test_node_expansion_failure_is_recorded_and_retried(cluster: Cluster) -> None:
+    """The volume vanishes from the node plugin: NodeResizeError and a Warning, then a retry
+    after the backoff succeeds once the plugin knows the volume again."""
+    await cluster.client.create("pvc", {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                                        "metadata": {"name": "data"},
+                                        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "csi-hostpath-sc",
+                                                 "resources": {"requests": {"storage": "1Gi"}}}}, "default")
+    await cluster.settle()
+    await cluster.client.patch("pvc", "data", {"spec": {"resources": {"requests": {"storage": "2Gi"}}}}, "default")
+    await cluster.settle()
+    pvc = await cluster.client.get("pvc", "data", "default")
+    assert pvc["status"]["allocatedResourceStatuses"] == {"storage": "NodeResizePending"}
+    driver = cluster.drivers["hostpath.csi.k8s.io"]
+    handle = (await cluster.client.get("persistentvolumes", pvc["spec"]["volumeName"]))["spec"]["csi"]["volumeHandle"]
+    hidden = driver.volumes.pop(handle)
+    await cluster.client.create("pods", pod(), "default")
+    for _ in range(200):
+        await cluster._quiesce()
+        if any(r[0] == "FileSystemResizeFailed" for r in await reasons(cluster, "app")):
+            break
+        await cluster.clock.advance(0.5)  # type: ignore[attr-defined]
+    status = (await cluster.client.get("pvc", "data", "default"))["status"]
+    assert status["capacity"] == {"storage": "1Gi"}
+    assert status["allocatedResourceStatuses"] == {"storage": "NodeResizePending"}
+    error = next(c for c in status["conditions"] if c["type"] == "NodeResizeError")
+    assert error["message"].startswith("failed to expand pvc with rpc error: code = NotFound desc = ")
+    failed = next(r for r in await reasons(cluster, "app") if r[0] == "FileSystemResizeFailed")
+    assert failed[3].startswith(f'MountVolume.NodeExpandVolume failed for volume "{pvc["spec"]["volumeName"]}"')
+    driver.volumes[handle] = hidden
+    await cluster.settle()
+    status = (await cluster.client.get("pvc", "data", "default"))["status"]
+    assert status["capacity"] == {"storage": "2Gi"} and "conditions" not in status
