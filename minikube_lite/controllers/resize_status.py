@@ -34,8 +34,6 @@ RESIZE_CONDITIONS = frozenset({COND_RESIZING, COND_FS_RESIZE_PENDING, COND_CONTR
 MSG_FS_RESIZE_PENDING = "Waiting for user to (re-)start a pod to finish file system resize of volume on node."
 MSG_RESIZE_ERROR_CONDITION = "failed to expand pvc with {err}"
 
-#: Set on a PV whose file system still has to grow: the claim's capacity before the expansion.
-ANN_PRE_RESIZE_CAPACITY = "volume.alpha.kubernetes.io/pre-resize-capacity"
 STORAGE = "storage"
 
 

@@ -197,13 +197,12 @@ class ExternalResizer(Controller):
         pvc = await self._mark_in_progress(pvc, target, update_status)
         pv_name = str(pv["metadata"]["name"])
         await self.recorder.event(pvc, NORMAL, REASON_RESIZING, MSG_RESIZING.format(pv=pv_name))
-        old_capacity = rs.capacity(pvc)
         try:
             new_bytes, node_required = await self._resize(pv, target)
         except spec.CsiError as err:
             return await self._failed(key, pvc, pv_name, err, failure)
         self._failures.pop(key, None)
-        await self._update_pv_capacity(pv, old_capacity, new_bytes, node_required)
+        await self._update_pv_capacity(pv, new_bytes)
         if node_required:
             await self._mark_node_expansion_pending(pvc)
         else:
@@ -287,14 +286,11 @@ class ExternalResizer(Controller):
         await self.recorder.event(updated, NORMAL, REASON_RESIZE_SUCCESSFUL, MSG_RESIZE_SUCCESSFUL)
         return updated
 
-    async def _update_pv_capacity(self, pv: JSON, old_capacity: Decimal, new_size: Decimal,
-                                  node_required: bool) -> None:
-        """``updatePVCapacity``: the PV shows the new size; while the node still has to grow the
-        file system it remembers the claim's capacity from before."""
+    async def _update_pv_capacity(self, pv: JSON, new_size: Decimal) -> None:
+        """``updatePVCapacity``: the PV shows the new size. (The ``pre-resize-capacity`` annotation
+        is behind the resizer's AnnotateFsResize gate, off by default, so it is not written.)"""
         patch: JSON = {"spec": {"capacity": {rs.STORAGE: rs.quantity(new_size)}}}
-        if node_required:
-            patch["metadata"] = {"annotations": {rs.ANN_PRE_RESIZE_CAPACITY: rs.quantity(old_capacity)}}
-        if rs.pv_capacity(pv) == new_size and not node_required:
+        if rs.pv_capacity(pv) == new_size:
             return
         name = str(pv["metadata"]["name"])
         updated = await self.client.patch("persistentvolumes", name, patch)

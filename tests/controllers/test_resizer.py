@@ -72,7 +72,7 @@ async def test_grow_without_pod_waits_for_the_node(cluster: Cluster) -> None:
         "Waiting for user to (re-)start a pod to finish file system resize of volume on node.")
     pv = await cluster.client.get("persistentvolumes", pvc["spec"]["volumeName"])
     assert pv["spec"]["capacity"] == {"storage": "30Gi"}
-    assert pv["metadata"]["annotations"][rs.ANN_PRE_RESIZE_CAPACITY] == "20Gi"
+    assert "volume.alpha.kubernetes.io/pre-resize-capacity" not in pv["metadata"]["annotations"]
     assert cluster.cloud.disks[pv["spec"]["csi"]["volumeHandle"]].size_gib == 30
     source = f"external-resizer {DISK}"
     items = (await cluster.client.list("events", "default", field_selector="involvedObject.name=data"))["items"]

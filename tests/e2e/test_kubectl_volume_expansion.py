@@ -170,6 +170,8 @@ async def test_kubectl_volume_expansion(tmp_path: Path) -> None:
         assert conditions[1][-1] == ("Waiting for user to (re-)start a pod to finish file system resize "
                                      "of volume on node.")
         rows = event_rows(described)
+        assert ("Warning", "ExternalExpanding", "volume_expand",
+                "waiting for an external controller to expand this PVC") in rows
         source = f"external-resizer {DRIVER}"
         assert ("Normal", "Resizing", source, f"External resizer is resizing volume {pv_name}") in rows
         assert ("Normal", "FileSystemResizeRequired", source, "Require file system resize of volume on node") in rows

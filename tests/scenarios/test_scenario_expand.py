@@ -78,8 +78,8 @@ async def test_expansion_offline_then_online() -> None:
         assert (await c.client.get("pods", "app", "default"))["status"]["phase"] == "Running"
 
         counts = await reasons(c, "data")
-        assert {r: counts.get(r) for r in ("Resizing", "FileSystemResizeRequired")} == {
-            "Resizing": 2, "FileSystemResizeRequired": 2}
+        assert {r: counts.get(r) for r in ("ExternalExpanding", "Resizing", "FileSystemResizeRequired")} == {
+            "ExternalExpanding": 2, "Resizing": 2, "FileSystemResizeRequired": 2}
         # The kubelet's message names the node and the volume: the same both times, one event.
         assert counts["FileSystemResizeSuccessful"] == 2
         assert (await reasons(c, "app"))["FileSystemResizeSuccessful"] == 2
