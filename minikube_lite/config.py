@@ -219,6 +219,8 @@ class CloudDurations(_Model):
     deleteSnapshot: Duration = 1.0
     #: Extra time to create a disk from a snapshot (data has to be copied in).
     restoreDisk: Duration = 1.0
+    #: ResizeDisk: how long a disk takes to reach its new size (0 = at once).
+    resizeDisk: Duration = 1.0
 
 
 class ScriptedFault(_Model):

@@ -4,6 +4,8 @@
   without ``storageClassName`` provisions exactly as on a real cluster.
 - ``StorageObjectInUseProtection``: every new PVC and PV carries its protection finalizer, so
   the protection controllers can hold deletion while the object is in use.
+- ``PersistentVolumeClaimResize``: a claim may only grow when it is bound, was provisioned by
+  its class and the class says ``allowVolumeExpansion: true`` (403 Forbidden otherwise).
 - ``PersistentVolumeStatusStrategy``: the PV registry stamps ``status.lastPhaseTransitionTime``
   on create and on every phase change (the strategy's PrepareForCreate/PrepareForUpdate).
 
@@ -15,10 +17,13 @@ The StorageClass update rules of §0.4 are enforced by ``api/validation`` (not d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..clock import rfc3339
 from .admission import CREATE, UPDATE, AdmissionContext
+from .errors import forbidden
+from .quantity import parse_quantity
 
 if TYPE_CHECKING:
     from .engine import ApiEngine
@@ -30,6 +35,10 @@ PV_PROTECTION_FINALIZER = "kubernetes.io/pv-protection"
 ANN_BETA_STORAGE_CLASS = "volume.beta.kubernetes.io/storage-class"
 ANN_IS_DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 ANN_BETA_IS_DEFAULT_CLASS = "storageclass.beta.kubernetes.io/is-default-class"
+
+RESIZE_ONLY_BOUND = "Only bound persistent volume claims can be expanded"
+RESIZE_NOT_ALLOWED = ("only dynamically provisioned pvc can be resized and "
+                      "the storageclass that provisions the pvc must support resize")
 
 
 def _is_core(ctx: AdmissionContext, plural: str) -> bool:
@@ -104,6 +113,61 @@ class StorageObjectInUseProtection:
         return None
 
 
+def claim_class(pvc: Mapping[str, Any]) -> str:
+    """``GetPersistentVolumeClaimClass``: the beta annotation wins over ``spec.storageClassName``."""
+    ann = _annotations(pvc).get(ANN_BETA_STORAGE_CLASS)
+    if ann is not None:
+        return str(ann)
+    return str((pvc.get("spec") or {}).get("storageClassName") or "")
+
+
+def _requested_storage(pvc: Mapping[str, Any]) -> Decimal:
+    raw = (((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
+    if raw is None:
+        return Decimal(0)
+    try:
+        return parse_quantity(str(raw))
+    except ValueError:
+        return Decimal(0)
+
+
+class PersistentVolumeClaimResize:
+    """Upstream ``PersistentVolumeClaimResize`` (validating): growing a claim needs a bound claim
+    whose class (unchanged, non-empty) has ``allowVolumeExpansion: true``.
+
+    kube-apiserver validates the object before validating admission runs, so an update that
+    field validation refuses gets that 422 first; this plugin stays silent on such updates.
+    """
+
+    name = "PersistentVolumeClaimResize"
+
+    def admit(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
+        return None
+
+    def validate(self, ctx: AdmissionContext, obj: JSON, old: JSON | None) -> None:
+        if ctx.operation != UPDATE or ctx.subresource or old is None or not _is_core(ctx, "persistentvolumeclaims"):
+            return
+        if _requested_storage(obj) <= _requested_storage(old):
+            return
+        from .validation.core import validate_pvc_update
+
+        if validate_pvc_update(obj, old):
+            return  # field validation answers with its 422, as upstream's order gives
+        name = str((obj.get("metadata") or {}).get("name") or "")
+        if (old.get("status") or {}).get("phase") != "Bound":
+            raise forbidden("", "persistentvolumeclaims", name, RESIZE_ONLY_BOUND)
+        if not self._allow_resize(ctx, obj, old):
+            raise forbidden("", "persistentvolumeclaims", name, RESIZE_NOT_ALLOWED)
+
+    @staticmethod
+    def _allow_resize(ctx: AdmissionContext, obj: JSON, old: JSON) -> bool:
+        cls, old_cls = claim_class(obj), claim_class(old)
+        if not cls or not old_cls or cls != old_cls:
+            return False
+        sc = ctx.lookup("storage.k8s.io", "storageclasses", "", cls)
+        return sc is not None and sc.get("allowVolumeExpansion") is True
+
+
 class PersistentVolumeStatusStrategy:
     """The PV registry's ``lastPhaseTransitionTime`` bookkeeping (§0.3).
 
@@ -139,7 +203,8 @@ class PersistentVolumeStatusStrategy:
 
 
 def plugins() -> list[Any]:
-    return [DefaultStorageClass(), StorageObjectInUseProtection(), PersistentVolumeStatusStrategy()]
+    return [DefaultStorageClass(), StorageObjectInUseProtection(), PersistentVolumeClaimResize(),
+            PersistentVolumeStatusStrategy()]
 
 
 def install(engine: ApiEngine) -> None:

@@ -51,6 +51,9 @@ MSG_QUOTA_SNAPSHOT = "The number of snapshots has reached the quota ({quota})."
 MSG_INSTANCE_DISK_LIMIT = "The instance {instance} already has {count} disks attached (limit {limit})."
 MSG_INVALID_SIZE = "The disk size {size} GiB is out of the range [{min}, {max}] for category {category}."
 MSG_SIZE_TOO_SMALL = "The disk size {size} GiB is smaller than the snapshot {snapshot} ({snap_size} GiB)."
+MSG_RESIZE_NOT_LARGER = ("The new size {size} GiB of disk {disk} must be larger than its current size "
+                         "{current} GiB.")
+MSG_RESIZE_IN_PROGRESS = "The disk {disk} is already being resized to {target} GiB."
 MSG_INVALID_CATEGORY = "The disk category {category} is not supported; supported: {supported}."
 MSG_IDEMPOTENT_MISMATCH = ("The request uses the same client token {token} as a previous, "
                            "but non-identical request.")

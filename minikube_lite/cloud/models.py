@@ -85,6 +85,29 @@ class Disk:
     device: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     content: Content = field(default_factory=Content)
+    #: A ResizeDisk under way: the size being grown to, when it started and how long it takes.
+    resize_target_gib: int | None = None
+    resize_started: float = 0.0
+    resize_duration: float = 0.0
+    now: Callable[[], float] = field(default=lambda: 0.0, repr=False, compare=False)
+
+    @property
+    def resizing(self) -> bool:
+        return self.resize_target_gib is not None
+
+    @property
+    def resize_progress(self) -> int:
+        """Percent of the running resize done (100 when none runs), read from the clock."""
+        if self.resize_target_gib is None:
+            return 100
+        if self.resize_duration <= 0:
+            return 99
+        return max(0, min(99, int((self.now() - self.resize_started) / self.resize_duration * 100)))
+
+    @property
+    def reserved_gib(self) -> int:
+        """Capacity counted against the quota: a resize reserves its target size at once."""
+        return max(self.size_gib, self.resize_target_gib or 0)
 
     @property
     def instance_id(self) -> str | None:
@@ -102,6 +125,7 @@ class Disk:
             "Device": self.device or "", "MultiAttach": "Enabled" if self.multi_attach else "Disabled",
             "SourceSnapshotId": self.source_snapshot_id or "", "ClientToken": self.client_token or "",
             "CreationTime": rfc3339(self.created_at), "Tags": dict(self.tags), "Content": self.content.to_dict(),
+            "TargetSize": self.reserved_gib, "ResizeProgress": f"{self.resize_progress}%",
         }
 
 

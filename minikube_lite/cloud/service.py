@@ -25,6 +25,7 @@ from . import errors as E
 from .errors import (
     CloudError,
     CloudTimeoutError,
+    ConflictError,
     DiskInUseError,
     IdempotencyError,
     IncorrectStatusError,
@@ -178,7 +179,7 @@ class MockCloud:
         disk = Disk(disk_id=disk_id, name=name or disk_id, region=disk_region, zone=zone, size_gib=size_gib,
                     category=category, status=CREATING, created_at=self.clock.now(),
                     client_token=client_token, source_snapshot_id=snapshot_id, multi_attach=multi_attach,
-                    tags=dict(tags or {}), content=content)
+                    tags=dict(tags or {}), content=content, now=self.clock.now)
         self.disks[disk_id] = disk
         if client_token:
             self._token_index[client_token] = disk_id
@@ -215,6 +216,48 @@ class MockCloud:
         disk = self.disks.get(disk_id)
         if disk is not None and disk.status == DELETING:
             del self.disks[disk_id]
+
+    async def resize_disk(self, disk_id: str, new_size_gib: int) -> Disk:
+        """ResizeDisk (online): grow only, within the category's limits and the capacity quota.
+
+        The new size is reserved against the quota at once; ``size_gib`` changes when the
+        configured ``resizeDisk`` duration has passed. Asking again for the size already being
+        grown to returns the disk (idempotent); asking for another size meanwhile conflicts.
+        """
+        disk = self._disk(self.disks.get(disk_id), disk_id, "ResizeDisk")
+        await self._call("ResizeDisk", (disk.zone,))
+        disk = self._disk(self.disks.get(disk_id), disk_id, "ResizeDisk")
+        if disk.resize_target_gib is not None:
+            if disk.resize_target_gib == new_size_gib:
+                self._record("ResizeDisk", disk_id, "OK (in progress)")
+                return disk
+            raise self._fail("ResizeDisk", disk_id, ConflictError(E.MSG_RESIZE_IN_PROGRESS.format(
+                disk=disk_id, target=disk.resize_target_gib)))
+        if disk.status not in (AVAILABLE, IN_USE):
+            raise self._fail("ResizeDisk", disk_id, IncorrectStatusError(
+                E.MSG_INCORRECT_DISK_STATUS.format(status=disk.status)))
+        if new_size_gib <= disk.size_gib:
+            raise self._fail("ResizeDisk", disk_id, InvalidParameterError(E.MSG_RESIZE_NOT_LARGER.format(
+                size=new_size_gib, disk=disk_id, current=disk.size_gib), E.INVALID_SIZE))
+        limits = self.config.categories.get(disk.category)
+        if limits is not None and new_size_gib > limits[1]:
+            raise self._fail("ResizeDisk", disk_id, InvalidParameterError(E.MSG_INVALID_SIZE.format(
+                size=new_size_gib, min=limits[0], max=limits[1], category=disk.category), E.INVALID_SIZE))
+        quota = self.config.quotas.totalCapacityGiB
+        if self.used_capacity_gib() + new_size_gib - disk.size_gib > quota:
+            raise self._fail("ResizeDisk", disk_id, QuotaExceededError(
+                E.MSG_QUOTA_CAPACITY.format(quota=quota), E.QUOTA_CAPACITY))
+        disk.resize_target_gib = new_size_gib
+        disk.resize_started = self.clock.now()
+        disk.resize_duration = self.config.durations.resizeDisk
+        self._record("ResizeDisk", disk_id, f"OK {disk.size_gib} -> {new_size_gib} GiB")
+        self._later(disk.resize_duration, lambda: self._finish_resize(disk_id))
+        return disk
+
+    def _finish_resize(self, disk_id: str) -> None:
+        disk = self.disks.get(disk_id)
+        if disk is not None and disk.resize_target_gib is not None:
+            disk.size_gib, disk.resize_target_gib = disk.resize_target_gib, None
 
     async def attach_disk(self, disk_id: str, instance_id: str) -> Disk:
         """AttachDisk: same zone only; a single-attach disk may be on one instance at a time."""
@@ -388,7 +431,7 @@ class MockCloud:
         return sum(1 for d in self.disks.values() if d.zone == zone)
 
     def used_capacity_gib(self) -> int:
-        return sum(d.size_gib for d in self.disks.values())
+        return sum(d.reserved_gib for d in self.disks.values())
 
     # ------------------------------------------------------------------ waiting
 
@@ -407,6 +450,17 @@ class MockCloud:
 
     async def wait_disk_gone(self, disk_id: str, timeout: float = 300.0) -> None:
         await self._wait(lambda: disk_id not in self.disks, timeout, f"disk {disk_id} to be deleted")
+
+    async def wait_disk_resized(self, disk_id: str, timeout: float = 300.0) -> Disk:
+        """Wait (on the cluster clock) until no resize of the disk is under way."""
+        def check() -> bool:
+            disk = self.disks.get(disk_id)
+            if disk is None:
+                raise NotFoundError(E.MSG_DISK_NOT_FOUND, E.DISK_NOT_FOUND)
+            return not disk.resizing
+
+        await self._wait(check, timeout, f"disk {disk_id} to finish resizing")
+        return self.disks[disk_id]
 
     async def wait_snapshot(self, snapshot_id: str, timeout: float = 300.0) -> Snapshot:
         def check() -> bool:

@@ -48,6 +48,14 @@ MSG_ATTACH_LIMIT = "ControllerPublishVolume: node %s already has %d volumes atta
 MSG_ATTACHED_ELSEWHERE = "ControllerPublishVolume: disk %s is attached to %s, cannot attach to %s"
 MSG_NODE_UNKNOWN = "NodeGetInfo: node %s has no instance in the cloud"
 MSG_NOT_ATTACHED = "NodeStageVolume: disk %s is not attached to node %s"
+MSG_EXPAND_ID_REQUIRED = "ControllerExpandVolume: Volume ID must be provided"
+MSG_EXPAND_RANGE_REQUIRED = "ControllerExpandVolume: Capacity range must be provided"
+MSG_EXPAND_LIMIT = "ControllerExpandVolume: requested size %d GiB is larger than the limit %d bytes"
+MSG_EXPAND_NOT_FOUND = "ControllerExpandVolume: disk %s not found"
+MSG_NODE_EXPAND_ID_REQUIRED = "NodeExpandVolume: Volume ID must be provided"
+MSG_NODE_EXPAND_PATH_REQUIRED = "NodeExpandVolume: Volume path must be provided"
+MSG_NODE_EXPAND_NOT_FOUND = "NodeExpandVolume: disk %s not found"
+MSG_NODE_EXPAND_NOT_ATTACHED = "NodeExpandVolume: disk %s is not attached to node %s"
 
 _NOT_FOUND = (E.DISK_NOT_FOUND, E.SNAPSHOT_NOT_FOUND, E.INSTANCE_NOT_FOUND)
 
@@ -132,18 +140,20 @@ class CloudDiskDriver:
     async def get_plugin_info(self) -> spec.GetPluginInfoResponse:
         return spec.GetPluginInfoResponse(self.name, VENDOR_VERSION)
 
-    async def get_plugin_capabilities(self) -> list[spec.PluginCapability]:
-        return [spec.PluginCapability.CONTROLLER_SERVICE, spec.PluginCapability.VOLUME_ACCESSIBILITY_CONSTRAINTS]
+    async def get_plugin_capabilities(self) -> spec.PluginCapabilities:
+        return [spec.PluginCapability.CONTROLLER_SERVICE, spec.PluginCapability.VOLUME_ACCESSIBILITY_CONSTRAINTS,
+                spec.VolumeExpansion.ONLINE]
 
     async def controller_get_capabilities(self) -> list[spec.ControllerCapability]:
         caps = [spec.ControllerCapability.CREATE_DELETE_VOLUME, spec.ControllerCapability.PUBLISH_UNPUBLISH_VOLUME,
-                spec.ControllerCapability.GET_CAPACITY]
+                spec.ControllerCapability.GET_CAPACITY, spec.ControllerCapability.EXPAND_VOLUME]
         if self.config.snapshots:
             caps += [spec.ControllerCapability.CREATE_DELETE_SNAPSHOT, spec.ControllerCapability.LIST_SNAPSHOTS]
         return caps
 
     async def node_get_capabilities(self) -> list[spec.NodeCapability]:
-        return [spec.NodeCapability.STAGE_UNSTAGE_VOLUME, spec.NodeCapability.GET_VOLUME_STATS]
+        return [spec.NodeCapability.STAGE_UNSTAGE_VOLUME, spec.NodeCapability.GET_VOLUME_STATS,
+                spec.NodeCapability.EXPAND_VOLUME]
 
     # ------------------------------------------------------------ volumes
 
@@ -283,6 +293,32 @@ class CloudDiskDriver:
             raise cloud_error_to_csi(err, "ControllerUnpublishVolume") from None
         return spec.ControllerUnpublishVolumeResponse()
 
+    async def controller_expand_volume(
+            self, req: spec.ControllerExpandVolumeRequest) -> spec.ControllerExpandVolumeResponse:
+        """ResizeDisk, then wait until the cloud reports the new size. A disk already as large as
+        asked answers at once (the call is idempotent, as the resizer retries it). The file system
+        still has to grow on the node, so a mounted volume asks for node expansion."""
+        if not req.volume_id:
+            raise CsiError(Code.INVALID_ARGUMENT, MSG_EXPAND_ID_REQUIRED)
+        rng = req.capacity_range
+        if rng is None:
+            raise CsiError(Code.INVALID_ARGUMENT, MSG_EXPAND_RANGE_REQUIRED)
+        size_gib = spec.round_up_gib(rng.required_bytes)
+        if rng.limit_bytes and size_gib * spec.GIB > rng.limit_bytes:
+            raise CsiError(Code.OUT_OF_RANGE, MSG_EXPAND_LIMIT % (size_gib, rng.limit_bytes))
+        disk = self.cloud.disks.get(req.volume_id)
+        if disk is None or disk.status == DELETING:
+            raise CsiError(Code.NOT_FOUND, MSG_EXPAND_NOT_FOUND % req.volume_id)
+        node_expansion = not (req.volume_capability is not None and req.volume_capability.block)
+        try:
+            if disk.resizing or disk.size_gib < size_gib:
+                if disk.resize_target_gib != size_gib and disk.size_gib < size_gib:
+                    await self.cloud.resize_disk(disk.disk_id, size_gib)
+                disk = await self.cloud.wait_disk_resized(disk.disk_id, self.timeout)
+        except CloudError as err:
+            raise cloud_error_to_csi(err, "ControllerExpandVolume") from None
+        return spec.ControllerExpandVolumeResponse(disk.size_bytes, node_expansion)
+
     # ------------------------------------------------------------ snapshots
 
     async def create_snapshot(self, req: spec.CreateSnapshotRequest) -> spec.CreateSnapshotResponse:
@@ -384,6 +420,20 @@ class CloudDiskDriver:
 
     async def node_unpublish_volume(self, req: spec.NodeUnpublishVolumeRequest) -> spec.NodeUnpublishVolumeResponse:
         return self.mounts.unpublish(req)
+
+    async def node_expand_volume(self, req: spec.NodeExpandVolumeRequest) -> spec.NodeExpandVolumeResponse:
+        """Grow the file system to the disk's size: the disk must be attached to this node."""
+        if not req.volume_id:
+            raise CsiError(Code.INVALID_ARGUMENT, MSG_NODE_EXPAND_ID_REQUIRED)
+        if not req.volume_path:
+            raise CsiError(Code.INVALID_ARGUMENT, MSG_NODE_EXPAND_PATH_REQUIRED)
+        disk = self.cloud.disks.get(req.volume_id)
+        if disk is None:
+            raise CsiError(Code.NOT_FOUND, MSG_NODE_EXPAND_NOT_FOUND % req.volume_id)
+        inst = self.cloud.instance_for_node(req.node_name)
+        if inst is None or inst.instance_id not in disk.instance_ids or disk.status != IN_USE:
+            raise CsiError(Code.FAILED_PRECONDITION, MSG_NODE_EXPAND_NOT_ATTACHED % (req.volume_id, req.node_name))
+        return spec.NodeExpandVolumeResponse(disk.size_bytes)
 
 
 def _zones_of(req: spec.CreateVolumeRequest) -> list[str]:

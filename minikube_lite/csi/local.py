@@ -42,6 +42,10 @@ MSG_SOURCE_TOO_BIG = "source size %d is larger than requested capacity %d"
 MSG_WRONG_NODE = "volume %s lives on node %s and cannot be published to node %s"
 MSG_STILL_ATTACHED = "volume %s is still attached to node %s"
 MSG_NODE_UNKNOWN = "node %s does not run %s"
+MSG_EXPAND_ID_REQUIRED = "Volume ID not provided"
+MSG_EXPAND_RANGE_REQUIRED = "Capacity range not provided"
+MSG_EXPAND_PATH_REQUIRED = "Volume path not provided"
+MSG_EXPAND_NOT_FOUND = "Could not get volume %s: volume id %s does not exist in the volumes list"
 
 
 @dataclass
@@ -108,19 +112,21 @@ class LocalDriver:
     async def get_plugin_info(self) -> spec.GetPluginInfoResponse:
         return spec.GetPluginInfoResponse(self.name, VENDOR_VERSION)
 
-    async def get_plugin_capabilities(self) -> list[spec.PluginCapability]:
-        return [spec.PluginCapability.CONTROLLER_SERVICE, spec.PluginCapability.VOLUME_ACCESSIBILITY_CONSTRAINTS]
+    async def get_plugin_capabilities(self) -> spec.PluginCapabilities:
+        return [spec.PluginCapability.CONTROLLER_SERVICE, spec.PluginCapability.VOLUME_ACCESSIBILITY_CONSTRAINTS,
+                spec.VolumeExpansion.ONLINE]
 
     async def controller_get_capabilities(self) -> list[spec.ControllerCapability]:
         caps = [spec.ControllerCapability.CREATE_DELETE_VOLUME, spec.ControllerCapability.PUBLISH_UNPUBLISH_VOLUME,
                 spec.ControllerCapability.GET_CAPACITY, spec.ControllerCapability.CLONE_VOLUME,
-                spec.ControllerCapability.LIST_VOLUMES]
+                spec.ControllerCapability.LIST_VOLUMES, spec.ControllerCapability.EXPAND_VOLUME]
         if self.config.snapshots:
             caps += [spec.ControllerCapability.CREATE_DELETE_SNAPSHOT, spec.ControllerCapability.LIST_SNAPSHOTS]
         return caps
 
     async def node_get_capabilities(self) -> list[spec.NodeCapability]:
-        return [spec.NodeCapability.STAGE_UNSTAGE_VOLUME, spec.NodeCapability.GET_VOLUME_STATS]
+        return [spec.NodeCapability.STAGE_UNSTAGE_VOLUME, spec.NodeCapability.GET_VOLUME_STATS,
+                spec.NodeCapability.EXPAND_VOLUME]
 
     # ------------------------------------------------------------ volumes
 
@@ -212,6 +218,28 @@ class LocalDriver:
             raise CsiError(Code.FAILED_PRECONDITION, MSG_STILL_ATTACHED % (vol.volume_id, sorted(vol.published_to)[0]))
         del self.volumes[req.volume_id]
         return spec.DeleteVolumeResponse()
+
+    async def controller_expand_volume(
+            self, req: spec.ControllerExpandVolumeRequest) -> spec.ControllerExpandVolumeResponse:
+        """As csi-driver-host-path: grow the volume's size (never shrink) within the maximum
+        volume size and, here, the free space of its node; the node side is then asked too."""
+        if not req.volume_id:
+            raise CsiError(Code.INVALID_ARGUMENT, MSG_EXPAND_ID_REQUIRED)
+        if req.capacity_range is None:
+            raise CsiError(Code.INVALID_ARGUMENT, MSG_EXPAND_RANGE_REQUIRED)
+        capacity = req.capacity_range.required_bytes
+        if capacity > MAX_VOLUME_SIZE:
+            raise CsiError(Code.OUT_OF_RANGE, MSG_TOO_BIG % (capacity, MAX_VOLUME_SIZE))
+        vol = self.volumes.get(req.volume_id)
+        if vol is None:
+            raise CsiError(Code.NOT_FOUND, MSG_EXPAND_NOT_FOUND % (req.volume_id, req.volume_id))
+        if vol.size_bytes < capacity:
+            growth = capacity - vol.size_bytes
+            free = self.free_bytes(vol.node)
+            if free < growth:
+                raise CsiError(Code.RESOURCE_EXHAUSTED, MSG_NO_SPACE % (vol.node, growth, free))
+            vol.size_bytes = capacity
+        return spec.ControllerExpandVolumeResponse(vol.size_bytes, True)
 
     async def controller_publish_volume(
             self, req: spec.ControllerPublishVolumeRequest) -> spec.ControllerPublishVolumeResponse:
@@ -310,6 +338,16 @@ class LocalDriver:
 
     async def node_unpublish_volume(self, req: spec.NodeUnpublishVolumeRequest) -> spec.NodeUnpublishVolumeResponse:
         return self.mounts.unpublish(req)
+
+    async def node_expand_volume(self, req: spec.NodeExpandVolumeRequest) -> spec.NodeExpandVolumeResponse:
+        if not req.volume_id:
+            raise CsiError(Code.INVALID_ARGUMENT, MSG_EXPAND_ID_REQUIRED)
+        if not req.volume_path:
+            raise CsiError(Code.INVALID_ARGUMENT, MSG_EXPAND_PATH_REQUIRED)
+        vol = self.volumes.get(req.volume_id)
+        if vol is None:
+            raise CsiError(Code.NOT_FOUND, MSG_EXPAND_NOT_FOUND % (req.volume_id, req.volume_id))
+        return spec.NodeExpandVolumeResponse(vol.size_bytes)
 
     def _on_node(self, volume_id: str, node: str, op: str) -> None:
         """A local volume can only be mounted on the node that holds it."""

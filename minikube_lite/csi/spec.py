@@ -89,6 +89,18 @@ class PluginCapability(enum.Enum):
     GROUP_CONTROLLER_SERVICE = 3
 
 
+class VolumeExpansion(enum.Enum):
+    """``PluginCapability.VolumeExpansion.Type``: a plugin reports one of these next to its service
+    capabilities (ONLINE: a volume can grow while published to a node; OFFLINE: only while not)."""
+
+    ONLINE = 1
+    OFFLINE = 2
+
+
+#: What GetPluginCapabilities answers: service capabilities and at most one VolumeExpansion.
+PluginCapabilities = list[PluginCapability | VolumeExpansion]
+
+
 class ControllerCapability(enum.Enum):
     CREATE_DELETE_VOLUME = 1
     PUBLISH_UNPUBLISH_VOLUME = 2
@@ -244,6 +256,20 @@ class ControllerUnpublishVolumeResponse:
 
 
 @dataclass
+class ControllerExpandVolumeRequest:
+    volume_id: str
+    capacity_range: CapacityRange | None = None
+    secrets: dict[str, str] = field(default_factory=dict)
+    volume_capability: VolumeCapability | None = None
+
+
+@dataclass
+class ControllerExpandVolumeResponse:
+    capacity_bytes: int
+    node_expansion_required: bool = False
+
+
+@dataclass
 class CreateSnapshotRequest:
     source_volume_id: str
     name: str
@@ -371,6 +397,24 @@ class NodeUnpublishVolumeResponse:
     pass
 
 
+@dataclass
+class NodeExpandVolumeRequest:
+    """As csi.proto, plus ``node_name``: the node whose plugin is asked (see NodeGetInfoRequest)."""
+
+    volume_id: str
+    node_name: str
+    volume_path: str
+    capacity_range: CapacityRange | None = None
+    staging_target_path: str = ""
+    volume_capability: VolumeCapability | None = None
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class NodeExpandVolumeResponse:
+    capacity_bytes: int = 0
+
+
 class CsiDriver(Protocol):
     """What controllers may call. Every call may raise :class:`CsiError`."""
 
@@ -378,7 +422,7 @@ class CsiDriver(Protocol):
 
     async def get_plugin_info(self) -> GetPluginInfoResponse: ...
 
-    async def get_plugin_capabilities(self) -> list[PluginCapability]: ...
+    async def get_plugin_capabilities(self) -> PluginCapabilities: ...
 
     async def controller_get_capabilities(self) -> list[ControllerCapability]: ...
 
@@ -393,6 +437,9 @@ class CsiDriver(Protocol):
 
     async def controller_unpublish_volume(
         self, req: ControllerUnpublishVolumeRequest) -> ControllerUnpublishVolumeResponse: ...
+
+    async def controller_expand_volume(
+        self, req: ControllerExpandVolumeRequest) -> ControllerExpandVolumeResponse: ...
 
     async def create_snapshot(self, req: CreateSnapshotRequest) -> CreateSnapshotResponse: ...
 
@@ -411,6 +458,8 @@ class CsiDriver(Protocol):
     async def node_publish_volume(self, req: NodePublishVolumeRequest) -> NodePublishVolumeResponse: ...
 
     async def node_unpublish_volume(self, req: NodeUnpublishVolumeRequest) -> NodeUnpublishVolumeResponse: ...
+
+    async def node_expand_volume(self, req: NodeExpandVolumeRequest) -> NodeExpandVolumeResponse: ...
 
     def serves_node(self, node_name: str) -> bool:
         """Whether this driver's node plugin runs on ``node_name`` (registration asks)."""

@@ -221,3 +221,95 @@ async def test_0_4_allowed_topologies_mount_options_expansion_are_mutable(cluste
     updated = await cluster.client.update("storageclasses", made)
     assert updated["allowedTopologies"][0]["matchLabelExpressions"][0]["values"] == ["b"]
     assert updated["mountOptions"] == ["debug"] and updated["allowVolumeExpansion"] is True
+
+
+# ---------------------------------------------------------------- PersistentVolumeClaimResize
+
+RESIZE_FORBIDDEN = ('persistentvolumeclaims "c" is forbidden: only dynamically provisioned pvc can be resized '
+                    'and the storageclass that provisions the pvc must support resize')
+
+
+async def _bound_claim(cluster: Cluster, class_name: str | None, size: str = "1Gi") -> JSON:
+    spec: JSON = {"volumeName": "pv-c"}
+    if class_name is not None:
+        spec["storageClassName"] = class_name
+    await cluster.client.create("pvc", claim("c", **spec), "default")
+    return await cluster.client.patch("pvc", "c", {"status": {"phase": "Bound", "capacity": {"storage": size}}},
+                                      "default", subresource="status")
+
+
+async def _resize(cluster: Cluster, size: str) -> JSON:
+    return await cluster.client.patch("pvc", "c", {"spec": {"resources": {"requests": {"storage": size}}}},
+                                      "default")
+
+
+@pytest.mark.parametrize(("class_body", "class_name"), [
+    ({}, "plain"),                                   # allowVolumeExpansion unset
+    ({"allowVolumeExpansion": False}, "plain"),      # explicitly off
+    (None, "missing"),                               # the class does not exist
+    (None, ""),                                      # a claim without class (pre-bound to a PV)
+])
+async def test_resize_forbidden_without_expandable_class(cluster: Cluster, class_body: JSON | None,
+                                                         class_name: str) -> None:
+    if class_body is not None:
+        await cluster.client.create("storageclasses", sc(class_name, **class_body))
+    await _bound_claim(cluster, class_name)
+    with pytest.raises(ApiError) as err:
+        await _resize(cluster, "2Gi")
+    assert (err.value.code, err.value.reason, err.value.message) == (403, "Forbidden", RESIZE_FORBIDDEN)
+    stored = await cluster.client.get("pvc", "c", "default")
+    assert stored["spec"]["resources"]["requests"]["storage"] == "1Gi"
+
+
+async def test_resize_allowed_on_expandable_class(cluster: Cluster) -> None:
+    await cluster.client.create("storageclasses", sc("fast", allowVolumeExpansion=True))
+    await _bound_claim(cluster, "fast")
+    grown = await _resize(cluster, "2Gi")
+    assert grown["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    # The same size again, or a smaller one still above status.capacity, is no expansion.
+    assert (await _resize(cluster, "2Gi"))["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    assert (await _resize(cluster, "1536Mi"))["spec"]["resources"]["requests"]["storage"] == "1536Mi"
+
+
+async def test_shrink_to_status_capacity_is_invalid(cluster: Cluster) -> None:
+    await cluster.client.create("storageclasses", sc("fast", allowVolumeExpansion=True))
+    await _bound_claim(cluster, "fast", size="2Gi")
+    await _resize(cluster, "4Gi")
+    for size in ("2Gi", "1Gi"):
+        with pytest.raises(ApiError) as err:
+            await _resize(cluster, size)
+        assert err.value.code == 422
+        assert err.value.message == ('PersistentVolumeClaim "c" is invalid: spec.resources.requests.storage: '
+                                     'Forbidden: field can not be less than status.capacity')
+
+
+async def test_shrink_after_failed_expansion_is_allowed_above_capacity(cluster: Cluster) -> None:
+    """RecoverVolumeExpansionFailure (GA): a too-large request may be lowered, but not to capacity."""
+    await cluster.client.create("storageclasses", sc("fast", allowVolumeExpansion=True))
+    await _bound_claim(cluster, "fast", size="1Gi")
+    await _resize(cluster, "100Ti")
+    await cluster.client.patch("pvc", "c", {"status": {
+        "allocatedResources": {"storage": "100Ti"},
+        "allocatedResourceStatuses": {"storage": "ControllerResizeInfeasible"}}}, "default", subresource="status")
+    assert (await _resize(cluster, "2Gi"))["spec"]["resources"]["requests"]["storage"] == "2Gi"
+
+
+async def test_unbound_claim_growth_is_the_immutable_spec_error(cluster: Cluster) -> None:
+    """Field validation runs before validating admission: an unbound claim's spec is immutable."""
+    await cluster.client.create("storageclasses", sc("fast", allowVolumeExpansion=True))
+    await cluster.client.create("pvc", claim("c", storageClassName="fast"), "default")
+    with pytest.raises(ApiError) as err:
+        await _resize(cluster, "2Gi")
+    assert err.value.code == 422
+    assert err.value.message.startswith(
+        'PersistentVolumeClaim "c" is invalid: spec: Forbidden: spec is immutable after creation except '
+        'resources.requests and volumeAttributesClassName for bound claims')
+
+
+async def test_bound_claim_other_spec_fields_stay_immutable(cluster: Cluster) -> None:
+    await cluster.client.create("storageclasses", sc("fast", allowVolumeExpansion=True))
+    await _bound_claim(cluster, "fast")
+    with pytest.raises(ApiError) as err:
+        await cluster.client.patch("pvc", "c", {"spec": {"accessModes": ["ReadWriteMany"],
+                                                         "resources": {"requests": {"storage": "2Gi"}}}}, "default")
+    assert err.value.code == 422 and "spec is immutable after creation" in err.value.message

@@ -1,0 +1,207 @@
+"""The kubelet's part of volume expansion: NodeExpandVolume for claims in use on a node.
+
+Why a loop of its own next to :mod:`~minikube_lite.controllers.kubelet`: in the real kubelet the
+volume manager's reconciler, not the pod workers, notices that a mounted volume's PV grew beyond
+the claim's capacity and grows the file system (online expansion), or does it while mounting
+for a pod that starts. Here that is one controller keyed by claim: when the claim waits for the
+node (``allocatedResourceStatuses.storage`` ``NodeResizePending``) and a pod using it runs on a
+node, it calls ``NodeExpandVolume`` of the volume's driver on that node, then does what
+``MarkFSResizeFinished`` does (capacity = the PV's size, resize conditions and status cleared)
+and records ``FileSystemResizeSuccessful`` on the pod and the claim, as kubelet ``<node>``.
+
+It talks only through the API client and the CSI protocol. Timings are configuration:
+``timings.kubeletExpandRetryInitial`` / ``kubeletExpandRetryMax`` (backoff after a failed call).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..client.base import JSON, Client
+from ..client.events import NORMAL, WARNING, EventRecorder
+from ..clock import Clock, rfc3339
+from ..csi import spec
+from . import resize_status as rs
+from .attach_detach import pod_claims
+from .runtime import DONE, Backoff, Controller, Key, Result, get_or_none, namespaced_key, split_key
+
+log = logging.getLogger(__name__)
+
+KUBELET = "kubelet"
+REASON_FS_RESIZE_SUCCESSFUL = "FileSystemResizeSuccessful"
+MSG_FS_RESIZE_SUCCESSFUL = 'MountVolume.NodeExpandVolume succeeded for volume "{pv}" {node}'
+REASON_FS_RESIZE_FAILED = "FileSystemResizeFailed"
+MSG_FS_RESIZE_FAILED = 'MountVolume.NodeExpandVolume failed for volume "{pv}" {node}: {err}'
+
+#: Claim resource statuses in which the node still has work to do.
+NODE_PENDING = frozenset({rs.NODE_RESIZE_PENDING, rs.NODE_RESIZE_IN_PROGRESS})
+
+
+def volume_path(pod: JSON, pv_name: str) -> str:
+    return f"/var/lib/kubelet/pods/{pod['metadata'].get('uid')}/volumes/kubernetes.io~csi/{pv_name}/mount"
+
+
+def staging_path(driver: str, volume_handle: str) -> str:
+    digest = hashlib.sha256(volume_handle.encode()).hexdigest()
+    return f"/var/lib/kubelet/plugins/kubernetes.io/csi/{driver}/{digest}/globalmount"
+
+
+def node_expansion_pending(pvc: JSON) -> bool:
+    return rs.resize_status(pvc) in NODE_PENDING or (
+        rs.resize_status(pvc) == "" and rs.has_condition(pvc, rs.COND_FS_RESIZE_PENDING))
+
+
+def _running_on_node(pod: JSON) -> bool:
+    return bool((pod.get("spec") or {}).get("nodeName")) and not pod["metadata"].get("deletionTimestamp") \
+        and (pod.get("status") or {}).get("phase") == "Running"
+
+
+class KubeletVolumeExpansion(Controller):
+    """Online/offline node expansion for every node's kubelet (keyed by claim)."""
+
+    name = "kubelet-volume-expansion"
+
+    def __init__(self, client: Client, clock: Clock, config: Any = None,
+                 drivers: Mapping[str, Any] | None = None) -> None:
+        super().__init__(client, clock)
+        self.drivers = dict(drivers or {})
+        timings = getattr(config, "timings", None)
+        base = timings.get("kubeletExpandRetryInitial", 1.0) if timings is not None else 1.0
+        cap = timings.get("kubeletExpandRetryMax", 300.0) if timings is not None else 300.0
+        self.retry_backoff = Backoff(base, cap)
+        self._recorders: dict[str, EventRecorder] = {}
+        self._failures: dict[Key, tuple[int, float]] = {}
+        #: The resourceVersion of our last status write per claim: a cache older than that is
+        #: stale (the informer has not seen our write yet) and must not be acted on again.
+        self._written: dict[Key, int] = {}
+
+    def setup(self) -> None:
+        self.pods = self.informer("pods", key_of=self._pod_keys)
+        self.pvcs = self.informer("persistentvolumeclaims", key_of=self._claim_keys)
+        self.pvs = self.informer("persistentvolumes")
+
+    def _pod_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        if event == "DELETED" or not _running_on_node(obj):
+            return []
+        ns = obj["metadata"].get("namespace")
+        return [f"{ns}/{claim}" for _, claim in pod_claims(obj)]
+
+    def _claim_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        if event == "DELETED":
+            self._failures.pop(namespaced_key(obj), None)
+            self._written.pop(namespaced_key(obj), None)
+            return []
+        return [namespaced_key(obj)] if node_expansion_pending(obj) else []
+
+    def recorder(self, node: str) -> EventRecorder:
+        rec = self._recorders.get(node)
+        if rec is None:
+            rec = self._recorders[node] = EventRecorder(self.client, KUBELET, self.clock, host=node,
+                                                        reporting_instance=node)
+        return rec
+
+    # ------------------------------------------------------------------ reconcile
+
+    async def reconcile(self, key: Key) -> Result:
+        ns, name = split_key(key)
+        pvc = self.pvcs.get(name, ns)
+        if pvc is not None and int(pvc["metadata"].get("resourceVersion") or 0) < self._written.get(key, 0):
+            return DONE  # our own newer write is on its way to the cache; its event brings us back
+        if pvc is None or not node_expansion_pending(pvc):
+            self._failures.pop(key, None)
+            return DONE
+        pv_name = str((pvc.get("spec") or {}).get("volumeName") or "")
+        pv = (self.pvs.get(pv_name) or await get_or_none(self.client, "persistentvolumes", pv_name)) if pv_name else None
+        if pv is None:
+            return DONE
+        new_size = rs.pv_capacity(pv)
+        if new_size <= rs.capacity(pvc):
+            return DONE
+        pod = self._pod_using(pvc)
+        if pod is None:
+            return DONE  # FileSystemResizePending: waits for a pod to (re-)start
+        retry = self._failures.get(key)
+        now = self.clock.now()
+        if retry is not None and now < retry[1]:
+            return Result(requeue_after=retry[1] - now)
+        node = str(pod["spec"]["nodeName"])
+        csi = (pv.get("spec") or {}).get("csi") or {}
+        driver = self.drivers.get(str(csi.get("driver") or ""))
+        if driver is None:
+            return DONE
+        if rs.resize_status(pvc) == rs.NODE_RESIZE_PENDING:
+            status = dict(pvc.get("status") or {})
+            rs.set_resource_status(status, rs.NODE_RESIZE_IN_PROGRESS)
+            pvc = await self._write_status(pvc, status)
+        try:
+            await self._node_expand(driver, pod, pv, node, int(new_size))
+        except spec.CsiError as err:
+            return await self._failed(key, pvc, pod, pv_name, node, err)
+        self._failures.pop(key, None)
+        message = MSG_FS_RESIZE_SUCCESSFUL.format(pv=pv_name, node=node)
+        rec = self.recorder(node)
+        await rec.event(pod, NORMAL, REASON_FS_RESIZE_SUCCESSFUL, message)
+        await rec.event(pvc, NORMAL, REASON_FS_RESIZE_SUCCESSFUL, message)
+        await self._write_status(pvc, rs.mark_fs_resize_finished(pvc, new_size))
+        return DONE
+
+    def _pod_using(self, pvc: JSON) -> JSON | None:
+        """A running pod that uses the claim (the first by name): its node grows the volume."""
+        ns = pvc["metadata"].get("namespace")
+        name = pvc["metadata"]["name"]
+        users = [p for p in self.pods.list(ns)
+                 if _running_on_node(p) and any(claim == name for _, claim in pod_claims(p))]
+        users.sort(key=lambda p: str(p["metadata"].get("name")))
+        return users[0] if users else None
+
+    async def _node_expand(self, driver: Any, pod: JSON, pv: JSON, node: str, size: int) -> None:
+        """NodeExpandVolume when the driver's node service has EXPAND_VOLUME (otherwise the file
+        system needs nothing from the node and only the claim is updated, as upstream)."""
+        caps = {getattr(c, "name", str(c)) for c in await driver.node_get_capabilities()}
+        if "EXPAND_VOLUME" not in caps:
+            return
+        csi = (pv.get("spec") or {}).get("csi") or {}
+        handle = str(csi.get("volumeHandle") or "")
+        block = (pv.get("spec") or {}).get("volumeMode") == "Block"
+        await driver.node_expand_volume(spec.NodeExpandVolumeRequest(
+            volume_id=handle, node_name=node, volume_path=volume_path(pod, str(pv["metadata"]["name"])),
+            capacity_range=spec.CapacityRange(required_bytes=size),
+            staging_target_path=staging_path(str(csi.get("driver") or ""), handle),
+            volume_capability=spec.VolumeCapability(block=block, mount=None if block else spec.MountVolume(
+                fs_type=str(csi.get("fsType") or "")))))
+
+    async def _failed(self, key: Key, pvc: JSON, pod: JSON, pv_name: str, node: str, err: spec.CsiError) -> Result:
+        """A Warning on the pod, NodeResizeError on the claim (NodeResizeInfeasible for an
+        infeasible size), another attempt after the backoff."""
+        status = dict(pvc.get("status") or {})
+        now = rfc3339(self.clock.now())
+        status["conditions"] = rs.merge_resize_conditions(
+            status.get("conditions") or [],
+            [rs.condition(rs.COND_NODE_RESIZE_ERROR, now, rs.MSG_RESIZE_ERROR_CONDITION.format(err=err))],
+            keep_old=True)
+        if err.code in (spec.Code.INVALID_ARGUMENT, spec.Code.OUT_OF_RANGE):
+            rs.set_resource_status(status, rs.NODE_RESIZE_INFEASIBLE)
+        else:
+            rs.set_resource_status(status, rs.NODE_RESIZE_PENDING)
+        await self._write_status(pvc, status)
+        await self.recorder(node).event(pod, WARNING, REASON_FS_RESIZE_FAILED,
+                                        MSG_FS_RESIZE_FAILED.format(pv=pv_name, node=node, err=err))
+        count = (self._failures.get(key) or (0, 0.0))[0] + 1
+        delay = self.retry_backoff.delay(count)
+        self._failures[key] = (count, self.clock.now() + delay)
+        return Result(requeue_after=delay)
+
+    async def _write_status(self, pvc: JSON, status: JSON) -> JSON:
+        if status == (pvc.get("status") or {}):
+            return pvc
+        ns = (pvc.get("metadata") or {}).get("namespace")
+        updated: JSON = await self.client.update("persistentvolumeclaims", {**pvc, "status": status}, ns,
+                                                 subresource="status")
+        self._written[namespaced_key(updated)] = int(updated["metadata"]["resourceVersion"])
+        return updated
+
+
+__all__ = ["KubeletVolumeExpansion", "node_expansion_pending"]
