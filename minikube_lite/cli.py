@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="run on the wall clock (a snapshot then takes its configured 5 s) instead of virtual time")
     check = sub.add_parser("check-config", help="load a cluster YAML and report problems")
     check.add_argument("config")
+    from .ui import why_cli
+
+    why_cli.add_parser(sub)
     return parser
 
 
@@ -78,6 +81,8 @@ async def _serve(args: argparse.Namespace) -> int:
     print(f"minikube-lite serving {cluster.url} (started in {elapsed:.0f} ms)", flush=True)
     print(f"kubeconfig written to {cluster.kubeconfig_path}", flush=True)
     print(f"  export KUBECONFIG={cluster.kubeconfig_path}; kubectl get nodes", flush=True)
+    print(f"live map: {cluster.url}/ui/" + ("  (it asks for the token, or append #token=...)" if args.token else ""),
+          flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -101,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_serve(args))
         if args.command == "demo":
             return asyncio.run(_demo(args))
+        if args.command == "why-pending":
+            from .ui import why_cli
+
+            return why_cli.run(args)
         if args.command == "check-config":
             config = load_config(args.config)
             print(f"{args.config}: ok ({len(config.resolved_nodes())} nodes, {len(config.drivers)} drivers, "
