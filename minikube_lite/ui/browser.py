@@ -17,7 +17,7 @@ CHROMIUM_ENV = "MINIKUBE_LITE_CHROMIUM"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DEFAULT_VIEWPORT = {"width": 1400, "height": 900}
+DEFAULT_VIEWPORT: Any = {"width": 1400, "height": 900}
 
 
 def chromium_path() -> str | None:
@@ -44,7 +44,7 @@ def unavailable_reason() -> str | None:
 
 
 @asynccontextmanager
-async def browser_context(user_data_dir: str | Path, viewport: dict[str, int] | None = None) -> AsyncIterator[Any]:
+async def browser_context(user_data_dir: str | Path, viewport: Any = None) -> AsyncIterator[Any]:
     """A fresh persistent context (its own profile directory) of headless Chromium."""
     from playwright.async_api import async_playwright
 
