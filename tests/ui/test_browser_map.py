@@ -21,6 +21,8 @@ from minikube_lite.ui.stories import apply, teaching_config
 TOPOLOGY = Path(__file__).resolve().parents[2] / "examples" / "03-topology-scheduling"
 WAIT_MS = 30_000
 POD = "default/disk-pod-topology"
+CROWD = 150
+CHIPS_PER_NODE = 60   # app.js POD_CHIPS_PER_NODE
 CP_TAINT_REASON = tainttoleration.ERR_REASON_UNTOLERATED.format("node-role.kubernetes.io/control-plane", "")
 
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
@@ -119,3 +121,37 @@ async def test_token_protected_map_asks_for_the_token(tmp_path: Path) -> None:
         await fresh.goto(cluster.url + "/ui/#token=t0ken")
         await fresh.wait_for_selector("body[data-synced=true]", timeout=WAIT_MS)
         assert "token" not in fresh.url
+
+
+async def test_map_copes_with_foreign_objects_and_many_pods(tmp_path: Path) -> None:
+    """Other controllers' pods (system namespaces, unknown owners, nodes that are gone) and crowds."""
+    async with Cluster(teaching_config(), serve=True, port=0, kubeconfig_path=tmp_path / "kc.yaml",
+                       controllers=False) as cluster, browser_context(tmp_path / "profile") as browser:
+        def pod(name: str, node: str, owner: str | None = None) -> dict[str, Any]:
+            md: dict[str, Any] = {"name": name}
+            if owner:
+                md["ownerReferences"] = [{"apiVersion": "example.com/v1", "kind": owner, "name": "x",
+                                          "uid": "0b9c7a6e-0000-4000-8000-000000000001", "controller": True}]
+            return {"apiVersion": "v1", "kind": "Pod", "metadata": md,
+                    "spec": {"nodeName": node, "containers": [{"name": "c", "image": "registry.k8s.io/pause"}]}}
+
+        await cluster.client.create("pods", pod("coredns-1", "master", owner="ReplicaSet"), "kube-system")
+        await cluster.client.create("pods", pod("orphan", "node9", owner="SomethingNew"), "default")
+        for i in range(CROWD):
+            await cluster.client.create("pods", pod(f"crowd-{i:03d}", "node2"), "default")
+        page = await browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(cluster.url + "/ui/")
+        await page.wait_for_selector("body[data-synced=true]", timeout=WAIT_MS)
+        await page.wait_for_selector('.node[data-node-name="master"] .pod[data-key="kube-system/coredns-1"]',
+                                     timeout=WAIT_MS)
+        await page.wait_for_selector('#stray .pod[data-key="default/orphan"]', timeout=WAIT_MS)
+        node2 = page.locator('.node[data-node-name="node2"]')
+        assert await node2.locator(".pod").count() == CHIPS_PER_NODE
+        assert f"+{CROWD - CHIPS_PER_NODE} more" in await node2.inner_text()
+        await page.click('.pod[data-key="default/orphan"]')
+        await page.wait_for_function(
+            "document.querySelector('#why-summary') && "
+            "document.querySelector('#why-summary').textContent.includes('scheduled to node node9')", timeout=WAIT_MS)
+        assert errors == []

@@ -236,9 +236,20 @@
     var pods = list("pods").filter(function (p) {
       return !(p.spec && p.spec.nodeName) && ["Succeeded", "Failed"].indexOf(podPhase(p)) < 0;
     }).sort(byName);
-    if (!pods.length) return "";
-    return '<div class="unscheduled" id="unscheduled"><h2>Not scheduled to any node (' + pods.length +
-      ')</h2><div class="pods">' + pods.map(podChip).join("") + "</div></div>";
+    // Pods bound to a node the cluster does not have (deleted, or never registered).
+    var stray = list("pods").filter(function (p) {
+      return p.spec && p.spec.nodeName && !state.objects.nodes.has(p.spec.nodeName);
+    }).sort(byName);
+    var out = "";
+    if (pods.length) {
+      out += '<div class="unscheduled" id="unscheduled"><h2>Not scheduled to any node (' + pods.length +
+        ')</h2><div class="pods">' + pods.map(podChip).join("") + "</div></div>";
+    }
+    if (stray.length) {
+      out += '<div class="unscheduled" id="stray"><h2>On nodes not in the cluster (' + stray.length +
+        ')</h2><div class="pods">' + stray.map(podChip).join("") + "</div></div>";
+    }
+    return out;
   }
 
   function drawRegions() {
