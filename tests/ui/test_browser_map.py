@@ -22,6 +22,7 @@ TOPOLOGY = Path(__file__).resolve().parents[2] / "examples" / "03-topology-sched
 WAIT_MS = 30_000
 POD = "default/disk-pod-topology"
 CROWD = 150
+HISTORY = 10          # changes the server keeps per type in the expiry test
 CHIPS_PER_NODE = 60   # app.js POD_CHIPS_PER_NODE
 CP_TAINT_REASON = tainttoleration.ERR_REASON_UNTOLERATED.format("node-role.kubernetes.io/control-plane", "")
 
@@ -155,3 +156,23 @@ async def test_map_copes_with_foreign_objects_and_many_pods(tmp_path: Path) -> N
             "document.querySelector('#why-summary') && "
             "document.querySelector('#why-summary').textContent.includes('scheduled to node node9')", timeout=WAIT_MS)
         assert errors == []
+
+
+async def test_an_expired_watch_lists_again(tmp_path: Path) -> None:
+    """The pods watch drops; meanwhile more changes happen than the server keeps: 410, then a new list."""
+    async with Cluster(teaching_config(), serve=True, port=0, kubeconfig_path=tmp_path / "kc.yaml",
+                       controllers=False, history_size=HISTORY) as cluster, \
+            browser_context(tmp_path / "profile") as browser:
+        page = await browser.new_page()
+        await page.goto(cluster.url + "/ui/")
+        await page.wait_for_selector("body[data-synced=true]", timeout=WAIT_MS)
+        lists_before = await page.evaluate("window.minikubeLiteMap.lists.count")
+        await page.evaluate("window.minikubeLiteMap.watchers.pods.socket.close()")
+        for i in range(HISTORY * 3):     # faster than the 1 s reconnect delay
+            await cluster.client.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}"},
+                                                 "spec": {"nodeName": "node1",
+                                                          "containers": [{"name": "c", "image": "nginx"}]}},
+                                        "default")
+        await page.wait_for_selector(f'.pod[data-key="default/p{HISTORY * 3 - 1}"]', timeout=WAIT_MS)
+        assert await page.locator('.node[data-node-name="node1"] .pod').count() == HISTORY * 3
+        assert await page.evaluate("window.minikubeLiteMap.lists.count") == lists_before + 1

@@ -96,6 +96,7 @@
       if (res.status === 404) { state.synced[self.resource] = "absent"; render(); return; }
       if (res.status !== 200 || !res.body) { self.retry(true); return; }
       var store = state.objects[self.resource];
+      if (window.minikubeLiteMap) window.minikubeLiteMap.lists.count += 1;
       store.clear();
       (res.body.items || []).forEach(function (o) { store.set(keyOf(o), o); });
       self.rv = md(res.body).resourceVersion || "";
@@ -113,7 +114,8 @@
     var ws = new WebSocket(url, protocols);
     this.socket = ws;
     var relist = false;
-    ws.onopen = function () { connection(true); };
+    var opened = false;
+    ws.onopen = function () { opened = true; connection(true); };
     ws.onmessage = function (msg) {
       var ev;
       try { ev = JSON.parse(msg.data); } catch (e) { return; }
@@ -131,8 +133,8 @@
     };
     ws.onclose = function () {
       if (self.socket !== ws) return;
-      connection(false);
-      self.retry(relist);
+      if (opened) connection(false);
+      self.retry(relist || !opened);   // refused outright: the server may have restarted; list again
     };
   };
   Watcher.prototype.retry = function (relist) {
@@ -576,7 +578,10 @@
     }
   });
 
-  Object.keys(RESOURCES).forEach(function (r) { new Watcher(r, RESOURCES[r]).start(); });
+  var watchers = {};
+  Object.keys(RESOURCES).forEach(function (r) { watchers[r] = new Watcher(r, RESOURCES[r]); watchers[r].start(); });
+  // For tests and the curious (read-only inspection from the console).
+  window.minikubeLiteMap = { watchers: watchers, state: state, lists: { count: 0 } };
   refreshCloud();
   render();
 })();
