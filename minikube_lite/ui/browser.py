@@ -37,6 +37,9 @@ def unavailable_reason() -> str | None:
         import playwright.async_api  # noqa: F401
     except ImportError:
         return "playwright is not installed (pip install -e '.[test]')"
+    explicit = os.environ.get(CHROMIUM_ENV)
+    if explicit and not Path(explicit).exists():
+        return f"{CHROMIUM_ENV}={explicit} does not exist"
     if chromium_path() is None:
         return ("no Chromium at /usr/bin/chromium (scripts/install_browser installs it with apt-get when run as root; "
                 f"or set {CHROMIUM_ENV})")

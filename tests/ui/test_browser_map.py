@@ -26,7 +26,8 @@ HISTORY = 10          # changes the server keeps per type in the expiry test
 CHIPS_PER_NODE = 60   # app.js POD_CHIPS_PER_NODE
 CP_TAINT_REASON = tainttoleration.ERR_REASON_UNTOLERATED.format("node-role.kubernetes.io/control-plane", "")
 
-pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))]
 
 
 async def wait_unschedulable(cluster: Cluster, name: str) -> str:
