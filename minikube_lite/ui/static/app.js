@@ -8,7 +8,8 @@
 
   var TOKEN = window.MINIKUBE_LITE_TOKEN || "";
   var WS_BEARER = "base64url.bearer.authorization.k8s.io.";
-  var MAX_EVENTS = 200;
+  var MAX_EVENTS = 200;          // shown in the timeline
+  var MAX_KEPT_EVENTS = 2000;    // kept in memory; the oldest go first
   var POD_CHIPS_PER_NODE = 60;
   var RETRY_MS = 1000;
 
@@ -180,6 +181,7 @@
     requestAnimationFrame(function () { renderQueued = false; draw(); });
   }
   function changed(resource, obj) {
+    if (resource === "events" && state.objects.events.size > MAX_KEPT_EVENTS) pruneEvents();
     if (CLOUD_RELEVANT[resource]) refreshCloudSoon();
     if (resource === "events" && obj && /provision|attach|snapshot|csi/i.test(
       ((obj.source || {}).component || "") + " " + (obj.reportingComponent || "") + " " + (obj.reason || ""))) {
@@ -187,6 +189,14 @@
     }
     if (state.selected && state.selected.kind === "pod" && resource !== "events") refreshWhySoon();
     render();
+  }
+
+  function pruneEvents() {
+    var store = state.objects.events;
+    var oldest = Array.from(store.entries()).sort(function (a, b) {
+      return eventTime(a[1]) < eventTime(b[1]) ? -1 : eventTime(a[1]) > eventTime(b[1]) ? 1 : 0;
+    });
+    oldest.slice(0, store.size - Math.floor(MAX_KEPT_EVENTS * 3 / 4)).forEach(function (e) { store.delete(e[0]); });
   }
 
   // ------------------------------------------------------------------ why-pending
