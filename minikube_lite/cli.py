@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="wait for Enter between steps (end of input, e.g. no tty, runs on)")
     check = sub.add_parser("check-config", help="load a cluster YAML and report problems")
     check.add_argument("config")
+    from .ui import why_cli
+
+    why_cli.add_parser(sub)
     return parser
 
 
@@ -162,6 +165,8 @@ async def _serve(args: argparse.Namespace) -> int:
     if args.kubeconfig_server:
         print(f"  its server address: {args.kubeconfig_server}", flush=True)
     print(f"  export KUBECONFIG={cluster.kubeconfig_path}; kubectl get nodes", flush=True)
+    print(f"live map: {cluster.url}/ui/" + ("  (it asks for the token, or append #token=...)" if args.token else ""),
+          flush=True)
     await stop.wait()
     print("stopping", flush=True)
     await cluster.stop()
@@ -180,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_serve(args))
         if args.command == "demo":
             return asyncio.run(_demo(args))
+        if args.command == "why-pending":
+            from .ui import why_cli
+
+            return why_cli.run(args)
         if args.command == "check-config":
             config = _load(args.config)
             print(f"{args.config}: ok ({len(config.resolved_nodes())} nodes, {len(config.drivers)} drivers, "

@@ -199,9 +199,12 @@ class Cluster:
     async def _serve(self) -> None:
         server_address = f"{self.host}:{self.port}"
         from .cloud.http import cloud_app
+        from .ui import PUBLIC_PATHS, ui_apps
 
         extra: dict[str, web.Application] = {"/cloud/v1": cloud_app(self.cloud)}
-        self.server = ApiServer(self.engine, token=self.token, server_address=server_address, extra_apps=extra)
+        extra.update(ui_apps(self.client, self.clock))   # the live map and why-pending (the API has no scheduler)
+        self.server = ApiServer(self.engine, token=self.token, server_address=server_address, extra_apps=extra,
+                                public_paths=PUBLIC_PATHS)
         self._runner = web.AppRunner(self.server.app, access_log=None, handle_signals=False,
                                     shutdown_timeout=1.0)
         await self._runner.setup()

@@ -36,7 +36,7 @@ def files(subpackage: str) -> list[Path]:
 
 def test_api_knows_nothing_of_controllers_scheduler_or_cloud() -> None:
     forbidden = ("minikube_lite.controllers", "minikube_lite.scheduler", "minikube_lite.cloud", "minikube_lite.csi",
-                 "minikube_lite.cluster")
+                 "minikube_lite.cluster", "minikube_lite.ui")
     for path in files("api"):
         bad = {m for m in imports_of(path) if m.startswith(forbidden)}
         assert not bad, f"{path.name} imports {bad}"
@@ -48,6 +48,14 @@ def test_controllers_and_scheduler_never_touch_the_store_or_engine() -> None:
         for path in files(sub):
             bad = {m for m in imports_of(path) if m.startswith(forbidden)}
             assert not bad, f"{sub}/{path.name} imports {bad}"
+
+
+def test_why_pending_reads_only_through_the_client() -> None:
+    """The dry run must not reach around the API: no store, engine or server, no controllers."""
+    path = PACKAGE / "scheduler" / "why_pending.py"
+    bad = {m for m in imports_of(path) if m.startswith(("minikube_lite.api", "minikube_lite.controllers",
+                                                        "minikube_lite.cluster"))}
+    assert not bad, f"why_pending imports {bad}"
 
 
 def test_cloud_knows_nothing_of_kubernetes_objects() -> None:

@@ -8,6 +8,8 @@ dictionary lookup and a socket write.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hashlib
 import logging
@@ -33,6 +35,11 @@ PROTOBUF_CT = "application/vnd.kubernetes.protobuf"
 OPEN_PATHS = ("/healthz", "/livez", "/readyz", "/version")
 NAMESPACE_SUBRESOURCES = ("status", "finalize")
 OPENAPI_V2_CT = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+# A browser cannot set headers on a WebSocket, so the API server also takes the bearer token
+# from a subprotocol (k8s.io/apiserver/pkg/authentication/request/websocket).
+WEBSOCKET_BEARER_PREFIX = "base64url.bearer.authorization.k8s.io."
+
+
 def _gnostic_v2_document(title: str = "Kubernetes", version: str = "v1.35.0") -> bytes:
     """openapi_v2.Document{swagger: "2.0", info: {title, version}} in protobuf wire format."""
 
@@ -82,9 +89,12 @@ class ApiServer:
     """An aiohttp application serving the Kubernetes API of one :class:`ApiEngine`."""
 
     def __init__(self, engine: ApiEngine, *, token: str | None = None, server_address: str = "127.0.0.1:6443",
-                 extra_apps: dict[str, web.Application] | None = None) -> None:
+                 extra_apps: dict[str, web.Application] | None = None,
+                 public_paths: tuple[str, ...] = ()) -> None:
         self.engine = engine
         self.token = token
+        # Exact paths served without a token besides the health checks (a login page, say).
+        self.public_paths = frozenset(public_paths)
         self.server_address = server_address
         self.app = web.Application(middlewares=[self._middleware], client_max_size=32 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -98,9 +108,10 @@ class ApiServer:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                           ) -> web.StreamResponse:
-        if self.token is not None and not request.path.rstrip("/").startswith(OPEN_PATHS):
+        if self.token is not None and not request.path.rstrip("/").startswith(OPEN_PATHS) and \
+                request.path not in self.public_paths:
             auth = request.headers.get("Authorization", "")
-            if auth != f"Bearer {self.token}":
+            if auth != f"Bearer {self.token}" and websocket_bearer_token(request) != self.token:
                 return status_response(errors.unauthorized())
         try:
             return await handler(request)
@@ -326,6 +337,8 @@ class ApiServer:
                      query: dict[str, str]) -> web.StreamResponse:
         stream = await self.engine.watch(rt, namespace, query)
         table = _wants_table(request.headers.get("Accept", ""))
+        if is_websocket_request(request):
+            return await self._watch_websocket(request, rt, stream, table)
         response = web.StreamResponse(status=200, headers={"Content-Type": JSON_CT,
                                                            "Cache-Control": "no-cache, private"})
         response.enable_chunked_encoding()
@@ -348,6 +361,49 @@ class ApiServer:
             await response.write_eof()
         return response
 
+    async def _watch_websocket(self, request: web.Request, rt: ResourceType, stream: Any,
+                               table: bool) -> web.StreamResponse:
+        """A watch over a WebSocket, one event per text message, as kube-apiserver serves browsers.
+
+        Browsers keep at most six HTTP/1.1 connections per server, so a page watching many
+        resources with chunked streams would starve; WebSockets do not count against that limit.
+        """
+        offered = [p for p in _websocket_protocols(request) if not p.startswith(WEBSOCKET_BEARER_PREFIX)]
+        ws = web.WebSocketResponse(protocols=offered[:1])
+        await ws.prepare(request)
+
+        async def pump() -> None:
+            first = True
+            async for item in stream:
+                if table and item.type not in ("ERROR", "BOOKMARK"):
+                    data = self._table_event(rt, item, first)
+                    first = False
+                else:
+                    data = item.to_bytes()
+                await ws.send_str(data.decode())
+
+        async def until_closed() -> None:
+            while not ws.closed:
+                msg = await ws.receive()
+                if msg.type in (web.WSMsgType.CLOSE, web.WSMsgType.CLOSING, web.WSMsgType.CLOSED,
+                                web.WSMsgType.ERROR):
+                    return
+
+        tasks = [asyncio.ensure_future(pump()), asyncio.ensure_future(until_closed())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+            with contextlib.suppress(Exception):
+                await ws.close()
+        return ws
+
     def _table_event(self, rt: ResourceType, item: WatchItem, with_headers: bool) -> bytes:
         from .tables import build_table
 
@@ -356,6 +412,35 @@ class ApiServer:
                             resource_version=obj.get("metadata", {}).get("resourceVersion", ""),
                             with_headers=with_headers)
         return b'{"type":"' + item.type.encode() + b'","object":' + orjson.dumps(table) + b"}\n"
+
+
+def is_websocket_request(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket" and \
+        "upgrade" in request.headers.get("Connection", "").lower()
+
+
+def _websocket_protocols(request: web.Request) -> list[str]:
+    return [p.strip() for header in request.headers.getall("Sec-WebSocket-Protocol", [])
+            for p in header.split(",") if p.strip()]
+
+
+def websocket_bearer_token(request: web.Request) -> str | None:
+    """The token of a ``base64url.bearer.authorization.k8s.io.<token>`` subprotocol, if any.
+
+    As upstream: only on WebSocket requests, and only beside another subprotocol (the one the
+    server echoes back, since a browser refuses a handshake that selects none).
+    """
+    if not is_websocket_request(request):
+        return None
+    protocols = _websocket_protocols(request)
+    tokens = [p[len(WEBSOCKET_BEARER_PREFIX):] for p in protocols if p.startswith(WEBSOCKET_BEARER_PREFIX)]
+    if len(tokens) != 1 or len(protocols) < 2:
+        return None
+    encoded = tokens[0]
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
 
 
 def _container_running(pod: dict[str, Any], container: str) -> bool:
