@@ -33,6 +33,7 @@ from ..workloads.common import (
     SUCCESSFUL_DELETE,
     PodExpectations,
     controller_index,
+    controller_ref,
     deletion_rank,
     is_active,
     is_ready,
@@ -168,6 +169,11 @@ class JobController(Controller):
         job = await get_or_none(self.client, JOBS, name, ns)
         if job is None:
             self.expectations.forget(key)
+            # Orphans (the Job is gone): nothing will count them any more, so let them go.
+            for pod in self.pods.list(ns):
+                ref = controller_ref(pod)
+                if ref is not None and ref.get("kind") == KIND and ref.get("name") == name:
+                    await self._remove_finalizer(pod)
             return DONE
         pods = list(self.pods.by_index(CONTROLLER_INDEX, uid_of(job)))
         if meta(job).get("deletionTimestamp"):
