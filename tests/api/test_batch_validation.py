@@ -141,3 +141,13 @@ async def test_invalid_cronjobs(client: Any, body: JSON, message: str) -> None:
 async def test_cronjob_time_zone_accepted(client: Any) -> None:
     created = await client.create("cronjobs", cronjob(timeZone="Asia/Shanghai", schedule="@daily"), "default")
     assert created["spec"]["timeZone"] == "Asia/Shanghai"
+
+
+async def test_pod_failure_policy_needs_restart_policy_never(client: Any) -> None:
+    body = job("bad", podFailurePolicy={"rules": [{"action": "Explode", "onExitCodes": {
+        "operator": "In", "values": [1]}}]})
+    body["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    assert await invalid(client, "jobs", body) == (
+        'Job.batch "bad" is invalid: [spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is '
+        'supported when podFailurePolicy is specified, spec.podFailurePolicy.rules[0].action: Unsupported value: '
+        '"Explode": supported values: "Count", "FailIndex", "FailJob", "Ignore"]')

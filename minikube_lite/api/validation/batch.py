@@ -23,7 +23,7 @@ from minikube_lite.api.batch import (
 from minikube_lite.api.cron import CronError, parse_schedule
 from minikube_lite.api.errors import invalid_value, not_supported, required
 
-from .common import Errors, GoValue, as_dict, as_str, child, get, key, validate_labels
+from .common import Errors, GoValue, as_dict, as_list, as_str, child, get, key, validate_labels
 from .core import validate_label_selector, validate_nonnegative_int, validate_pod_spec
 from .storage_apps import _go_map, _selector_matches, go_label_selector
 
@@ -33,6 +33,8 @@ JOB_RESTART_POLICIES = ["OnFailure", "Never"]
 COMPLETION_MODES = ["NonIndexed", "Indexed"]
 CONCURRENCY_POLICIES = ["Allow", "Forbid", "Replace"]
 POD_REPLACEMENT_POLICIES = ["TerminatingOrFailed", "Failed"]
+POD_FAILURE_ACTIONS = ["Count", "FailIndex", "FailJob", "Ignore"]
+POD_FAILURE_POLICY_NEVER = 'only "Never" is supported when podFailurePolicy is specified'
 MAX_PARALLELISM_FOR_INDEXED_JOB = 100_000
 MAX_CRONJOB_NAME_LENGTH = 52
 
@@ -109,6 +111,16 @@ def _job_spec_common(spec: JSON, path: str) -> Errors:
     if policy not in JOB_RESTART_POLICIES:
         errs.append(not_supported(child(path, "template", "spec", "restartPolicy"), as_str(policy),
                                   JOB_RESTART_POLICIES))
+    failure_policy = spec.get("podFailurePolicy")
+    if isinstance(failure_policy, dict):
+        if policy != "Never":
+            errs.append(invalid_value(child(path, "template", "spec", "restartPolicy"), as_str(policy),
+                                      POD_FAILURE_POLICY_NEVER))
+        for n, rule in enumerate(as_list(failure_policy.get("rules"))):
+            action = as_dict(rule).get("action")
+            if action not in POD_FAILURE_ACTIONS:
+                errs.append(not_supported(f"{child(path, 'podFailurePolicy', 'rules')}[{n}].action", as_str(action),
+                                          POD_FAILURE_ACTIONS))
     return errs
 
 

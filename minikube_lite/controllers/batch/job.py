@@ -11,7 +11,8 @@ Each reconcile reads the Job and its pods, then, level-based:
    is still running or terminating, as 1.35 does;
 3. otherwise creates pods (``parallelism`` at a time, ``completions`` in all; Indexed pods get
    their completion index annotation, label, hostname and ``JOB_COMPLETION_INDEX``), waiting the
-   pod-failure back-off (10 s doubling, at most 6 minutes) after failures;
+   pod-failure back-off (10 s doubling, at most 6 minutes) after failures; a ``podFailurePolicy``
+   rule can fail the Job at once (FailJob) or leave a failure uncounted (Ignore);
 4. writes the status (active, ready, terminating, succeeded, failed, startTime, completionTime).
 """
 
@@ -43,6 +44,8 @@ from ..workloads.common import (
     uid_of,
 )
 from .job_status import (
+    ACTION_FAIL_JOB,
+    ACTION_IGNORE,
     COMPLETION_INDEX_ENV,
     COMPLETION_INDEX_KEY,
     COND_COMPLETE,
@@ -65,6 +68,7 @@ from .job_status import (
     REASON_BACKOFF_LIMIT,
     REASON_COMPLETIONS_REACHED,
     REASON_DEADLINE,
+    REASON_POD_FAILURE_POLICY,
     REASON_RESUMED,
     REASON_SUSPENDED,
     completion_index,
@@ -76,6 +80,7 @@ from .job_status import (
     new_condition,
     parse_indexes,
     past_backoff_limit,
+    pod_failure_policy_action,
     set_job_condition,
     terminal_outcome,
 )
@@ -320,6 +325,15 @@ class JobController(Controller):
             if outcome == "failed" and settling and meta(pod).get("deletionTimestamp"):
                 drop.append(pod)  # deleted by us while suspending or finishing: not a failure
                 continue
+            if outcome == "failed":
+                matched = pod_failure_policy_action(job.get("spec") or {}, pod)
+                if matched is not None and matched[0] == ACTION_IGNORE:
+                    drop.append(pod)  # not counted towards the backoff limit; replaced
+                    continue
+                if matched is not None and matched[0] == ACTION_FAIL_JOB and \
+                        condition(status, COND_FAILURE_TARGET) is None:
+                    status["conditions"] = set_job_condition(list(status.get("conditions") or []), new_condition(
+                        COND_FAILURE_TARGET, REASON_POD_FAILURE_POLICY, matched[1], rfc3339(self.clock.now())))
             (pending_s if outcome == "succeeded" else pending_f).append(uid)
             new = True
         if new:

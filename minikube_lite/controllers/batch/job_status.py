@@ -177,3 +177,51 @@ def parse_indexes(text: str | None) -> set[int]:
         except ValueError:
             continue
     return out
+
+
+# --------------------------------------------------------------------------- podFailurePolicy
+
+REASON_POD_FAILURE_POLICY = "PodFailurePolicy"
+MSG_POLICY_EXIT_CODE = "Container {container} for pod {namespace}/{pod} failed with exit code {code} matching {action} " \
+    "rule at index {index}"
+MSG_POLICY_CONDITION = "Pod {namespace}/{pod} has condition {condition} matching {action} rule at index {index}"
+ACTION_FAIL_JOB = "FailJob"
+ACTION_IGNORE = "Ignore"
+ACTION_COUNT = "Count"
+
+
+def _exit_code_match(rule: Mapping[str, Any], pod: Mapping[str, Any]) -> tuple[str, int] | None:
+    on = rule.get("onExitCodes") or {}
+    status = pod.get("status") or {}
+    values = {int(v) for v in on.get("values") or []}
+    for cs in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
+        term = (cs.get("state") or {}).get("terminated")
+        if not term or int(term.get("exitCode") or 0) == 0:
+            continue
+        if on.get("containerName") and on.get("containerName") != cs.get("name"):
+            continue
+        code = int(term.get("exitCode") or 0)
+        if (on.get("operator") == "In") == (code in values):
+            return str(cs.get("name")), code
+    return None
+
+
+def pod_failure_policy_action(spec: Mapping[str, Any], pod: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(action, message) of the first podFailurePolicy rule matching a failed pod, or None."""
+    policy = spec.get("podFailurePolicy") or {}
+    pmeta = meta(pod)
+    for index, rule in enumerate(policy.get("rules") or []):
+        action = str(rule.get("action") or "")
+        if rule.get("onExitCodes"):
+            hit = _exit_code_match(rule, pod)
+            if hit is not None:
+                return action, MSG_POLICY_EXIT_CODE.format(container=hit[0], namespace=pmeta.get("namespace"),
+                                                           pod=pmeta.get("name"), code=hit[1], action=action,
+                                                           index=index)
+        for pattern in rule.get("onPodConditions") or []:
+            cond = next((c for c in (pod.get("status") or {}).get("conditions") or []
+                         if c.get("type") == pattern.get("type")), None)
+            if cond is not None and cond.get("status") == (pattern.get("status") or "True"):
+                return action, MSG_POLICY_CONDITION.format(namespace=pmeta.get("namespace"), pod=pmeta.get("name"),
+                                                           condition=pattern.get("type"), action=action, index=index)
+    return None

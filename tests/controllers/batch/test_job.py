@@ -141,3 +141,31 @@ async def test_deleting_a_job_deletes_its_pods(cluster: Any) -> None:
     await client.delete("jobs", "gone", "default", propagation_policy="Background")
     await cluster.settle()
     assert await owned_pods(client, "gone") == []
+
+
+def failure_policy(action: str, codes: list[int]) -> JSON:
+    return {"rules": [{"action": action, "onExitCodes": {"operator": "In", "values": codes}}]}
+
+
+async def test_pod_failure_policy_fail_job(cluster: Any) -> None:
+    client = cluster.client
+    await client.create("jobs", job("fatal", {"minikube-lite.io/exit-code": "42"},
+                                    podFailurePolicy=failure_policy("FailJob", [42])), "default")
+    await cluster.settle()
+    status = (await client.get("jobs", "fatal", "default"))["status"]
+    (pod,) = await owned_pods(client, "fatal")
+    message = (f"Container c for pod default/{pod['metadata']['name']} failed with exit code 42 matching FailJob "
+               "rule at index 0")
+    assert [(c["type"], c["reason"], c["message"]) for c in status["conditions"]] == [
+        ("FailureTarget", "PodFailurePolicy", message), ("Failed", "PodFailurePolicy", message)]
+    assert status["failed"] == 1
+
+
+async def test_pod_failure_policy_ignore_does_not_count(cluster: Any) -> None:
+    client = cluster.client
+    await client.create("jobs", job("flaky", {"minikube-lite.io/exit-code": "3"}, backoffLimit=0,
+                                    podFailurePolicy=failure_policy("Ignore", [3])), "default")
+    await cluster.settle(timeout=8)
+    status = (await client.get("jobs", "flaky", "default"))["status"]
+    assert "failed" not in status and not any(c["type"] == "Failed" for c in status.get("conditions") or [])
+    assert len(await owned_pods(client, "flaky")) >= 2  # ignored failures are replaced
