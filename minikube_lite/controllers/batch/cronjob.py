@@ -69,24 +69,30 @@ def zone_of(cronjob: JSON) -> dt.tzinfo:
     return ZoneInfo(str(name)) if name else dt.UTC
 
 
-def schedule_times(schedule: Schedule, earliest: dt.datetime, now: dt.datetime, limit: int = MAX_MISSED_TIMES + 1
-                   ) -> tuple[dt.datetime | None, int]:
-    """(the latest activation in (earliest, now], how many there were, counting at most ``limit``)."""
-    latest: dt.datetime | None = None
-    count = 0
-    t = schedule.next_after(earliest)
-    while t is not None and t <= now:
-        latest = t
-        count += 1
-        if count >= limit:
-            # Jump: only the most recent one matters now.
-            probe = schedule.next_after(now - dt.timedelta(minutes=1, seconds=1))
-            while probe is not None and probe <= now:
-                latest = probe
-                probe = schedule.next_after(probe)
-            break
-        t = schedule.next_after(t)
-    return latest, count
+def schedule_times(schedule: Schedule, earliest: dt.datetime, now: dt.datetime) -> tuple[dt.datetime | None, int]:
+    """(the latest activation in (earliest, now], about how many there were).
+
+    As upstream's mostRecentScheduleTime: the count is estimated from the gap between the first
+    two activations (so a week of missed minutes costs nothing to count), and the latest one is
+    found by walking forward from shortly before ``now``.
+    """
+    first = schedule.next_after(earliest)
+    if first is None or first > now:
+        return None, 0
+    second = schedule.next_after(first)
+    interval = max(1.0, (second - first).total_seconds()) if second is not None else 0.0
+    missed = int((now - first).total_seconds() // interval) + 1 if interval else 1
+    start = first
+    if interval and missed > 2:
+        probe = schedule.next_after(max(earliest, now - dt.timedelta(seconds=2 * interval)))
+        if probe is not None and probe <= now:
+            start = probe
+    latest = start
+    following = schedule.next_after(start)
+    while following is not None and following <= now:
+        latest = following
+        following = schedule.next_after(following)
+    return latest, missed
 
 
 def job_from_template(cronjob: JSON, scheduled: dt.datetime) -> JSON:

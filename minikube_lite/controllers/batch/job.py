@@ -414,12 +414,8 @@ class JobController(Controller):
     @staticmethod
     def _set_counts(status: JSON, *, active: int, ready: int, terminating: int) -> None:
         """active/succeeded/failed are omitted at zero (omitempty); ready and terminating are not."""
-        for field, value in (("active", active),):
-            if value:
-                status[field] = value
-            else:
-                status.pop(field, None)
-        for field in ("succeeded", "failed"):
+        status["active"] = active
+        for field in ("active", "succeeded", "failed"):
             if not status.get(field):
                 status.pop(field, None)
         status["ready"] = ready

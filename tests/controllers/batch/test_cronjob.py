@@ -86,3 +86,24 @@ async def test_suspended_cronjob_creates_nothing(cluster: Any) -> None:
     await client.create("cronjobs", cronjob("paused", suspend=True), "default")
     await run_minutes(cluster, 2)
     assert (await client.list("jobs", "default"))["items"] == []
+
+
+def test_many_missed_times_are_counted_without_walking_them() -> None:
+    schedule = parse_schedule("*/1 * * * *")
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    now = start + dt.timedelta(days=7, seconds=30)
+    latest, count = schedule_times(schedule, start, now)
+    assert latest == start + dt.timedelta(days=7) and count == 7 * 24 * 60
+
+
+async def test_too_many_missed_start_times_warns(cluster: Any) -> None:
+    client = cluster.client
+    await client.create("cronjobs", cronjob("late", suspend=True), "default")
+    await cluster.settle()
+    await cluster.clock.advance(2 * 3600 + 30)  # suspended: 120 start times go by
+    await client.patch("cronjobs", "late", {"spec": {"suspend": False}}, "default")
+    await cluster.settle(timeout=5)
+    got = await events(client, "late")
+    assert ("TooManyMissedTimes", "too many missed start times: 120. Set or decrease .spec.startingDeadlineSeconds "
+            "or check clock skew") in got
+    assert sum(1 for r, _ in got if r == "SuccessfulCreate") == 1  # only the most recent time runs
