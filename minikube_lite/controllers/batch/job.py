@@ -190,8 +190,9 @@ class JobController(Controller):
         now = self.clock.now()
         stamp = rfc3339(now)
         finished = is_finished(job)
-        settling = finished or bool(spec.get("suspend")) or condition(status, COND_FAILURE_TARGET) is not None \
-            or condition(status, COND_SUCCESS_CRITERIA_MET) is not None
+        # Pods killed while the Job is suspended, succeeding or finished are not failures; pods
+        # killed because the Job is failing (FailureTarget) are, as upstream counts them.
+        settling = finished or bool(spec.get("suspend")) or condition(status, COND_SUCCESS_CRITERIA_MET) is not None
         job = await self._track_finished(job, pods, status, settling)
         if finished:
             return DONE

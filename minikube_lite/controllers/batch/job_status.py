@@ -104,10 +104,12 @@ def succeeded_before_deletion(pod: Mapping[str, Any]) -> bool:
     deleted = parse_time(meta(pod).get("deletionTimestamp") or "")
     if deleted is None:
         return True
+    deleted -= float(meta(pod).get("deletionGracePeriodSeconds") or 0)  # the timestamp is the deadline
     for cs in (pod.get("status") or {}).get("containerStatuses") or []:
         term = (cs.get("state") or {}).get("terminated") or {}
         finished = parse_time(term.get("finishedAt") or "")
-        if term.get("exitCode") != 0 or finished is None or finished > deleted:
+        # Timestamps have whole seconds: an exit in the second of the deletion is the kill.
+        if term.get("exitCode") != 0 or finished is None or finished >= deleted:
             return False
     return True
 

@@ -103,6 +103,7 @@ async def test_active_deadline(cluster: Any) -> None:
     status = (await client.get("jobs", "slow", "default"))["status"]
     assert [(c["type"], c["reason"]) for c in status["conditions"]] == [
         ("FailureTarget", "DeadlineExceeded"), ("Failed", "DeadlineExceeded")]
+    assert status["failed"] == 1  # the pod killed at the deadline counts as failed
     events = await job_events(client, "slow")
     assert ("DeadlineExceeded", "Job was active longer than specified deadline") in events
     assert any(reason == "SuccessfulDelete" for reason, _ in events)
@@ -169,3 +170,15 @@ async def test_pod_failure_policy_ignore_does_not_count(cluster: Any) -> None:
     status = (await client.get("jobs", "flaky", "default"))["status"]
     assert "failed" not in status and not any(c["type"] == "Failed" for c in status.get("conditions") or [])
     assert len(await owned_pods(client, "flaky")) >= 2  # ignored failures are replaced
+
+
+async def test_on_failure_restarts_count_towards_the_backoff_limit(cluster: Any) -> None:
+    client = cluster.client
+    body = job("again", {"minikube-lite.io/exit-code": "1"}, backoffLimit=2)
+    body["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    await client.create("jobs", body, "default")
+    await cluster.settle()
+    status = (await client.get("jobs", "again", "default"))["status"]
+    assert [(c["type"], c["reason"]) for c in status["conditions"]] == [
+        ("FailureTarget", "BackoffLimitExceeded"), ("Failed", "BackoffLimitExceeded")]
+    assert await owned_pods(client, "again") == []  # the restarting pod was deleted
