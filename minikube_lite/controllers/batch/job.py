@@ -144,10 +144,8 @@ class JobController(Controller):
     def __init__(self, client: Client, clock: Clock, config: ClusterConfig | None = None) -> None:
         super().__init__(client, clock)
         timings = config.timings if config is not None else None
-        self.backoff_initial = timings.get("jobPodFailureBackoff", POD_FAILURE_BACKOFF) if timings \
-            else POD_FAILURE_BACKOFF
-        self.backoff_max = timings.get("jobPodFailureBackoffMax", POD_FAILURE_BACKOFF_MAX) if timings \
-            else POD_FAILURE_BACKOFF_MAX
+        self.backoff_initial = timings.jobPodFailureBackoff if timings is not None else POD_FAILURE_BACKOFF
+        self.backoff_max = timings.jobPodFailureBackoffMax if timings is not None else POD_FAILURE_BACKOFF_MAX
         self.recorder = EventRecorder(client, COMPONENT, clock)
         self._last_failure: dict[str, float] = {}
         # Pods whose tracking finalizer we removed while the cache may still show it (upstream's
