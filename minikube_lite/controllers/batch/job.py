@@ -400,12 +400,14 @@ class JobController(Controller):
         for pod in pods:
             if meta(pod).get("deletionTimestamp"):
                 continue
+            ns = meta(pod).get("namespace")
             try:
-                await self.client.delete("pods", name_of(pod), meta(pod).get("namespace"))
+                await self.client.delete("pods", name_of(pod), ns)
             except ApiError as err:
                 if err.code != 404:
                     raise
                 continue
+            self.expectations.expect_delete(f"{ns}/{name_of(job)}", pod, self.pods.get(name_of(pod), ns))
             await self.recorder.event(job, NORMAL, SUCCESSFUL_DELETE, f"Deleted pod: {name_of(pod)}")
 
     # ------------------------------------------------------------------ status
