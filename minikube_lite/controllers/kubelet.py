@@ -444,6 +444,7 @@ class Kubelet(Controller):
                 c.started_epoch = parse_time(c.started_at) or 0.0
             elif (state.get("waiting") or {}).get("reason") == REASON_CRASH_LOOP:
                 c.state, c.reason, c.restart_due = "terminated", REASON_CRASH_LOOP, 0.0
+                c.message = str(state["waiting"].get("message") or "")
             elif state.get("terminated"):
                 t = state["terminated"]
                 c.state, c.reason, c.exit_code = "terminated", str(t.get("reason") or ""), int(t.get("exitCode") or 0)
