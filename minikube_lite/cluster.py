@@ -66,6 +66,9 @@ CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.workloads.deployment", "DeploymentController"),
     ("minikube_lite.controllers.workloads.statefulset", "StatefulSetController"),
     ("minikube_lite.controllers.workloads.daemonset", "DaemonSetController"),
+    ("minikube_lite.controllers.batch.job", "JobController"),
+    ("minikube_lite.controllers.batch.cronjob", "CronJobController"),
+    ("minikube_lite.controllers.batch.ttl", "TTLAfterFinishedController"),
 ]
 
 

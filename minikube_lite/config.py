@@ -338,6 +338,12 @@ class Timings(_Model):
     imagePullDelay: Duration = 1.0
     volumeAttachDelay: Duration = 0.0
     volumeMountDelay: Duration = 0.2
+    #: How long the containers of a batch pod (restartPolicy Never/OnFailure) run before exiting 0;
+    #: the pod annotations minikube-lite.io/exit-after and exit-code override it per pod.
+    containerRunDuration: Duration = 1.0
+    #: Job controller: wait before replacing a failed pod, doubling per failure up to the max.
+    jobPodFailureBackoff: Duration = 10.0
+    jobPodFailureBackoffMax: Duration = 360.0
     nodeStatusUpdateInterval: Duration = 10.0
     pvControllerResync: Duration = 15.0
     provisionerRetryInitial: Duration = 1.0

@@ -213,6 +213,8 @@ def _event(obj: JSON) -> None:
         obj.setdefault("count", 1)
 
 
+from .batch import cronjob_defaults, job_defaults  # noqa: E402  (batch uses pod_spec_defaults above)
+
 DEFAULTERS: dict[tuple[str, str], Callable[[JSON], None]] = {
     ("", "Pod"): _pod,
     ("", "PersistentVolumeClaim"): _pvc,
@@ -227,6 +229,8 @@ DEFAULTERS: dict[tuple[str, str], Callable[[JSON], None]] = {
     ("apps", "ReplicaSet"): _workload,
     ("apps", "StatefulSet"): _workload,
     ("apps", "DaemonSet"): _workload,
+    ("batch", "Job"): job_defaults,
+    ("batch", "CronJob"): cronjob_defaults,
 }
 
 

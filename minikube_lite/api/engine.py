@@ -27,6 +27,7 @@ from .admission import (
     NamespaceLifecycle,
     ServiceAccountAdmission,
 )
+from .batch import prepare_for_create
 from .defaults import apply_defaults
 from .errors import ApiError, FieldError
 from .event_views import VIEW_KEY, EventView
@@ -56,7 +57,7 @@ _RESET_STATUS_ON_CREATE = {
     ("", "pods"), ("", "persistentvolumeclaims"), ("", "persistentvolumes"), ("", "namespaces"),
     ("", "services"), ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
     ("apps", "daemonsets"), ("storage.k8s.io", "volumeattachments"),
-    ("apiextensions.k8s.io", "customresourcedefinitions"),
+    ("apiextensions.k8s.io", "customresourcedefinitions"), ("batch", "jobs"), ("batch", "cronjobs"),
 }
 # PUT may create these when absent (rest.Updater AllowCreateOnUpdate).
 _CREATE_ON_UPDATE = {("", "events"), ("", "endpoints"), ("coordination.k8s.io", "leases"),
@@ -507,6 +508,7 @@ class ApiEngine:
             self._allocate_cluster_ip(obj)
         if not rt.custom:
             apply_defaults(rt.group, rt.kind, obj)
+            prepare_for_create(rt.group, rt.kind, obj)
         else:
             from .crd import default_custom
 
@@ -797,7 +799,8 @@ class ApiEngine:
 # Types whose registry strategy keeps metadata.generation (set to 1, bumped on spec changes).
 _GENERATION_TYPES = {
     ("", "pods"), ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
-    ("apps", "daemonsets"), ("apiextensions.k8s.io", "customresourcedefinitions"),
+    ("apps", "daemonsets"), ("apiextensions.k8s.io", "customresourcedefinitions"), ("batch", "jobs"),
+    ("batch", "cronjobs"),
 }
 
 

@@ -215,10 +215,16 @@ def pod_log(engine: ApiEngine, namespace: str, name: str, query: Query) -> str:
         raise errors.bad_request(f"container {container} is not valid for pod {name}")
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     status = next((s for s in statuses if s.get("name") == container), None)
-    running = ((status or {}).get("state") or {}).get("running")
+    state = (status or {}).get("state") or {}
+    if query.get("previous", "").lower() in ("true", "1"):
+        state = (status or {}).get("lastState") or {}
+        if not state.get("terminated"):
+            raise errors.bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
+    # A finished container still has its log (Job pods, crash loops): same lines, plus its exit.
+    running = state.get("running") or state.get("terminated")
     if not running:
         reason = "ContainerCreating" if pod.get("spec", {}).get("nodeName") else "Pending"
-        waiting = ((status or {}).get("state") or {}).get("waiting") or {}
+        waiting = state.get("waiting") or {}
         reason = waiting.get("reason") or reason
         raise errors.bad_request(f'container "{container}" in pod "{name}" is waiting to start: '
                                  f"{'ContainerCreating' if reason == 'ContainerCreating' else reason}")
@@ -234,6 +240,10 @@ def pod_log(engine: ApiEngine, namespace: str, name: str, query: Query) -> str:
         claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
         if claim:
             lines.append(f"{started} minikube-lite: volume {vol.get('name')} mounted from claim {claim}")
+    finished = state.get("terminated")
+    if finished:
+        lines.append(f"{finished.get('finishedAt', '')} minikube-lite: container {container} exited with code "
+                     f"{finished.get('exitCode', 0)}")
     tail = query.get("tailLines")
     if tail and tail.isdigit():
         lines = lines[-int(tail):] if int(tail) > 0 else []

@@ -5,7 +5,8 @@ For each pod bound to a node it walks kubelet's sequence on the cluster clock: t
 manager does, CSI volumes waited on until their VolumeAttachment is attached, then mounted), the
 sandbox (``PodReadyToStartContainers``, a pod IP from the node's podCIDR), then per container
 image pull, create and start with kubelet's events, and finally phase ``Running`` with every
-condition True. Containers run forever unless the pod carries ``minikube-lite.io/exit-code``.
+condition True. When containers exit, and whether they restart (CrashLoopBackOff), is the rule
+of ``container_lifecycle`` (batch pods finish after ``containerRunDuration``; annotations override).
 Deleting a pod stops its containers, lets the volumes go (the attach/detach controller then
 detaches them) and removes the pod with grace period 0; pods whose node is gone are removed.
 
@@ -28,17 +29,17 @@ from dataclasses import dataclass, field
 from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..client.events import AGGREGATION_WINDOW, NORMAL, WARNING, EventRecorder, involved_object
-from ..clock import Clock, rfc3339
+from ..clock import Clock, parse_time, rfc3339
 from ..config import COND_NOT_READY, ClusterConfig
+from . import container_lifecycle
 from .attach_detach import attach_required, attachment_name, pod_claims
+from .container_lifecycle import EXIT_AFTER_ANNOTATION, EXIT_CODE_ANNOTATION, REASON_CRASH_LOOP
 from .node_lifecycle import is_down, node_condition
 from .runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 
 log = logging.getLogger(__name__)
 
 KUBELET = "kubelet"
-#: Containers of a pod with this annotation exit with that code right after they start.
-EXIT_CODE_ANNOTATION = "minikube-lite.io/exit-code"
 
 # pkg/kubelet/events/event.go reasons, and the messages kubelet writes with them.
 EVENT_PULLING = "Pulling"
@@ -193,6 +194,11 @@ class ContainerRuntime:
     started_at: str = ""
     finished_at: str = ""
     exit_code: int = 0
+    started_epoch: float = 0.0
+    restart_count: int = 0
+    restart_due: float | None = None
+    last_state: dict[str, object] = field(default_factory=dict)
+    message: str = ""
 
 
 @dataclass
@@ -432,8 +438,13 @@ class Kubelet(Controller):
             state = s.get("state") or {}
             c.image_ref, c.image_id, c.container_id = str(s.get("image") or ""), str(s.get("imageID") or ""), \
                 str(s.get("containerID") or "")
+            c.restart_count, c.last_state = int(s.get("restartCount") or 0), dict(s.get("lastState") or {})
             if state.get("running"):
                 c.state, c.reason, c.started_at = "running", "", str(state["running"].get("startedAt") or "")
+                c.started_epoch = parse_time(c.started_at) or 0.0
+            elif (state.get("waiting") or {}).get("reason") == REASON_CRASH_LOOP:
+                c.state, c.reason, c.restart_due = "terminated", REASON_CRASH_LOOP, 0.0
+                c.message = str(state["waiting"].get("message") or "")
             elif state.get("terminated"):
                 t = state["terminated"]
                 c.state, c.reason, c.exit_code = "terminated", str(t.get("reason") or ""), int(t.get("exitCode") or 0)
@@ -512,28 +523,11 @@ class Kubelet(Controller):
                 c.container_id = container_id(rt.uid, c.name)
                 await rec.container_event(pod, c, NORMAL, EVENT_CREATED, MSG_CREATED)
                 await rec.container_event(pod, c, NORMAL, EVENT_STARTED, MSG_STARTED)
-                c.state, c.reason, c.started_at = "running", "", rfc3339(now)
+                c.state, c.reason, c.started_at, c.started_epoch = "running", "", rfc3339(now), now
                 if c.init:
                     c.state, c.reason, c.finished_at, c.exit_code = "terminated", "Completed", rfc3339(now), 0
                 rt.index, rt.sub = rt.index + 1, "pull"
-        if rt.stage == "running":
-            await self._write_status(pod, rt, node)
-            code = self._exit_code(pod)
-            if code is None:
-                return DONE
-            rt.stage, rt.due = "exiting", now + self.run_duration
-        if rt.stage == "exiting":
-            if now < rt.due:
-                return Result(requeue_after=rt.due - now)
-            code = self._exit_code(pod) or 0
-            for c in rt.containers:
-                if not c.init and c.state == "running":
-                    c.state, c.reason, c.exit_code, c.finished_at = "terminated", \
-                        "Completed" if code == 0 else "Error", code, rfc3339(now)
-            rt.stage = "done"
-            await self._write_status(pod, rt, node)
-            self._release_ip(key, rt)
-        return DONE
+        return await container_lifecycle.advance(self, key, pod, rt, node)
 
     async def _retry(self, key: Key, pod: JSON, rt: PodRuntime, c: ContainerRuntime | None, reason: str,
                      message: str) -> Result:
@@ -562,16 +556,6 @@ class Kubelet(Controller):
             if sc.get("name") == c.name:
                 return dict(sc)
         return {}
-
-    @staticmethod
-    def _exit_code(pod: JSON) -> int | None:
-        raw = ((pod.get("metadata") or {}).get("annotations") or {}).get(EXIT_CODE_ANNOTATION)
-        if raw is None:
-            return None
-        try:
-            return int(str(raw).strip())
-        except ValueError:
-            return 1
 
     # ------------------------------------------------------------------ volumes
 
@@ -647,6 +631,7 @@ class Kubelet(Controller):
                 return Result(requeue_after=rt.due - now)
             stamp = rfc3339(now)
             for c in rt.containers:
+                c.restart_due = None
                 if c.state == "running":
                     c.state, c.reason, c.exit_code, c.finished_at = "terminated", "Completed", 0, stamp
             rt.stage = "killed"
@@ -726,7 +711,7 @@ class Kubelet(Controller):
         all_done = all(c.state == "terminated" for c in main) and bool(main)
         if terminal or rt.stage == "done":
             phase = "Succeeded" if all(c.exit_code == 0 for c in main) else "Failed"
-        elif any(c.state == "running" for c in main):
+        elif any(c.state == "running" or c.restart_due is not None for c in main):
             phase = "Running"
         else:
             phase = "Pending"
@@ -774,11 +759,13 @@ class Kubelet(Controller):
     def _container_status(self, pod: JSON, c: ContainerRuntime, rt: PodRuntime) -> JSON:
         spec_c = self._spec_container(pod, c)
         out: JSON = {"name": c.name, "image": c.image_ref or c.image, "imageID": c.image_id,
-                     "ready": c.state == "running" and not c.init, "restartCount": 0,
-                     "started": c.state == "running", "lastState": {}}
+                     "ready": c.state == "running" and not c.init, "restartCount": c.restart_count,
+                     "started": c.state == "running", "lastState": c.last_state}
         if c.container_id:
             out["containerID"] = c.container_id
-        if c.state == "running":
+        if c.restart_due is not None and c.reason == REASON_CRASH_LOOP:
+            out["state"] = {"waiting": {"reason": c.reason, "message": c.message}}
+        elif c.state == "running":
             out["state"] = {"running": {"startedAt": c.started_at}}
         elif c.state == "terminated":
             out["state"] = {"terminated": {"exitCode": c.exit_code, "reason": c.reason, "startedAt": c.started_at,
@@ -806,5 +793,6 @@ def kubelet_events_for(events: Iterable[JSON]) -> list[tuple[str, str, str]]:
 
 
 __all__ = ["Kubelet", "KubeletController", "PodRuntime", "ContainerRuntime", "go_duration", "normalize_image", "EXIT_CODE_ANNOTATION",
+           "EXIT_AFTER_ANNOTATION",
            "kubelet_events_for"]
 

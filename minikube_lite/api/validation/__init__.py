@@ -15,7 +15,7 @@ from typing import Any
 from minikube_lite.api.errors import FieldError, required
 from minikube_lite.api.registry import ResourceType
 
-from . import core, storage_apps
+from . import batch, core, storage_apps
 from .common import as_dict, as_str, validate_object_meta, validate_object_meta_update
 from .names import NameFn, name_is_dns1035_label, name_is_dns_label, name_is_dns_subdomain
 
@@ -59,6 +59,8 @@ _RULES: dict[tuple[str, str], tuple[NameFn, CreateFn, UpdateFn | None]] = {
     ("coordination.k8s.io", "Lease"): (name_is_dns_subdomain, storage_apps.validate_lease, None),
     ("apiextensions.k8s.io", "CustomResourceDefinition"): (name_is_dns_subdomain, storage_apps.validate_crd_name,
                                                            None),
+    ("batch", "Job"): (name_is_dns_subdomain, batch.validate_job, batch.validate_job_update),
+    ("batch", "CronJob"): (name_is_dns_subdomain, batch.validate_cronjob, batch.validate_cronjob_update),
     ("events.k8s.io", "Event"): (name_is_dns_subdomain, lambda o: core.validate_event(o, "events.k8s.io"), None),
 }
 for _kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
