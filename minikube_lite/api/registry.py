@@ -264,9 +264,16 @@ class Registry:
             self.add(rt)
 
     def add(self, rt: ResourceType) -> None:
-        self._by_gvr[(rt.group, rt.version, rt.plural)] = rt
+        key = (rt.group, rt.version, rt.plural)
+        replaced = key in self._by_gvr
+        self._by_gvr[key] = rt
         self._resolved.clear()
-        self._aliases = None
+        if self._aliases is not None:
+            if replaced:
+                self._aliases = None      # rebuilt on the next resolve (types are rarely replaced)
+            else:                         # a new type goes last, as in a rebuild
+                for alias in _aliases_of(rt):
+                    self._aliases.setdefault(alias, []).append(rt)
 
     def remove(self, group: str, version: str, plural: str) -> None:
         self._by_gvr.pop((group, version, plural), None)
@@ -315,11 +322,17 @@ class Registry:
     def _alias_index(self) -> dict[str, list[ResourceType]]:
         index: dict[str, list[ResourceType]] = {}
         for rt in self._by_gvr.values():
-            names = {rt.plural, rt.singular, rt.kind.lower(), *rt.short_names}
-            aliases = set(names)
-            if rt.group:
-                aliases.update(f"{n}.{rt.group}" for n in names)
-                aliases.update(f"{n}.{rt.version}.{rt.group}" for n in names)
-            for alias in aliases:
+            for alias in _aliases_of(rt):
                 index.setdefault(alias, []).append(rt)
         return index
+
+
+def _aliases_of(rt: ResourceType) -> set[str]:
+    """Every name kubectl resolves to ``rt``: plural, singular, kind, short names, each also
+    qualified by group and by version.group."""
+    names = {rt.plural, rt.singular, rt.kind.lower(), *rt.short_names}
+    aliases = set(names)
+    if rt.group:
+        aliases.update(f"{n}.{rt.group}" for n in names)
+        aliases.update(f"{n}.{rt.version}.{rt.group}" for n in names)
+    return aliases
