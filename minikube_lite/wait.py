@@ -48,7 +48,12 @@ class Expectation:
             return False
         if self.condition is not None and not condition_holds(obj, self.condition):
             return False
-        return self.predicate is None or bool(self.predicate(obj))
+        if self.predicate is None:
+            return True
+        try:
+            return bool(self.predicate(obj))
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return False    # a field the predicate reads is not there yet: not yet, as kubectl's jsonpath waits
 
     def describe(self) -> str:
         parts = []

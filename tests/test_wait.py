@@ -39,6 +39,16 @@ async def test_waits_for_a_condition_and_a_predicate(cluster: Cluster) -> None:
     assert pod["spec"]["nodeName"] in {"node1", "node2"}
 
 
+async def test_a_predicate_reading_a_field_not_there_yet_means_not_yet(cluster: Cluster) -> None:
+    await cluster.apply({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                                  "template": {"metadata": {"labels": {"app": "web"}},
+                                               "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}})
+    deployment = await cluster.wait_for("deployments", "web",
+                                        predicate=lambda d: d["status"]["availableReplicas"] == 2)
+    assert deployment["status"]["availableReplicas"] == 2
+
+
 async def test_a_timeout_shows_the_status_and_the_recent_events(cluster: Cluster) -> None:
     too_small = dict(PVC, metadata={"name": "tiny"},
                      spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}})
