@@ -67,6 +67,12 @@ async def test_marker_wins(cluster):
 
 async def test_client_fixture_is_the_clusters_client(cluster, client):
     assert client is cluster.client
+
+
+async def test_served_cluster_is_seeded_and_served(served_cluster):
+    assert served_cluster.seed == 5
+    assert served_cluster.url.startswith("http://127.0.0.1:")
+    assert served_cluster.kubeconfig_path.exists()
 '''
 
 
@@ -76,7 +82,7 @@ def test_seed_option_and_marker_reach_the_cluster(tmp_path: Path) -> None:
     for _ in range(2):
         result = run_pytest(tmp_path, "--minikube-lite-seed", "5")
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "3 passed" in result.stdout
+        assert "4 passed" in result.stdout
     first, second = (tmp_path / "names.txt").read_text().split()
     assert first == second and first.startswith("cfg-")   # the same seed: the same generated name
 
