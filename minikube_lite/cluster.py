@@ -306,7 +306,6 @@ class Cluster:
                     return
                 await asyncio.sleep(max(wait, 0.001))
 
-
     # ------------------------------------------------------------------- test helpers
 
     async def apply(self, manifests: Manifests, namespace: str | None = None, *,
