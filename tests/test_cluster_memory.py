@@ -32,10 +32,10 @@ async def test_three_hundred_stopped_clusters_leave_memory_and_start_time_flat()
     rss_after_warmup = 0.0
     first_engine: weakref.ref[Any] | None = None
     for i in range(CLUSTERS):
-        began = time.perf_counter()
+        began = time.process_time()   # CPU time: other processes on the machine do not count
         cluster = Cluster(clock=VirtualClock())
         await cluster.start()
-        start_times.append(time.perf_counter() - began)
+        start_times.append(time.process_time() - began)
         await cluster.client.get("namespaces", "default")
         await cluster.stop()
         if i == 0:
