@@ -87,6 +87,21 @@ def test_seed_option_and_marker_reach_the_cluster(tmp_path: Path) -> None:
     assert first == second and first.startswith("cfg-")   # the same seed: the same generated name
 
 
+def test_a_run_without_cluster_tests_does_not_import_the_cluster(tmp_path: Path) -> None:
+    write(tmp_path, {"pytest.ini": "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n",
+                     "test_light.py": '''
+        import sys
+
+
+        async def test_async_but_no_cluster():
+            assert "minikube_lite.testing.plugin" in sys.modules
+            assert "minikube_lite.cluster" not in sys.modules
+        '''})
+    result = run_pytest(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
 def test_without_pytest_asyncio_unrelated_tests_still_pass(tmp_path: Path) -> None:
     blocker = tmp_path / "blocker"
     blocker.mkdir()
