@@ -12,9 +12,11 @@ import base64
 import contextlib
 import functools
 import logging
+import random
 import secrets
 import ssl
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from .api import crd
 from .api.engine import ApiEngine
 from .api.server import ApiServer
 from .client.inprocess import InProcessClient
+from .client.manifests import DEFAULT_FIELD_MANAGER, Manifests
 from .clock import Clock, RealClock, VirtualClock
 from .config import ClusterConfig, node_manifests
 
@@ -109,10 +112,18 @@ class Cluster:
     def __init__(self, config: ClusterConfig | None = None, *, clock: Clock | None = None, serve: bool = False,
                  host: str = "127.0.0.1", port: int = 0, token: str | None = None, tls: bool = False,
                  kubeconfig_path: str | Path | None = None, controllers: bool = True,
-                 history_size: int = 1000, kubeconfig_server: str | None = None) -> None:
+                 history_size: int = 1000, kubeconfig_server: str | None = None,
+                 seed: int | None = None) -> None:
         self.config = config or _default_config().model_copy(deep=True)
         self.clock: Clock = clock or RealClock()
-        self.engine = ApiEngine(self.clock, history_size=history_size)
+        #: ``seed`` makes every random choice of the cluster reproducible: generateName
+        #: suffixes, uids, scheduler tie-breaks, provisioner identities. Each component draws
+        #: its own stream from this root (``child_rng``) in a fixed order, so one component's
+        #: draws never shift another's.
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.engine = ApiEngine(self.clock, history_size=history_size, rng=self.child_rng(),
+                                seeded_uids=seed is not None)
         crd.install(self.engine)
         self._register_admission()
         self.client = InProcessClient(self.engine)
@@ -134,6 +145,10 @@ class Cluster:
         self._runner: web.AppRunner | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self.server: ApiServer | None = None
+
+    def child_rng(self) -> random.Random:
+        """A random stream of its own for one component, drawn from the cluster's root ``rng``."""
+        return random.Random(self.rng.getrandbits(64))
 
     def _register_admission(self) -> None:
         from .api.storage_admission import install as install_storage
@@ -317,17 +332,74 @@ class Cluster:
                     return
                 await asyncio.sleep(max(wait, 0.001))
 
+    # ------------------------------------------------------------------- test helpers
+
+    async def apply(self, manifests: Manifests, namespace: str | None = None, *,
+                    field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False,
+                    dry_run: bool = False) -> list[dict[str, Any]]:
+        """Server-side apply a dict, a list of dicts, YAML text, or a file/folder path; the applied objects.
+
+        As ``kubectl apply --server-side``: create or update, through the API's apply path, owned
+        by ``field_manager``; namespaced objects without a namespace go to ``namespace`` or
+        ``default``; a CRD applied earlier in the same call serves its kind to later documents.
+        A refused document raises :class:`~minikube_lite.client.manifests.ManifestError`.
+        """
+        return await self.client.apply(manifests, namespace, field_manager=field_manager, force=force,
+                                       dry_run=dry_run)
+
+    async def wait_for(self, kind: str, name: str, *, condition: str | None = None, phase: str | None = None,
+                       predicate: Callable[[dict[str, Any]], Any] | None = None, namespace: str | None = None,
+                       timeout: float = 120.0) -> dict[str, Any]:
+        """Wait until the object holds ``condition`` (``"Ready"``, ``"Complete"``, ``"Ready=False"``),
+        ``phase`` (``"Bound"``) and ``predicate(obj)``; every one given must hold (none: it exists).
+
+        On a virtual clock this runs the controllers and moves time (``timeout`` in cluster
+        seconds); on the real clock it polls. Returns the object; raises
+        :class:`~minikube_lite.wait.WaitTimeout` with the object's status and recent events.
+        """
+        from .client.inprocess import resolve
+        from .wait import Expectation, wait_for
+
+        rt = resolve(self.engine, kind)
+        ns = (namespace or "default") if rt.namespaced else None
+        return await wait_for(self.client, self.clock, self._quiesce, kind, name,
+                              Expectation(condition=condition, phase=phase, predicate=predicate), ns, timeout)
+
 
 def _build_controller(cls: type, cluster: Cluster) -> Any:
-    """Controllers take (client, clock) and optionally the cluster's config, cloud and drivers."""
-    import inspect
-
-    params = inspect.signature(cls).parameters
+    """Controllers take (client, clock) and optionally the cluster's config, cloud, drivers and rng."""
+    wanted = _controller_params(cls)
     kwargs: dict[str, Any] = {}
     for name, value in (("config", cluster.config), ("cloud", cluster.cloud), ("drivers", cluster.drivers)):
-        if name in params:
+        if name in wanted:
             kwargs[name] = value
+    if "rng" in wanted:
+        kwargs["rng"] = cluster.child_rng()
     return cls(cluster.client, cluster.clock, **kwargs)
+
+
+@functools.lru_cache(maxsize=256)
+def _controller_params(cls: type) -> frozenset[str]:
+    """The keyword parameters of a controller class (inspect.signature is slow: once per class)."""
+    import inspect
+
+    return frozenset(inspect.signature(cls).parameters)
+
+
+def warm_up() -> None:
+    """Build once the process-wide data every cluster start reuses, outside any test's time.
+
+    The first cluster of a process imports the controller modules and builds shared,
+    immutable data (parsed schemas, the built-in CRDs, the default config); later clusters
+    reuse it. This runs one throwaway cluster to the end on an event loop of its own, so it
+    must be called with no event loop running (the pytest plugin calls it after collection).
+    """
+
+    async def run() -> None:
+        async with Cluster(clock=VirtualClock(), seed=0) as cluster:
+            await cluster.settle()
+
+    asyncio.run(run())
 
 
 def new_token() -> str:

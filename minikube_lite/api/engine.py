@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import builtins
 import contextlib
+import functools
+import random
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +33,7 @@ from .batch import prepare_for_create
 from .defaults import apply_defaults
 from .errors import ApiError, FieldError
 from .event_views import VIEW_KEY, EventView
-from .objects import generate_name, new_uid, spec_part, truthy
+from .objects import generate_name, new_uid, seeded_uid, spec_part, truthy
 from .registry import Registry, ResourceType, builtin_types
 from .reviews import REVIEW_KEYS, review, review_types
 from .schema import json_kind
@@ -164,8 +166,13 @@ class ApiEngine:
 
     def __init__(self, clock: Clock, *, registry: Registry | None = None, store: Store | None = None,
                  history_size: int = 1000, watch_backlog: int = 10_000,
-                 bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL) -> None:
+                 bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL, rng: random.Random | None = None,
+                 seeded_uids: bool = False) -> None:
         self.clock = clock
+        #: generateName suffixes come from this stream; with ``seeded_uids`` uids do too
+        #: (otherwise they come from os.urandom, the faster path when nothing is seeded).
+        self.rng = rng or random.Random()
+        self.new_uid: Callable[[], str] = functools.partial(seeded_uid, self.rng) if seeded_uids else new_uid
         self.registry = registry or Registry([*builtin_types(), *review_types()])
         self.store = store or Store(history_size=history_size, watch_backlog=watch_backlog)
         self.admission = AdmissionChain([NamespaceLifecycle(), ServiceAccountAdmission()])
@@ -489,14 +496,14 @@ class ApiEngine:
         if not name:
             prefix = meta.get("generateName")
             if prefix and isinstance(prefix, str):
-                meta["name"] = generate_name(prefix)
+                meta["name"] = generate_name(prefix, self.rng)
             else:
                 raise errors.invalid(rt.qualified_kind, rt.group, rt.kind, "",
                                      [errors.required("metadata.name", "name or generateName is required")])
         # Server-owned metadata.
         for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             meta.pop(key, None)
-        meta["uid"] = new_uid()
+        meta["uid"] = self.new_uid()
         meta["creationTimestamp"] = self.now()
         if tracks_generation(rt):
             meta["generation"] = 1

@@ -21,7 +21,15 @@ def generate_name(prefix: str, rng: random.Random | None = None) -> str:
 
 def new_uid() -> str:
     """A random (version 4) UUID in its text form, without building a ``uuid.UUID``."""
-    h = os.urandom(16).hex()
+    return _format_uid(os.urandom(16).hex())
+
+
+def seeded_uid(rng: random.Random) -> str:
+    """A version 4 UUID from ``rng``: the same sequence of uids for the same seed."""
+    return _format_uid(f"{rng.getrandbits(128):032x}")
+
+
+def _format_uid(h: str) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 

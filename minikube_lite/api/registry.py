@@ -256,16 +256,29 @@ class Registry:
     def __init__(self, types: Iterable[ResourceType] = ()) -> None:
         self._by_gvr: dict[tuple[str, str, str], ResourceType] = {}
         self._resolved: dict[str, ResourceType] = {}
+        # Every name kubectl accepts for a type -> the types it names, in registration order;
+        # built on the first resolve after a change (a fresh cluster resolves ~20 names right
+        # after installing its CRDs: one pass over the types instead of one per name).
+        self._aliases: dict[str, list[ResourceType]] | None = None
         for rt in types:
             self.add(rt)
 
     def add(self, rt: ResourceType) -> None:
-        self._by_gvr[(rt.group, rt.version, rt.plural)] = rt
+        key = (rt.group, rt.version, rt.plural)
+        replaced = key in self._by_gvr
+        self._by_gvr[key] = rt
         self._resolved.clear()
+        if self._aliases is not None:
+            if replaced:
+                self._aliases = None      # rebuilt on the next resolve (types are rarely replaced)
+            else:                         # a new type goes last, as in a rebuild
+                for alias in _aliases_of(rt):
+                    self._aliases.setdefault(alias, []).append(rt)
 
     def remove(self, group: str, version: str, plural: str) -> None:
         self._by_gvr.pop((group, version, plural), None)
         self._resolved.clear()
+        self._aliases = None
 
     def get(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._by_gvr.get((group, version, plural))
@@ -297,16 +310,29 @@ class Registry:
         cached = self._resolved.get(name)
         if cached is not None:
             return cached
-        lowered = name.lower()
-        candidates: list[ResourceType] = []
-        for rt in self._by_gvr.values():
-            names = {rt.plural, rt.singular, rt.kind.lower(), *rt.short_names}
-            if lowered in names or lowered in {f"{n}.{rt.group}" for n in names if rt.group}:
-                candidates.append(rt)
-            elif rt.group and lowered in {f"{n}.{rt.version}.{rt.group}" for n in names}:
-                candidates.append(rt)
+        if self._aliases is None:
+            self._aliases = self._alias_index()
+        candidates = list(self._aliases.get(name.lower(), ()))
         if not candidates:
             raise KeyError(name)
         candidates.sort(key=lambda rt: (rt.group != "", rt.group))
         self._resolved[name] = candidates[0]
         return candidates[0]
+
+    def _alias_index(self) -> dict[str, list[ResourceType]]:
+        index: dict[str, list[ResourceType]] = {}
+        for rt in self._by_gvr.values():
+            for alias in _aliases_of(rt):
+                index.setdefault(alias, []).append(rt)
+        return index
+
+
+def _aliases_of(rt: ResourceType) -> set[str]:
+    """Every name kubectl resolves to ``rt``: plural, singular, kind, short names, each also
+    qualified by group and by version.group."""
+    names = {rt.plural, rt.singular, rt.kind.lower(), *rt.short_names}
+    aliases = set(names)
+    if rt.group:
+        aliases.update(f"{n}.{rt.group}" for n in names)
+        aliases.update(f"{n}.{rt.version}.{rt.group}" for n in names)
+    return aliases

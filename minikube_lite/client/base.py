@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 
 from ..api.errors import ApiError
 from ..api.registry import ResourceType
+from .manifests import DEFAULT_FIELD_MANAGER, Manifests
 
 JSON = dict[str, Any]
 PatchType = Literal["merge", "json", "strategic", "apply"]
@@ -77,6 +78,19 @@ class Client(Protocol):
 
     async def api_resources(self) -> builtins.list[ResourceType]:
         """Every served resource type (from discovery), for controllers that act on all types."""
+        ...
+
+    async def apply(self, manifests: Manifests, namespace: str | None = None, *,
+                    field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False,
+                    dry_run: bool = False) -> builtins.list[JSON]:
+        """Server-side apply (create or update) every object of ``manifests``, in order.
+
+        ``manifests``: a dict, a list of dicts, YAML text (multi-document) or the path of a file
+        or folder (its ``*.yaml``/``*.yml``/``*.json`` files, sorted). Kinds resolve through
+        discovery (CRDs applied earlier in the same call included); namespaced objects without a
+        namespace go to ``namespace`` or ``default``. Returns the applied objects. A refused
+        document raises :class:`~minikube_lite.client.manifests.ManifestError` (an ApiError).
+        """
         ...
 
     async def close(self) -> None: ...

@@ -18,6 +18,7 @@ from ..api.errors import ApiError
 from ..api.registry import Registry, ResourceType
 from .base import JSON, PatchType, WatchEvent
 from .inprocess import PATCH_CONTENT_TYPES, delete_options, list_query, write_query
+from .manifests import DEFAULT_FIELD_MANAGER, Manifests, apply_documents, load_documents
 
 
 class HttpClient:
@@ -87,6 +88,21 @@ class HttpClient:
     async def api_resources(self) -> builtins.list[ResourceType]:
         self._registry = None
         return (await self.registry()).all()
+
+    async def apply(self, manifests: Manifests, namespace: str | None = None, *,
+                    field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False,
+                    dry_run: bool = False) -> builtins.list[JSON]:
+        """Server-side apply every object of ``manifests`` (see :meth:`Client.apply`)."""
+        async def resolve_kind(api_version: str, kind: str) -> ResourceType | None:
+            rt = (await self.registry()).for_kind(api_version, kind)
+            if rt is None:   # maybe served since discovery was read (a CRD just applied): read it again
+                self._registry = None
+                rt = (await self.registry()).for_kind(api_version, kind)
+            return rt
+
+        return await apply_documents(load_documents(manifests), resolve_kind=resolve_kind, patch=self.patch,
+                                     get=self.get, namespace=namespace, field_manager=field_manager,
+                                     force=force, dry_run=dry_run)
 
     async def _path(self, resource: str, namespace: str | None, name: str | None = None,
                     subresource: str | None = None) -> str:

@@ -11,7 +11,6 @@ import asyncio
 import builtins
 import contextlib
 import logging
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +68,8 @@ class Informer:
         self._synced = asyncio.Event()
         self._stopped = False
         self._users = 0
+        # The per-client map of shared informers this one is listed in (see shared_informer).
+        self._shared_in: dict[str, Informer] | None = None
         self.resource_version = ""
         self.relists = 0
 
@@ -175,6 +176,8 @@ class Informer:
 
     async def stop(self) -> None:
         self._stopped = True
+        if self._shared_in is not None and self._shared_in.get(self.resource) is self:
+            del self._shared_in[self.resource]   # a stopped informer's cache is not kept for later users
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -276,7 +279,11 @@ class Informer:
             self._emit("ADDED" if old is None else "MODIFIED", obj, old)
 
 
-_SHARED: weakref.WeakKeyDictionary[Any, dict[str, Informer]] = weakref.WeakKeyDictionary()
+# The attribute under which a client owns its shared informers. The cache lives on the client
+# itself (per-cluster ownership) rather than in a module-level map keyed by the client: an
+# informer holds its client, so a ``WeakKeyDictionary[client, informers]`` could never drop its
+# key (the value keeps the key alive) and every stopped cluster stayed in memory for good.
+_SHARED_ATTR = "_minikube_lite_shared_informers"
 
 
 def shared_informer(client: Client, resource: str, clock: Clock | None = None) -> Informer:
@@ -287,12 +294,16 @@ def shared_informer(client: Client, resource: str, clock: Clock | None = None) -
     (ten pod informers made each pod write cost ten decodes). Users ``acquire``/``release`` it; a
     stopped informer is dropped so the next user gets a fresh one.
     """
-    try:
-        per_client = _SHARED.setdefault(client, {})
-    except TypeError:   # a client that cannot be weakly referenced: no sharing
-        return Informer(client, resource, clock=clock)
+    per_client: dict[str, Informer] | None = getattr(client, _SHARED_ATTR, None)
+    if per_client is None:
+        per_client = {}
+        try:
+            setattr(client, _SHARED_ATTR, per_client)
+        except (AttributeError, TypeError):   # a client that takes no attributes: no sharing
+            return Informer(client, resource, clock=clock)
     inf = per_client.get(resource)
     if inf is None or inf._stopped:
         inf = Informer(client, resource, clock=clock)
+        inf._shared_in = per_client
         per_client[resource] = inf
     return inf

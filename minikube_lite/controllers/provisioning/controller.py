@@ -120,8 +120,10 @@ class ExternalProvisioner(Controller):
 
     def __init__(self, client: Client, clock: Clock, driver_name: str, driver: Any, *,
                  config: Any = None, host: str | None = None, strict_topology: bool = False,
-                 immediate_topology: bool = True, shared_informers: dict[str, Informer] | None = None) -> None:
+                 immediate_topology: bool = True, shared_informers: dict[str, Informer] | None = None,
+                 rng: random.Random | None = None) -> None:
         super().__init__(client, clock)
+        rng = rng or random.Random()
         #: Informers shared with the other drivers' provisioners (one watch per resource, not per driver).
         self.shared_informers = shared_informers if shared_informers is not None else {}
         self.name = f"csi-provisioner-{driver_name}"
@@ -134,13 +136,13 @@ class ExternalProvisioner(Controller):
         self.retry_max = timings.get("provisionerRetryMax", 300.0) if timings is not None else 300.0
         self.host = host or default_host(driver_name)
         #: ``<driver>_<host>_<uuid>``, the event source external-provisioner uses.
-        self.component = f"{driver_name}_{self.host}_{uuid.uuid4()}"
-        self.identity = f"{int(clock.now() * 1000)}-{random.randrange(10000)}-{driver_name}"
+        self.component = f"{driver_name}_{self.host}_{uuid.UUID(int=rng.getrandbits(128), version=4)}"
+        self.identity = f"{int(clock.now() * 1000)}-{rng.randrange(10000)}-{driver_name}"
         self.recorder = EventRecorder(client, self.component, clock)
         # Event names are ``<object>.<nanoseconds + counter>``: on a virtual clock two recorders
         # writing about one claim at the same instant would pick the same name and the second
         # event would be lost. Start this recorder's counter far from the others'.
-        self.recorder._counter = random.randrange(1 << 20, 1 << 30)
+        self.recorder._counter = rng.randrange(1 << 20, 1 << 30)
         self._failures: dict[Key, int] = {}
         self._caps: Capabilities | None = None
         #: aggregateTopologies results by topology keys (None: keys from the first CSINode), with
@@ -649,10 +651,11 @@ class ExternalProvisioners:
     name = "csi-provisioners"
 
     def __init__(self, client: Client, clock: Clock, *, config: Any = None,
-                 drivers: Mapping[str, Any] | None = None) -> None:
+                 drivers: Mapping[str, Any] | None = None, rng: random.Random | None = None) -> None:
         self.client = client
         self.clock = clock
         self.config = config
+        self.rng = rng or random.Random()
         self.drivers = dict(drivers or {})
         self.instances: dict[str, ExternalProvisioner] = {}
         self.shared_informers: dict[str, Informer] = {}
@@ -663,7 +666,8 @@ class ExternalProvisioners:
             if not caps.create_delete:
                 continue
             inst = ExternalProvisioner(self.client, self.clock, name, driver, config=self.config,
-                                       shared_informers=self.shared_informers)
+                                       shared_informers=self.shared_informers,
+                                       rng=random.Random(self.rng.getrandbits(64)))
             inst._caps = caps
             await inst.start()
             self.instances[name] = inst
