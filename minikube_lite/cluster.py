@@ -151,8 +151,18 @@ class Cluster:
         await self.client.create("services", KUBERNETES_SERVICE, "default", field_manager="kube-apiserver")
         for crd_obj in builtin_crds():
             await self.client.create("customresourcedefinitions", crd_obj)
+        await self._create_apiserver_defaults()
         for node in node_manifests(self.config, self.clock):
             await self.client.create("nodes", node, field_manager="kubelet")
+
+    async def _create_apiserver_defaults(self) -> None:
+        """The apiserver's start objects: system PriorityClasses, RBAC defaults, APF, APIServices."""
+        from .api.bootstrap import bootstrap_objects
+
+        for obj in bootstrap_objects(self.engine.registry):
+            rt = self.engine.registry.for_kind(obj["apiVersion"], obj["kind"])
+            assert rt is not None
+            await self.client.create(f"{rt.plural}.{rt.version}.{rt.group}", obj, field_manager="kube-apiserver")
 
     async def _create_config_objects(self) -> None:
         from .client.inprocess import resolve

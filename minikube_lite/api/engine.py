@@ -27,12 +27,14 @@ from .admission import (
     NamespaceLifecycle,
     ServiceAccountAdmission,
 )
+from .component_status import get_component_status, list_component_statuses
 from .defaults import apply_defaults
 from .errors import ApiError, FieldError
 from .event_views import VIEW_KEY, EventView
 from .objects import generate_name, new_uid, spec_part, truthy
+from .priority_admission import PriorityAdmission
 from .registry import Registry, ResourceType, builtin_types
-from .reviews import REVIEW_KEYS, review, review_types
+from .reviews import REVIEW_KEYS, Authenticator, review, review_types
 from .schema import json_kind
 from .selectors import field_matcher, label_matcher, parse_field_selector
 from .store import PreconditionFailed, Store, StoredObject, TooOldResourceVersion
@@ -56,8 +58,11 @@ _RESET_STATUS_ON_CREATE = {
     ("", "pods"), ("", "persistentvolumeclaims"), ("", "persistentvolumes"), ("", "namespaces"),
     ("", "services"), ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
     ("apps", "daemonsets"), ("storage.k8s.io", "volumeattachments"),
-    ("apiextensions.k8s.io", "customresourcedefinitions"),
+    ("apiextensions.k8s.io", "customresourcedefinitions"), ("policy", "poddisruptionbudgets"),
+    ("networking.k8s.io", "ingresses"), ("autoscaling", "horizontalpodautoscalers"),
+    ("certificates.k8s.io", "certificatesigningrequests"),
 }
+COMPONENT_STATUS_KEY = ("", "componentstatuses")  # computed on read, never stored
 # PUT may create these when absent (rest.Updater AllowCreateOnUpdate).
 _CREATE_ON_UPDATE = {("", "events"), ("", "endpoints"), ("coordination.k8s.io", "leases"),
                      ("events.k8s.io", "events")}
@@ -167,8 +172,9 @@ class ApiEngine:
         self.clock = clock
         self.registry = registry or Registry([*builtin_types(), *review_types()])
         self.store = store or Store(history_size=history_size, watch_backlog=watch_backlog)
-        self.admission = AdmissionChain([NamespaceLifecycle(), ServiceAccountAdmission()])
+        self.admission = AdmissionChain([NamespaceLifecycle(), ServiceAccountAdmission(), PriorityAdmission()])
         self.bookmark_interval = bookmark_interval
+        self.authn = Authenticator()
         self.patches = PatchEngine(self)
         self.event_view = EventView(self)
         self._service_ip = 1
@@ -200,6 +206,11 @@ class ApiEngine:
     def _list_objects(self, group: str, plural: str, namespace: str | None) -> builtins.list[JSON]:
         return [s.object() for s in self.store.iter((group, plural), namespace)]
 
+    def account_uid(self, namespace: str, name: str) -> str | None:
+        """The uid of a ServiceAccount, None when it does not exist (token verification)."""
+        stored = self.store.get(("", "serviceaccounts"), namespace, name)
+        return None if stored is None else str(stored.object()["metadata"].get("uid") or "")
+
     def _admission_ctx(self, op: str, rt: ResourceType, subresource: str | None, dry_run: bool) -> AdmissionContext:
         return AdmissionContext(op, rt, subresource, dry_run, self.clock.now(), self._lookup, self._list_objects)
 
@@ -227,6 +238,8 @@ class ApiEngine:
             raise errors.method_not_served()
         if rt.key == VIEW_KEY:
             return self.event_view.get(namespace, name)
+        if rt.key == COMPONENT_STATUS_KEY:
+            return get_component_status(name, self.store.resource_version)
         return self._served(rt, self.get_stored(rt, namespace, name))
 
     def _predicate(self, rt: ResourceType, query: Query) -> Callable[[StoredObject], bool] | None:
@@ -276,6 +289,10 @@ class ApiEngine:
             return self.event_view.list(rt, namespace, query)
         self._check_list_options(query, watch=False)
         predicate = self._predicate(rt, query)
+        if rt.key == COMPONENT_STATUS_KEY:
+            computed = list_component_statuses(self.store.resource_version)
+            return ListResult(rt, [s for s in computed if predicate is None or predicate(s)],
+                              self.store.resource_version)
         limit = _int_param(query, "limit")
         token = query.get("continue") or ""
         list_rv = self.store.resource_version
@@ -466,7 +483,8 @@ class ApiEngine:
         if rt.key == VIEW_KEY:
             return self.event_view.create(namespace, body, query, user_agent)
         if rt.key in REVIEW_KEYS:
-            return WriteResult(201, review(rt, namespace, body))
+            return WriteResult(201, review(rt, namespace, body, authn=self.authn, now=self.clock.now(),
+                                           account_uid=self.account_uid))
         if "create" not in rt.verbs:
             raise errors.method_not_allowed("create", rt.kind)
         warnings: list[str] = []

@@ -22,6 +22,7 @@ from . import discovery, errors
 from .engine import ApiEngine, ListResult, WatchItem, WriteResult
 from .errors import ApiError
 from .registry import ResourceType
+from .reviews import CURRENT_USER
 from .schema import free_of_duplicate_keys
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class ApiServer:
                  extra_apps: dict[str, web.Application] | None = None) -> None:
         self.engine = engine
         self.token = token
+        engine.authn.served_token = token
         self.server_address = server_address
         self.app = web.Application(middlewares=[self._middleware], client_max_size=32 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -95,13 +97,22 @@ class ApiServer:
         self._watch_tasks: set[asyncio.Task[Any]] = set()
         self.ready = False
 
+    def _authenticate(self, header: str) -> dict[str, Any] | None:
+        """The user of a ``Bearer`` credential: the served token or a token this server issued."""
+        scheme, _, token = header.partition(" ")
+        if scheme != "Bearer" or not token:
+            return None
+        user, _, _ = self.engine.authn.authenticate(token, self.engine.clock.now(), self.engine.account_uid)
+        return user
+
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                           ) -> web.StreamResponse:
         if self.token is not None and not request.path.rstrip("/").startswith(OPEN_PATHS):
-            auth = request.headers.get("Authorization", "")
-            if auth != f"Bearer {self.token}":
+            user = self._authenticate(request.headers.get("Authorization", ""))
+            if user is None:
                 return status_response(errors.unauthorized())
+            CURRENT_USER.set(user)
         try:
             return await handler(request)
         except ApiError as err:
