@@ -157,12 +157,9 @@ class Cluster:
 
     async def _create_apiserver_defaults(self) -> None:
         """The apiserver's start objects: system PriorityClasses, RBAC defaults, APF, APIServices."""
-        from .api.bootstrap import bootstrap_objects
+        from .api.bootstrap import install
 
-        for obj in bootstrap_objects(self.engine.registry):
-            rt = self.engine.registry.for_kind(obj["apiVersion"], obj["kind"])
-            assert rt is not None
-            await self.client.create(f"{rt.plural}.{rt.version}.{rt.group}", obj, field_manager="kube-apiserver")
+        install(self.engine)
 
     async def _create_config_objects(self) -> None:
         from .client.inprocess import resolve

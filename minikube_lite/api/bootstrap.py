@@ -7,16 +7,23 @@
 - one local APIService per served group/version (the aggregator's autoregistration), built-ins
   marked ``onstart`` and CRD groups ``true``.
 
-``bootstrap_objects(registry)`` lists them in creation order; ``Cluster`` writes them at start.
+``bootstrap_objects(registry)`` lists them in creation order; ``install(engine)`` writes them
+(``Cluster`` calls it at start).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from .bootstrap_rbac import default_cluster_role_bindings, default_cluster_roles
+from .objects import new_uid
 from .priority_admission import SYSTEM_PRIORITY_CLASSES
 from .registry import Registry
+
+if TYPE_CHECKING:
+    from .engine import ApiEngine
 
 JSON = dict[str, Any]
 
@@ -117,3 +124,44 @@ def bootstrap_objects(registry: Registry) -> list[JSON]:
         *flow_control_objects(),
         *api_services(registry),
     ]
+
+
+# registry groups/versions -> the written objects (storage key, bytes) of the first install
+_WRITTEN: dict[tuple[tuple[str, tuple[str, ...]], ...], list[tuple[tuple[str, str], bytes]]] = {}
+_WRITTEN_MAX = 8
+
+
+def install(engine: ApiEngine) -> None:
+    """Write the start objects into a fresh engine.
+
+    The first engine of a process (per set of served groups) takes the full create path
+    (defaulting, admission, validation, managedFields); later ones store copies of what it
+    wrote with a new uid and timestamps, which keeps ``Cluster`` start fast. The objects are
+    the same either way: they do not depend on anything but the served groups.
+    """
+    signature = tuple((group, tuple(versions)) for group, versions in engine.registry.groups().items())
+    written = _WRITTEN.get(signature)
+    if written is not None:
+        now = engine.now()
+        for key, raw in written:
+            obj = orjson.loads(raw)
+            meta = obj["metadata"]
+            meta["uid"] = new_uid()
+            meta["creationTimestamp"] = now
+            for entry in meta.get("managedFields") or []:
+                entry["time"] = now
+            rt = engine.registry.for_kind(obj["apiVersion"], obj["kind"])
+            assert rt is not None
+            engine.store.create(key, obj, rt.selectable_fields(obj))
+        return
+    written = []
+    for obj in bootstrap_objects(engine.registry):
+        rt = engine.registry.for_kind(obj["apiVersion"], obj["kind"])
+        assert rt is not None, obj["kind"]
+        result = engine.create(rt, None, obj, {"fieldManager": "kube-apiserver"})
+        stored = dict(result.obj)
+        stored["metadata"] = {k: v for k, v in result.obj["metadata"].items() if k != "resourceVersion"}
+        written.append((rt.key, orjson.dumps(stored)))
+    if len(_WRITTEN) >= _WRITTEN_MAX:
+        _WRITTEN.clear()
+    _WRITTEN[signature] = written

@@ -78,3 +78,25 @@ async def test_component_statuses_are_computed_on_read(cluster: Cluster) -> None
                                                           "metadata": {"name": "x"}})
     assert create.value.code == 405
     assert cluster.engine.store.get(("", "componentstatuses"), "", "etcd-0") is None
+
+
+async def test_later_clusters_get_the_same_objects_with_their_own_identity() -> None:
+    async with Cluster(controllers=False) as first, Cluster(controllers=False) as second:
+        for resource in ("clusterroles", "clusterrolebindings", "apiservices", "flowschemas", "priorityclasses"):
+            a = {o["metadata"]["name"]: o for o in (await first.client.list(resource))["items"]}
+            b = {o["metadata"]["name"]: o for o in (await second.client.list(resource))["items"]}
+            assert set(a) == set(b) and a
+            for name, obj in a.items():
+                other = b[name]
+                assert obj["metadata"]["uid"] != other["metadata"]["uid"]
+                strip = ("uid", "resourceVersion", "creationTimestamp", "managedFields")
+                assert {k: v for k, v in obj["metadata"].items() if k not in strip} == \
+                    {k: v for k, v in other["metadata"].items() if k not in strip}
+                assert {k: v for k, v in obj.items() if k != "metadata"} == \
+                    {k: v for k, v in other.items() if k != "metadata"}
+                assert other["metadata"]["managedFields"][0]["manager"] == "kube-apiserver"
+        # the copies are real objects: watchable, updatable, deletable
+        crb = await second.client.get("clusterrolebindings", "system:monitoring")
+        crb["metadata"]["labels"]["extra"] = "1"
+        assert (await second.client.update("clusterrolebindings", crb))["metadata"]["labels"]["extra"] == "1"
+        await second.client.delete("clusterroles", "system:monitoring")
