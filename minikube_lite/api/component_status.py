@@ -17,6 +17,8 @@ from .store import StoredObject
 JSON = dict[str, Any]
 COMPONENTS = ("scheduler", "controller-manager", "etcd-0")
 DEPRECATION_WARNING = "v1 ComponentStatus is deprecated in v1.19+"
+# (group, version, plural) -> the warning kube-apiserver adds to every response of that API.
+DEPRECATED_APIS = {("", "v1", "componentstatuses"): DEPRECATION_WARNING}
 
 
 def component_status(name: str) -> JSON:

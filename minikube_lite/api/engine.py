@@ -28,6 +28,7 @@ from .admission import (
     ServiceAccountAdmission,
 )
 from .component_status import get_component_status, list_component_statuses
+from .csr_strategy import CertificateSigningRequestStrategy
 from .defaults import apply_defaults
 from .errors import ApiError, FieldError
 from .event_views import VIEW_KEY, EventView
@@ -172,7 +173,8 @@ class ApiEngine:
         self.clock = clock
         self.registry = registry or Registry([*builtin_types(), *review_types()])
         self.store = store or Store(history_size=history_size, watch_backlog=watch_backlog)
-        self.admission = AdmissionChain([NamespaceLifecycle(), ServiceAccountAdmission(), PriorityAdmission()])
+        self.admission = AdmissionChain([NamespaceLifecycle(), ServiceAccountAdmission(), PriorityAdmission(),
+                                         CertificateSigningRequestStrategy()])
         self.bookmark_interval = bookmark_interval
         self.authn = Authenticator()
         self.patches = PatchEngine(self)

@@ -19,6 +19,7 @@ import yaml
 from aiohttp import web
 
 from . import discovery, errors
+from .component_status import DEPRECATED_APIS
 from .engine import ApiEngine, ListResult, WatchItem, WriteResult
 from .errors import ApiError
 from .registry import ResourceType
@@ -219,7 +220,11 @@ class ApiServer:
         rt = self.engine.resolve(group, version, plural)
         if not rt.namespaced and namespace is not None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
-        return await self._resource(request, rt, namespace, name, subresource)
+        response = await self._resource(request, rt, namespace, name, subresource)
+        deprecated = DEPRECATED_APIS.get((rt.group, rt.version, rt.plural))
+        if deprecated and not response.prepared:
+            response.headers.add("Warning", f'299 - "{deprecated}"')
+        return response
 
     async def _resource(self, request: web.Request, rt: ResourceType, namespace: str | None, name: str | None,
                         subresource: str | None) -> web.StreamResponse:

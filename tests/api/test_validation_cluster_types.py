@@ -264,3 +264,14 @@ async def test_immutable_fields(cluster: Cluster, resource: str, body: JSON, cha
         await cluster.client.update(resource, {**created, **change})
     assert info.value.code == 422 and message in info.value.message
     assert await cluster.client.get(resource, body["metadata"]["name"]) == created
+
+
+async def test_csr_records_the_requesting_user_and_keeps_its_spec(cluster: Cluster) -> None:
+    created = await cluster.client.create("certificatesigningrequests", csr(username="someone-else"))
+    assert created["spec"]["username"] == "minikube-lite-admin"
+    assert created["spec"]["groups"] == ["system:masters", "system:authenticated"]
+    changed = copy.deepcopy(created)
+    changed["spec"]["signerName"] = "example.com/other"
+    changed["metadata"]["labels"] = {"a": "b"}
+    updated = await cluster.client.update("certificatesigningrequests", changed)
+    assert updated["spec"] == created["spec"] and updated["metadata"]["labels"] == {"a": "b"}

@@ -122,7 +122,9 @@ spec:
 
 
 async def test_cluster_objects_a_kubeadm_cluster_has(kubectl: Kubectl) -> None:
-    cs = (await kubectl.ok("get", "componentstatuses")).splitlines()
+    listed = await kubectl.run("get", "componentstatuses")
+    assert listed.rc == 0 and "Warning: v1 ComponentStatus is deprecated in v1.19+" in listed.err
+    cs = listed.out.splitlines()
     assert cs[0].split() == ["NAME", "STATUS", "MESSAGE", "ERROR"]
     assert sorted(line.split()[:2] for line in cs[1:]) == [["controller-manager", "Healthy"], ["etcd-0", "Healthy"],
                                                            ["scheduler", "Healthy"]]
