@@ -56,6 +56,8 @@ COLUMNS: dict[str, tuple[list[str], list[str]]] = {
     "apiservices": (["Name", "Service", "Available", "Age"], []),
     "cs": (["Name", "Status", "Message", "Error"], []),
     "podtemplates": (["Name", "Containers", "Images", "Pod Labels"], []),
+    "quota": (["Name", "Age", "Request", "Limit"], []),
+    "limits": (["Name", "Created At"], []),
     "rc": (["Name", "Desired", "Current", "Ready", "Age"], WIDE),
     "ipaddresses": (["Name", "ParentRef", "Age"], []),
     "servicecidrs": (["Name", "CIDRs", "Age"], []),
@@ -78,8 +80,7 @@ def test_every_served_type_has_its_own_printer() -> None:
     """Only the types whose upstream printer is NAME/AGE (and the older ones not listed here) keep it."""
     generic = [t.kind for t in builtin_types()
                if [c["name"] for c in table_columns(t)] == ["Name", "Age"]]
-    assert set(generic) <= {"Binding", "ServiceAccount", "DeviceClass", "ResourceClaimTemplate", "ResourceQuota",
-                            "LimitRange"}
+    assert set(generic) <= {"Binding", "ServiceAccount", "DeviceClass", "ResourceClaimTemplate"}
 
 
 JOB_TEMPLATE = {"spec": {"containers": [{"name": "pi", "image": "perl:5.34"}]}}
@@ -183,6 +184,11 @@ CASES: list[tuple[str, str, dict[str, Any], list[Any]]] = [
     ("podtemplate", "podtemplates", {"metadata": meta("t"), "template": {"metadata": {"labels": {"a": "b"}},
                                                                         "spec": JOB_TEMPLATE["spec"]}},
      ["t", "pi", "perl:5.34", "a=b"]),
+    ("quota", "quota", {"metadata": meta("q"), "status": {
+        "hard": {"pods": "10", "requests.cpu": "2", "limits.memory": "2Gi", "limits.cpu": "4"},
+        "used": {"pods": "3", "requests.cpu": "500m", "limits.cpu": "1"}}},
+     ["q", "5m", "pods: 3/10, requests.cpu: 500m/2", "limits.cpu: 1/4, limits.memory: 0/2Gi"]),
+    ("limitrange", "limits", {"metadata": meta("l")}, ["l", T5M]),
     ("rc", "rc", {"metadata": meta("rc"), "spec": {"replicas": 2, "selector": {"app": "x"},
                                                   "template": JOB_TEMPLATE}, "status": {"replicas": 2}},
      ["rc", 2, 2, 0, "5m", "pi", "perl:5.34", "app=x"]),

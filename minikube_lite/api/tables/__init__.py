@@ -56,6 +56,8 @@ _PRINTERS: dict[tuple[str, str], tuple[list[JSON], RowFn]] = {
     ("coordination.k8s.io", "Lease"): (storage_apps.LEASE_COLUMNS, storage_apps.lease_row),
     ("apiextensions.k8s.io", "CustomResourceDefinition"): (storage_apps.CRD_COLUMNS, storage_apps.crd_row),
     ("", "PodTemplate"): (wn.PODTEMPLATE_COLUMNS, wn.podtemplate_row),
+    ("", "ResourceQuota"): (wn.RESOURCEQUOTA_COLUMNS, wn.resourcequota_row),
+    ("", "LimitRange"): (wn.LIMITRANGE_COLUMNS, wn.limitrange_row),
     ("", "ReplicationController"): (wn.RC_COLUMNS, wn.rc_row),
     ("", "ComponentStatus"): (ct.COMPONENTSTATUS_COLUMNS, ct.componentstatus_row),
     ("batch", "Job"): (wn.JOB_COLUMNS, wn.job_row),

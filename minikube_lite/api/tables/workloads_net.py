@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from minikube_lite.api.duration import age, human_duration, parse_timestamp
+from minikube_lite.api.quantity import canonical
 
 from .common import (
+    CREATION_DESCRIPTION,
     JSON,
     Cell,
     age_col,
@@ -80,6 +82,34 @@ def rc_row(obj: JSON, now: float) -> list[Cell]:
     return [name_of(obj), i(obj, "spec", "replicas"), i(obj, "status", "replicas"),
             i(obj, "status", "readyReplicas"), age_of(obj, now), names, images,
             format_labels(d(obj, "spec", "selector"))]
+
+
+RESOURCEQUOTA_COLUMNS = [
+    name_col(),
+    age_col(),
+    col("Request", description="Request represents a minimum amount of cpu/memory that a container may consume."),
+    col("Limit", description="Limits control the maximum amount of cpu/memory that a container may use "
+        "independent of contention on the node."),
+]
+
+
+def resourcequota_row(quota: JSON, now: float) -> list[Cell]:
+    """``printResourceQuota``: ``name: used/hard`` per hard resource, ``limits.*`` in the Limit column."""
+    hard, used = dct(quota, "status", "hard"), dct(quota, "status", "used")
+    requests: list[str] = []
+    limits: list[str] = []
+    for resource in sorted(hard):
+        text = f"{resource}: {canonical(used.get(resource, 0))}/{canonical(hard[resource])}"
+        pieces = resource.split(".")
+        (limits if len(pieces) > 1 and pieces[0] == "limits" else requests).append(text)
+    return [name_of(quota), age_of(quota, now), ", ".join(requests), ", ".join(limits)]
+
+
+LIMITRANGE_COLUMNS = [name_col(), col("Created At", "date", CREATION_DESCRIPTION)]
+
+
+def limitrange_row(obj: JSON, now: float) -> list[Cell]:
+    return [name_of(obj), s(obj, "metadata", "creationTimestamp") or "0001-01-01T00:00:00Z"]
 
 
 # --- batch -------------------------------------------------------------------------------------
