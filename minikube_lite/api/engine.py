@@ -561,7 +561,8 @@ class ApiEngine:
 
     def update(self, rt: ResourceType, namespace: str | None, name: str, body: Any, query: Query, *,
                user_agent: str = "", subresource: str | None = None, raw: bytes | None = None) -> WriteResult:
-        if subresource and subresource not in ("status", "finalize"):
+        if subresource and subresource not in ("status", "finalize") and \
+                not (subresource == "approval" and subresource in rt.subresources):
             from .subresources import update_subresource
 
             return update_subresource(self, rt, namespace, name, subresource, body, query)
@@ -627,7 +628,7 @@ class ApiEngine:
             meta["generation"] = ometa["generation"]
         else:
             meta.pop("generation", None)
-        if subresource == "status":
+        if subresource in ("status", "approval"):  # approval: CSR conditions, see csr_strategy
             new = self._status_update(old, new)
             meta = new["metadata"]
         elif subresource == "finalize":

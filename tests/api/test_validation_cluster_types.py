@@ -275,3 +275,21 @@ async def test_csr_records_the_requesting_user_and_keeps_its_spec(cluster: Clust
     changed["metadata"]["labels"] = {"a": "b"}
     updated = await cluster.client.update("certificatesigningrequests", changed)
     assert updated["spec"] == created["spec"] and updated["metadata"]["labels"] == {"a": "b"}
+
+
+async def test_csr_approval_changes_only_conditions(cluster: Cluster) -> None:
+    created = await cluster.client.create("certificatesigningrequests", csr())
+    body = copy.deepcopy(created)
+    body["spec"]["usages"] = ["server auth"]
+    body["status"] = {"certificate": "Zm9v", "conditions": [
+        {"type": "Approved", "status": "True", "reason": "KubectlApprove", "message": "approved"}]}
+    approved = await cluster.client.update("certificatesigningrequests", body, subresource="approval")
+    assert approved["spec"] == created["spec"]
+    assert "certificate" not in approved["status"]
+    cond = approved["status"]["conditions"][0]
+    assert cond["type"] == "Approved" and cond["lastUpdateTime"] and cond["lastTransitionTime"]
+    both = copy.deepcopy(approved)
+    both["status"]["conditions"].append({"type": "Denied", "status": "True"})
+    with pytest.raises(ApiError) as info:
+        await cluster.client.update("certificatesigningrequests", both, subresource="approval")
+    assert info.value.code == 422 and "Approved and Denied conditions are mutually exclusive" in info.value.message

@@ -141,3 +141,28 @@ async def test_explain_job_spec(kubectl: Kubectl) -> None:
     out = await kubectl.ok("explain", "job.spec")
     assert "KIND:       Job" in out and "FIELD: spec <JobSpec>" in out
     assert "template\t<PodTemplateSpec> -required-" in out
+
+
+CSR_PEM = ("-----BEGIN CERTIFICATE REQUEST-----\nMIIBADCBpwIBADAPMQ0wCwYDVQQDDARqYW5l\n"
+           "-----END CERTIFICATE REQUEST-----\n")
+
+
+async def test_certificate_signing_request_approve(kubectl: Kubectl) -> None:
+    import base64
+
+    request = base64.b64encode(CSR_PEM.encode()).decode()
+    manifest = kubectl.write(f"""apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata: {{name: jane}}
+spec:
+  request: {request}
+  signerName: kubernetes.io/kube-apiserver-client
+  expirationSeconds: 86400
+  usages: [client auth]
+""", "csr.yaml")
+    await kubectl.ok("apply", "-f", manifest)
+    pending = (await kubectl.ok("get", "csr", "jane")).splitlines()
+    assert pending[0].split() == ["NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION", "CONDITION"]
+    assert pending[1].split()[2:] == ["kubernetes.io/kube-apiserver-client", "minikube-lite-admin", "24h", "Pending"]
+    assert "approved" in await kubectl.ok("certificate", "approve", "jane")
+    assert (await kubectl.ok("get", "csr", "jane")).splitlines()[1].split()[-1] == "Approved"
