@@ -32,6 +32,7 @@ from .csr_strategy import CertificateSigningRequestStrategy
 from .defaults import apply_defaults
 from .errors import ApiError, FieldError
 from .event_views import VIEW_KEY, EventView
+from .ingress_admission import DefaultIngressClass
 from .objects import generate_name, new_uid, spec_part, truthy
 from .priority_admission import PriorityAdmission
 from .registry import Registry, ResourceType, builtin_types
@@ -174,7 +175,7 @@ class ApiEngine:
         self.registry = registry or Registry([*builtin_types(), *review_types()])
         self.store = store or Store(history_size=history_size, watch_backlog=watch_backlog)
         self.admission = AdmissionChain([NamespaceLifecycle(), ServiceAccountAdmission(), PriorityAdmission(),
-                                         CertificateSigningRequestStrategy()])
+                                         DefaultIngressClass(), CertificateSigningRequestStrategy()])
         self.bookmark_interval = bookmark_interval
         self.authn = Authenticator()
         self.patches = PatchEngine(self)

@@ -293,3 +293,25 @@ async def test_csr_approval_changes_only_conditions(cluster: Cluster) -> None:
     with pytest.raises(ApiError) as info:
         await cluster.client.update("certificatesigningrequests", both, subresource="approval")
     assert info.value.code == 422 and "Approved and Denied conditions are mutually exclusive" in info.value.message
+
+
+async def test_default_ingress_class_admission(cluster: Cluster) -> None:
+    def klass(name: str, default: bool) -> JSON:
+        meta: JSON = {"name": name}
+        if default:
+            meta["annotations"] = {"ingressclass.kubernetes.io/is-default-class": "true"}
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": meta,
+                "spec": {"controller": "k8s.io/ingress-nginx"}}
+
+    plain = await cluster.client.create("ingresses", {**ingress(), "metadata": {"name": "before"}}, "default")
+    assert "ingressClassName" not in plain["spec"]
+    await cluster.client.create("ingressclasses", klass("other", False))
+    await cluster.client.create("ingressclasses", klass("nginx", True))
+    defaulted = await cluster.client.create("ingresses", {**ingress(), "metadata": {"name": "after"}}, "default")
+    assert defaulted["spec"]["ingressClassName"] == "nginx"
+    named = await cluster.client.create("ingresses", {**ingress(ingressClassName="other"),
+                                                      "metadata": {"name": "named"}}, "default")
+    assert named["spec"]["ingressClassName"] == "other"
+    legacy = await cluster.client.create("ingresses", {**ingress(), "metadata": {
+        "name": "legacy", "annotations": {"kubernetes.io/ingress.class": "traefik"}}}, "default")
+    assert "ingressClassName" not in legacy["spec"]
