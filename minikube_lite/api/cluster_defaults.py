@@ -6,6 +6,7 @@ these rows.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -51,10 +52,34 @@ def _network_policy(obj: JSON) -> None:
         spec["policyTypes"] = types
 
 
+DEFAULT_CPU_UTILIZATION = 80
+HPA_SCALE_UP: JSON = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+    {"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+HPA_SCALE_DOWN: JSON = {"stabilizationWindowSeconds": 300, "selectPolicy": "Max", "policies": [
+    {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+
+
 def _hpa(obj: JSON) -> None:
+    """v1 and v2 default minReplicas to 1; v2 also a CPU metric at 80% and, when a behavior is
+    given, its missing scale-up/scale-down rules."""
     spec = obj.get("spec")
-    if isinstance(spec, dict):
-        spec.setdefault("minReplicas", 1)
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("minReplicas", 1)
+    if obj.get("apiVersion") != "autoscaling/v2":
+        return
+    if not spec.get("metrics"):
+        spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": {
+            "type": "Utilization", "averageUtilization": DEFAULT_CPU_UTILIZATION}}}]
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):
+        for key, rules in (("scaleUp", HPA_SCALE_UP), ("scaleDown", HPA_SCALE_DOWN)):
+            current = behavior.get(key)
+            if not isinstance(current, dict):
+                behavior[key] = copy.deepcopy(rules)
+                continue
+            for field, value in rules.items():
+                current.setdefault(field, copy.deepcopy(value))
 
 
 def _ingress_class(obj: JSON) -> None:

@@ -218,6 +218,17 @@ async def test_defaults(cluster: Cluster) -> None:
         "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"},
         "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "maxReplicas": 3}}, "default")
     assert hpa["spec"]["minReplicas"] == 1
+    assert hpa["spec"]["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": 80}}}]
+    assert "behavior" not in hpa["spec"]
+    tuned = await cluster.client.create("horizontalpodautoscalers", {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h2"},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "maxReplicas": 3,
+                 "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}}}, "default")
+    assert tuned["spec"]["behavior"]["scaleDown"] == {"stabilizationWindowSeconds": 60, "selectPolicy": "Max",
+                                                      "policies": [{"type": "Percent", "value": 100,
+                                                                    "periodSeconds": 15}]}
+    assert tuned["spec"]["behavior"]["scaleUp"]["policies"][0] == {"type": "Pods", "value": 4, "periodSeconds": 15}
 
 
 async def test_role_ref_is_immutable(cluster: Cluster) -> None:
