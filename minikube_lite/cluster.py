@@ -46,6 +46,7 @@ KUBERNETES_SERVICE: dict[str, Any] = {
 CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.namespace", "NamespaceController"),
     ("minikube_lite.controllers.serviceaccount", "ServiceAccountController"),
+    ("minikube_lite.controllers.clusterrole_aggregation", "ClusterRoleAggregationController"),
     ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
