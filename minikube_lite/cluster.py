@@ -47,6 +47,7 @@ CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.namespace", "NamespaceController"),
     ("minikube_lite.controllers.serviceaccount", "ServiceAccountController"),
     ("minikube_lite.controllers.clusterrole_aggregation", "ClusterRoleAggregationController"),
+    ("minikube_lite.controllers.apiservice_autoregister", "APIServiceAutoregistration"),
     ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
