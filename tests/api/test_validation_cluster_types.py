@@ -114,8 +114,8 @@ INVALID: list[tuple[str, str, str | None, JSON, str]] = [
      "or number is required"),
     ("ingress nothing", "ingresses", "default",
      {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i"}, "spec": {}},
-     "spec.rules: Invalid value: []networking.IngressRule(nil): either `defaultBackend` or `rules` must be "
-     "specified"),
+     'Ingress.networking.k8s.io "i" is invalid: spec: Invalid value: []networking.IngressRule(nil): either '
+     "`defaultBackend` or `rules` must be specified"),
     ("ingress ip host", "ingresses", "default",
      {**ingress(), "spec": {"rules": [{"host": "10.0.0.1"}]}},
      'spec.rules[0].host: Invalid value: "10.0.0.1": must be a DNS name, not an IP address'),

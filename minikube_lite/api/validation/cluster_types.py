@@ -323,8 +323,8 @@ def validate_ingress(obj: JSON) -> Errors:
     rules = as_list(spec.get("rules"))
     backend = spec.get("defaultBackend")
     if not rules and backend is None:
-        errs.append(invalid_value("spec.rules", GoValue("[]networking.IngressRule(nil)"),
-                                  "either `defaultBackend` or `rules` must be specified"))
+        shown = "[]networking.IngressRule{}" if isinstance(spec.get("rules"), list) else "[]networking.IngressRule(nil)"
+        errs.append(invalid_value("spec", GoValue(shown), "either `defaultBackend` or `rules` must be specified"))
     if isinstance(backend, dict):
         errs.extend(validate_ingress_backend(backend, "spec.defaultBackend"))
     class_name = spec.get("ingressClassName")
