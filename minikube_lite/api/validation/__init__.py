@@ -16,7 +16,7 @@ from minikube_lite.api.errors import FieldError, required
 from minikube_lite.api.registry import ResourceType
 
 from . import cluster_types as ct
-from . import core, storage_apps
+from . import core, networking, storage_apps
 from .common import as_dict, as_str, validate_object_meta, validate_object_meta_update
 from .names import NameFn, name_is_dns1035_label, name_is_dns_label, name_is_dns_subdomain, path_segment_name
 
@@ -72,10 +72,10 @@ _RULES.update({
     ("scheduling.k8s.io", "PriorityClass"): (name_is_dns_subdomain, ct.validate_priority_class,
                                              ct.validate_priority_class_update),
     ("policy", "PodDisruptionBudget"): (name_is_dns_subdomain, ct.validate_pdb, None),
-    ("networking.k8s.io", "Ingress"): (name_is_dns_subdomain, ct.validate_ingress, None),
-    ("networking.k8s.io", "IngressClass"): (name_is_dns_subdomain, ct.validate_ingress_class,
-                                            ct.validate_ingress_class_update),
-    ("networking.k8s.io", "NetworkPolicy"): (name_is_dns_subdomain, ct.validate_network_policy, None),
+    ("networking.k8s.io", "Ingress"): (name_is_dns_subdomain, networking.validate_ingress, None),
+    ("networking.k8s.io", "IngressClass"): (name_is_dns_subdomain, networking.validate_ingress_class,
+                                            networking.validate_ingress_class_update),
+    ("networking.k8s.io", "NetworkPolicy"): (name_is_dns_subdomain, networking.validate_network_policy, None),
     ("node.k8s.io", "RuntimeClass"): (name_is_dns_subdomain, ct.validate_runtime_class,
                                       ct.validate_runtime_class_update),
     ("storage.k8s.io", "VolumeAttributesClass"): (name_is_dns_subdomain, ct.validate_volume_attributes_class,
