@@ -49,6 +49,8 @@ KUBERNETES_SERVICE: dict[str, Any] = {
 CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.namespace", "NamespaceController"),
     ("minikube_lite.controllers.serviceaccount", "ServiceAccountController"),
+    ("minikube_lite.controllers.clusterrole_aggregation", "ClusterRoleAggregationController"),
+    ("minikube_lite.controllers.apiservice_autoregister", "APIServiceAutoregistration"),
     ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
@@ -188,8 +190,15 @@ class Cluster:
         await self.client.create("services", KUBERNETES_SERVICE, "default", field_manager="kube-apiserver")
         for crd_obj in builtin_crds():
             await self.client.create("customresourcedefinitions", crd_obj)
+        await self._create_apiserver_defaults()
         for node in node_manifests(self.config, self.clock):
             await self.client.create("nodes", node, field_manager="kubelet")
+
+    async def _create_apiserver_defaults(self) -> None:
+        """The apiserver's start objects: system PriorityClasses, RBAC defaults, APF, APIServices."""
+        from .api.bootstrap import install
+
+        install(self.engine)
 
     async def _create_config_objects(self) -> None:
         from .client.inprocess import resolve

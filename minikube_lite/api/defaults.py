@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .cluster_defaults import CLUSTER_DEFAULTERS
+
 JSON = dict[str, Any]
 
 
@@ -49,8 +51,6 @@ def _pod(obj: JSON) -> None:
     spec = obj.setdefault("spec", {})
     if isinstance(spec, dict):
         pod_spec_defaults(spec)
-        spec.setdefault("priority", 0)
-        spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
         tolerations = spec.setdefault("tolerations", [])
         if isinstance(tolerations, list):
             # DefaultTolerationSeconds admission plugin.
@@ -231,6 +231,7 @@ DEFAULTERS: dict[tuple[str, str], Callable[[JSON], None]] = {
     ("apps", "DaemonSet"): _workload,
     ("batch", "Job"): job_defaults,
     ("batch", "CronJob"): cronjob_defaults,
+    **CLUSTER_DEFAULTERS,
 }
 
 

@@ -30,12 +30,16 @@ from .admission import (
     ServiceAccountAdmission,
 )
 from .batch import prepare_for_create
+from .component_status import get_component_status, list_component_statuses
+from .csr_strategy import CertificateSigningRequestStrategy
 from .defaults import apply_defaults
 from .errors import ApiError, FieldError
 from .event_views import VIEW_KEY, EventView
+from .ingress_admission import DefaultIngressClass
 from .objects import generate_name, new_uid, seeded_uid, spec_part, truthy
+from .priority_admission import PriorityAdmission
 from .registry import Registry, ResourceType, builtin_types
-from .reviews import REVIEW_KEYS, review, review_types
+from .reviews import REVIEW_KEYS, Authenticator, review, review_types
 from .schema import json_kind
 from .selectors import field_matcher, label_matcher, parse_field_selector
 from .store import PreconditionFailed, Store, StoredObject, TooOldResourceVersion
@@ -60,7 +64,10 @@ _RESET_STATUS_ON_CREATE = {
     ("", "services"), ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
     ("apps", "daemonsets"), ("storage.k8s.io", "volumeattachments"),
     ("apiextensions.k8s.io", "customresourcedefinitions"), ("batch", "jobs"), ("batch", "cronjobs"),
+    ("policy", "poddisruptionbudgets"), ("networking.k8s.io", "ingresses"),
+    ("autoscaling", "horizontalpodautoscalers"), ("certificates.k8s.io", "certificatesigningrequests"),
 }
+COMPONENT_STATUS_KEY = ("", "componentstatuses")  # computed on read, never stored
 # PUT may create these when absent (rest.Updater AllowCreateOnUpdate).
 _CREATE_ON_UPDATE = {("", "events"), ("", "endpoints"), ("coordination.k8s.io", "leases"),
                      ("events.k8s.io", "events")}
@@ -175,8 +182,10 @@ class ApiEngine:
         self.new_uid: Callable[[], str] = functools.partial(seeded_uid, self.rng) if seeded_uids else new_uid
         self.registry = registry or Registry([*builtin_types(), *review_types()])
         self.store = store or Store(history_size=history_size, watch_backlog=watch_backlog)
-        self.admission = AdmissionChain([NamespaceLifecycle(), ServiceAccountAdmission()])
+        self.admission = AdmissionChain([NamespaceLifecycle(), ServiceAccountAdmission(), PriorityAdmission(),
+                                         DefaultIngressClass(), CertificateSigningRequestStrategy()])
         self.bookmark_interval = bookmark_interval
+        self.authn = Authenticator()
         self.patches = PatchEngine(self)
         self.event_view = EventView(self)
         self._service_ip = 1
@@ -208,6 +217,11 @@ class ApiEngine:
     def _list_objects(self, group: str, plural: str, namespace: str | None) -> builtins.list[JSON]:
         return [s.object() for s in self.store.iter((group, plural), namespace)]
 
+    def account_uid(self, namespace: str, name: str) -> str | None:
+        """The uid of a ServiceAccount, None when it does not exist (token verification)."""
+        stored = self.store.get(("", "serviceaccounts"), namespace, name)
+        return None if stored is None else str(stored.object()["metadata"].get("uid") or "")
+
     def _admission_ctx(self, op: str, rt: ResourceType, subresource: str | None, dry_run: bool) -> AdmissionContext:
         return AdmissionContext(op, rt, subresource, dry_run, self.clock.now(), self._lookup, self._list_objects)
 
@@ -235,6 +249,8 @@ class ApiEngine:
             raise errors.method_not_served()
         if rt.key == VIEW_KEY:
             return self.event_view.get(namespace, name)
+        if rt.key == COMPONENT_STATUS_KEY:
+            return get_component_status(name, self.store.resource_version)
         return self._served(rt, self.get_stored(rt, namespace, name))
 
     def _predicate(self, rt: ResourceType, query: Query) -> Callable[[StoredObject], bool] | None:
@@ -284,6 +300,10 @@ class ApiEngine:
             return self.event_view.list(rt, namespace, query)
         self._check_list_options(query, watch=False)
         predicate = self._predicate(rt, query)
+        if rt.key == COMPONENT_STATUS_KEY:
+            computed = list_component_statuses(self.store.resource_version)
+            return ListResult(rt, [s for s in computed if predicate is None or predicate(s)],
+                              self.store.resource_version)
         limit = _int_param(query, "limit")
         token = query.get("continue") or ""
         list_rv = self.store.resource_version
@@ -474,7 +494,8 @@ class ApiEngine:
         if rt.key == VIEW_KEY:
             return self.event_view.create(namespace, body, query, user_agent)
         if rt.key in REVIEW_KEYS:
-            return WriteResult(201, review(rt, namespace, body))
+            return WriteResult(201, review(rt, namespace, body, authn=self.authn, now=self.clock.now(),
+                                           account_uid=self.account_uid))
         if "create" not in rt.verbs:
             raise errors.method_not_allowed("create", rt.kind)
         warnings: list[str] = []
@@ -550,7 +571,8 @@ class ApiEngine:
 
     def update(self, rt: ResourceType, namespace: str | None, name: str, body: Any, query: Query, *,
                user_agent: str = "", subresource: str | None = None, raw: bytes | None = None) -> WriteResult:
-        if subresource and subresource not in ("status", "finalize"):
+        if subresource and subresource not in ("status", "finalize") and \
+                not (subresource == "approval" and subresource in rt.subresources):
             from .subresources import update_subresource
 
             return update_subresource(self, rt, namespace, name, subresource, body, query)
@@ -616,7 +638,7 @@ class ApiEngine:
             meta["generation"] = ometa["generation"]
         else:
             meta.pop("generation", None)
-        if subresource == "status":
+        if subresource in ("status", "approval"):  # approval: CSR conditions, see csr_strategy
             new = self._status_update(old, new)
             meta = new["metadata"]
         elif subresource == "finalize":

@@ -21,9 +21,11 @@ import yaml
 from aiohttp import web
 
 from . import discovery, errors
+from .component_status import DEPRECATED_APIS
 from .engine import ApiEngine, ListResult, WatchItem, WriteResult
 from .errors import ApiError
 from .registry import ResourceType
+from .reviews import CURRENT_USER
 from .schema import free_of_duplicate_keys
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ class ApiServer:
         self.token = token
         # Exact paths served without a token besides the health checks (a login page, say).
         self.public_paths = frozenset(public_paths)
+        engine.authn.served_token = token
         self.server_address = server_address
         self.app = web.Application(middlewares=[self._middleware], client_max_size=32 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -105,14 +108,25 @@ class ApiServer:
         self._watch_tasks: set[asyncio.Task[Any]] = set()
         self.ready = False
 
+    def _authenticate(self, header: str) -> dict[str, Any] | None:
+        """The user of a ``Bearer`` credential: the served token or a token this server issued."""
+        scheme, _, token = header.partition(" ")
+        if scheme != "Bearer" or not token:
+            return None
+        user, _, _ = self.engine.authn.authenticate(token, self.engine.clock.now(), self.engine.account_uid)
+        return user
+
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                           ) -> web.StreamResponse:
         if self.token is not None and not request.path.rstrip("/").startswith(OPEN_PATHS) and \
                 request.path not in self.public_paths:
-            auth = request.headers.get("Authorization", "")
-            if auth != f"Bearer {self.token}" and websocket_bearer_token(request) != self.token:
+            user = self._authenticate(request.headers.get("Authorization", ""))
+            if user is None and (ws_token := websocket_bearer_token(request)) is not None:
+                user = self._authenticate(f"Bearer {ws_token}")   # a browser's WebSocket watch
+            if user is None:
                 return status_response(errors.unauthorized())
+            CURRENT_USER.set(user)
         try:
             return await handler(request)
         except ApiError as err:
@@ -219,7 +233,11 @@ class ApiServer:
         rt = self.engine.resolve(group, version, plural)
         if not rt.namespaced and namespace is not None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
-        return await self._resource(request, rt, namespace, name, subresource)
+        response = await self._resource(request, rt, namespace, name, subresource)
+        deprecated = DEPRECATED_APIS.get((rt.group, rt.version, rt.plural))
+        if deprecated and not response.prepared:
+            response.headers.add("Warning", f'299 - "{deprecated}"')
+        return response
 
     async def _resource(self, request: web.Request, rt: ResourceType, namespace: str | None, name: str | None,
                         subresource: str | None) -> web.StreamResponse:

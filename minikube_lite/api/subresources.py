@@ -41,7 +41,7 @@ def create_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | Non
         from .reviews import token_request
 
         account = engine.get(rt, namespace, name).object()
-        return WriteResult(201, token_request(account, body, engine.clock.now()))
+        return WriteResult(201, token_request(account, body, engine.clock.now(), engine.authn))
     if rt.key == ("", "pods") and subresource == "eviction":
         options = body.get("deleteOptions") or {}
         engine.delete(rt, namespace, name, options, query)

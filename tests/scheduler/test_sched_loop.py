@@ -238,7 +238,12 @@ async def test_preemption_evicts_lower_priority_pod_and_nominates(env):
     c, _ = env
     for n in ("node1", "node2"):
         await c.client.create("pods", pod(f"low-{n}", cpu="3", priority=0, node_name=n), "default")
-    await c.client.create("pods", pod("high", cpu="2", priority=1000), "default")
+    # the Priority admission plugin resolves the class into spec.priority (an explicit 1000 is refused)
+    await c.client.create("priorityclasses", {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                                              "metadata": {"name": "high"}, "value": 1000})
+    high_pod = pod("high", cpu="2")
+    high_pod["spec"]["priorityClassName"] = "high"
+    await c.client.create("pods", high_pod, "default")
 
     async def evicted() -> bool:
         names = {p["metadata"]["name"]: p for p in (await c.client.list("pods", "default"))["items"]}

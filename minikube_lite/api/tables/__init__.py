@@ -14,7 +14,9 @@ from typing import Any
 
 from minikube_lite.api.registry import ResourceType
 
+from . import cluster_types as ct
 from . import core, storage_apps
+from . import workloads_net as wn
 from .common import JSON, Cell, age_col, age_of, name_col, name_of
 from .custom import custom_columns, custom_row, jsonpath_matches
 
@@ -53,6 +55,43 @@ _PRINTERS: dict[tuple[str, str], tuple[list[JSON], RowFn]] = {
     ("apps", "DaemonSet"): (storage_apps.DAEMONSET_COLUMNS, storage_apps.daemonset_row),
     ("coordination.k8s.io", "Lease"): (storage_apps.LEASE_COLUMNS, storage_apps.lease_row),
     ("apiextensions.k8s.io", "CustomResourceDefinition"): (storage_apps.CRD_COLUMNS, storage_apps.crd_row),
+    ("", "PodTemplate"): (wn.PODTEMPLATE_COLUMNS, wn.podtemplate_row),
+    ("", "ResourceQuota"): (wn.RESOURCEQUOTA_COLUMNS, wn.resourcequota_row),
+    ("", "LimitRange"): (wn.LIMITRANGE_COLUMNS, wn.limitrange_row),
+    ("", "ReplicationController"): (wn.RC_COLUMNS, wn.rc_row),
+    ("", "ComponentStatus"): (ct.COMPONENTSTATUS_COLUMNS, ct.componentstatus_row),
+    ("batch", "Job"): (wn.JOB_COLUMNS, wn.job_row),
+    ("batch", "CronJob"): (wn.CRONJOB_COLUMNS, wn.cronjob_row),
+    ("policy", "PodDisruptionBudget"): (wn.PDB_COLUMNS, wn.pdb_row),
+    ("scheduling.k8s.io", "PriorityClass"): (wn.PRIORITYCLASS_COLUMNS, wn.priorityclass_row),
+    ("node.k8s.io", "RuntimeClass"): (wn.RUNTIMECLASS_COLUMNS, wn.runtimeclass_row),
+    ("storage.k8s.io", "VolumeAttributesClass"): (wn.VAC_COLUMNS, wn.vac_row),
+    ("apps", "ControllerRevision"): (wn.CONTROLLERREVISION_COLUMNS, wn.controllerrevision_row),
+    ("networking.k8s.io", "Ingress"): (wn.INGRESS_COLUMNS, wn.ingress_row),
+    ("networking.k8s.io", "IngressClass"): (wn.INGRESSCLASS_COLUMNS, wn.ingressclass_row),
+    ("networking.k8s.io", "NetworkPolicy"): (wn.NETWORKPOLICY_COLUMNS, wn.networkpolicy_row),
+    ("networking.k8s.io", "IPAddress"): (ct.IPADDRESS_COLUMNS, ct.ipaddress_row),
+    ("networking.k8s.io", "ServiceCIDR"): (ct.SERVICECIDR_COLUMNS, ct.servicecidr_row),
+    ("discovery.k8s.io", "EndpointSlice"): (wn.ENDPOINTSLICE_COLUMNS, wn.endpointslice_row),
+    ("autoscaling", "HorizontalPodAutoscaler"): (wn.HPA_COLUMNS, wn.hpa_row),
+    ("certificates.k8s.io", "CertificateSigningRequest"): (wn.CSR_COLUMNS, wn.csr_row),
+    ("rbac.authorization.k8s.io", "Role"): (ct.ROLE_COLUMNS, ct.role_row),
+    ("rbac.authorization.k8s.io", "ClusterRole"): (ct.ROLE_COLUMNS, ct.role_row),
+    ("rbac.authorization.k8s.io", "RoleBinding"): (ct.ROLEBINDING_COLUMNS, ct.rolebinding_row),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): (ct.ROLEBINDING_COLUMNS, ct.rolebinding_row),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"): (ct.WEBHOOK_COLUMNS,
+                                                                       ct.webhook_configuration_row),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"): (ct.WEBHOOK_COLUMNS,
+                                                                         ct.webhook_configuration_row),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"): (ct.VAP_COLUMNS, ct.vap_row),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"): (ct.VAPB_COLUMNS, ct.vapb_row),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"): (ct.FLOWSCHEMA_COLUMNS, ct.flowschema_row),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"): (ct.PLC_COLUMNS, ct.plc_row),
+    ("apiregistration.k8s.io", "APIService"): (ct.APISERVICE_COLUMNS, ct.apiservice_row),
+    ("resource.k8s.io", "DeviceClass"): (ct.NAME_AGE_COLUMNS, ct.name_age_row),
+    ("resource.k8s.io", "ResourceClaim"): (ct.RESOURCECLAIM_COLUMNS, ct.resourceclaim_row),
+    ("resource.k8s.io", "ResourceClaimTemplate"): (ct.NAME_AGE_COLUMNS, ct.name_age_row),
+    ("resource.k8s.io", "ResourceSlice"): (ct.RESOURCESLICE_COLUMNS, ct.resourceslice_row),
 }
 
 _CONDITIONS: dict[tuple[str, str], ConditionsFn] = {("", "Pod"): core.pod_conditions}

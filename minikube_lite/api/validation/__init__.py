@@ -15,9 +15,10 @@ from typing import Any
 from minikube_lite.api.errors import FieldError, required
 from minikube_lite.api.registry import ResourceType
 
-from . import batch, core, storage_apps
+from . import batch, core, networking, storage_apps
+from . import cluster_types as ct
 from .common import as_dict, as_str, validate_object_meta, validate_object_meta_update
-from .names import NameFn, name_is_dns1035_label, name_is_dns_label, name_is_dns_subdomain
+from .names import NameFn, name_is_dns1035_label, name_is_dns_label, name_is_dns_subdomain, path_segment_name
 
 __all__ = ["validate_create", "validate_update"]
 
@@ -63,6 +64,29 @@ _RULES: dict[tuple[str, str], tuple[NameFn, CreateFn, UpdateFn | None]] = {
     ("batch", "CronJob"): (name_is_dns_subdomain, batch.validate_cronjob, batch.validate_cronjob_update),
     ("events.k8s.io", "Event"): (name_is_dns_subdomain, lambda o: core.validate_event(o, "events.k8s.io"), None),
 }
+_RBAC = "rbac.authorization.k8s.io"
+_RULES.update({
+    (_RBAC, "Role"): (path_segment_name, ct.validate_role, None),
+    (_RBAC, "ClusterRole"): (path_segment_name, ct.validate_cluster_role, None),
+    (_RBAC, "RoleBinding"): (path_segment_name, ct.validate_role_binding, ct.validate_role_binding_update),
+    (_RBAC, "ClusterRoleBinding"): (path_segment_name, ct.validate_cluster_role_binding,
+                                    ct.validate_cluster_role_binding_update),
+    ("scheduling.k8s.io", "PriorityClass"): (name_is_dns_subdomain, ct.validate_priority_class,
+                                             ct.validate_priority_class_update),
+    ("policy", "PodDisruptionBudget"): (name_is_dns_subdomain, ct.validate_pdb, None),
+    ("networking.k8s.io", "Ingress"): (name_is_dns_subdomain, networking.validate_ingress, None),
+    ("networking.k8s.io", "IngressClass"): (name_is_dns_subdomain, networking.validate_ingress_class,
+                                            networking.validate_ingress_class_update),
+    ("networking.k8s.io", "NetworkPolicy"): (name_is_dns_subdomain, networking.validate_network_policy, None),
+    ("node.k8s.io", "RuntimeClass"): (name_is_dns_subdomain, ct.validate_runtime_class,
+                                      ct.validate_runtime_class_update),
+    ("storage.k8s.io", "VolumeAttributesClass"): (name_is_dns_subdomain, ct.validate_volume_attributes_class,
+                                                  ct.validate_volume_attributes_class_update),
+    ("autoscaling", "HorizontalPodAutoscaler"): (name_is_dns_subdomain, ct.validate_hpa, None),
+    ("apiregistration.k8s.io", "APIService"): (path_segment_name, ct.validate_api_service, None),
+    ("certificates.k8s.io", "CertificateSigningRequest"): (name_is_dns_subdomain, ct.validate_csr,
+                                                           ct.validate_csr_update),
+})
 for _kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
     _create, _update = _workload(_kind)
     _RULES[("apps", _kind)] = (name_is_dns_subdomain, _create, _update)
