@@ -42,6 +42,31 @@ KUBERNETES_SERVICE: dict[str, Any] = {
              "sessionAffinity": "None"},
 }
 
+APISERVER_PORT = 6443
+
+
+def apiserver_endpoints(nodes: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """The ``kubernetes`` Service's Endpoints and EndpointSlice, as kube-apiserver's endpoint
+    reconciler writes them: the API server's advertised address (the control-plane node's
+    InternalIP, as kubeadm advertises it) on port 6443."""
+    from .config import CONTROL_PLANE_LABEL
+
+    control = [n for n in nodes if CONTROL_PLANE_LABEL in ((n.get("metadata") or {}).get("labels") or {})]
+    addresses = [a.get("address") for n in (control or nodes[:1])
+                 for a in (n.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"]
+    ips = sorted({str(a) for a in addresses if a}) or ["127.0.0.1"]
+    endpoints = {"apiVersion": "v1", "kind": "Endpoints",
+                 "metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+                 "subsets": [{"addresses": [{"ip": ip} for ip in ips],
+                              "ports": [{"name": "https", "port": APISERVER_PORT, "protocol": "TCP"}]}]}
+    endpoint_slice = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                      "metadata": {"name": "kubernetes", "labels": {"kubernetes.io/service-name": "kubernetes"}},
+                      "addressType": "IPv4",
+                      "endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips],
+                      "ports": [{"name": "https", "port": APISERVER_PORT, "protocol": "TCP"}]}
+    return [("endpoints", endpoints), ("endpointslices.discovery.k8s.io", endpoint_slice)]
+
+
 # Controllers started with every cluster, as (module, class). Each talks only through the client.
 CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.namespace", "NamespaceController"),
@@ -63,6 +88,8 @@ CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.workloads.deployment", "DeploymentController"),
     ("minikube_lite.controllers.workloads.statefulset", "StatefulSetController"),
     ("minikube_lite.controllers.workloads.daemonset", "DaemonSetController"),
+    ("minikube_lite.controllers.endpointslice", "EndpointSliceController"),
+    ("minikube_lite.controllers.endpoints", "EndpointsController"),
 ]
 
 
@@ -151,8 +178,11 @@ class Cluster:
         await self.client.create("services", KUBERNETES_SERVICE, "default", field_manager="kube-apiserver")
         for crd_obj in builtin_crds():
             await self.client.create("customresourcedefinitions", crd_obj)
-        for node in node_manifests(self.config, self.clock):
+        nodes = node_manifests(self.config, self.clock)
+        for node in nodes:
             await self.client.create("nodes", node, field_manager="kubelet")
+        for resource, obj in apiserver_endpoints(nodes):
+            await self.client.create(resource, obj, "default", field_manager="kube-apiserver")
 
     async def _create_config_objects(self) -> None:
         from .client.inprocess import resolve
