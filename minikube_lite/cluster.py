@@ -90,6 +90,7 @@ CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.workloads.daemonset", "DaemonSetController"),
     ("minikube_lite.controllers.endpointslice", "EndpointSliceController"),
     ("minikube_lite.controllers.endpoints", "EndpointsController"),
+    ("minikube_lite.controllers.disruption", "DisruptionController"),
 ]
 
 

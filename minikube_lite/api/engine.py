@@ -798,6 +798,7 @@ class ApiEngine:
 _GENERATION_TYPES = {
     ("", "pods"), ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
     ("apps", "daemonsets"), ("apiextensions.k8s.io", "customresourcedefinitions"),
+    ("policy", "poddisruptionbudgets"),
 }
 
 

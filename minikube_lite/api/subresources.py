@@ -43,8 +43,9 @@ def create_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | Non
         account = engine.get(rt, namespace, name).object()
         return WriteResult(201, token_request(account, body, engine.clock.now()))
     if rt.key == ("", "pods") and subresource == "eviction":
-        options = body.get("deleteOptions") or {}
-        engine.delete(rt, namespace, name, options, query)
+        from .eviction import evict
+
+        evict(engine, rt, namespace, name, body, query)
         return WriteResult(201, dict(SUCCESS))
     raise errors.method_not_allowed("create", f"{rt.kind}/{subresource}")
 
