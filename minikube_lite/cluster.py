@@ -28,6 +28,7 @@ from .api.server import ApiServer
 from .client.inprocess import InProcessClient
 from .clock import Clock, RealClock, VirtualClock
 from .config import ClusterConfig, node_manifests
+from .logs import ComponentLogs, PodLogSource, install_capture, klog
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,13 @@ def apiserver_endpoints(nodes: list[dict[str, Any]]) -> list[tuple[str, dict[str
                       "ports": [{"name": "https", "port": APISERVER_PORT, "protocol": "TCP"}]}
     return [("endpoints", endpoints), ("endpointslices.discovery.k8s.io", endpoint_slice)]
 
+
+# The component whose log a controller writes to (the kube-system pod that stands for it);
+# every other controller is part of kube-controller-manager.
+LOG_COMPONENTS = {"Scheduler": "kube-scheduler", "ExternalProvisioners": "csi-provisioner",
+                  "CapacityController": "csi-provisioner", "SnapshotController": "snapshot-controller",
+                  "SnapshotSidecar": "csi-snapshotter", "CSIAttacher": "csi-attacher", "Kubelet": "kubelet"}
+DEFAULT_LOG_COMPONENT = "kube-controller-manager"
 
 # Controllers started with every cluster, as (module, class). Each talks only through the client.
 CONTROLLERS: list[tuple[str, str]] = [
@@ -140,6 +148,9 @@ class Cluster:
         self._runner: web.AppRunner | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self.server: ApiServer | None = None
+        install_capture()
+        self.logs = ComponentLogs(self.clock.now)
+        self._nodes: list[dict[str, Any]] = []
 
     def _register_admission(self) -> None:
         from .api.storage_admission import install as install_storage
@@ -166,10 +177,14 @@ class Cluster:
         self.drivers = build_drivers(self.config, self.cloud)
         await register_drivers(self.client, self.config, self.drivers)
         await self._create_config_objects()
+        self._log_startup()
         if self.run_controllers:
             await self._start_controllers()
+        if self.config.systemPods:
+            # After the controllers start, so their work on these runs after start() returns.
+            await self._create_system_pods()
         if self.serve:
-            await self._serve()
+            await asyncio.create_task(self._serve(), context=self.logs.run_as("kube-apiserver"))
 
     async def _bootstrap_objects(self) -> None:
         for ns in SYSTEM_NAMESPACES:
@@ -181,7 +196,7 @@ class Cluster:
             await self.client.create("customresourcedefinitions", crd_obj)
         nodes = node_manifests(self.config, self.clock)
         for node in nodes:
-            await self.client.create("nodes", node, field_manager="kubelet")
+            self._nodes.append(await self.client.create("nodes", node, field_manager="kubelet"))
         for resource, obj in apiserver_endpoints(nodes):
             await self.client.create(resource, obj, "default", field_manager="kube-apiserver")
 
@@ -197,6 +212,38 @@ class Cluster:
             ns = (obj.get("metadata") or {}).get("namespace") or ("default" if rt.namespaced else None)
             await self.client.create(resource, obj, ns)
 
+    async def _create_system_pods(self) -> None:
+        """The kube-system objects of the in-process components (see ``system_pods``)."""
+        from . import system_pods
+        from .config import CONTROL_PLANE_LABEL
+
+        for pc in system_pods.PRIORITY_CLASSES:
+            await self.client.create("priorityclasses.scheduling.k8s.io", pc, field_manager="kube-apiserver")
+        control = [n for n in self._nodes if CONTROL_PLANE_LABEL in (n["metadata"].get("labels") or {})]
+        if control:
+            node = control[0]
+            ip = next((a.get("address") for a in (node.get("status") or {}).get("addresses") or []
+                       if a.get("type") == "InternalIP"), "127.0.0.1")
+            for pod in system_pods.control_plane_pods(node, self.clock.now(), str(ip)):
+                await self.client.create("pods", pod, "kube-system", field_manager="kubelet")
+        disk = next((d.name for d in self.config.drivers if d.type == "cloud-disk"), "")
+        for resource, obj in system_pods.addon_objects(disk):
+            await self.client.create(resource, obj, "kube-system", field_manager="kubeadm")
+
+    def _log_startup(self) -> None:
+        from .system_pods import startup_lines
+
+        for component, lines in startup_lines().items():
+            ctx = self.logs.run_as(component)
+            for line in lines:
+                ctx.run(klog.info, "%s", line)
+
+    def log_source(self) -> PodLogSource:
+        """What ``kubectl logs`` of the kube-system pods reads: each component's captured lines."""
+        from .system_pods import LOGGING_CONTAINERS
+
+        return PodLogSource(self.logs, LOGGING_CONTAINERS)
+
     def controller_classes(self) -> list[type]:
         import importlib
 
@@ -205,7 +252,9 @@ class Cluster:
     async def _start_controllers(self) -> None:
         for cls in self.controller_classes():
             controller = _build_controller(cls, self)
-            await controller.start()
+            # Started in the component's logging context, which the tasks it starts inherit.
+            ctx = self.logs.run_as(LOG_COMPONENTS.get(cls.__name__, DEFAULT_LOG_COMPONENT))
+            await asyncio.create_task(controller.start(), context=ctx)
             self.controllers.append(controller)
 
     async def _serve(self) -> None:
@@ -213,7 +262,8 @@ class Cluster:
         from .cloud.http import cloud_app
 
         extra: dict[str, web.Application] = {"/cloud/v1": cloud_app(self.cloud)}
-        self.server = ApiServer(self.engine, token=self.token, server_address=server_address, extra_apps=extra)
+        self.server = ApiServer(self.engine, token=self.token, server_address=server_address, extra_apps=extra,
+                                log_source=self.log_source())
         self._runner = web.AppRunner(self.server.app, access_log=None, handle_signals=False,
                                     shutdown_timeout=1.0)
         await self._runner.setup()
