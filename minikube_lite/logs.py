@@ -55,6 +55,7 @@ class ComponentLogs:
     """Per-component ring buffers of klog-formatted lines, stamped with the cluster clock."""
 
     def __init__(self, now: Callable[[], float], max_lines: int = DEFAULT_MAX_LINES) -> None:
+        install_capture()
         self.now = now
         self.max_lines = max_lines
         self._lines: dict[str, deque[LogLine]] = {}

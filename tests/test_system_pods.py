@@ -121,6 +121,28 @@ async def test_component_logs_show_what_each_component_did() -> None:
         assert "containers do not really run here" in pod_log(c.engine, "default", "app", {}, c.log_source())
 
 
+async def test_snapshot_and_attach_logs() -> None:
+    async with Cluster(clock=VirtualClock()) as c:
+        await c.client.create("persistentvolumeclaims", PVC, "default")
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "user"},
+               "spec": {"containers": [{"name": "c", "image": "nginx"}],
+                        "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}}
+        await c.client.create("pods", pod, "default")
+        snap = {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot", "metadata": {"name": "snap"},
+                "spec": {"volumeSnapshotClassName": "default-snapclass",
+                         "source": {"persistentVolumeClaimName": "data"}}}
+        await c.client.create("volumesnapshots.v1.snapshot.storage.k8s.io", snap, "default")
+        await c.settle()
+        snapshot = [line.text for line in c.logs.lines("snapshot-controller")]
+        assert any("createSnapshotContent: Creating content for snapshot default/snap" in t for t in snapshot)
+        assert any('"Created VolumeSnapshotContent"' in t for t in snapshot)
+        sidecar = [line.text for line in c.logs.lines("csi-snapshotter")]
+        assert any("createSnapshotWrapper: Creating snapshot for content snapcontent-" in t for t in sidecar)
+        assert any('"Created snapshot" content="snapcontent-' in t for t in sidecar)
+        attacher = [line.text for line in c.logs.lines("csi-attacher")]
+        assert any('"Attached" VolumeAttachment="csi-' in t for t in attacher)
+
+
 async def test_two_clusters_keep_their_logs_apart() -> None:
     async with Cluster(clock=VirtualClock()) as a, Cluster(clock=VirtualClock()) as b:
         await a.client.create("persistentvolumeclaims", PVC, "default")
