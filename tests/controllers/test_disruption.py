@@ -69,6 +69,27 @@ async def test_percent_uses_the_controller_scale_not_the_pod_count(monkeypatch: 
         assert st["disruptionsAllowed"] == 2
 
 
+async def test_statefulset_scale_and_pods_leaving_the_selector(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with workload_cluster(monkeypatch) as c:
+        sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+               "spec": {"replicas": 3, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                        "template": {"metadata": {"labels": {"app": "db"}},
+                                     "spec": {"containers": [{"name": "c", "image": "postgres:17"}]}}}}
+        await c.client.create("statefulsets.apps", sts, "default")
+        await c.client.create("poddisruptionbudgets.policy", budget("db", app="db", minAvailable="60%"), "default")
+        await c.settle()
+        st = await status_of(c, "db")
+        assert (st["expectedPods"], st["desiredHealthy"], st["currentHealthy"], st["disruptionsAllowed"]) == (
+            3, 2, 3, 1)  # ceil(1.8)
+        # A pod relabelled out of the selector no longer counts as healthy; the scale still says 3.
+        await c.client.patch("pods", "db-2", {"metadata": {"labels": {"app": "other"}}}, "default")
+        await c.settle()
+        st = await status_of(c, "db")
+        assert (st["expectedPods"], st["desiredHealthy"], st["currentHealthy"], st["disruptionsAllowed"]) == (
+            3, 2, 2, 0)
+        assert st["conditions"][0]["reason"] == "InsufficientPods"
+
+
 async def test_eviction_spends_the_budget_then_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     async with workload_cluster(monkeypatch) as c:
         await c.client.create("deployments.apps", deployment("web", replicas=3), "default")

@@ -134,3 +134,21 @@ async def test_daemonset_revisions_and_undo(monkeypatch: pytest.MonkeyPatch) -> 
         pods = await pods_of(c, "agent")
         assert {p["spec"]["containers"][0]["image"] for p in pods} == {"nginx:1.27"}
         assert {p["metadata"]["labels"]["controller-revision-hash"] for p in pods} == {hash_}
+
+
+async def test_reconcile_again_changes_no_revision(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with workload_cluster(monkeypatch) as c:
+        await c.client.create("statefulsets.apps", statefulset(replicas=2), "default")
+        await c.client.create("daemonsets.apps", daemonset(), "default")
+        await c.settle()
+        before = {r["metadata"]["name"]: r["metadata"]["resourceVersion"]
+                  for r in (await c.client.list("controllerrevisions.apps", "default"))["items"]}
+        sts_ctl = next(x for x in c.controllers if x.name == "statefulset-controller")
+        ds_ctl = next(x for x in c.controllers if x.name == "daemonset-controller")
+        for _ in range(3):
+            await sts_ctl.reconcile("default/web")
+            await ds_ctl.reconcile("default/agent")
+        await c.settle()
+        after = {r["metadata"]["name"]: r["metadata"]["resourceVersion"]
+                 for r in (await c.client.list("controllerrevisions.apps", "default"))["items"]}
+        assert after == before and len(after) == 2
