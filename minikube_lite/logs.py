@@ -35,20 +35,31 @@ _COMPONENT: contextvars.ContextVar[str] = contextvars.ContextVar("minikube_lite_
 _SEVERITY = {logging.DEBUG: "I", logging.INFO: "I", logging.WARNING: "W", logging.ERROR: "E", logging.CRITICAL: "F"}
 
 
-@dataclass
+@dataclass(slots=True)
 class LogLine:
-    """One captured record; rendered to klog text only when read (logging stays cheap)."""
+    """One captured line: what the record said, rendered to klog text only when read, so logging
+    stays cheap and a full buffer holds small tuples rather than LogRecords."""
 
     seq: int
     time: float
-    record: logging.LogRecord
+    level: int
+    where: str
+    msg: Any
+    args: Any
     _text: str | None = None
 
     @property
     def text(self) -> str:
         if self._text is None:
-            self._text = klog_line(self.record, self.time)
+            self._text = klog_text(self.level, self.where, _message(self.msg, self.args), self.time)
         return self._text
+
+
+def _message(msg: Any, args: Any) -> str:
+    try:
+        return str(msg) % args if args else str(msg)
+    except (TypeError, ValueError):  # a bad format string must not break the component that logged
+        return str(msg)
 
 
 class ComponentLogs:
@@ -68,7 +79,8 @@ class ComponentLogs:
         buffer = self._lines.get(component)
         if buffer is None:
             buffer = self._lines[component] = deque(maxlen=self.max_lines)
-        buffer.append(LogLine(self._seq, stamp, record))
+        buffer.append(LogLine(self._seq, stamp, record.levelno, f"{record.filename}:{record.lineno}",
+                              record.msg, record.args))
         if self._changed is not None:
             self._changed.set()
 
@@ -98,15 +110,15 @@ class ComponentLogs:
 
 def klog_line(record: logging.LogRecord, stamp: float) -> str:
     """klog's header: ``I1204 15:34:05.123456       1 file.py:42] message``."""
+    return klog_text(record.levelno, f"{record.filename}:{record.lineno}", _message(record.msg, record.args), stamp)
+
+
+def klog_text(level: int, where: str, message: str, stamp: float) -> str:
     tm = time.gmtime(stamp)
     micros = int(round((stamp - int(stamp)) * 1e6)) % 1000000
-    severity = _SEVERITY.get(record.levelno, "I")
-    try:
-        message = record.getMessage()
-    except Exception:  # a bad format string must not break the component that logged
-        message = str(record.msg)
+    severity = _SEVERITY.get(level, "I")
     return (f"{severity}{tm.tm_mon:02d}{tm.tm_mday:02d} {tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}."
-            f"{micros:06d}       1 {record.filename}:{record.lineno}] {message}")
+            f"{micros:06d}       1 {where}] {message}")
 
 
 class LogCapture(logging.Handler):
