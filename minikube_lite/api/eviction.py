@@ -33,6 +33,7 @@ MSG_STILL_PROCESSING = "The disruption budget {name} is still being processed by
 MSG_MULTIPLE_BUDGETS = "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
 MSG_NEGATIVE = "pdb disruptions allowed is negative"
 MSG_TOO_MANY_DISRUPTED = "DisruptedPods map too big - too many evictions not confirmed by PDB controller"
+MSG_NAME_MISMATCH = "name in URL does not match name in Eviction object"
 MAX_DISRUPTED_PODS = 2000
 DISRUPTION_TARGET = "DisruptionTarget"
 REASON_EVICTION_API = "EvictionByEvictionAPI"
@@ -57,6 +58,8 @@ def _can_ignore_budget(pod: Mapping[str, Any]) -> bool:
 def evict(engine: ApiEngine, rt: ResourceType, namespace: str | None, name: str, body: JSON,
           query: Mapping[str, str]) -> None:
     """Check the budget, spend it, mark the pod and delete it; raise the upstream errors otherwise."""
+    if (body.get("metadata") or {}).get("name") not in (None, "", name):
+        raise errors.bad_request(MSG_NAME_MISMATCH)
     dry_run = query.get("dryRun") == "All" or "All" in ((body.get("deleteOptions") or {}).get("dryRun") or [])
     pod = engine.get_stored(rt, namespace, name).object()
     options = dict(body.get("deleteOptions") or {})

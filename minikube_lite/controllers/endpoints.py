@@ -14,8 +14,7 @@ import ipaddress
 from typing import Any
 
 from ..api.errors import ApiError
-from ..client.base import JSON, Client
-from ..clock import Clock
+from ..client.base import JSON
 from .runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .service_pods import (
     HEADLESS_LABEL,
@@ -90,9 +89,6 @@ def endpoints_labels(service: JSON) -> dict[str, str]:
 
 class EndpointsController(Controller):
     name = "endpoints-controller"
-
-    def __init__(self, client: Client, clock: Clock) -> None:
-        super().__init__(client, clock)
 
     def setup(self) -> None:
         self.services = self.informer("services", key_of=lambda e, o, old: [_key(o)])

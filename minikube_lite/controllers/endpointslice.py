@@ -16,8 +16,7 @@ import logging
 from typing import Any
 
 from ..api.errors import ApiError
-from ..client.base import JSON, Client
-from ..clock import Clock
+from ..client.base import JSON
 from .runtime import DONE, Controller, Key, Result, split_key
 from .service_pods import (
     HEADLESS_LABEL,
@@ -117,9 +116,6 @@ def _port_key(slice_obj: JSON) -> PortKey | None:
 
 class EndpointSliceController(Controller):
     name = "endpointslice-controller"
-
-    def __init__(self, client: Client, clock: Clock) -> None:
-        super().__init__(client, clock)
 
     def setup(self) -> None:
         self.services = self.informer("services", key_of=lambda e, o, old: [_key(o)])

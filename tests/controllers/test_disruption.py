@@ -151,6 +151,12 @@ async def test_eviction_without_budget_or_of_pending_pod_just_deletes(monkeypatc
         with pytest.raises(ApiError) as info:
             await evict(c, "nope")
         assert info.value.code == 404
+        survivor = (await pods_of(c, "web"))[0]["metadata"]["name"]
+        wrong = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "other"}}
+        with pytest.raises(ApiError) as info:
+            await c.client.create("pods", wrong, "default", subresource="eviction", name=survivor)
+        assert (info.value.code, info.value.message) == (400, "name in URL does not match name in Eviction object")
+        assert not (await c.client.get("pods", survivor, "default"))["metadata"].get("deletionTimestamp")
 
 
 async def test_two_budgets_for_one_pod_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
