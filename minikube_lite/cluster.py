@@ -180,9 +180,10 @@ class Cluster:
         self._log_startup()
         if self.run_controllers:
             await self._start_controllers()
-        if self.config.systemPods:
-            # After the controllers start, so their work on these runs after start() returns.
-            await self._create_system_pods()
+            if self.config.systemPods:
+                # Only with the components they stand for running; created after the controllers
+                # start, so the work on them happens after start() returns.
+                await self._create_system_pods()
         if self.serve:
             await asyncio.create_task(self._serve(), context=self.logs.run_as("kube-apiserver"))
 

@@ -410,7 +410,8 @@ class ClusterConfig(_Model):
     #: controller still does, and as the course shows).
     legacyTopologyLabels: bool = True
     #: Create the kube-system pods that stand for the in-process components (mirror pods of the
-    #: control plane, CoreDNS, the CSI controller, snapshot controller and node plugin).
+    #: control plane, CoreDNS, the CSI controller, snapshot controller and node plugin) when the
+    #: controllers run.
     systemPods: bool = True
 
     @model_validator(mode="after")
