@@ -20,7 +20,16 @@ import orjson
 
 from ...api.errors import ApiError
 from ...client.base import JSON, Client
-from .common import fnv32a, is_controlled_by, meta, name_of, owner_reference, safe_encode
+from .common import (
+    adopt_patch,
+    claim_children,
+    fnv32a,
+    is_controlled_by,
+    meta,
+    name_of,
+    owner_reference,
+    safe_encode,
+)
 
 REVISION_LABEL = "controller-revision-hash"
 DEFAULT_HISTORY_LIMIT = 10
@@ -82,8 +91,18 @@ class RevisionHistory:
         self.kind = kind
 
     async def list_owned(self, owner: JSON) -> list[JSON]:
+        """ListRevisions with ClaimControllerRevisions: ours, plus orphans our selector matches (adopted)."""
         items = (await self.client.list(self.resource, meta(owner).get("namespace")))["items"]
-        return sort_revisions(r for r in items if is_controlled_by(r, owner))
+        owned, adopt, _release = claim_children(items, owner, (owner.get("spec") or {}).get("selector"))
+        for orphan in adopt:
+            try:
+                owned.append(await self.client.patch(self.resource, name_of(orphan),
+                                                     adopt_patch(orphan, owner, self.kind),
+                                                     meta(orphan).get("namespace"), patch_type="json"))
+            except ApiError as err:
+                if err.code not in (404, 409, 422):
+                    raise
+        return sort_revisions(owned)
 
     def build(self, owner: JSON, data: JSON, hash_: str, number: int) -> JSON:
         """NewControllerRevision: template labels plus the hash, the owner's annotations, our controller ref."""

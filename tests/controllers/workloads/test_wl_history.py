@@ -9,7 +9,12 @@ import pytest
 from _wl_helpers import pod_template, pods_of, workload_cluster
 
 from minikube_lite.cluster import Cluster
-from minikube_lite.controllers.workloads.history import hash_revision, revision_patch, template_of
+from minikube_lite.controllers.workloads.history import (
+    RevisionHistory,
+    hash_revision,
+    revision_patch,
+    template_of,
+)
 
 JSON = dict[str, Any]
 
@@ -152,3 +157,39 @@ async def test_reconcile_again_changes_no_revision(monkeypatch: pytest.MonkeyPat
         after = {r["metadata"]["name"]: r["metadata"]["resourceVersion"]
                  for r in (await c.client.list("controllerrevisions.apps", "default"))["items"]}
         assert after == before and len(after) == 2
+
+
+async def test_a_hash_collision_bumps_the_collision_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with workload_cluster(monkeypatch) as c:
+        sts = await c.client.create("statefulsets.apps", statefulset(replicas=0), "default")
+        other = {"apiVersion": "apps/v1", "kind": "ControllerRevision",
+                 "metadata": {"name": "web-taken", "labels": {"app": "other"},
+                              "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "x",
+                                                   "uid": "another-owner", "controller": True}]},
+                 "data": {"spec": {"template": {"$patch": "replace"}}}, "revision": 1}
+        await c.client.create("controllerrevisions.apps", other, "default")
+        history = RevisionHistory(c.client, "StatefulSet")
+        # A hash that collides with the taken name until the collision count moves it on.
+        made = await history.sync(sts, lambda data, collisions: "taken" if collisions == 0 else f"free{collisions}")
+        assert made.collision_count == 1
+        assert made.update["metadata"]["name"] == "web-free1"
+        assert made.update["data"] == revision_patch(sts)
+
+
+async def test_orphaned_revisions_are_adopted(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with workload_cluster(monkeypatch) as c:
+        await c.client.create("statefulsets.apps", statefulset(replicas=1), "default")
+        await c.settle()
+        [first] = await revisions(c, "web")
+        await c.client.delete("statefulsets.apps", "web", "default", propagation_policy="Orphan")
+        await c.settle()
+        orphan = await c.client.get("controllerrevisions.apps", first["metadata"]["name"], "default")
+        assert not orphan["metadata"].get("ownerReferences")
+        again = await c.client.create("statefulsets.apps", statefulset(replicas=1), "default")
+        await c.settle()
+        [adopted] = [r for r in (await c.client.list("controllerrevisions.apps", "default"))["items"]]
+        assert adopted["metadata"]["name"] == first["metadata"]["name"]
+        assert adopted["metadata"]["ownerReferences"][0]["uid"] == again["metadata"]["uid"]
+        sts = await c.client.get("statefulsets.apps", "web", "default")
+        assert sts["status"]["updateRevision"] == first["metadata"]["name"]
+        assert sts["status"]["collisionCount"] == 0
