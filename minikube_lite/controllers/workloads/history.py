@@ -37,10 +37,29 @@ MAX_NAME_PREFIX = 223  # ControllerRevisionName keeps the name a valid label val
 
 
 def revision_patch(owner: JSON) -> JSON:
-    """getPatch: the owner's template, marked to replace the template it is applied to."""
+    """getPatch: the owner's template, marked to replace the template it is applied to.
+
+    Shaped as Go 1.35 writes it (kubectl compares these bytes with its own encoding of the object
+    to tell that ``rollout undo`` has nothing to do): the typed encoding's ``metadata: {}`` and
+    ``resources: {}`` (a zero ``creationTimestamp`` is omitted since 1.35), keys in sorted order
+    (a re-marshalled ``map[string]interface{}``).
+    """
     template = copy.deepcopy((owner.get("spec") or {}).get("template") or {})
+    template.setdefault("metadata", {})
+    pod_spec = template.setdefault("spec", {})
+    for field in ("initContainers", "containers", "ephemeralContainers"):
+        for container in pod_spec.get(field) or []:
+            container.setdefault("resources", {})
     template["$patch"] = "replace"
-    return {"spec": {"template": template}}
+    return _sorted({"spec": {"template": template}})
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def hash_revision(data: JSON, collision_count: int | None) -> str:
