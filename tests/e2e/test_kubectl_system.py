@@ -11,6 +11,7 @@ reference version); the other binaries are covered by the rest of the e2e suite.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import pytest
@@ -98,6 +99,31 @@ async def test_provisioner_log_shows_the_provisioning(kubectl: Kubectl) -> None:
     assert len(last.splitlines()) == 1 and last.split(" ", 1)[1].strip() == out.splitlines()[-1]
     scheduler = await kubectl.ok("logs", "-n", "kube-system", "kube-scheduler-master")
     assert '"Successfully bound pod to node" pod="kube-system/coredns-' in scheduler
+
+
+async def test_following_the_provisioner_log(kubectl: Kubectl) -> None:
+    """``logs -f`` streams the component's new lines as it works (bounded: killed after the check)."""
+    pod = (await kubectl.ok("get", "pods", "-n", "kube-system", "-l", "app=csi-provisioner", "-o", "name")).strip()
+    proc = await asyncio.create_subprocess_exec(
+        str(kubectl.binary), "logs", "-f", "-n", "kube-system", pod, "-c", "csi-provisioner", "--tail=0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=kubectl.env(), cwd=kubectl.workdir)
+    try:
+        await asyncio.sleep(1.0)
+        await kubectl.ok("apply", "-f", kubectl.write(PVC.replace("name: logged", "name: followed")))
+        assert proc.stdout is not None
+        seen = ""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while "successfully created PV" not in seen:
+            assert loop.time() < deadline, seen
+            line = await asyncio.wait_for(proc.stdout.readline(), max(deadline - loop.time(), 0.1))
+            assert line, "the follow stream ended early"
+            seen += line.decode()
+        assert 'provision "default/followed" class "alicloud-disk-ssd": started' in seen
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
 
 
 async def test_endpointslices_of_a_service(kubectl: Kubectl) -> None:
