@@ -313,7 +313,7 @@ class ApiServer:
         seen = max((line.seq for line in self.log_source.lines(component)), default=0)
         uid = self.engine.get(rt, namespace, name).object()["metadata"].get("uid")
         try:
-            while True:
+            while request.transport is not None and not request.transport.is_closing():
                 await self.log_source.wait(FOLLOW_POLL_SECONDS)
                 fresh = self.log_source.lines(component, seen)
                 if fresh:
