@@ -103,6 +103,8 @@ async def test_provisioner_log_shows_the_provisioning(kubectl: Kubectl) -> None:
 
 async def test_following_the_provisioner_log(kubectl: Kubectl) -> None:
     """``logs -f`` streams the component's new lines as it works (bounded: killed after the check)."""
+    await kubectl.ok("wait", "--for=condition=Ready", "pods", "-l", "app=csi-provisioner", "-n", "kube-system",
+                     "--timeout=60s", timeout=90)
     pod = (await kubectl.ok("get", "pods", "-n", "kube-system", "-l", "app=csi-provisioner", "-o", "name")).strip()
     proc = await asyncio.create_subprocess_exec(
         str(kubectl.binary), "logs", "-f", "-n", "kube-system", pod, "-c", "csi-provisioner", "--tail=0",
