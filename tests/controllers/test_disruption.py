@@ -3,19 +3,37 @@ the owning controller) and the eviction subresource honouring it (429 with the u
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
 from minikube_lite.api.errors import ApiError
+from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 
-sys.path.insert(0, str(Path(__file__).parent / "workloads"))
-from _wl_helpers import deployment, pods_of, workload_cluster  # noqa: E402
-
 JSON = dict[str, Any]
+
+
+@asynccontextmanager
+async def settled_cluster() -> AsyncIterator[Cluster]:
+    """The default cluster (workload controllers, scheduler, kubelet, disruption controller), settled."""
+    async with Cluster(clock=VirtualClock()) as c:
+        await c.settle()
+        yield c
+
+
+def deployment(name: str, replicas: int) -> JSON:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]}}}}
+
+
+async def pods_of(c: Cluster, app: str) -> list[JSON]:
+    items = (await c.client.list("pods", "default", label_selector=f"app={app}"))["items"]
+    return sorted((p for p in items if not p["metadata"].get("deletionTimestamp")), key=lambda p: p["metadata"]["name"])
 
 
 def budget(name: str = "web-pdb", app: str = "web", **spec: Any) -> JSON:
@@ -41,9 +59,9 @@ async def evict(c: Cluster, pod: str) -> JSON:
     ({"minAvailable": "100%"}, 2, 2, 2, 0),
     ({"minAvailable": 0}, 2, 2, 0, 2),
 ])
-async def test_budget_status_math(monkeypatch: pytest.MonkeyPatch, spec: JSON, replicas: int, expected: int,
+async def test_budget_status_math(spec: JSON, replicas: int, expected: int,
                                   desired: int, allowed: int) -> None:
-    async with workload_cluster(monkeypatch) as c:
+    async with settled_cluster() as c:
         await c.client.create("deployments.apps", deployment("web", replicas=replicas), "default")
         pdb = await c.client.create("poddisruptionbudgets.policy", budget(**spec), "default")
         await c.settle()
@@ -56,8 +74,8 @@ async def test_budget_status_math(monkeypatch: pytest.MonkeyPatch, spec: JSON, r
             "DisruptionAllowed", "True" if allowed else "False", "SufficientPods" if allowed else "InsufficientPods")
 
 
-async def test_percent_uses_the_controller_scale_not_the_pod_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with workload_cluster(monkeypatch) as c:
+async def test_percent_uses_the_controller_scale_not_the_pod_count() -> None:
+    async with settled_cluster() as c:
         await c.client.create("deployments.apps", deployment("web", replicas=4), "default")
         await c.client.create("poddisruptionbudgets.policy", budget(maxUnavailable="25%"), "default")
         await c.settle()
@@ -69,8 +87,8 @@ async def test_percent_uses_the_controller_scale_not_the_pod_count(monkeypatch: 
         assert st["disruptionsAllowed"] == 2
 
 
-async def test_statefulset_scale_and_pods_leaving_the_selector(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with workload_cluster(monkeypatch) as c:
+async def test_statefulset_scale_and_pods_leaving_the_selector() -> None:
+    async with settled_cluster() as c:
         sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
                "spec": {"replicas": 3, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
                         "template": {"metadata": {"labels": {"app": "db"}},
@@ -90,8 +108,8 @@ async def test_statefulset_scale_and_pods_leaving_the_selector(monkeypatch: pyte
         assert st["conditions"][0]["reason"] == "InsufficientPods"
 
 
-async def test_eviction_spends_the_budget_then_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with workload_cluster(monkeypatch) as c:
+async def test_eviction_spends_the_budget_then_is_refused() -> None:
+    async with settled_cluster() as c:
         await c.client.create("deployments.apps", deployment("web", replicas=3), "default")
         await c.client.create("poddisruptionbudgets.policy", budget(minAvailable=2), "default")
         await c.settle()
@@ -124,8 +142,8 @@ async def test_eviction_spends_the_budget_then_is_refused(monkeypatch: pytest.Mo
         assert (await evict(c, second["metadata"]["name"]))["status"] == "Success"
 
 
-async def test_exhausted_budget_refusal_is_exact(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with workload_cluster(monkeypatch) as c:
+async def test_exhausted_budget_refusal_is_exact() -> None:
+    async with settled_cluster() as c:
         await c.client.create("deployments.apps", deployment("web", replicas=3), "default")
         await c.client.create("poddisruptionbudgets.policy", budget(minAvailable=3), "default")
         await c.settle()
@@ -140,8 +158,8 @@ async def test_exhausted_budget_refusal_is_exact(monkeypatch: pytest.MonkeyPatch
             "message": "The disruption budget web-pdb needs 3 healthy pods and has 3 currently"}]
 
 
-async def test_eviction_without_budget_or_of_pending_pod_just_deletes(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with workload_cluster(monkeypatch) as c:
+async def test_eviction_without_budget_or_of_pending_pod_just_deletes() -> None:
+    async with settled_cluster() as c:
         await c.client.create("deployments.apps", deployment("web", replicas=1), "default")
         await c.settle()
         [pod] = await pods_of(c, "web")
@@ -159,8 +177,8 @@ async def test_eviction_without_budget_or_of_pending_pod_just_deletes(monkeypatc
         assert not (await c.client.get("pods", survivor, "default"))["metadata"].get("deletionTimestamp")
 
 
-async def test_two_budgets_for_one_pod_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with workload_cluster(monkeypatch) as c:
+async def test_two_budgets_for_one_pod_are_refused() -> None:
+    async with settled_cluster() as c:
         await c.client.create("deployments.apps", deployment("web", replicas=2), "default")
         await c.client.create("poddisruptionbudgets.policy", budget("a", minAvailable=0), "default")
         await c.client.create("poddisruptionbudgets.policy", budget("b", minAvailable=0), "default")
@@ -172,8 +190,8 @@ async def test_two_budgets_for_one_pod_are_refused(monkeypatch: pytest.MonkeyPat
             500, "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.")
 
 
-async def test_generation_not_yet_observed_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    async with workload_cluster(monkeypatch) as c:
+async def test_generation_not_yet_observed_is_refused() -> None:
+    async with settled_cluster() as c:
         await c.client.create("deployments.apps", deployment("web", replicas=2), "default")
         await c.client.create("poddisruptionbudgets.policy", budget(minAvailable=0), "default")
         await c.settle()
