@@ -57,7 +57,11 @@ def _serve_cluster(port_queue: Any, controllers: bool = True) -> None:
         cluster_module.CONTROLLERS = []  # the API server alone: no scheduler, kubelet, ...
     tune_gc()  # as `minikube-lite serve` does
     async def main() -> None:
-        cluster = Cluster(serve=True, port=0)
+        from minikube_lite.config import ClusterConfig
+
+        config = ClusterConfig.default()
+        config.systemPods = False  # the API under load, not the system pods' controllers
+        cluster = Cluster(config, serve=True, port=0)
         await cluster.start()
         port_queue.put(cluster.port)
         await asyncio.Event().wait()

@@ -132,7 +132,9 @@ async def bench_e2e(n_nodes: int, n_pods: int, time_limit: float, freeze: bool =
     from minikube_lite.scheduler.scheduler import Scheduler
 
     clock = RealClock()
-    async with Cluster(ClusterConfig.default(), clock=clock, controllers=False) as c:
+    config = ClusterConfig.default()
+    config.systemPods = False  # only the benchmark's pods are counted
+    async with Cluster(config, clock=clock, controllers=False) as c:
         client = c.client
         for i in range(n_nodes):
             await client.create("nodes", make_node(i))
@@ -213,6 +215,7 @@ def running_config(n_nodes: int, n_pods: int, instant_cloud: bool) -> Any:
     if instant_cloud:
         cloud["durations"] = {"createDisk": 0, "deleteDisk": 0, "attachDisk": 0, "detachDisk": 0}
     return ClusterConfig.model_validate({
+        "systemPods": False,  # only the benchmark's pods are counted
         "cloud": cloud,
         "nodes": [{"name": "worker", "count": n_nodes, "zones": RUN_ZONES,
                    "capacity": {"cpu": "32", "memory": "128Gi", "pods": "110", "ephemeral-storage": "100Gi"}}],

@@ -31,6 +31,7 @@ from .client.inprocess import InProcessClient
 from .client.manifests import DEFAULT_FIELD_MANAGER, Manifests
 from .clock import Clock, RealClock, VirtualClock
 from .config import ClusterConfig, node_manifests
+from .logs import ComponentLogs, PodLogSource, install_capture, klog
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,38 @@ KUBERNETES_SERVICE: dict[str, Any] = {
              "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
              "sessionAffinity": "None"},
 }
+
+APISERVER_PORT = 6443
+
+
+def apiserver_endpoints(nodes: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """The ``kubernetes`` Service's Endpoints and EndpointSlice, as kube-apiserver's endpoint
+    reconciler writes them: the API server's advertised address (the control-plane node's
+    InternalIP, as kubeadm advertises it) on port 6443."""
+    from .config import CONTROL_PLANE_LABEL
+
+    control = [n for n in nodes if CONTROL_PLANE_LABEL in ((n.get("metadata") or {}).get("labels") or {})]
+    addresses = [a.get("address") for n in (control or nodes[:1])
+                 for a in (n.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"]
+    ips = sorted({str(a) for a in addresses if a}) or ["127.0.0.1"]
+    endpoints = {"apiVersion": "v1", "kind": "Endpoints",
+                 "metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+                 "subsets": [{"addresses": [{"ip": ip} for ip in ips],
+                              "ports": [{"name": "https", "port": APISERVER_PORT, "protocol": "TCP"}]}]}
+    endpoint_slice = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                      "metadata": {"name": "kubernetes", "labels": {"kubernetes.io/service-name": "kubernetes"}},
+                      "addressType": "IPv4",
+                      "endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips],
+                      "ports": [{"name": "https", "port": APISERVER_PORT, "protocol": "TCP"}]}
+    return [("endpoints", endpoints), ("endpointslices.discovery.k8s.io", endpoint_slice)]
+
+
+# The component whose log a controller writes to (the kube-system pod that stands for it);
+# every other controller is part of kube-controller-manager.
+LOG_COMPONENTS = {"Scheduler": "kube-scheduler", "ExternalProvisioners": "csi-provisioner",
+                  "CapacityController": "csi-provisioner", "SnapshotController": "snapshot-controller",
+                  "SnapshotSidecar": "csi-snapshotter", "CSIAttacher": "csi-attacher", "Kubelet": "kubelet"}
+DEFAULT_LOG_COMPONENT = "kube-controller-manager"
 
 # Controllers started with every cluster, as (module, class). Each talks only through the client.
 CONTROLLERS: list[tuple[str, str]] = [
@@ -74,6 +107,9 @@ CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.batch.job", "JobController"),
     ("minikube_lite.controllers.batch.cronjob", "CronJobController"),
     ("minikube_lite.controllers.batch.ttl", "TTLAfterFinishedController"),
+    ("minikube_lite.controllers.endpointslice", "EndpointSliceController"),
+    ("minikube_lite.controllers.endpoints", "EndpointsController"),
+    ("minikube_lite.controllers.disruption", "DisruptionController"),
 ]
 
 
@@ -147,6 +183,9 @@ class Cluster:
         self._runner: web.AppRunner | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self.server: ApiServer | None = None
+        install_capture()
+        self.logs = ComponentLogs(self.clock.now)
+        self._nodes: list[dict[str, Any]] = []
 
     def child_rng(self) -> random.Random:
         """A random stream of its own for one component, drawn from the cluster's root ``rng``."""
@@ -177,10 +216,15 @@ class Cluster:
         self.drivers = build_drivers(self.config, self.cloud)
         await register_drivers(self.client, self.config, self.drivers)
         await self._create_config_objects()
+        self._log_startup()
         if self.run_controllers:
             await self._start_controllers()
+            if self.config.systemPods:
+                # Only with the components they stand for running; created after the controllers
+                # start, so the work on them happens after start() returns.
+                await self._create_system_pods()
         if self.serve:
-            await self._serve()
+            await asyncio.create_task(self._serve(), context=self.logs.run_as("kube-apiserver"))
 
     async def _bootstrap_objects(self) -> None:
         for ns in SYSTEM_NAMESPACES:
@@ -191,8 +235,11 @@ class Cluster:
         for crd_obj in builtin_crds():
             await self.client.create("customresourcedefinitions", crd_obj)
         await self._create_apiserver_defaults()
-        for node in node_manifests(self.config, self.clock):
-            await self.client.create("nodes", node, field_manager="kubelet")
+        nodes = node_manifests(self.config, self.clock)
+        for node in nodes:
+            self._nodes.append(await self.client.create("nodes", node, field_manager="kubelet"))
+        for resource, obj in apiserver_endpoints(nodes):
+            await self.client.create(resource, obj, "default", field_manager="kube-apiserver")
 
     async def _create_apiserver_defaults(self) -> None:
         """The apiserver's start objects: system PriorityClasses, RBAC defaults, APF, APIServices."""
@@ -212,6 +259,36 @@ class Cluster:
             ns = (obj.get("metadata") or {}).get("namespace") or ("default" if rt.namespaced else None)
             await self.client.create(resource, obj, ns)
 
+    async def _create_system_pods(self) -> None:
+        """The kube-system objects of the in-process components (see ``system_pods``)."""
+        from . import system_pods
+        from .config import CONTROL_PLANE_LABEL
+
+        control = [n for n in self._nodes if CONTROL_PLANE_LABEL in (n["metadata"].get("labels") or {})]
+        if control:
+            node = control[0]
+            ip = next((a.get("address") for a in (node.get("status") or {}).get("addresses") or []
+                       if a.get("type") == "InternalIP"), "127.0.0.1")
+            for pod in system_pods.control_plane_pods(node, self.clock.now(), str(ip)):
+                await self.client.create("pods", pod, "kube-system", field_manager="kubelet")
+        disk = next((d.name for d in self.config.drivers if d.type == "cloud-disk"), "")
+        for resource, obj in system_pods.addon_objects(disk):
+            await self.client.create(resource, obj, "kube-system", field_manager="kubeadm")
+
+    def _log_startup(self) -> None:
+        from .system_pods import startup_lines
+
+        for component, lines in startup_lines().items():
+            ctx = self.logs.run_as(component)
+            for line in lines:
+                ctx.run(klog.info, "%s", line)
+
+    def log_source(self) -> PodLogSource:
+        """What ``kubectl logs`` of the kube-system pods reads: each component's captured lines."""
+        from .system_pods import LOGGING_CONTAINERS
+
+        return PodLogSource(self.logs, LOGGING_CONTAINERS)
+
     def controller_classes(self) -> list[type]:
         import importlib
 
@@ -220,7 +297,9 @@ class Cluster:
     async def _start_controllers(self) -> None:
         for cls in self.controller_classes():
             controller = _build_controller(cls, self)
-            await controller.start()
+            # Started in the component's logging context, which the tasks it starts inherit.
+            ctx = self.logs.run_as(LOG_COMPONENTS.get(cls.__name__, DEFAULT_LOG_COMPONENT))
+            await asyncio.create_task(controller.start(), context=ctx)
             self.controllers.append(controller)
 
     async def _serve(self) -> None:
@@ -231,7 +310,7 @@ class Cluster:
         extra: dict[str, web.Application] = {"/cloud/v1": cloud_app(self.cloud)}
         extra.update(ui_apps(self.client, self.clock))   # the live map and why-pending (the API has no scheduler)
         self.server = ApiServer(self.engine, token=self.token, server_address=server_address, extra_apps=extra,
-                                public_paths=PUBLIC_PATHS)
+                                public_paths=PUBLIC_PATHS, log_source=self.log_source())
         self._runner = web.AppRunner(self.server.app, access_log=None, handle_signals=False,
                                     shutdown_timeout=1.0)
         await self._runner.setup()

@@ -417,6 +417,10 @@ class ClusterConfig(_Model):
     #: Also set the deprecated ``failure-domain.beta.kubernetes.io/*`` labels (as the cloud node
     #: controller still does, and as the course shows).
     legacyTopologyLabels: bool = True
+    #: Create the kube-system pods that stand for the in-process components (mirror pods of the
+    #: control plane, CoreDNS, the CSI controller, snapshot controller and node plugin) when the
+    #: controllers run.
+    systemPods: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> ClusterConfig:

@@ -830,6 +830,7 @@ _GENERATION_TYPES = {
     ("", "pods"), ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"),
     ("apps", "daemonsets"), ("apiextensions.k8s.io", "customresourcedefinitions"), ("batch", "jobs"),
     ("batch", "cronjobs"),
+    ("policy", "poddisruptionbudgets"),
 }
 
 

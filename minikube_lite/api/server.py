@@ -24,11 +24,14 @@ from . import discovery, errors
 from .component_status import DEPRECATED_APIS
 from .engine import ApiEngine, ListResult, WatchItem, WriteResult
 from .errors import ApiError
+from .pod_logs import LogSource
 from .registry import ResourceType
 from .reviews import CURRENT_USER
 from .schema import free_of_duplicate_keys
 
 log = logging.getLogger(__name__)
+
+FOLLOW_POLL_SECONDS = 1.0  # how often a followed component log checks its pod is still there
 
 JSON_CT = "application/json"
 AGG_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -92,8 +95,9 @@ class ApiServer:
 
     def __init__(self, engine: ApiEngine, *, token: str | None = None, server_address: str = "127.0.0.1:6443",
                  extra_apps: dict[str, web.Application] | None = None,
-                 public_paths: tuple[str, ...] = ()) -> None:
+                 public_paths: tuple[str, ...] = (), log_source: LogSource | None = None) -> None:
         self.engine = engine
+        self.log_source = log_source
         self.token = token
         # Exact paths served without a token besides the health checks (a login page, say).
         self.public_paths = frozenset(public_paths)
@@ -306,13 +310,55 @@ class ApiServer:
         from .subresources import get_subresource, pod_log
 
         if rt.key == ("", "pods") and subresource == "log":
-            text = pod_log(self.engine, namespace, name, query)
+            text = pod_log(self.engine, namespace, name, query, self.log_source)
             if query.get("follow", "").lower() not in ("true", "1"):
                 return web.Response(text=text, content_type="text/plain")
+            component = self._log_component(rt, namespace, name, query)
+            if component is not None:
+                return await self._follow_component_log(request, rt, namespace, name, component, text, query)
             return await self._follow_log(request, rt, namespace, name, text, query)
         if subresource in ("exec", "attach", "portforward"):
             raise _no_containers(name, subresource)
         return _json_response(get_subresource(self.engine, rt, namespace or None, name, subresource))
+
+    def _log_component(self, rt: ResourceType, namespace: str, name: str, query: dict[str, str]) -> str | None:
+        if self.log_source is None:
+            return None
+        pod = self.engine.get(rt, namespace, name).object()
+        containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        container = query.get("container") or (containers[0] if len(containers) == 1 else "")
+        return self.log_source.component_of(pod, str(container))
+
+    async def _follow_component_log(self, request: web.Request, rt: ResourceType, namespace: str, name: str,
+                                    component: str, text: str, query: dict[str, str]) -> web.StreamResponse:
+        """``logs -f`` of a component: its lines so far, then each new one, until the pod goes."""
+        from .pod_logs import render
+
+        assert self.log_source is not None
+        response = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(text.encode())
+        seen = max((line.seq for line in self.log_source.lines(component)), default=0)
+        uid = self.engine.get(rt, namespace, name).object()["metadata"].get("uid")
+        try:
+            while request.transport is not None and not request.transport.is_closing():
+                await self.log_source.wait(FOLLOW_POLL_SECONDS)
+                fresh = self.log_source.lines(component, seen)
+                if fresh:
+                    seen = fresh[-1].seq
+                    await response.write(render(fresh, query).encode())
+                try:
+                    current = self.engine.get(rt, namespace, name).object()["metadata"]
+                except ApiError:
+                    break
+                if current.get("uid") != uid or current.get("deletionTimestamp"):
+                    break
+        except ConnectionResetError:
+            return response
+        with contextlib.suppress(ConnectionResetError):
+            await response.write_eof()
+        return response
 
     async def _follow_log(self, request: web.Request, rt: ResourceType, namespace: str, name: str, text: str,
                           query: dict[str, str]) -> web.StreamResponse:

@@ -14,6 +14,7 @@ from .errors import ApiError
 
 if TYPE_CHECKING:
     from .engine import ApiEngine, WriteResult
+    from .pod_logs import LogSource
     from .registry import ResourceType
 
 JSON = dict[str, Any]
@@ -43,8 +44,9 @@ def create_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | Non
         account = engine.get(rt, namespace, name).object()
         return WriteResult(201, token_request(account, body, engine.clock.now(), engine.authn))
     if rt.key == ("", "pods") and subresource == "eviction":
-        options = body.get("deleteOptions") or {}
-        engine.delete(rt, namespace, name, options, query)
+        from .eviction import evict
+
+        evict(engine, rt, namespace, name, body, query)
         return WriteResult(201, dict(SUCCESS))
     raise errors.method_not_allowed("create", f"{rt.kind}/{subresource}")
 
@@ -198,8 +200,10 @@ def patch_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | None
                          else None, query)
 
 
-def pod_log(engine: ApiEngine, namespace: str, name: str, query: Query) -> str:
-    """A short synthetic log per container, from what the kubelet recorded in the pod status."""
+def pod_log(engine: ApiEngine, namespace: str, name: str, query: Query, log_source: LogSource | None = None
+            ) -> str:
+    """The container's log: the lines of the component it stands for when ``log_source`` knows it,
+    else a short synthetic log from what the kubelet recorded in the pod status."""
     rt = engine.registry.get("", "v1", "pods")
     assert rt is not None
     pod = engine.get(rt, namespace, name).object()
@@ -228,6 +232,11 @@ def pod_log(engine: ApiEngine, namespace: str, name: str, query: Query) -> str:
         reason = waiting.get("reason") or reason
         raise errors.bad_request(f'container "{container}" in pod "{name}" is waiting to start: '
                                  f"{'ContainerCreating' if reason == 'ContainerCreating' else reason}")
+    component = log_source.component_of(pod, container) if log_source is not None else None
+    if component is not None and log_source is not None:
+        from .pod_logs import render, select_lines
+
+        return render(select_lines(log_source.lines(component), query, engine.clock.now()), query)
     image = next((c.get("image") for c in pod["spec"]["containers"] if c.get("name") == container), "")
     started = running.get("startedAt", "")
     node = pod["spec"].get("nodeName", "")

@@ -11,8 +11,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..api.errors import ApiError
 from ..clock import Clock, rfc3339, rfc3339_micro
+from ..logs import klog
 from .base import JSON, Client
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,17 @@ def involved_object(obj: JSON) -> JSON:
     return ref
 
 
+def log_event(obj: JSON, type_: str, reason: str, message: str) -> None:
+    """The event broadcaster's structured log line, in the recording component's log."""
+    if not klog.isEnabledFor(logging.INFO):
+        return
+    meta = obj.get("metadata") or {}
+    name = f"{meta['namespace']}/{meta.get('name', '')}" if meta.get("namespace") else str(meta.get("name", ""))
+    klog.info('"Event occurred" object="%s" fieldPath="" kind="%s" apiVersion="%s" type="%s" reason="%s" '
+              "message=%s", name, obj.get("kind", ""), obj.get("apiVersion", ""), type_, reason,
+              orjson.dumps(message).decode())
+
+
 class EventRecorder:
     """Record core/v1 Events on behalf of one component (``persistentvolume-controller``...)."""
 
@@ -60,6 +74,7 @@ class EventRecorder:
 
         ``action`` is what the reporter was doing (``Scheduling``, ``Binding``), as events.k8s.io has it.
         """
+        log_event(obj, type_, reason, message)
         try:
             return await self._record(obj, type_, reason, message, action)
         except ApiError as err:

@@ -34,6 +34,7 @@ from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
 from ..config import ClusterConfig
 from ..csi import spec
+from ..logs import klog
 from .runtime import DONE, Controller, Key, Result
 
 log = logging.getLogger(__name__)
@@ -435,9 +436,11 @@ class CSIAttacher(Controller):
         request = spec.ControllerPublishVolumeRequest(
             volume_id=str(csi["volumeHandle"]), node_id=node_id, volume_capability=volume_capability(pv),
             readonly=bool(csi.get("readOnly")), volume_context=dict(csi.get("volumeAttributes") or {}))
+        klog.info('"Attaching" VolumeAttachment="%s" volumeID="%s" node="%s"', name, request.volume_id, node)
         try:
             response = await driver.controller_publish_volume(request)
         except spec.CsiError as err:
+            klog.info('"Attach failed" VolumeAttachment="%s" err=%s', name, str(err))
             await self._save_error(name, "attachError", str(err))
             raise _Retry(str(err)) from None
         context = dict(getattr(response, "publish_context", None) or {})
@@ -445,6 +448,7 @@ class CSIAttacher(Controller):
         if context:
             status["attachmentMetadata"] = context
         await self.client.patch(VA_RESOURCE, name, {"status": status}, subresource="status")
+        klog.info('"Attached" VolumeAttachment="%s"', name)
 
     # ---- detach
 

@@ -140,6 +140,10 @@ def container_id(pod_uid: str, name: str, restarts: int = 0) -> str:
     return "containerd://" + hashlib.sha256(f"{pod_uid}/{name}/{restarts}".encode()).hexdigest()
 
 
+KUBELET_CONDITIONS = frozenset({"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady",
+                                "PodScheduled"})
+
+
 def _status_key(status: JSON) -> str:
     """What the kubelet owns in a pod status, without timestamps of conditions."""
     conditions = [(c.get("type"), c.get("status"), c.get("reason"), c.get("message"))
@@ -743,6 +747,9 @@ class Kubelet(Controller):
         scheduled = old_conditions.get("PodScheduled")
         conditions.append(dict(scheduled) if scheduled and scheduled.get("status") == "True"
                           else cond("PodScheduled", True))
+        # Conditions other components own (DisruptionTarget, readiness gates) are kept, as the
+        # kubelet's status manager merges them from the API's copy.
+        conditions += [dict(c) for t, c in old_conditions.items() if t not in KUBELET_CONDITIONS]
         host_ip = node_internal_ip(node)
         status: JSON = {
             "phase": phase, "conditions": conditions, "hostIP": host_ip,

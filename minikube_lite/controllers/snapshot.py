@@ -24,6 +24,7 @@ from ..api.quantity import format_quantity
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..logs import klog
 from .runtime import DONE, Backoff, Controller, Result, WorkQueue, split_key
 
 log = logging.getLogger(__name__)
@@ -521,6 +522,7 @@ class SnapshotController(Controller):
                 ANN_DELETION_SECRET_NAME: _resolve_template(params[PARAM_SNAPSHOTTER_SECRET_NAME], name, vs),
                 ANN_DELETION_SECRET_NAMESPACE: _resolve_template(params[PARAM_SNAPSHOTTER_SECRET_NAMESPACE], name, vs),
             }
+        klog.info("createSnapshotContent: Creating content for snapshot %s through the plugin ...", snapshot_key(vs))
         try:
             created: JSON = await self.client.create(VSC, content)
         except ApiError as err:
@@ -529,6 +531,8 @@ class SnapshotController(Controller):
                 await self.recorder.event(vs, WARNING, REASON_CREATE_CONTENT_FAILED, msg)
                 raise SnapshotError(controller_update_error(snapshot_key(vs), err.message)) from None
             created = content  # already exists: reuse it, as upstream
+        klog.info('"Created VolumeSnapshotContent" content="%s" snapshot="%s" volumeHandle="%s"', name,
+                  snapshot_key(vs), csi.get("volumeHandle"))
         await self.recorder.event(vs, NORMAL, REASON_CREATING,
                                   MSG_CREATING.format(ns=meta["namespace"], name=meta["name"]))
         return created

@@ -20,6 +20,7 @@ from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..client.events import WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..logs import klog
 from .runtime import DONE, Backoff, Controller, Result, WorkQueue
 from .snapshot import (
     ANN_BEING_CREATED,
@@ -378,13 +379,19 @@ class SnapshotSidecar(Controller):
                 raise CsiCallError("", ERR_UID_MISSING)
             request = _request("CreateSnapshotRequest", source_volume_id=handle,
                                name=f"{SNAPSHOT_NAME_PREFIX}-{uid}", parameters=params)
+            klog.info("createSnapshotWrapper: Creating snapshot for content %s through the plugin ...",
+                      content["metadata"]["name"])
             info = SnapshotInfo(await call(self.drivers[driver_name].create_snapshot, request))
         except CsiCallError as err:
+            klog.info('"CreateSnapshot failed" content="%s" err=%s', content["metadata"]["name"], str(err))
             if err.code and err.code not in NON_FINAL:
                 content = await self._patch_meta(content, {"annotations": {ANN_BEING_CREATED: None}})
             text = str(err) if err.code else err.message
             await self.fail_creation(content, ERR_TAKE_SNAPSHOT.format(handle=handle, err=go_quote(text)))
             raise
+        klog.info('"Created snapshot" content="%s" driver="%s" snapshotHandle="%s" readyToUse=%s size=%d',
+                  content["metadata"]["name"], driver_name, info.snapshot_id, str(info.ready_to_use).lower(),
+                  info.size_bytes)
         content = await self.update_status(content, info)
         await self._patch_meta(content, {"annotations": {ANN_BEING_CREATED: None}})
         return DONE if info.ready_to_use else Result(requeue_after=self.poll_interval)
@@ -459,6 +466,7 @@ class SnapshotSidecar(Controller):
         """deleteCSISnapshotOperation: DeleteSnapshot, then clear the status (the next pass drops the finalizer)."""
         driver_name = content["spec"]["driver"]
         handle = content["status"]["snapshotHandle"]
+        klog.info('"DeleteSnapshot" content="%s" snapshotHandle="%s"', content["metadata"]["name"], handle)
         try:
             await call(self.drivers[driver_name].delete_snapshot, _request("DeleteSnapshotRequest", snapshot_id=handle))
         except CsiCallError as err:

@@ -14,8 +14,11 @@ import logging
 import random
 from typing import Any
 
+import orjson
+
 from ..client.base import ApiError
 from ..clock import Clock, rfc3339
+from ..logs import klog
 from .algorithm import Algorithm, FitError, SchedulingError
 from .defaults import DEFAULT_SCHEDULER_NAME, default_profile, in_tree_registry
 from .framework import Code, CycleState, Framework, Handle, Profile, Registry, Status
@@ -339,6 +342,8 @@ class Scheduler:
             return
         self.queue.done(q.key)
         self.scheduled_count += 1
+        md = pod.get("metadata") or {}
+        klog.info('"Successfully bound pod to node" pod="%s/%s" node="%s"', md.get("namespace"), md.get("name"), host)
         await self._event(pod, "Normal", REASON_SCHEDULED, scheduled_message(pod, host))
 
     # -- failure handling ---------------------------------------------------------------------
@@ -352,6 +357,9 @@ class Scheduler:
             self.queue.done(q.key)
             return
         self.queue.requeue_failed(q, cycle, error=not unschedulable)
+        cmeta = current.get("metadata") or {}
+        klog.info('"Unable to schedule pod; no fit; waiting" pod="%s/%s" err=%s', cmeta.get("namespace"),
+                  cmeta.get("name"), orjson.dumps(message).decode())
         await self._event(current, "Warning", REASON_FAILED_SCHEDULING, truncate_message(message))
         reason = POD_REASON_UNSCHEDULABLE if unschedulable else POD_REASON_SCHEDULER_ERROR
         await self._set_condition(current, "False", reason, message, nominated)

@@ -17,6 +17,17 @@ from .plugin import seed_for
 if TYPE_CHECKING:
     from ..client.inprocess import InProcessClient
     from ..cluster import Cluster
+    from ..config import ClusterConfig
+
+
+def quiet_config() -> ClusterConfig:
+    """The default cluster without the kube-system pods: idle the moment it starts, so a test
+    counts only the pods it makes (build ``Cluster()`` yourself for the system pods and their logs)."""
+    from ..config import ClusterConfig
+
+    config = ClusterConfig.default()
+    config.systemPods = False
+    return config
 
 
 @pytest_asyncio.fixture
@@ -25,7 +36,7 @@ async def cluster(request: pytest.FixtureRequest) -> AsyncIterator[Cluster]:
     from ..clock import VirtualClock
     from ..cluster import Cluster
 
-    async with Cluster(clock=VirtualClock(), seed=seed_for(request)) as c:
+    async with Cluster(quiet_config(), clock=VirtualClock(), seed=seed_for(request)) as c:
         yield c
 
 
@@ -34,7 +45,7 @@ async def served_cluster(request: pytest.FixtureRequest, tmp_path: Any) -> Async
     """A default cluster served over HTTP on a free loopback port, kubeconfig in ``tmp_path``."""
     from ..cluster import Cluster
 
-    async with Cluster(serve=True, port=0, kubeconfig_path=tmp_path / "kubeconfig.yaml",
+    async with Cluster(quiet_config(), serve=True, port=0, kubeconfig_path=tmp_path / "kubeconfig.yaml",
                        seed=seed_for(request)) as c:
         yield c
 

@@ -13,6 +13,10 @@ extra. So it imports only pytest and the standard library: the fixtures themselv
 is active; without it, the fixture names still exist and fail with a message saying what to
 install.
 
+The fixtures' clusters are the default cluster without its kube-system pods
+(``systemPods: false``): idle the moment they start, so a test counts only the pods it makes
+and pays nothing for the system pods; build ``Cluster()`` yourself for them and their logs.
+
 Options: ``--minikube-lite-seed N`` seeds every cluster the fixtures make (``Cluster(seed=N)``:
 same placements, generated names and uids on every run); ``@pytest.mark.minikube_lite(seed=N)``
 does the same for one test (the marker wins over the option).

@@ -31,6 +31,7 @@ from ...client.events import NORMAL, WARNING, EventRecorder
 from ...client.informer import Informer
 from ...clock import Clock
 from ...csi import spec
+from ...logs import klog
 from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from . import restore
 from .driver import CallError, Capabilities, create_volume, delete_volume, get_capabilities
@@ -360,13 +361,17 @@ class ExternalProvisioner(Controller):
                     if err.code == 404:
                         raise ProvisioningError(MSG_NODE_NOT_FOUND.format(node=selected), reschedule=True) from None
                     raise ProvisioningError(f"failed to get target node: {err.message}") from None
+        claim_key = f"{meta.get('namespace')}/{meta.get('name')}"
+        klog.info('provision "%s" class "%s": started', claim_key, sc_name)
         await self.recorder.event(claim, NORMAL, REASON_PROVISIONING,
                                   MSG_PROVISIONING.format(ns=meta.get("namespace"), name=meta.get("name")))
         try:
             pv = await self._provision_volume(claim, cls, selected_node)
         except ProvisioningError as err:
             err.message = MSG_PROVISION_FAILED.format(sc=sc_name, err=err.message)
+            klog.info('provision "%s" class "%s": failed: %s', claim_key, sc_name, err.message)
             raise
+        klog.info('provision "%s" class "%s": volume "%s" provisioned', claim_key, sc_name, pv["metadata"]["name"])
         # Set by the library after Provision returns (§3.2).
         pv["spec"]["claimRef"] = {"kind": "PersistentVolumeClaim", "namespace": meta.get("namespace"),
                                   "name": meta.get("name"), "uid": meta.get("uid"), "apiVersion": "v1",
@@ -374,6 +379,7 @@ class ExternalProvisioner(Controller):
         pv["metadata"].setdefault("finalizers", []).append(PV_FINALIZER)
         pv["metadata"]["annotations"][ANN_PROVISIONED_BY] = cls.get("provisioner")
         pv["spec"]["storageClassName"] = sc_name
+        klog.info('Trying to save persistentvolume "%s"', pv["metadata"]["name"])
         try:
             await self.client.create("persistentvolumes", pv)
         except ApiError as err:
@@ -386,15 +392,20 @@ class ExternalProvisioner(Controller):
                                                                   err=err.message)) from None
             if err.code != 409:
                 raise
+        klog.info('persistentvolume "%s" saved', pv["metadata"]["name"])
+        klog.info('provision "%s" class "%s": succeeded', claim_key, sc_name)
         await self.recorder.event(claim, NORMAL, REASON_PROVISIONING_SUCCEEDED,
                                   MSG_PROVISIONING_SUCCEEDED.format(pv=pv["metadata"]["name"]))
 
     async def _provision_volume(self, claim: JSON, cls: JSON, node: JSON | None) -> JSON:
         caps = await self.capabilities()
         req, snapshot_source = await self.prepare(claim, cls, node, caps)
+        klog.info('"CreateVolume" driver="%s" name="%s" requiredBytes=%d', self.driver_name, req.name,
+                  req.required_bytes)
         try:
             vol = await create_volume(self.driver, req)
         except CallError as err:
+            klog.info('"CreateVolume failed" name="%s" code="%s" err=%s', req.name, err.code, err.text)
             may_reschedule = caps.topology and node is not None
             raise ProvisioningError(err.text, reschedule=may_reschedule and err.code == "ResourceExhausted",
                                     infeasible=err.code == "InvalidArgument") from None
@@ -405,6 +416,8 @@ class ExternalProvisioner(Controller):
             raise ProvisioningError(MSG_CAPACITY_TOO_SMALL.format(got=capacity, want=req.required_bytes))
         pv = build_pv(claim, cls, req, vol, capacity, caps, driver_name=self.driver_name,
                       identity=self.identity)
+        klog.info("successfully created PV %s for PVC %s and csi volume name %s", pv["metadata"]["name"],
+                  (claim.get("metadata") or {}).get("name"), vol.volume_id)
         if snapshot_source is not None:
             await self._remove_snapshot_finalizer(*snapshot_source)
         return pv
@@ -614,6 +627,8 @@ class ExternalProvisioner(Controller):
                 return Result(requeue_after=self._backoff(key))
         handle = ((pv.get("spec") or {}).get("csi") or {}).get("volumeHandle")
         if handle:
+            klog.info('delete "%s": started', name)
+            klog.info('"DeleteVolume" driver="%s" volumeID="%s"', self.driver_name, handle)
             try:
                 await delete_volume(self.driver, handle)
             except CallError as err:

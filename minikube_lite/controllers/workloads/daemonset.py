@@ -5,7 +5,9 @@ nodeSelector and required node affinity and its NoSchedule/NoExecute taints are 
 template gets the usual daemon tolerations first). Each pod is pinned with a required node
 affinity term on ``metadata.name`` and left to the scheduler to bind. Extra pods on a node (the
 oldest is kept), pods on nodes no longer eligible and failed pods are deleted. RollingUpdate
-replaces outdated pods within ``maxUnavailable``.
+replaces outdated pods within ``maxUnavailable``. Each template is a ControllerRevision
+``<set>-<hash>`` whose hash the pods carry in ``controller-revision-hash`` (see ``history``), so
+``kubectl rollout history``/``undo`` work; unused revisions beyond ``revisionHistoryLimit`` go.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from .common import (
     uid_of,
     write_status,
 )
+from .history import RevisionHistory, revision_name
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +131,7 @@ class DaemonSetController(Controller):
     def __init__(self, client: Client, clock: Clock) -> None:
         super().__init__(client, clock)
         self.recorder = EventRecorder(client, COMPONENT, clock)
+        self.history = RevisionHistory(client, KIND)
 
     def setup(self) -> None:
         self.ds_informer = self.informer("daemonsets.apps", key_of=lambda e, o, old: [_key(o)])
@@ -157,7 +161,8 @@ class DaemonSetController(Controller):
             return DONE
         spec = ds.get("spec") or {}
         template = spec.get("template") or {}
-        revision = template_hash(template, (ds.get("status") or {}).get("collisionCount"))
+        history = await self.history.sync(ds, lambda data, collisions: template_hash(template, collisions))
+        revision = str((meta(history.update).get("labels") or {}).get(REVISION_LABEL))
         pods = self.pods.by_index(CONTROLLER_INDEX, uid_of(ds))
         owned, _adopt, _release = claim_children(pods, ds, spec.get("selector"))
         nodes = self.node_informer.list()
@@ -169,7 +174,11 @@ class DaemonSetController(Controller):
         eligible = {name_of(n) for n in nodes if node_should_run(template.get("spec") or {}, n)}
         if not meta(ds).get("deletionTimestamp") and self.expectations.satisfied(key):
             await self._manage(key, ds, by_node, eligible, revision)
-        return await self._update_status(ds, by_node, eligible, revision)
+        result = await self._update_status(ds, by_node, eligible, revision, history.collision_count)
+        in_use = {revision_name(name, str((meta(p).get("labels") or {}).get(REVISION_LABEL)))
+                  for p in owned if is_active(p)}
+        await self.history.truncate(ds, history.revisions, in_use | {name_of(history.update)})
+        return result
 
     async def _manage(self, key: str, ds: JSON, by_node: dict[str, list[JSON]], eligible: set[str],
                       revision: str) -> None:
@@ -240,7 +249,7 @@ class DaemonSetController(Controller):
         await self.recorder.event(ds, NORMAL, SUCCESSFUL_DELETE, f"Deleted pod: {name_of(pod)}")
 
     async def _update_status(self, ds: JSON, by_node: dict[str, list[JSON]], eligible: set[str],
-                             revision: str) -> Result:
+                             revision: str, collisions: int) -> Result:
         spec = ds.get("spec") or {}
         min_ready = int(spec.get("minReadySeconds") or 0)
         now = self.clock.now()
@@ -269,7 +278,7 @@ class DaemonSetController(Controller):
                         "desiredNumberScheduled": len(eligible), "numberReady": ready,
                         "observedGeneration": meta(ds).get("generation", 1),
                         "updatedNumberScheduled": updated, "numberAvailable": available,
-                        "numberUnavailable": max(len(eligible) - available, 0)}
+                        "numberUnavailable": max(len(eligible) - available, 0), "collisionCount": collisions}
         if status_differs(old, status):
             await write_status(self.client, "daemonsets.apps", ds, status)
         return Result(requeue_after=requeue) if requeue else DONE

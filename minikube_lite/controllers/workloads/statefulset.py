@@ -7,9 +7,10 @@ created only once the previous one is Running and Ready, and scale-down removes 
 ordinal first, one at a time; ``Parallel`` creates and deletes without waiting. Rolling updates
 replace pods from the highest ordinal down to ``partition``.
 
-There is no ControllerRevision resource here: revisions are ``<set>-<template hash>`` names in
-the status and in the pods' ``controller-revision-hash`` label, and a recreated pod always gets
-the current template (upstream would rebuild pods below ``partition`` from the old revision).
+Each template is a ControllerRevision ``<set>-<hash>`` (see ``history``); pods carry the
+revision's name in ``controller-revision-hash``; a pod below ``partition`` is (re)created from
+the current revision's template, the others from the update revision's; the status names both
+revisions and the collision count; unused revisions beyond ``revisionHistoryLimit`` are deleted.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ from .common import (
     pod_phase,
     pods_by_owner_key,
     status_differs,
-    template_hash,
     uid_of,
     write_status,
 )
+from .history import History, RevisionHistory, hash_revision, template_of
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class StatefulSetController(Controller):
     def __init__(self, client: Client, clock: Clock) -> None:
         super().__init__(client, clock)
         self.recorder = EventRecorder(client, COMPONENT, clock)
+        self.history = RevisionHistory(client, KIND)
 
     def setup(self) -> None:
         self.informer("statefulsets.apps", key_of=lambda e, o, old: [f"{meta(o).get('namespace')}/{name_of(o)}"])
@@ -109,20 +111,31 @@ class StatefulSetController(Controller):
             except ApiError as err:
                 if err.code not in (404, 409, 422):
                     raise
-        collisions = int((sts.get("status") or {}).get("collisionCount") or 0)
-        update_revision = f"{name}-{template_hash(spec.get('template') or {}, collisions)}"
+        history = await self.history.sync(sts, hash_revision)
         by_ordinal: dict[int, JSON] = {}
         for pod in owned:
             ordinal = ordinal_of(name, name_of(pod))
             if ordinal is not None:
                 by_ordinal[ordinal] = pod
+        current = self._current_revision(sts, history)
         if not meta(sts).get("deletionTimestamp") and self.expectations.satisfied(key):
-            await self._sync_replicas(key, sts, by_ordinal, update_revision)
-        return await self._update_status(sts, by_ordinal, update_revision)
+            await self._sync_replicas(key, sts, by_ordinal, (current, history.update))
+        result = await self._update_status(sts, by_ordinal, history, name_of(current))
+        in_use = {(meta(p).get("labels") or {}).get(REVISION_LABEL) for p in by_ordinal.values()}
+        await self.history.truncate(sts, history.revisions,
+                                    {n for n in in_use if n} | {name_of(current), name_of(history.update)})
+        return result
+
+    @staticmethod
+    def _current_revision(sts: JSON, history: History) -> JSON:
+        """The revision named by status.currentRevision while it exists, else the update revision."""
+        wanted = (sts.get("status") or {}).get("currentRevision")
+        return next((r for r in history.revisions if name_of(r) == wanted), history.update)
 
     # ------------------------------------------------------------------ replicas
 
-    async def _sync_replicas(self, key: str, sts: JSON, pods: dict[int, JSON], revision: str) -> None:
+    async def _sync_replicas(self, key: str, sts: JSON, pods: dict[int, JSON],
+                             revisions: tuple[JSON, JSON]) -> None:
         spec = sts.get("spec") or {}
         set_name = name_of(sts)
         replicas = int(spec.get("replicas", 1))
@@ -139,7 +152,7 @@ class StatefulSetController(Controller):
                 pods[ordinal] = {**pod, "metadata": {**meta(pod), "deletionTimestamp": "now"}}
                 pod = pods[ordinal]
             if pod is None:
-                created = await self._create_pod(key, sts, ordinal, revision)
+                created = await self._create_pod(key, sts, ordinal, self._revision_for(sts, ordinal, revisions))
                 if created is None:
                     return
                 pods[ordinal] = created
@@ -164,7 +177,16 @@ class StatefulSetController(Controller):
         await self._scale_down_claims(sts, pods, wanted)
         if condemned:
             return
-        await self._rolling_update(key, sts, pods, revision, wanted)
+        await self._rolling_update(key, sts, pods, name_of(revisions[1]), wanted)
+
+    @staticmethod
+    def _revision_for(sts: JSON, ordinal: int, revisions: tuple[JSON, JSON]) -> JSON:
+        """newVersionedStatefulSetPod: below the RollingUpdate partition a pod keeps the current revision."""
+        strategy = (sts.get("spec") or {}).get("updateStrategy") or {}
+        partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
+        if strategy.get("type", "RollingUpdate") == "RollingUpdate" and ordinal < partition:
+            return revisions[0]
+        return revisions[1]
 
     async def _rolling_update(self, key: str, sts: JSON, pods: dict[int, JSON], revision: str, wanted: range) -> None:
         strategy = (sts.get("spec") or {}).get("updateStrategy") or {}
@@ -206,7 +228,7 @@ class StatefulSetController(Controller):
                         if err.code != 404:
                             raise
 
-    async def _create_pod(self, key: str, sts: JSON, ordinal: int, revision: str) -> JSON | None:
+    async def _create_pod(self, key: str, sts: JSON, ordinal: int, revision: JSON) -> JSON | None:
         spec = sts.get("spec") or {}
         ns = meta(sts).get("namespace") or "default"
         set_name = name_of(sts)
@@ -214,9 +236,9 @@ class StatefulSetController(Controller):
         for template in spec.get("volumeClaimTemplates") or []:
             if not await self._ensure_claim(sts, template, ordinal, pod_name):
                 return None
-        body = pod_from_template(spec.get("template") or {}, sts, KIND, ns, name=pod_name)
+        body = pod_from_template(template_of(revision), sts, KIND, ns, name=pod_name)
         labels = body["metadata"]["labels"]
-        labels.update({POD_NAME_LABEL: pod_name, POD_INDEX_LABEL: str(ordinal), REVISION_LABEL: revision})
+        labels.update({POD_NAME_LABEL: pod_name, POD_INDEX_LABEL: str(ordinal), REVISION_LABEL: name_of(revision)})
         pod_spec = body["spec"]
         pod_spec["hostname"] = pod_name
         if spec.get("serviceName"):
@@ -293,7 +315,9 @@ class StatefulSetController(Controller):
 
     # ------------------------------------------------------------------ status
 
-    async def _update_status(self, sts: JSON, pods: dict[int, JSON], update_revision: str) -> Result:
+    async def _update_status(self, sts: JSON, pods: dict[int, JSON], history: History,
+                             current_revision: str) -> Result:
+        update_revision = name_of(history.update)
         spec = sts.get("spec") or {}
         old = sts.get("status") or {}
         min_ready = int(spec.get("minReadySeconds") or 0)
@@ -310,7 +334,6 @@ class StatefulSetController(Controller):
                 elif wait is not None:
                     requeue = wait if requeue is None else min(requeue, wait)
         updated = sum(1 for p in live if (meta(p).get("labels") or {}).get(REVISION_LABEL) == update_revision)
-        current_revision = old.get("currentRevision") or update_revision
         replicas = int(spec.get("replicas", 1))
         if updated == replicas and len(live) == replicas and ready == replicas:
             current_revision = update_revision
@@ -318,7 +341,7 @@ class StatefulSetController(Controller):
         status: JSON = {"observedGeneration": meta(sts).get("generation", 1), "replicas": len(live),
                         "readyReplicas": ready, "currentReplicas": current, "updatedReplicas": updated,
                         "availableReplicas": available, "currentRevision": current_revision,
-                        "updateRevision": update_revision, "collisionCount": int(old.get("collisionCount") or 0)}
+                        "updateRevision": update_revision, "collisionCount": history.collision_count}
         if status_differs(old, status):
             await write_status(self.client, "statefulsets.apps", sts, status)
         return Result(requeue_after=requeue) if requeue else DONE
