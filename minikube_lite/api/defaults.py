@@ -49,8 +49,7 @@ def _pod(obj: JSON) -> None:
     spec = obj.setdefault("spec", {})
     if isinstance(spec, dict):
         pod_spec_defaults(spec)
-        spec.setdefault("priority", 0)
-        spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+        # priority and preemptionPolicy come from the Priority admission plugin (admission.py).
         tolerations = spec.setdefault("tolerations", [])
         if isinstance(tolerations, list):
             # DefaultTolerationSeconds admission plugin.
@@ -213,6 +212,10 @@ def _event(obj: JSON) -> None:
         obj.setdefault("count", 1)
 
 
+def _priority_class(obj: JSON) -> None:
+    obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
+
+
 DEFAULTERS: dict[tuple[str, str], Callable[[JSON], None]] = {
     ("", "Pod"): _pod,
     ("", "PersistentVolumeClaim"): _pvc,
@@ -223,6 +226,7 @@ DEFAULTERS: dict[tuple[str, str], Callable[[JSON], None]] = {
     ("", "Event"): _event,
     ("storage.k8s.io", "StorageClass"): _storage_class,
     ("storage.k8s.io", "CSIDriver"): _csidriver,
+    ("scheduling.k8s.io", "PriorityClass"): _priority_class,
     ("apps", "Deployment"): _workload,
     ("apps", "ReplicaSet"): _workload,
     ("apps", "StatefulSet"): _workload,
