@@ -541,6 +541,9 @@ class ApiEngine:
             ip = f"10.96.{self._service_ip // 250}.{self._service_ip % 250 + 1}"
             spec["clusterIP"] = ip
             spec["clusterIPs"] = [ip]
+        elif not spec.get("clusterIPs"):
+            # A chosen address, or "None" for a headless Service: clusterIPs repeats it, as upstream.
+            spec["clusterIPs"] = [spec["clusterIP"]]
         spec.setdefault("ipFamilies", ["IPv4"])
         spec.setdefault("ipFamilyPolicy", "SingleStack")
 
