@@ -23,7 +23,6 @@ import yaml
 from aiohttp import web
 
 from .api import crd
-from .api.admission import SYSTEM_PRIORITY_CLASSES
 from .api.engine import ApiEngine
 from .api.server import ApiServer
 from .client.inprocess import InProcessClient
@@ -150,11 +149,6 @@ class Cluster:
             await self.client.create("serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
                                                          "metadata": {"name": "default"}}, ns)
         await self.client.create("services", KUBERNETES_SERVICE, "default", field_manager="kube-apiserver")
-        for name, value, description in SYSTEM_PRIORITY_CLASSES:
-            await self.client.create("priorityclasses", {
-                "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": name},
-                "value": value, "description": description, "preemptionPolicy": "PreemptLowerPriority"},
-                field_manager="kube-apiserver")
         for crd_obj in builtin_crds():
             await self.client.create("customresourcedefinitions", crd_obj)
         for node in node_manifests(self.config, self.clock):

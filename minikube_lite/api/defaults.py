@@ -49,7 +49,8 @@ def _pod(obj: JSON) -> None:
     spec = obj.setdefault("spec", {})
     if isinstance(spec, dict):
         pod_spec_defaults(spec)
-        # priority and preemptionPolicy come from the Priority admission plugin (admission.py).
+        spec.setdefault("priority", 0)
+        spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
         tolerations = spec.setdefault("tolerations", [])
         if isinstance(tolerations, list):
             # DefaultTolerationSeconds admission plugin.
@@ -212,10 +213,6 @@ def _event(obj: JSON) -> None:
         obj.setdefault("count", 1)
 
 
-def _priority_class(obj: JSON) -> None:
-    obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
-
-
 DEFAULTERS: dict[tuple[str, str], Callable[[JSON], None]] = {
     ("", "Pod"): _pod,
     ("", "PersistentVolumeClaim"): _pvc,
@@ -226,7 +223,6 @@ DEFAULTERS: dict[tuple[str, str], Callable[[JSON], None]] = {
     ("", "Event"): _event,
     ("storage.k8s.io", "StorageClass"): _storage_class,
     ("storage.k8s.io", "CSIDriver"): _csidriver,
-    ("scheduling.k8s.io", "PriorityClass"): _priority_class,
     ("apps", "Deployment"): _workload,
     ("apps", "ReplicaSet"): _workload,
     ("apps", "StatefulSet"): _workload,

@@ -25,7 +25,6 @@ from .admission import (
     AdmissionChain,
     AdmissionContext,
     NamespaceLifecycle,
-    PriorityAdmission,
     ServiceAccountAdmission,
 )
 from .defaults import apply_defaults
@@ -168,13 +167,11 @@ class ApiEngine:
         self.clock = clock
         self.registry = registry or Registry([*builtin_types(), *review_types()])
         self.store = store or Store(history_size=history_size, watch_backlog=watch_backlog)
-        self.admission = AdmissionChain([NamespaceLifecycle(), ServiceAccountAdmission(), PriorityAdmission()])
+        self.admission = AdmissionChain([NamespaceLifecycle(), ServiceAccountAdmission()])
         self.bookmark_interval = bookmark_interval
         self.patches = PatchEngine(self)
         self.event_view = EventView(self)
         self._service_ip = 1
-        # Bearer tokens the HTTP server accepts (TokenReview names their user).
-        self.admin_tokens: frozenset[str] = frozenset()
         # Hooks other layers add (CRD serving registers types here).
         self.on_write: list[Callable[[str, ResourceType, JSON, JSON | None], None]] = []
 
@@ -471,7 +468,7 @@ class ApiEngine:
         if rt.key == VIEW_KEY:
             return self.event_view.create(namespace, body, query, user_agent)
         if rt.key in REVIEW_KEYS:
-            return WriteResult(201, review(rt, namespace, body, self.admin_tokens))
+            return WriteResult(201, review(rt, namespace, body))
         if "create" not in rt.verbs:
             raise errors.method_not_allowed("create", rt.kind)
         warnings: list[str] = []

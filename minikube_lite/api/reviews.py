@@ -41,13 +41,8 @@ def review_types() -> list[ResourceType]:
 REVIEW_KEYS = {rt.key for rt in review_types()}
 
 
-def review(rt: ResourceType, namespace: str | None, body: Any, admin_tokens: frozenset[str] = frozenset()) -> JSON:
-    """Answer a review: the request echoed back with its status filled in (nothing is stored).
-
-    ``admin_tokens`` are the bearer tokens the server itself accepts (``--token``): a TokenReview
-    of one names the admin user, as kube-apiserver names the user of a static token (kr8s'
-    ``whoami`` asks this way).
-    """
+def review(rt: ResourceType, namespace: str | None, body: Any) -> JSON:
+    """Answer a review: the request echoed back with its status filled in (nothing is stored)."""
     if not isinstance(body, dict):
         raise errors.bad_request("the body of the request was in an unknown format")
     out: JSON = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": dict(body.get("metadata") or {}),
@@ -61,13 +56,9 @@ def review(rt: ResourceType, namespace: str | None, body: Any, admin_tokens: fro
                          "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": False}
     elif rt.plural == "tokenreviews":
         token = str((out["spec"] or {}).get("token") or "")
-        audiences = (out["spec"] or {}).get("audiences") or []
-        if token and token in admin_tokens:
-            out["status"] = {"authenticated": True, "user": dict(ADMIN_USER), "audiences": audiences}
-            return out
         sub = _token_subject(token)
         out["status"] = {"authenticated": sub is not None, "user": {"username": sub} if sub else {},
-                         "audiences": audiences}
+                         "audiences": (out["spec"] or {}).get("audiences") or []}
     else:
         if rt.namespaced and namespace:
             out["metadata"]["namespace"] = namespace

@@ -85,8 +85,6 @@ class ApiServer:
                  extra_apps: dict[str, web.Application] | None = None) -> None:
         self.engine = engine
         self.token = token
-        if token:
-            engine.admin_tokens = engine.admin_tokens | {token}
         self.server_address = server_address
         self.app = web.Application(middlewares=[self._middleware], client_max_size=32 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)

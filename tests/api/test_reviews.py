@@ -41,16 +41,3 @@ async def test_token_request_and_token_review(cluster: Cluster) -> None:
         await cluster.client.create("serviceaccounts", {**request, "spec": {"expirationSeconds": 60}}, "default",
                                     subresource="token", name="default")
     assert short.value.code == 422 and "may not specify a duration less than 10 minutes" in short.value.message
-
-
-async def test_token_review_of_the_servers_bearer_token_names_the_admin() -> None:
-    async with Cluster(serve=True, port=0, token="s3cret", controllers=False) as c:
-        def review(token: str) -> dict:
-            return {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}}
-
-        known = await c.client.create("tokenreviews", review("s3cret"))
-        assert known["status"]["authenticated"] is True
-        assert known["status"]["user"]["username"] == "minikube-lite-admin"
-        assert "system:masters" in known["status"]["user"]["groups"]
-        unknown = await c.client.create("tokenreviews", review("s3cret-not"))
-        assert unknown["status"] == {"authenticated": False, "user": {}, "audiences": []}
