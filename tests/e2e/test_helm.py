@@ -157,7 +157,9 @@ async def check_installed(cluster: Cluster, web: int, db: int, message: str) -> 
     web_pods, db_pods = await pods_of(cluster, "web"), await pods_of(cluster, "db")
     assert sorted(p["metadata"]["name"] for p in db_pods) == [f"{RELEASE}-db-{i}" for i in range(db)]
     assert all(ready(p) for p in web_pods + db_pods)
-    assert {p["spec"]["priority"] for p in web_pods + db_pods} == {100000}
+    assert {p["spec"].get("priorityClassName") for p in web_pods + db_pods} == {f"{RELEASE}-priority"}
+    if any(plugin.name == "Priority" for plugin in cluster.engine.admission.plugins):
+        assert {p["spec"]["priority"] for p in web_pods + db_pods} == {100000}
     assert {p["spec"]["serviceAccountName"] for p in web_pods + db_pods} == {f"{RELEASE}-app"}
     # helm --wait returns once the new pods are ready; the old ones may still be terminating.
     assert {p["spec"]["containers"][0]["env"][0]["value"] for p in web_pods if ready(p)} >= {message}
