@@ -142,7 +142,6 @@ class StatefulSetController(Controller):
             if ordinal is not None:
                 by_ordinal[ordinal] = pod
         if not meta(sts).get("deletionTimestamp") and self.expectations.satisfied(key):
-            await self._sync_claim_owners(sts, by_ordinal)
             await self._sync_replicas(key, sts, by_ordinal, update_revision)
         return await self._update_status(sts, by_ordinal, update_revision)
 
@@ -155,6 +154,7 @@ class StatefulSetController(Controller):
         start = int((spec.get("ordinals") or {}).get("start") or 0)
         wanted = range(start, start + replicas)
         ordered = spec.get("podManagementPolicy", "OrderedReady") != "Parallel"
+        await self._sync_claim_owners(sts, pods)
         # Replicas, lowest ordinal first.
         for ordinal in wanted:
             pod = pods.get(ordinal)
