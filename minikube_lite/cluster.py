@@ -183,10 +183,10 @@ class Cluster:
 
         extra: dict[str, web.Application] = {"/cloud/v1": cloud_app(self.cloud)}
         self.server = ApiServer(self.engine, token=self.token, server_address=server_address, extra_apps=extra)
-        # handler_cancellation: a client that hangs up ends its request, as a cancelled request
-        # context does in kube-apiserver, so an abandoned watch does not linger until its next event.
         self._runner = web.AppRunner(self.server.app, access_log=None, handle_signals=False,
                                     shutdown_timeout=1.0, handler_cancellation=True)
+        # handler_cancellation (above): a client that hangs up ends its request, as a cancelled
+        # request context does in kube-apiserver, so an abandoned watch does not linger.
         await self._runner.setup()
         ssl_ctx = self._ssl_context() if self.tls else None
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_ctx, backlog=1024)
