@@ -312,7 +312,9 @@ class Cluster:
         self.server = ApiServer(self.engine, token=self.token, server_address=server_address, extra_apps=extra,
                                 public_paths=PUBLIC_PATHS, log_source=self.log_source())
         self._runner = web.AppRunner(self.server.app, access_log=None, handle_signals=False,
-                                    shutdown_timeout=1.0)
+                                    shutdown_timeout=1.0, handler_cancellation=True)
+        # handler_cancellation (above): a client that hangs up ends its request, as a cancelled
+        # request context does in kube-apiserver, so an abandoned watch does not linger.
         await self._runner.setup()
         ssl_ctx = self._ssl_context() if self.tls else None
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_ctx, backlog=1024)

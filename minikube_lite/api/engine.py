@@ -395,17 +395,19 @@ class ApiEngine:
             timers.append(clock.call_later(timeout_s, on_timeout, daemon=True))
         if bookmarks:
             timers.append(clock.call_later(self.bookmark_interval, on_bookmark, daemon=True))
+        # A bookmark promises that every event up to its resourceVersion was sent, and it carries
+        # the store's newest one: so it goes out only once nothing is pending (changes committed
+        # while earlier events were being written go first), with no await in between.
         try:
-            if send_initial:
-                for type_, stored in watcher.drain():
-                    yield WatchItem(type_, self._served(rt, stored))
-                yield self._bookmark(rt, initial_end=True)
             while True:
-                for type_, stored in watcher.drain():
-                    yield WatchItem(type_, self._served(rt, stored) if rt.custom else stored)
+                while watcher.pending:
+                    for type_, stored in watcher.drain():
+                        yield WatchItem(type_, self._served(rt, stored) if rt.custom else stored)
+                if send_initial:
+                    send_initial = False
+                    yield self._bookmark(rt, initial_end=True)
+                    continue
                 if watcher.closed or timed_out:
-                    if watcher.overflowed:
-                        return
                     return
                 if bookmark_due:
                     bookmark_due = False
@@ -566,6 +568,9 @@ class ApiEngine:
             ip = f"10.96.{self._service_ip // 250}.{self._service_ip % 250 + 1}"
             spec["clusterIP"] = ip
             spec["clusterIPs"] = [ip]
+        elif not spec.get("clusterIPs"):
+            # A chosen address, or "None" for a headless Service: clusterIPs repeats it, as upstream.
+            spec["clusterIPs"] = [spec["clusterIP"]]
         spec.setdefault("ipFamilies", ["IPv4"])
         spec.setdefault("ipFamilyPolicy", "SingleStack")
 

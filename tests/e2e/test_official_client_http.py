@@ -109,6 +109,41 @@ async def test_watch_stream_with_python_booleans(api: k8s.ApiClient) -> None:
     assert seen[0] == ("ADDED", "w1") or seen[0][0] == "ADDED"
 
 
+def _wait_on_own_watch(v1: k8s.CoreV1Api, name: str, rv: str, done: Any) -> list[str]:
+    """Stream pod events by name from ``rv`` until ``done(event)``; the event types seen."""
+    seen: list[str] = []
+    w = k8s_watch.Watch()
+    for event in w.stream(v1.list_namespaced_pod, "default", field_selector=f"metadata.name={name}",
+                          resource_version=rv, timeout_seconds=30):
+        seen.append(event["type"])
+        if done(event):
+            w.stop()
+            break
+    return seen
+
+
+def _ready(event: dict) -> bool:
+    conditions = (event["raw_object"].get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+async def test_create_a_pod_then_wait_for_ready_and_deletion_on_its_own_watch(api: k8s.ApiClient) -> None:
+    """The wait users write by hand: a name field selector from the create's resourceVersion."""
+    v1 = k8s.CoreV1Api(api)
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "waited"},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}
+    created = await call(v1.create_namespaced_pod, "default", body)
+    seen = await call(_wait_on_own_watch, v1, "waited", created.metadata.resource_version, _ready)
+    assert seen and set(seen) == {"MODIFIED"}, seen
+    deleting = await call(v1.delete_namespaced_pod, "waited", "default")
+    gone = await call(_wait_on_own_watch, v1, "waited", deleting.metadata.resource_version,
+                      lambda e: e["type"] == "DELETED")
+    assert gone[-1] == "DELETED"
+    with pytest.raises(ApiException) as missing:
+        await call(v1.read_namespaced_pod, "waited", "default")
+    assert missing.value.status == 404
+
+
 async def test_unauthenticated_requests_are_refused_when_a_token_is_set(tmp_path: Any) -> None:
     import aiohttp
 

@@ -4,6 +4,12 @@ All three are asynchronous, so they run on the same loop as the server; one serv
 shared by the module (each test uses its own object names). They check discovery and reads
 (with each client's model validation), writes (create, patch in every flavour, delete), watches
 and server-side apply, which lightkube uses for ``apply`` (create-on-apply is required).
+
+Each client also runs the flow users write first: create a pod, wait until it is Ready on the
+client's own watch (kubernetes_asyncio: a name field selector from the create's resourceVersion;
+kr8s ``pod.wait("condition=Ready")``; lightkube ``client.wait(..., for_conditions=["Ready"])``),
+list kube-system, read a Table, ask who it is, delete and wait until the pod is gone; and the
+server must let go of every watch a client walked away from.
 """
 
 from __future__ import annotations
@@ -27,6 +33,25 @@ WATCH_TIMEOUT_S = 20.0
 def kubeconfig(cluster: Cluster) -> str:
     assert cluster.kubeconfig_path is not None
     return str(cluster.kubeconfig_path)
+
+
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+POD_COLUMNS = ["Name", "Ready", "Status", "Restarts", "Age", "IP", "Node", "Nominated Node", "Readiness Gates"]
+
+
+def pod_body(name: str, client: str, namespace: str = "default", **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "labels": {"client": client}},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}], **spec}}
+
+
+def is_ready(pod: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def pod_watchers(cluster: Cluster) -> int:
+    return cluster.engine.store.watcher_count(("", "pods"))
 
 
 PVC = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
@@ -160,6 +185,59 @@ async def test_kubernetes_asyncio_server_side_apply(ka: Any) -> None:
     assert [(m.manager, m.operation) for m in applied.metadata.managed_fields] == [("ka-mgr", "Apply")]
 
 
+async def test_kubernetes_asyncio_pod_ready_on_its_own_watch_tables_whoami_delete(e2e_cluster: Cluster,
+                                                                                   ka: Any) -> None:
+    from kubernetes_asyncio import client, watch
+
+    v1 = client.CoreV1Api(ka)
+    baseline = pod_watchers(e2e_cluster)
+    created = await v1.create_namespaced_pod("default", pod_body("ka-ready", "ka"))
+    seen: list[str] = []
+    w = watch.Watch()
+    async with w.stream(v1.list_namespaced_pod, "default", field_selector="metadata.name=ka-ready",
+                        resource_version=created.metadata.resource_version,
+                        timeout_seconds=int(WATCH_TIMEOUT_S)) as stream:
+        async for event in stream:
+            seen.append(event["type"])
+            if is_ready(event["raw_object"]):
+                w.stop()
+                break
+    assert seen and set(seen) == {"MODIFIED"}, seen
+    ready = await v1.read_namespaced_pod("ka-ready", "default")
+    assert ready.status.phase == "Running" and ready.spec.node_name in ("node1", "node2")
+    # The server lets go of the watch the client walked away from.
+    await _until(lambda: pod_watchers(e2e_cluster) == baseline)
+
+    await v1.create_namespaced_pod("kube-system", pod_body("ka-system", "ka", "kube-system"))
+    system = await v1.list_namespaced_pod("kube-system")
+    assert "ka-system" in {p.metadata.name for p in system.items}
+    assert {p.metadata.namespace for p in system.items} == {"kube-system"}
+    table = await ka.call_api("/api/v1/namespaces/{namespace}/pods", "GET", path_params={"namespace": "default"},
+                              query_params=[("labelSelector", "client=ka")], header_params={"Accept": TABLE},
+                              response_types_map={200: "object"}, auth_settings=["BearerToken"],
+                              _return_http_data_only=True)
+    assert table["kind"] == "Table" and [c["name"] for c in table["columnDefinitions"]] == POD_COLUMNS
+    rows = {r["cells"][0]: r["cells"] for r in table["rows"]}
+    assert rows["ka-ready"][1:3] == ["1/1", "Running"]
+    who = await client.AuthenticationV1Api(ka).create_self_subject_review(
+        {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+    assert who.status.user_info.username == "minikube-lite-admin"
+
+    deleting = await v1.delete_namespaced_pod("ka-ready", "default")
+    assert deleting.metadata.deletion_timestamp is not None
+    gone: list[str] = []
+    async with w.stream(v1.list_namespaced_pod, "default", field_selector="metadata.name=ka-ready",
+                        resource_version=deleting.metadata.resource_version,
+                        timeout_seconds=int(WATCH_TIMEOUT_S)) as stream:
+        async for event in stream:
+            gone.append(event["type"])
+            if event["type"] == "DELETED":
+                w.stop()
+                break
+    assert gone[-1] == "DELETED"
+    await v1.delete_namespaced_pod("ka-system", "kube-system", grace_period_seconds=0)
+
+
 def _watchers(cluster: Cluster) -> int:
     """Open watches on configmaps (controllers hold some): a client's watch adds one."""
     return cluster.engine.store.watcher_count(("", "configmaps"))
@@ -250,6 +328,31 @@ async def test_kr8s_create_patch_watch_delete(e2e_cluster: Cluster, kr8s_api: An
     await pod.delete()
     await claim.delete()
     assert not await pod.exists()
+
+
+async def test_kr8s_pod_wait_ready_tables_and_wait_deleted(e2e_cluster: Cluster, kr8s_api: Any) -> None:
+    from kr8s.asyncio.objects import Pod, Table
+
+    baseline = pod_watchers(e2e_cluster)
+    pod = await Pod(pod_body("kr8s-ready", "kr8s"), api=kr8s_api)
+    await pod.create()
+    await pod.wait("condition=Ready", timeout=WATCH_TIMEOUT_S)
+    assert pod.status["phase"] == "Running"
+    await _until(lambda: pod_watchers(e2e_cluster) == baseline)
+    system_pod = await Pod(pod_body("kr8s-system", "kr8s", "kube-system"), api=kr8s_api)
+    await system_pod.create()
+    system = [p async for p in kr8s_api.get("pods", namespace="kube-system")]
+    assert "kr8s-system" in {p.name for p in system} and {p.namespace for p in system} == {"kube-system"}
+    tables = [t async for t in kr8s_api.get("pods", namespace="default", label_selector={"client": "kr8s"},
+                                            as_object=Table)]
+    assert len(tables) == 1 and isinstance(tables[0], Table)
+    assert [c["name"] for c in tables[0].column_definitions] == POD_COLUMNS
+    rows = {r["cells"][0]: r["cells"] for r in tables[0].rows}
+    assert rows["kr8s-ready"][1:3] == ["1/1", "Running"]
+    await pod.delete()
+    await pod.wait("delete", timeout=WATCH_TIMEOUT_S)
+    assert not await pod.exists()
+    await system_pod.delete(grace_period=0)
 
 
 async def test_kr8s_server_side_apply_through_its_http_session(kr8s_api: Any) -> None:
@@ -377,6 +480,39 @@ async def test_lightkube_generic_custom_resource_and_watch(e2e_cluster: Cluster,
     assert seen == [("ADDED", "lk-watched"), ("DELETED", "lk-watched")]
 
 
+async def test_lightkube_pod_wait_ready_whoami_and_deletion(e2e_cluster: Cluster, lk: Any) -> None:
+    from lightkube import codecs
+    from lightkube.resources.authentication_v1 import SelfSubjectReview
+    from lightkube.resources.core_v1 import Pod
+
+    baseline = pod_watchers(e2e_cluster)
+    await lk.create(codecs.from_dict(pod_body("lk-ready", "lk")))
+    ready = await asyncio.wait_for(lk.wait(Pod, "lk-ready", for_conditions=["Ready"], namespace="default"),
+                                   WATCH_TIMEOUT_S)
+    assert ready.status.phase == "Running"
+    await _until(lambda: pod_watchers(e2e_cluster) == baseline)
+    await lk.create(codecs.from_dict(pod_body("lk-system", "lk", "kube-system")))
+    system = [p async for p in lk.list(Pod, namespace="kube-system")]
+    assert "lk-system" in {p.metadata.name for p in system}
+    who = await lk.create(SelfSubjectReview())
+    assert who.status.userInfo.username == "minikube-lite-admin"
+    # lightkube has no Table support of its own: the pod's deletion is waited for on a watch.
+    before = await lk.get(Pod, "lk-ready", namespace="default")
+    await lk.delete(Pod, "lk-ready", namespace="default")
+    seen: list[str] = []
+
+    async def until_deleted() -> None:
+        async for event_type, _ in lk.watch(Pod, namespace="default", fields={"metadata.name": "lk-ready"},
+                                            resource_version=before.metadata.resourceVersion):
+            seen.append(event_type)
+            if event_type == "DELETED":
+                return
+
+    await asyncio.wait_for(until_deleted(), WATCH_TIMEOUT_S)
+    assert seen[0] == "MODIFIED" and seen[-1] == "DELETED"  # deletionTimestamp set, then gone
+    await lk.delete(Pod, "lk-system", namespace="kube-system", grace_period=0)
+
+
 # ----------------------------------------------------------------------------------- TLS + token
 
 
@@ -406,6 +542,11 @@ async def test_all_clients_over_tls_with_a_token(tmp_path: Any) -> None:
             await bad.close()
         k = await kr8s.asyncio.api(kubeconfig=kubeconfig(c))
         assert len([n async for n in k.get("nodes")]) == 3
+        # kr8s' whoami is a TokenReview of the kubeconfig's token: the server must know its own.
+        review = await c.client.create("tokenreviews", {"apiVersion": "authentication.k8s.io/v1",
+                                                        "kind": "TokenReview", "spec": {"token": "py-secret"}})
+        if review["status"].get("authenticated"):
+            assert await k.whoami() == review["status"]["user"]["username"]
         lk = AsyncClient(config=KubeConfig.from_file(kubeconfig(c)))
         try:
             assert len([n async for n in lk.list(Node)]) == 3

@@ -73,6 +73,31 @@ def claim_name(template: JSON, set_name: str, ordinal: int) -> str:
     return f"{name_of(template)}-{set_name}-{ordinal}"
 
 
+def set_controller_ref(sts: JSON) -> JSON:
+    return {"apiVersion": "apps/v1", "kind": KIND, "name": name_of(sts), "uid": uid_of(sts),
+            "controller": True, "blockOwnerDeletion": True}
+
+
+def wanted_claim_owners(claim: JSON, sts: JSON) -> list[JSON] | None:
+    """The ownerReferences the retention policy wants on the claim of a replica in range, or None
+    when they are already so (upstream ``isClaimOwnerUpToDate``/``updateClaimOwnerRefForSetAndPod``).
+
+    ``whenDeleted: Delete`` makes the set the claim's controller, so the garbage collector removes
+    the claim with the set; ``Retain`` keeps the set off it. A reference to an earlier set of the
+    same name (another uid) is left alone, and no set reference is added under another controller.
+    """
+    refs = list(meta(claim).get("ownerReferences") or [])
+    ours = [r for r in refs if r.get("kind") == KIND and r.get("name") == name_of(sts)]
+    if any(r.get("uid") != uid_of(sts) for r in ours):
+        return None
+    others = [r for r in refs if r not in ours]
+    policy = (sts.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
+    want_set = policy.get("whenDeleted") == "Delete" and not any(r.get("controller") for r in others)
+    if bool(ours) == want_set and all(r.get("controller") for r in ours):
+        return None
+    return [*others, set_controller_ref(sts)] if want_set else others
+
+
 class StatefulSetController(Controller):
     name = "statefulset-controller"
 
@@ -142,6 +167,7 @@ class StatefulSetController(Controller):
         start = int((spec.get("ordinals") or {}).get("start") or 0)
         wanted = range(start, start + replicas)
         ordered = spec.get("podManagementPolicy", "OrderedReady") != "Parallel"
+        await self._sync_claim_owners(sts, pods)
         # Replicas, lowest ordinal first.
         for ordinal in wanted:
             pod = pods.get(ordinal)
@@ -202,6 +228,35 @@ class StatefulSetController(Controller):
             if pod is not None and (meta(pod).get("labels") or {}).get(REVISION_LABEL) != revision:
                 await self._delete_pod(key, sts, pod)
                 return
+
+    async def _sync_claim_owners(self, sts: JSON, pods: dict[int, JSON]) -> None:
+        """Keep the claims of the replicas in range owned as the retention policy says, so a policy
+        changed after the claims were made (``kubectl apply``, ``helm upgrade``) applies to them."""
+        spec = sts.get("spec") or {}
+        templates = spec.get("volumeClaimTemplates") or []
+        if not templates or not pods:
+            return
+        start = int((spec.get("ordinals") or {}).get("start") or 0)
+        wanted = range(start, start + int(spec.get("replicas", 1)))
+        ns = meta(sts).get("namespace")
+        listed = (await self.client.list("persistentvolumeclaims", ns)).get("items") or []
+        by_name = {name_of(c): c for c in listed}
+        for ordinal in sorted(o for o in pods if o in wanted):
+            for template in templates:
+                claim = by_name.get(claim_name(template, name_of(sts), ordinal))
+                if claim is None or meta(claim).get("deletionTimestamp"):
+                    continue
+                refs = wanted_claim_owners(claim, sts)
+                if refs is None:
+                    continue
+                patch = [{"op": "test", "path": "/metadata/resourceVersion",
+                          "value": meta(claim).get("resourceVersion")},
+                         {"op": "add", "path": "/metadata/ownerReferences", "value": refs}]
+                try:
+                    await self.client.patch("persistentvolumeclaims", name_of(claim), patch, ns, patch_type="json")
+                except ApiError as err:
+                    if err.code not in (404, 409, 422):
+                        raise
 
     async def _scale_down_claims(self, sts: JSON, pods: dict[int, JSON], wanted: range) -> None:
         """whenScaled: Delete removes the claims of ordinals past the end once their pods are gone."""
@@ -283,9 +338,8 @@ class StatefulSetController(Controller):
             claim_meta["annotations"] = dict(tmeta["annotations"])
         policy = (sts.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
         if policy.get("whenDeleted") == "Delete":
-            # Owned by the set (not as controller), so deleting the set lets the GC remove the claim.
-            claim_meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": KIND, "name": set_name,
-                                              "uid": uid_of(sts), "blockOwnerDeletion": True}]
+            # The set controls the claim, so deleting the set lets the GC remove the claim.
+            claim_meta["ownerReferences"] = [set_controller_ref(sts)]
         body = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": claim_meta,
                 "spec": copy.deepcopy(template.get("spec") or {})}
         try:

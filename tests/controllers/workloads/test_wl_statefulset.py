@@ -115,6 +115,35 @@ async def test_retention_policy_delete(monkeypatch: pytest.MonkeyPatch) -> None:
         assert (await c.client.list("persistentvolumes"))["items"] == []
 
 
+async def test_when_deleted_policy_changed_later_applies_to_existing_claims(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As upstream: with whenDeleted Delete the set is the claims' controller owner, also for claims
+    made while the policy was Retain; back to Retain, the set lets go of them again."""
+    async with workload_cluster(monkeypatch) as c:
+        await c.client.create("statefulsets.apps", statefulset(replicas=2, podManagementPolicy="Parallel"), "default")
+        await c.settle()
+        assert [meta.get("ownerReferences") for meta in (cl["metadata"] for cl in (await claims(c)).values())] == \
+            [None, None]
+        sts = await c.client.patch("statefulsets.apps", "web", {"spec": {"persistentVolumeClaimRetentionPolicy": {
+            "whenDeleted": "Delete"}}}, "default")
+        await c.settle()
+        for claim in (await claims(c)).values():
+            assert claim["metadata"]["ownerReferences"] == [{
+                "apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": sts["metadata"]["uid"],
+                "controller": True, "blockOwnerDeletion": True}]
+        await c.client.patch("statefulsets.apps", "web", {"spec": {"persistentVolumeClaimRetentionPolicy": {
+            "whenDeleted": "Retain"}}}, "default")
+        await c.settle()
+        assert all(not cl["metadata"].get("ownerReferences") for cl in (await claims(c)).values())
+        await c.client.patch("statefulsets.apps", "web", {"spec": {"persistentVolumeClaimRetentionPolicy": {
+            "whenDeleted": "Delete"}}}, "default")
+        await c.settle()
+        await c.client.delete("statefulsets.apps", "web", "default")
+        await c.settle()
+        assert await claims(c) == {}
+        assert (await c.client.list("persistentvolumes"))["items"] == []
+        assert [d for d in c.cloud.disks.values() if d.status != "Deleting"] == []
+
+
 async def test_rolling_update_and_gc_keeps_claims(monkeypatch: pytest.MonkeyPatch) -> None:
     async with workload_cluster(monkeypatch) as c:
         await c.client.create("statefulsets.apps", statefulset(storage=None), "default")
