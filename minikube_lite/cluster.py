@@ -15,6 +15,7 @@ import logging
 import secrets
 import ssl
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from .api.engine import ApiEngine
 from .api.server import ApiServer
 from .client.inprocess import InProcessClient
 from .clock import Clock, RealClock, VirtualClock
+from .components import COMPONENTS, build, select
 from .config import ClusterConfig, node_manifests
 
 log = logging.getLogger(__name__)
@@ -42,28 +44,9 @@ KUBERNETES_SERVICE: dict[str, Any] = {
              "sessionAffinity": "None"},
 }
 
-# Controllers started with every cluster, as (module, class). Each talks only through the client.
-CONTROLLERS: list[tuple[str, str]] = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.serviceaccount", "ServiceAccountController"),
-    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
-    ("minikube_lite.controllers.capacity", "CapacityController"),
-    ("minikube_lite.scheduler.scheduler", "Scheduler"),
-    ("minikube_lite.controllers.snapshot", "SnapshotController"),
-    ("minikube_lite.controllers.node_lifecycle", "NodeLifecycleController"),
-    ("minikube_lite.controllers.attach_detach", "AttachDetachController"),
-    ("minikube_lite.controllers.attach_detach", "CSIAttacher"),
-    ("minikube_lite.controllers.kubelet", "Kubelet"),
-    ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar"),
-    ("minikube_lite.controllers.workloads.replicaset", "ReplicaSetController"),
-    ("minikube_lite.controllers.workloads.deployment", "DeploymentController"),
-    ("minikube_lite.controllers.workloads.statefulset", "StatefulSetController"),
-    ("minikube_lite.controllers.workloads.daemonset", "DaemonSetController"),
-]
+# Controllers started with every cluster, as (module, class), in start order; each talks only
+# through the client. ``components.COMPONENTS`` names them and says which process runs each.
+CONTROLLERS: list[tuple[str, str]] = [c.target for c in COMPONENTS]
 
 
 def builtin_crds() -> list[dict[str, Any]]:
@@ -102,7 +85,7 @@ def connect_host(host: str) -> str:
 class Cluster:
     def __init__(self, config: ClusterConfig | None = None, *, clock: Clock | None = None, serve: bool = False,
                  host: str = "127.0.0.1", port: int = 0, token: str | None = None, tls: bool = False,
-                 kubeconfig_path: str | Path | None = None, controllers: bool = True,
+                 kubeconfig_path: str | Path | None = None, controllers: bool | str | Iterable[str] = True,
                  history_size: int = 1000, kubeconfig_server: str | None = None) -> None:
         self.config = config or _default_config().model_copy(deep=True)
         self.clock: Clock = clock or RealClock()
@@ -119,7 +102,9 @@ class Cluster:
         #: The server address written into the kubeconfig when clients reach the API by another
         #: address than the one it listens on (a published container port); default: ``url``.
         self.kubeconfig_server = kubeconfig_server
-        self.run_controllers = controllers
+        #: True: every component; False/"none": none (an API server and cloud for components
+        #: running elsewhere); else a ``components.select`` list of component or group names.
+        self.run_controllers: bool | str | Iterable[str] = controllers
         self.cloud: Any = None
         self.drivers: dict[str, Any] = {}
         self.controllers: list[Any] = []
@@ -154,7 +139,7 @@ class Cluster:
         self.drivers = build_drivers(self.config, self.cloud)
         await register_drivers(self.client, self.config, self.drivers)
         await self._create_config_objects()
-        if self.run_controllers:
+        if self.run_controllers is not False:
             await self._start_controllers()
         if self.serve:
             await self._serve()
@@ -185,7 +170,14 @@ class Cluster:
     def controller_classes(self) -> list[type]:
         import importlib
 
-        return [getattr(importlib.import_module(module), name) for module, name in CONTROLLERS]
+        if self.run_controllers is True:
+            targets = CONTROLLERS
+        elif self.run_controllers is False:
+            targets = []
+        else:
+            chosen = {c.target for c in select(self.run_controllers)}
+            targets = [t for t in CONTROLLERS if t in chosen]
+        return [getattr(importlib.import_module(module), name) for module, name in targets]
 
     async def _start_controllers(self) -> None:
         for cls in self.controller_classes():
@@ -196,8 +188,11 @@ class Cluster:
     async def _serve(self) -> None:
         server_address = f"{self.host}:{self.port}"
         from .cloud.http import cloud_app
+        from .csi.http import csi_app
 
-        extra: dict[str, web.Application] = {"/cloud/v1": cloud_app(self.cloud)}
+        # The cloud and its CSI drivers live with the API server; components in other processes
+        # call the drivers under /csi/v1 (see csi/http.py).
+        extra: dict[str, web.Application] = {"/cloud/v1": cloud_app(self.cloud), "/csi/v1": csi_app(self.drivers)}
         self.server = ApiServer(self.engine, token=self.token, server_address=server_address, extra_apps=extra)
         self._runner = web.AppRunner(self.server.app, access_log=None, handle_signals=False,
                                     shutdown_timeout=1.0)
@@ -311,14 +306,8 @@ class Cluster:
 
 def _build_controller(cls: type, cluster: Cluster) -> Any:
     """Controllers take (client, clock) and optionally the cluster's config, cloud and drivers."""
-    import inspect
-
-    params = inspect.signature(cls).parameters
-    kwargs: dict[str, Any] = {}
-    for name, value in (("config", cluster.config), ("cloud", cluster.cloud), ("drivers", cluster.drivers)):
-        if name in params:
-            kwargs[name] = value
-    return cls(cluster.client, cluster.clock, **kwargs)
+    return build(cls, cluster.client, cluster.clock, config=cluster.config, cloud=cluster.cloud,
+                 drivers=cluster.drivers)
 
 
 def new_token() -> str:
