@@ -33,14 +33,18 @@ def add_serve_flags(serve: argparse.ArgumentParser) -> None:
 
 def add_parsers(sub: Any, log_level: Callable[[str], str]) -> None:
     for command in COMMANDS:
-        p = sub.add_parser(command, help=_HELP[command], description=_HELP[command])
+        epilog = None
+        if command == CONTROLLER_MANAGER:
+            listed = "\n".join(f"  {name}" for name in names(CONTROLLER_MANAGER))
+            epilog = f"controllers (--controllers takes a comma list of these, or *):\n{listed}"
+        p = sub.add_parser(command, help=_HELP[command], description=_HELP[command], epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--kubeconfig", required=True, help="kubeconfig of the API server (e.g. serve's)")
         p.add_argument("--config", help="cluster YAML: nodes, drivers, timings (default: the course's cluster); "
                                         "use the file the server was started with")
         if command == CONTROLLER_MANAGER:
             p.add_argument("--controllers", default="*", metavar="LIST",
-                           help=f"comma list of controllers, * for all (default); known: "
-                                f"{', '.join(names(CONTROLLER_MANAGER))}")
+                           help="comma list of the controllers to run (listed below), * for all (default)")
         if command != KUBELETS:
             p.add_argument("--leader-elect", action=argparse.BooleanOptionalAction, default=True,
                            help="elect a leader through a kube-system Lease before running (default: on)")
