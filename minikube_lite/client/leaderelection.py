@@ -210,9 +210,11 @@ class LeaderElector:
     async def _acquire(self) -> None:
         cfg = self.config
         log.info("attempting to acquire leader lease %s/%s...", cfg.namespace, cfg.name)
+        reported = ""
         while not await self._attempt():
-            if self.leader:
-                log.info("new leader elected: %s", self.leader)
+            if self.leader and self.leader != reported:
+                reported = self.leader
+                log.info("new leader elected: %s", reported)
             await self.clock.sleep(cfg.retry_period * (1 + self._rng.random() * JITTER_FACTOR), daemon=True)
 
     async def _renew(self) -> None:
