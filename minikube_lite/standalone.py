@@ -155,8 +155,10 @@ async def run_components(group: str, components: list[Component], *, kubeconfig:
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if task.done():
             stopper.cancel()
-            task.result()
-            log.error("leaderelection lost")
+            if task.exception() is not None:
+                log.error("%s failed while leading: %s", group, task.exception())
+            else:
+                log.error("leaderelection lost")
             return EXIT_LEADERSHIP_LOST
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -197,7 +197,7 @@ async def test_the_standby_controller_manager_takes_over_a_killed_leader(process
                 return ""
             return str(lease["spec"].get("holderIdentity") or "")
         assert await until(holder, START_TIMEOUT_S, "the first leader") == "cm-a"
-        await processes.component("controller-manager", "--identity", "cm-b", log="cm-b")
+        second = await processes.component("controller-manager", "--identity", "cm-b", log="cm-b")
         await asyncio.sleep(2 * RETRY_PERIOD)  # the standby has seen the leader's record
         assert await holder() == "cm-a"
 
@@ -236,5 +236,40 @@ async def test_the_standby_controller_manager_takes_over_a_killed_leader(process
         async def disk_gone() -> bool:
             return not [d for d in await cloud_disks(server) if d["Status"] != "Deleting"]
         await until(disk_gone, 30, "the released disk to be deleted by the new leader")
+
+        # A clean stop gives the Lease up, so a next candidate need not wait out the duration.
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(second.wait(), 15) == 0, processes.log("cm-b")
+        released = await client.get("leases", CONTROLLER_MANAGER_LEASE, "kube-system")
+        assert not released["spec"].get("holderIdentity") and released["spec"]["leaseDurationSeconds"] == 1
+    finally:
+        await client.close()
+
+
+async def test_a_leader_that_was_frozen_past_its_lease_stops_and_exits(processes: Processes) -> None:
+    """SIGSTOP the leader until the standby has taken over; resumed, it cannot renew, so it stops
+    its controllers and exits 1 (as kube-controller-manager exits on "leaderelection lost")."""
+    server = await processes.serve()
+    first = await processes.component("controller-manager", "--identity", "cm-a", log="cm-a")
+    client = HttpClient(server)
+    try:
+        async def holder() -> str:
+            try:
+                lease = await client.get("leases", CONTROLLER_MANAGER_LEASE, "kube-system")
+            except Exception:  # noqa: BLE001 - not created yet
+                return ""
+            return str(lease["spec"].get("holderIdentity") or "")
+        assert await until(holder, START_TIMEOUT_S, "the first leader") == "cm-a"
+        await processes.component("controller-manager", "--identity", "cm-b", log="cm-b")
+        await asyncio.sleep(2 * RETRY_PERIOD)
+        first.send_signal(signal.SIGSTOP)
+
+        async def standby_leads() -> bool:
+            return await holder() == "cm-b"
+        await until(standby_leads, LEASE_DURATION + 3 * RETRY_PERIOD, "the standby to take over")
+        first.send_signal(signal.SIGCONT)
+        assert await asyncio.wait_for(first.wait(), RENEW_DEADLINE + 5 * RETRY_PERIOD) == 1
+        assert "leaderelection lost" in processes.log("cm-a")
+        assert await holder() == "cm-b"
     finally:
         await client.close()
