@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     from .ui import why_cli
 
     why_cli.add_parser(sub)
+    from . import components_cli
+
+    components_cli.add_serve_flags(serve)
+    components_cli.add_parsers(sub, _log_level)
     return parser
 
 
@@ -148,8 +152,15 @@ async def _serve(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     config = _load(args.config)
     kubeconfig = Path(args.kubeconfig).absolute() if args.kubeconfig else _default_kubeconfig()
+    from .components_cli import parse_components
+
+    try:
+        components = parse_components(args.components)
+    except ValueError as exc:
+        raise ConfigError(f"--components: {exc}") from None
     cluster = Cluster(config, serve=True, host=args.host, port=args.port, token=args.token, tls=args.tls,
-                      kubeconfig_path=kubeconfig, kubeconfig_server=args.kubeconfig_server)
+                      kubeconfig_path=kubeconfig, kubeconfig_server=args.kubeconfig_server,
+                      controllers=components)
     # Handlers first: a stop asked for while starting (or right after the banner) is a clean stop.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -189,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
             from .ui import why_cli
 
             return why_cli.run(args)
+        from .components_cli import COMMANDS, run
+
+        if args.command in COMMANDS:
+            return run(args, _load)
         if args.command == "check-config":
             config = _load(args.config)
             print(f"{args.config}: ok ({len(config.resolved_nodes())} nodes, {len(config.drivers)} drivers, "

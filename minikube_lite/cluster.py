@@ -16,7 +16,7 @@ import random
 import secrets
 import ssl
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from .api.server import ApiServer
 from .client.inprocess import InProcessClient
 from .client.manifests import DEFAULT_FIELD_MANAGER, Manifests
 from .clock import Clock, RealClock, VirtualClock
+from .components import COMPONENTS, build, select
 from .config import ClusterConfig, node_manifests
 from .logs import ComponentLogs, PodLogSource, install_capture, klog
 
@@ -78,39 +79,9 @@ LOG_COMPONENTS = {"Scheduler": "kube-scheduler", "ExternalProvisioners": "csi-pr
                   "SnapshotSidecar": "csi-snapshotter", "CSIAttacher": "csi-attacher", "Kubelet": "kubelet"}
 DEFAULT_LOG_COMPONENT = "kube-controller-manager"
 
-# Controllers started with every cluster, as (module, class). Each talks only through the client.
-CONTROLLERS: list[tuple[str, str]] = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.serviceaccount", "ServiceAccountController"),
-    ("minikube_lite.controllers.clusterrole_aggregation", "ClusterRoleAggregationController"),
-    ("minikube_lite.controllers.apiservice_autoregister", "APIServiceAutoregistration"),
-    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
-    ("minikube_lite.controllers.expand", "ExpandController"),
-    ("minikube_lite.controllers.resizer", "ExternalResizers"),
-    ("minikube_lite.controllers.capacity", "CapacityController"),
-    ("minikube_lite.scheduler.scheduler", "Scheduler"),
-    ("minikube_lite.controllers.snapshot", "SnapshotController"),
-    ("minikube_lite.controllers.node_lifecycle", "NodeLifecycleController"),
-    ("minikube_lite.controllers.attach_detach", "AttachDetachController"),
-    ("minikube_lite.controllers.attach_detach", "CSIAttacher"),
-    ("minikube_lite.controllers.kubelet", "Kubelet"),
-    ("minikube_lite.controllers.kubelet_expansion", "KubeletVolumeExpansion"),
-    ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar"),
-    ("minikube_lite.controllers.workloads.replicaset", "ReplicaSetController"),
-    ("minikube_lite.controllers.workloads.deployment", "DeploymentController"),
-    ("minikube_lite.controllers.workloads.statefulset", "StatefulSetController"),
-    ("minikube_lite.controllers.workloads.daemonset", "DaemonSetController"),
-    ("minikube_lite.controllers.batch.job", "JobController"),
-    ("minikube_lite.controllers.batch.cronjob", "CronJobController"),
-    ("minikube_lite.controllers.batch.ttl", "TTLAfterFinishedController"),
-    ("minikube_lite.controllers.endpointslice", "EndpointSliceController"),
-    ("minikube_lite.controllers.endpoints", "EndpointsController"),
-    ("minikube_lite.controllers.disruption", "DisruptionController"),
-]
+# Controllers started with every cluster, as (module, class), in start order; each talks only
+# through the client. ``components.COMPONENTS`` names them and says which process runs each.
+CONTROLLERS: list[tuple[str, str]] = [c.target for c in COMPONENTS]
 
 
 def builtin_crds() -> list[dict[str, Any]]:
@@ -149,7 +120,7 @@ def connect_host(host: str) -> str:
 class Cluster:
     def __init__(self, config: ClusterConfig | None = None, *, clock: Clock | None = None, serve: bool = False,
                  host: str = "127.0.0.1", port: int = 0, token: str | None = None, tls: bool = False,
-                 kubeconfig_path: str | Path | None = None, controllers: bool = True,
+                 kubeconfig_path: str | Path | None = None, controllers: bool | str | Iterable[str] = True,
                  history_size: int = 1000, kubeconfig_server: str | None = None,
                  seed: int | None = None) -> None:
         self.config = config or _default_config().model_copy(deep=True)
@@ -174,7 +145,9 @@ class Cluster:
         #: The server address written into the kubeconfig when clients reach the API by another
         #: address than the one it listens on (a published container port); default: ``url``.
         self.kubeconfig_server = kubeconfig_server
-        self.run_controllers = controllers
+        #: True: every component; False/"none": none (an API server and cloud for components
+        #: running elsewhere); else a ``components.select`` list of component or group names.
+        self.run_controllers: bool | str | Iterable[str] = controllers
         self.cloud: Any = None
         self.drivers: dict[str, Any] = {}
         self.controllers: list[Any] = []
@@ -217,7 +190,7 @@ class Cluster:
         await register_drivers(self.client, self.config, self.drivers)
         await self._create_config_objects()
         self._log_startup()
-        if self.run_controllers:
+        if self.run_controllers is not False:
             await self._start_controllers()
             if self.config.systemPods:
                 # Only with the components they stand for running; created after the controllers
@@ -292,7 +265,14 @@ class Cluster:
     def controller_classes(self) -> list[type]:
         import importlib
 
-        return [getattr(importlib.import_module(module), name) for module, name in CONTROLLERS]
+        if self.run_controllers is True:
+            targets = CONTROLLERS
+        elif self.run_controllers is False:
+            targets = []
+        else:
+            chosen = {c.target for c in select(self.run_controllers)}
+            targets = [t for t in CONTROLLERS if t in chosen]
+        return [getattr(importlib.import_module(module), name) for module, name in targets]
 
     async def _start_controllers(self) -> None:
         for cls in self.controller_classes():
@@ -305,9 +285,12 @@ class Cluster:
     async def _serve(self) -> None:
         server_address = f"{self.host}:{self.port}"
         from .cloud.http import cloud_app
+        from .csi.http import csi_app
         from .ui import PUBLIC_PATHS, ui_apps
 
-        extra: dict[str, web.Application] = {"/cloud/v1": cloud_app(self.cloud)}
+        # The cloud and its CSI drivers live with the API server; components in other processes
+        # call the drivers under /csi/v1 (see csi/http.py).
+        extra: dict[str, web.Application] = {"/cloud/v1": cloud_app(self.cloud), "/csi/v1": csi_app(self.drivers)}
         extra.update(ui_apps(self.client, self.clock))   # the live map and why-pending (the API has no scheduler)
         self.server = ApiServer(self.engine, token=self.token, server_address=server_address, extra_apps=extra,
                                 public_paths=PUBLIC_PATHS, log_source=self.log_source())
@@ -458,22 +441,9 @@ class Cluster:
 
 def _build_controller(cls: type, cluster: Cluster) -> Any:
     """Controllers take (client, clock) and optionally the cluster's config, cloud, drivers and rng."""
-    wanted = _controller_params(cls)
-    kwargs: dict[str, Any] = {}
-    for name, value in (("config", cluster.config), ("cloud", cluster.cloud), ("drivers", cluster.drivers)):
-        if name in wanted:
-            kwargs[name] = value
-    if "rng" in wanted:
-        kwargs["rng"] = cluster.child_rng()
-    return cls(cluster.client, cluster.clock, **kwargs)
+    return build(cls, cluster.client, cluster.clock, config=cluster.config, cloud=cluster.cloud,
+                 drivers=cluster.drivers, rng=cluster.child_rng)
 
-
-@functools.lru_cache(maxsize=256)
-def _controller_params(cls: type) -> frozenset[str]:
-    """The keyword parameters of a controller class (inspect.signature is slow: once per class)."""
-    import inspect
-
-    return frozenset(inspect.signature(cls).parameters)
 
 
 def warm_up() -> None:

@@ -81,7 +81,8 @@ class HttpClient:
                                 plural=res["resource"], singular=res.get("singularResource", ""),
                                 namespaced=res.get("scope") == "Namespaced",
                                 short_names=tuple(res.get("shortNames") or ()),
-                                subresources=tuple(s["subresource"] for s in res.get("subresources") or [])))
+                                subresources=tuple(s["subresource"] for s in res.get("subresources") or []),
+                                verbs=tuple(res.get("verbs") or ())))
             self._registry = registry
         return self._registry
 
