@@ -23,7 +23,9 @@ import yaml
 from aiohttp import web
 
 from .api import crd
+from .api.backend import MEMORY, open_backend
 from .api.engine import ApiEngine
+from .api.errors import ApiError
 from .api.server import ApiServer
 from .client.inprocess import InProcessClient
 from .clock import Clock, RealClock, VirtualClock
@@ -106,10 +108,13 @@ class Cluster:
     def __init__(self, config: ClusterConfig | None = None, *, clock: Clock | None = None, serve: bool = False,
                  host: str = "127.0.0.1", port: int = 0, token: str | None = None, tls: bool = False,
                  kubeconfig_path: str | Path | None = None, controllers: bool = True,
-                 history_size: int = 1000, kubeconfig_server: str | None = None) -> None:
+                 history_size: int = 1000, kubeconfig_server: str | None = None,
+                 storage: str = MEMORY) -> None:
         self.config = config or _default_config().model_copy(deep=True)
         self.clock: Clock = clock or RealClock()
-        self.engine = ApiEngine(self.clock, history_size=history_size)
+        #: ``memory`` or ``etcd://HOST:PORT[/PREFIX]`` (see api/backend.py).
+        self.storage = storage
+        self.engine = ApiEngine(self.clock, store=open_backend(storage, history_size=history_size))
         crd.install(self.engine)
         self._register_admission()
         self.client = InProcessClient(self.engine)
@@ -147,6 +152,7 @@ class Cluster:
         await self.stop()
 
     async def start(self) -> None:
+        self.engine.store.start()
         await self._bootstrap_objects()
         from .cloud import MockCloud
 
@@ -162,16 +168,25 @@ class Cluster:
         if self.serve:
             await self._serve()
 
+    async def _ensure(self, resource: str, obj: dict[str, Any], namespace: str | None = None,
+                      **options: Any) -> None:
+        """Create a bootstrap object; on a persistent store one kept from an earlier start stays."""
+        try:
+            await self.client.create(resource, obj, namespace, **options)
+        except ApiError as err:
+            if err.code != 409 or self.storage == MEMORY:
+                raise
+
     async def _bootstrap_objects(self) -> None:
         for ns in SYSTEM_NAMESPACES:
-            await self.client.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-            await self.client.create("serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
-                                                         "metadata": {"name": "default"}}, ns)
-        await self.client.create("services", KUBERNETES_SERVICE, "default", field_manager="kube-apiserver")
+            await self._ensure("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            await self._ensure("serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                   "metadata": {"name": "default"}}, ns)
+        await self._ensure("services", KUBERNETES_SERVICE, "default", field_manager="kube-apiserver")
         for crd_obj in builtin_crds():
-            await self.client.create("customresourcedefinitions", crd_obj)
+            await self._ensure("customresourcedefinitions", crd_obj)
         for node in node_manifests(self.config, self.clock):
-            await self.client.create("nodes", node, field_manager="kubelet")
+            await self._ensure("nodes", node, field_manager="kubelet")
 
     async def _create_config_objects(self) -> None:
         from .client.inprocess import resolve
@@ -183,7 +198,7 @@ class Cluster:
             resource = f"{rt.plural}.{rt.version}.{rt.group}" if rt.group else rt.plural
             resolve(self.engine, resource)
             ns = (obj.get("metadata") or {}).get("namespace") or ("default" if rt.namespaced else None)
-            await self.client.create(resource, obj, ns)
+            await self._ensure(resource, obj, ns)
 
     def controller_classes(self) -> list[type]:
         import importlib
@@ -254,7 +269,7 @@ class Cluster:
             with contextlib.suppress(Exception):
                 await controller.stop()
         self.controllers.clear()
-        self.engine.store.close_all_watches()
+        self.engine.store.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

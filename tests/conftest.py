@@ -83,3 +83,17 @@ def cloud_disk_leak_check(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
     yield
     if failures:
         pytest.fail("cloud disk leak check failed at cluster teardown:\n  " + "\n  ".join(failures), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def etcd_server() -> Iterator[Any]:
+    """One real etcd for the session (temp data dir, free loopback ports); tests use their own prefixes."""
+    from minikube_lite.testing.etcd import EtcdUnavailable, etcd_binary, run_etcd
+
+    if etcd_binary() is None:
+        pytest.skip("etcd is not installed and could not be: run scripts/install_etcd (Debian's etcd-server)")
+    try:
+        with run_etcd() as server:
+            yield server
+    except EtcdUnavailable as exc:
+        pytest.skip(str(exc))

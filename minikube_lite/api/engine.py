@@ -174,6 +174,28 @@ class ApiEngine:
         self._service_ip = 1
         # Hooks other layers add (CRD serving registers types here).
         self.on_write: list[Callable[[str, ResourceType, JSON, JSON | None], None]] = []
+        # A shared backend (etcd) also reports what other API servers wrote.
+        self.store.bind(self._stored_fields, self._remote_write)
+
+    def _resource_for_key(self, key: tuple[str, str]) -> ResourceType | None:
+        for rt in self.registry.all():
+            if rt.key == key:
+                return rt
+        return None
+
+    def _stored_fields(self, key: tuple[str, str], obj: JSON) -> dict[str, str]:
+        """The selectable fields of an object written elsewhere (unknown types: name and namespace)."""
+        rt = self._resource_for_key(key)
+        if rt is not None:
+            return rt.selectable_fields(obj)
+        meta = obj.get("metadata") or {}
+        return {"metadata.name": meta.get("name") or "", "metadata.namespace": meta.get("namespace") or ""}
+
+    def _remote_write(self, op: str, key: tuple[str, str], obj: JSON, old: JSON | None) -> None:
+        """Another API server on the same store wrote: run the hooks as if it had been us (CRDs)."""
+        rt = self._resource_for_key(key)
+        if rt is not None:
+            self._notify(op, rt, obj, old)
 
     # ---------------------------------------------------------------------------- helpers
 

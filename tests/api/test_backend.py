@@ -1,0 +1,213 @@
+"""The Backend contract, one table of cases run against both backends (memory and a real etcd).
+
+Revisions are compared relative to each other: on etcd they are global across every prefix
+(tests share one etcd), in memory they start at 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from minikube_lite.api.backend import (
+    Backend,
+    PreconditionFailed,
+    StorageUrlError,
+    TooOldResourceVersion,
+    open_backend,
+    parse_storage_url,
+)
+from minikube_lite.api.store import Store, Watcher
+
+PODS = ("", "pods")
+DEPLOYS = ("apps", "deployments")
+NODES = ("", "nodes")
+
+
+def obj(name: str, ns: str = "default", x: int = 1, **labels: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": labels}
+    if ns:
+        meta["namespace"] = ns
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": {"x": x}}
+
+
+def fields(o: dict[str, Any]) -> dict[str, str]:
+    return {"metadata.name": o["metadata"]["name"], "metadata.namespace": o["metadata"].get("namespace", "")}
+
+
+def put(store: Backend, key: tuple[str, str], o: dict[str, Any]) -> int:
+    return store.create(key, o, fields(o)).rv
+
+
+async def events(watcher: Watcher, count: int, timeout: float = 5.0) -> list[tuple[str, str, int]]:
+    """The next ``count`` events as (type, name, rv)."""
+    got: list[tuple[str, str, int]] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(got) < count and loop.time() < deadline:
+        await watcher.wait(timeout=max(0.01, deadline - loop.time()))
+        got.extend((t, s.name, s.rv) for t, s in watcher.drain())
+    return got
+
+
+@pytest.fixture(params=["memory", "etcd"])
+def backend_factory(request: pytest.FixtureRequest) -> Iterator[Callable[[], Store]]:
+    """Opens backends on one fresh store: memory, or a fresh key prefix on the session's etcd."""
+    opened: list[Store] = []
+    if request.param == "memory":
+        shared = Store()
+
+        def factory() -> Store:
+            return shared
+    else:
+        server = request.getfixturevalue("etcd_server")
+        url = server.url(f"contract-{uuid.uuid4().hex[:8]}")
+
+        def factory() -> Store:
+            store = open_backend(url)
+            store.start()
+            opened.append(store)
+            return store
+    yield factory
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def backend(backend_factory: Callable[[], Store]) -> Store:
+    return backend_factory()
+
+
+async def test_create_then_get_returns_the_object_at_its_revision(backend: Store) -> None:
+    before = backend.resource_version
+    stored = backend.create(PODS, obj("a"), fields(obj("a")))
+    assert stored.rv > before and backend.resource_version >= stored.rv
+    got = backend.get(PODS, "default", "a")
+    assert got is not None and got.rv == stored.rv
+    assert got.object()["metadata"]["resourceVersion"] == str(stored.rv)
+    assert got.object()["spec"] == {"x": 1}
+    assert backend.get(PODS, "default", "missing") is None
+    with pytest.raises(KeyError):
+        backend.create(PODS, obj("a"), fields(obj("a")))
+
+
+async def test_list_is_in_key_order_with_the_revision_it_was_read_at(backend: Store) -> None:
+    for ns, name in [("b", "z"), ("a", "y"), ("a", "x")]:
+        put(backend, PODS, obj(name, ns))
+    node_rv = put(backend, NODES, obj("n1", ns=""))
+    put(backend, DEPLOYS, obj("d1", "a"))
+    items, rev = backend.list(PODS)
+    assert [(s.namespace, s.name) for s in items] == [("a", "x"), ("a", "y"), ("b", "z")]
+    assert rev >= max(s.rv for s in items) and rev >= node_rv
+    assert [s.name for s in backend.list(PODS, "a")[0]] == ["x", "y"]
+    assert [(s.namespace, s.name) for s in backend.list(NODES)[0]] == [("", "n1")]
+    assert [s.name for s in backend.list(DEPLOYS, "a")[0]] == ["d1"]
+
+
+async def test_update_compares_the_revision_and_swaps(backend: Store) -> None:
+    first = put(backend, PODS, obj("a"))
+    second = backend.update(PODS, obj("a", x=2), fields(obj("a")), expected_rv=first)
+    assert second.rv > first
+    with pytest.raises(PreconditionFailed):
+        backend.update(PODS, obj("a", x=3), fields(obj("a")), expected_rv=first)
+    current = backend.get(PODS, "default", "a")
+    assert current is not None and current.rv == second.rv and current.object()["spec"] == {"x": 2}
+    unconditional = backend.update(PODS, obj("a", x=4), fields(obj("a")))
+    assert unconditional.rv > second.rv
+    with pytest.raises(KeyError):
+        backend.update(PODS, obj("ghost"), fields(obj("ghost")), expected_rv=1)
+
+
+async def test_delete_honours_its_precondition(backend: Store) -> None:
+    first = put(backend, PODS, obj("a"))
+    updated = backend.update(PODS, obj("a", x=2), fields(obj("a")), expected_rv=first).rv
+    with pytest.raises(PreconditionFailed):
+        backend.delete(PODS, "default", "a", expected_rv=first)
+    assert backend.get(PODS, "default", "a") is not None
+    tomb = backend.delete(PODS, "default", "a", expected_rv=updated)
+    assert tomb.rv > updated and tomb.object()["spec"] == {"x": 2}
+    assert backend.get(PODS, "default", "a") is None
+    with pytest.raises(KeyError):
+        backend.delete(PODS, "default", "a")
+
+
+async def test_watch_from_a_revision_replays_what_came_after_then_follows(backend: Store) -> None:
+    a = put(backend, PODS, obj("a"))
+    b = put(backend, PODS, obj("b"))
+    a2 = backend.update(PODS, obj("a", x=2), fields(obj("a")), expected_rv=a).rv
+    put(backend, DEPLOYS, obj("other"))  # another type: not in this watch
+    watcher = backend.watch(PODS, "default", since_rv=a)
+    assert await events(watcher, 2) == [("ADDED", "b", b), ("MODIFIED", "a", a2)]
+    gone = backend.delete(PODS, "default", "b").rv
+    assert await events(watcher, 1) == [("DELETED", "b", gone)]
+    watcher.close()
+
+
+async def test_compacted_revisions_are_gone(backend: Store) -> None:
+    first = put(backend, PODS, obj("a"))
+    second = backend.update(PODS, obj("a", x=2), fields(obj("a"))).rv
+    third = backend.update(PODS, obj("a", x=3), fields(obj("a"))).rv
+    backend.compact(third)
+    watcher = backend.watch(PODS, "default", since_rv=third - 1)
+    assert await events(watcher, 1) == [("MODIFIED", "a", third)]
+    watcher.close()
+    with pytest.raises(TooOldResourceVersion) as info:
+        backend.watch(PODS, "default", since_rv=first)
+    assert str(info.value) == f"too old resource version: {first} ({backend.oldest_watchable(PODS) + 1})"
+    assert second < third and backend.oldest_watchable(PODS) >= third - 1
+
+
+async def test_a_second_backend_on_the_same_store_sees_state_history_and_live_writes(
+        backend_factory: Callable[[], Store]) -> None:
+    one = backend_factory()
+    a = put(one, PODS, obj("a"))
+    b = put(one, PODS, obj("b"))
+    two = backend_factory()  # on etcd: a restart, or a second API server
+    got = two.get(PODS, "default", "a")
+    assert got is not None and got.rv == a
+    assert two.resource_version >= b
+    replay = two.watch(PODS, None, since_rv=a)
+    assert await events(replay, 1) == [("ADDED", "b", b)]
+    c = put(one, PODS, obj("c"))
+    assert await events(replay, 1) == [("ADDED", "c", c)]
+    with pytest.raises(KeyError):  # the name is taken in the shared store, whoever asks
+        two.create(PODS, obj("c"), fields(obj("c")))
+    replay.close()
+
+
+async def test_a_backend_started_after_compaction_has_the_state_and_refuses_older_watches(
+        backend_factory: Callable[[], Store]) -> None:
+    one = backend_factory()
+    a = put(one, PODS, obj("a"))
+    put(one, PODS, obj("gone"))
+    one.delete(PODS, "default", "gone")
+    b = put(one, PODS, obj("b"))
+    one.compact(b)
+    two = backend_factory()
+    assert [(s.name, s.rv) for s in two.list(PODS)[0]] == [("a", a), ("b", b)]
+    with pytest.raises(TooOldResourceVersion):
+        two.watch(PODS, None, since_rv=a)
+    later = two.watch(PODS, None, since_rv=b)
+    c = put(one, PODS, obj("c"))
+    assert await events(later, 1) == [("ADDED", "c", c)]
+    later.close()
+
+
+@pytest.mark.parametrize(("url", "parsed"), [
+    ("memory", ("memory", "", "")),
+    ("etcd://127.0.0.1:2379", ("etcd", "127.0.0.1:2379", "")),
+    ("etcd://127.0.0.1:2379/", ("etcd", "127.0.0.1:2379", "")),
+    ("etcd://127.0.0.1:2379/team/a/", ("etcd", "127.0.0.1:2379", "/team/a")),
+])
+def test_storage_urls(url: str, parsed: tuple[str, str, str]) -> None:
+    assert parse_storage_url(url) == parsed
+
+
+@pytest.mark.parametrize("url", ["redis://x:1", "etcd://", "etcd://host", "etcd://host:port", "/tmp/db"])
+def test_bad_storage_urls_are_refused(url: str) -> None:
+    with pytest.raises(StorageUrlError):
+        parse_storage_url(url)
