@@ -554,6 +554,9 @@ class ApiEngine:
         if not isinstance(spec, dict) or spec.get("type") == "ExternalName":
             return
         if spec.get("clusterIP") in (None, ""):
+            if self._service_ip == 1:  # this server's first: continue after those a kept store holds
+                self._service_ip = max([1, *(_service_ip_index(s.object()) for s in
+                                             self.store.iter(("", "services")))])
             self._service_ip += 1
             ip = f"10.96.{self._service_ip // 250}.{self._service_ip % 250 + 1}"
             spec["clusterIP"] = ip
@@ -860,6 +863,14 @@ def _same_ignoring(new: JSON, old: JSON) -> bool:
     managers_old = [(e.get("manager"), e.get("operation"), e.get("fieldsV1")) for e in
                     (old.get("metadata") or {}).get("managedFields") or []]
     return managers_new == managers_old
+
+
+def _service_ip_index(service: JSON) -> int:
+    """The allocation counter behind a cluster IP ``10.96.a.b`` handed out here (0 for others)."""
+    parts = str((service.get("spec") or {}).get("clusterIP") or "").split(".")
+    if len(parts) != 4 or parts[:2] != ["10", "96"] or not all(p.isdigit() for p in parts[2:]):
+        return 0
+    return int(parts[2]) * 250 + int(parts[3]) - 1
 
 
 def _namespace_pending(rt: ResourceType, obj: JSON) -> bool:

@@ -62,7 +62,11 @@ RemoteHook = Callable[[str, ResourceKey, JSON, JSON | None], None]
 
 
 class EtcdError(RuntimeError):
-    """etcd answered with an error, or could not be reached in time."""
+    """etcd answered with an error, or did not deliver a write back in time."""
+
+
+class EtcdUnreachable(EtcdError, ConnectionError):
+    """No etcd answers at the endpoint (the CLI reports it as ``error: ...``)."""
 
 
 def _b64(data: bytes) -> str:
@@ -111,7 +115,7 @@ class _Gateway:
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
                 if attempt == 2:
-                    raise EtcdError(f"etcd at {self.host}:{self.port} is unreachable: {exc}") from None
+                    raise EtcdUnreachable(f"etcd at {self.host}:{self.port} is unreachable: {exc}") from None
                 continue
             answer: JSON = orjson.loads(data) if data else {}
             if response.status != 200 or "error" in answer or ("code" in answer and "header" not in answer):
