@@ -54,6 +54,9 @@ REGISTRY = "/registry/"
 #: writing it at start gives a revision the cache must reach before it serves.
 LEASES = "masterleases"
 DEFAULT_WRITE_TIMEOUT = 10.0
+#: kube-apiserver's ``--etcd-compaction-interval`` default: every 5 minutes etcd's history is
+#: compacted to the revision of the previous round, so at least 5 minutes of it stay watchable.
+DEFAULT_COMPACTION_INTERVAL = 300.0
 RECONNECT_DELAY = 0.2
 
 FieldsFor = Callable[[ResourceKey, JSON], Mapping[str, str]]
@@ -144,11 +147,15 @@ class EtcdStore(Store):
     """A :class:`Store` whose writes commit to etcd and whose tables follow etcd's watch."""
 
     def __init__(self, endpoint: str, *, prefix: str = "", history_size: int = 1000,
-                 watch_backlog: int = 10_000, write_timeout: float = DEFAULT_WRITE_TIMEOUT) -> None:
+                 watch_backlog: int = 10_000, write_timeout: float = DEFAULT_WRITE_TIMEOUT,
+                 compaction_interval: float | None = DEFAULT_COMPACTION_INTERVAL) -> None:
         super().__init__(history_size=history_size, watch_backlog=watch_backlog)
         self.endpoint = endpoint
         self.prefix = prefix.rstrip("/")
         self.write_timeout = write_timeout
+        self.compaction_interval = compaction_interval
+        self._compaction_timer: asyncio.TimerHandle | None = None
+        self._previous_round = 0
         self._root = (self.prefix + REGISTRY).encode()
         self._gateway = _Gateway(endpoint, write_timeout)
         self._core = _core_plurals()
@@ -187,6 +194,22 @@ class EtcdStore(Store):
                                                    "value": _b64(orjson.dumps({"started": time.time()}))})
         self._settle(int(answer["header"]["revision"]))
         self.started = True
+        self._schedule_compaction()
+
+    def _schedule_compaction(self) -> None:
+        if self.compaction_interval and self._loop is not None and not self._stopping.is_set():
+            self._compaction_timer = self._loop.call_later(self.compaction_interval, self.compaction_round)
+
+    def compaction_round(self) -> None:
+        """Compact etcd (not this cache) to where the previous round was, as kube-apiserver does."""
+        if self._previous_round:
+            try:
+                self._gateway.call("/v3/kv/compaction", {"revision": str(self._previous_round)})
+            except EtcdError as exc:
+                if "compacted" not in str(exc):
+                    log.warning("compacting etcd at revision %d failed: %s", self._previous_round, exc)
+        self._previous_round = self.resource_version
+        self._schedule_compaction()
 
     def _attach_loop(self) -> None:
         if self._loop is None:
@@ -196,6 +219,9 @@ class EtcdStore(Store):
     def close(self) -> None:
         """Stop following etcd (the objects stay there) and end every watch."""
         self.close_all_watches()
+        if self._compaction_timer is not None:
+            self._compaction_timer.cancel()
+            self._compaction_timer = None
         if self.started:
             with contextlib.suppress(EtcdError):
                 self._gateway.call("/v3/kv/deleterange", {"key": _b64(self._lease_key)})

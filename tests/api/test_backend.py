@@ -211,3 +211,30 @@ def test_storage_urls(url: str, parsed: tuple[str, str, str]) -> None:
 def test_bad_storage_urls_are_refused(url: str) -> None:
     with pytest.raises(StorageUrlError):
         parse_storage_url(url)
+
+
+async def test_etcd_history_is_compacted_every_round_keeping_one_round_of_it(etcd_server: Any) -> None:
+    """Each compaction round (every ``compaction_interval``) compacts to the previous round's revision."""
+    from minikube_lite.api.etcd_store import EtcdStore
+
+    store = EtcdStore(etcd_server.endpoint, prefix=f"/compactor-{uuid.uuid4().hex[:8]}", compaction_interval=None)
+    store.start()
+    try:
+        first = put(store, PODS, obj("a"))
+        store.compaction_round()  # notes the revision
+        second = put(store, PODS, obj("b"))
+        store.compaction_round()  # compacts to the first round's revision
+        late = EtcdStore(etcd_server.endpoint, prefix=store.prefix, compaction_interval=None)
+        late.start()
+        try:
+            assert first <= late.oldest_watchable(PODS) < second
+            assert [s.name for s in late.list(PODS)[0]] == ["a", "b"]
+            with pytest.raises(TooOldResourceVersion):
+                late.watch(PODS, None, since_rv=first - 1)
+            watcher = late.watch(PODS, None, since_rv=first)
+            assert await events(watcher, 1) == [("ADDED", "b", second)]
+            watcher.close()
+        finally:
+            late.close()
+    finally:
+        store.close()
