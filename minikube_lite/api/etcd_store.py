@@ -58,6 +58,7 @@ DEFAULT_WRITE_TIMEOUT = 10.0
 #: compacted to the revision of the previous round, so at least 5 minutes of it stay watchable.
 DEFAULT_COMPACTION_INTERVAL = 300.0
 RECONNECT_DELAY = 0.2
+RECONNECT_DELAY_MAX = 2.0
 
 FieldsFor = Callable[[ResourceKey, JSON], Mapping[str, str]]
 #: (op, resource key, object, previous object) for a change another API server made.
@@ -387,6 +388,7 @@ class EtcdStore(Store):
         start = 1
         snapshot_gateway = _Gateway(self.endpoint, self.write_timeout)
         end = _prefix_end(self._root)
+        delay = RECONNECT_DELAY
         while not self._stopping.is_set():
             conn = http.client.HTTPConnection(self._gateway.host, self._gateway.port, timeout=None)
             self._watch_conn = conn
@@ -405,6 +407,9 @@ class EtcdStore(Store):
                     if "error" in message:
                         raise EtcdError(str(message["error"]))
                     result = message.get("result") or {}
+                    if result.get("created"):
+                        with self._cond:
+                            self._watch_error = None
                     compacted = int(result.get("compact_revision") or 0)
                     if compacted:
                         # Our start is compacted away: take the state at the compaction revision.
@@ -419,11 +424,16 @@ class EtcdStore(Store):
                 if self._stopping.is_set():
                     break
                 with self._cond:
+                    first_failure = self._watch_error is None
                     self._watch_error = str(exc)
-                log.warning("etcd watch interrupted (%s); resuming from revision %d", exc, start)
-                self._stopping.wait(RECONNECT_DELAY)
+                log.log(logging.WARNING if first_failure else logging.DEBUG,
+                        "etcd watch interrupted (%s); resuming from revision %d", exc, start)
+                self._stopping.wait(delay)
+                delay = min(delay * 2, RECONNECT_DELAY_MAX)
+                continue
             finally:
                 conn.close()
+            delay = RECONNECT_DELAY
         snapshot_gateway.close()
 
     @staticmethod
