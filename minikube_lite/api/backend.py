@@ -21,7 +21,7 @@ shared by several API servers). :func:`open_backend` picks one from a ``--storag
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .store import (
     JSON,
@@ -75,6 +75,14 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release connections and end every watch."""
+
+
+if TYPE_CHECKING:
+    from .etcd_store import EtcdStore
+
+    def _both_are_backends(memory: Store, etcd: EtcdStore) -> tuple[Backend, Backend]:
+        """mypy checks here that both implementations satisfy the protocol."""
+        return memory, etcd
 
 
 class StorageUrlError(ValueError):

@@ -193,3 +193,49 @@ spec:
         assert stored is not None and str(stored.rv) == rv_of(pv)
         await kubectl.ok("delete", "pvc", "data", "--wait=true", "--timeout=30s")
         await c.settle(timeout=60)
+
+
+CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: backups.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: backups, singular: backup, kind: Backup}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {target: {type: string}}}
+"""
+BACKUP = """
+apiVersion: example.com/v1
+kind: Backup
+metadata: {name: nightly}
+spec: {target: db}
+"""
+
+
+async def test_a_crd_made_on_one_server_is_served_by_the_other_and_after_a_restart(
+        storage: str, tmp_path: Path) -> None:
+    binary = _kubectl_binary()
+    async with served(tmp_path / "a", storage, controllers=False) as a, \
+            served(tmp_path / "b", storage, controllers=False) as b:
+        on_a = Kubectl("etcd-a", binary, a, tmp_path / "kubectl-a")
+        on_b = Kubectl("etcd-b", binary, b, tmp_path / "kubectl-b")
+        await on_a.ok("apply", "-f", on_a.write(CRD, "crd.yaml"))
+        await on_a.ok("apply", "-f", on_a.write(BACKUP, "backup.yaml"))
+        await asyncio.sleep(0.1)
+        got = orjson.loads(await on_b.ok("get", "backups.example.com", "nightly", "-o", "json"))
+        assert got["spec"] == {"target": "db"}
+    async with served(tmp_path / "c", storage, controllers=False) as c:
+        on_c = Kubectl("etcd-c", binary, c, tmp_path / "kubectl-c")
+        again = orjson.loads(await on_c.ok("get", "backups.example.com", "nightly", "-o", "json"))
+        assert rv_of(again) == rv_of(got)
+        await on_c.ok("delete", "crd", "backups.example.com")
+        assert c.engine.store.count(("example.com", "backups")) == 0
