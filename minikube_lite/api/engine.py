@@ -312,6 +312,8 @@ class ApiEngine:
             if query.get("resourceVersionMatch") == "Exact" and rv is not None:
                 if rv < self.store.oldest_watchable(rt.key):
                     raise errors.gone_too_old(rv, self.store.oldest_watchable(rt.key) + 1)
+            if rv is not None and rv > self.store.resource_version:
+                self.store.wait_fresh(rv)  # another API server on the store wrote it; wait as the cacher does
             if rv is not None and rv > self.store.resource_version and query.get("resourceVersionMatch") != "":
                 raise ApiError(504, "Timeout",
                                f"Too large resource version: {rv}, current: {self.store.resource_version}",
@@ -362,6 +364,8 @@ class ApiEngine:
                             predicate: Callable[[StoredObject], bool] | None, send_initial: bool,
                             bookmarks: bool, rv: int | None, timeout_s: float | None) -> AsyncIterator[WatchItem]:
         initial = send_initial or rv is None or rv == 0
+        if rv is not None and rv > self.store.resource_version:
+            self.store.wait_fresh(rv)
         try:
             watcher = self.store.watch(rt.key, ns, predicate=predicate, initial=initial,
                                        since_rv=None if initial else rv)

@@ -191,9 +191,7 @@ class EtcdStore(Store):
         self._attach_loop()
         self._thread = threading.Thread(target=self._watch_loop, name="etcd-watch", daemon=True)
         self._thread.start()
-        answer = self._gateway.call("/v3/kv/put", {"key": _b64(self._lease_key),
-                                                   "value": _b64(orjson.dumps({"started": time.time()}))})
-        self._settle(int(answer["header"]["revision"]))
+        self._settle(self._touch_lease())
         self.started = True
         self._schedule_compaction()
 
@@ -364,6 +362,22 @@ class EtcdStore(Store):
             return self._own_writes[rev]
         finally:
             del self._own_writes[rev]
+
+    def wait_fresh(self, rv: int) -> None:
+        """A client brought a resourceVersion newer than the cache (from another API server).
+
+        Rather than wait blindly as kube-apiserver's cacher does (up to 3 s), touch our lease
+        key: once the watch delivers that write, every change under the prefix up to it is in
+        the cache. A ``rv`` beyond even that is one etcd has not reached ("Too large").
+        """
+        if not self.started:
+            return
+        self._settle(self._touch_lease())
+
+    def _touch_lease(self) -> int:
+        answer = self._gateway.call("/v3/kv/put", {"key": _b64(self._lease_key),
+                                                   "value": _b64(orjson.dumps({"renewed": time.time()}))})
+        return int(answer["header"]["revision"])
 
     def compact(self, revision: int) -> None:
         """Compact etcd's history before ``revision`` and the cache's with it."""

@@ -358,6 +358,9 @@ class Store:
     def start(self) -> None:
         """Nothing to load: a memory store starts empty."""
 
+    def wait_fresh(self, rv: int) -> None:
+        """Wait (briefly) until the store has reached ``rv``; in memory nothing is on its way."""
+
     def close(self) -> None:
         """End every watch (the memory store holds no other resources)."""
         self.close_all_watches()

@@ -238,3 +238,23 @@ async def test_etcd_history_is_compacted_every_round_keeping_one_round_of_it(etc
             late.close()
     finally:
         store.close()
+
+
+def test_a_resource_version_from_another_etcd_backend_is_waited_for(etcd_server: Any) -> None:
+    """No event loop here, so nothing drains the watch by itself: only ``wait_fresh`` brings the cache up."""
+    from minikube_lite.api.etcd_store import EtcdStore
+
+    prefix = f"/fresh-{uuid.uuid4().hex[:8]}"
+    one, two = EtcdStore(etcd_server.endpoint, prefix=prefix), EtcdStore(etcd_server.endpoint, prefix=prefix)
+    one.start()
+    two.start()
+    try:
+        written = put(one, PODS, obj("a"))
+        two.wait_fresh(written)
+        got = two.get(PODS, "default", "a")
+        assert got is not None and got.rv == written and two.resource_version >= written
+        two.wait_fresh(written + 10_000)  # beyond etcd's revision: returns, the caller says "too large"
+        assert two.resource_version < written + 10_000
+    finally:
+        one.close()
+        two.close()

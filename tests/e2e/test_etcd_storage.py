@@ -153,6 +153,10 @@ async def test_two_api_servers_on_one_etcd_see_each_others_writes_and_watch_even
         for frames in (await watch_on_b, await watch_on_a):
             assert sorted((f["type"], f["object"]["metadata"]["name"]) for f in frames) == [
                 ("ADDED", "from-a"), ("ADDED", "from-b")]
+        # A list on B at least as new as A's write (resourceVersion=N: not older than N) has it.
+        made_on_a = await a.client.create("configmaps", {"metadata": {"name": "fresh"}}, "default")
+        fresh = await b.client.list("configmaps", "default", resource_version=rv_of(made_on_a))
+        assert "fresh" in {i["metadata"]["name"] for i in fresh["items"]}
         from_a_on_b = orjson.loads(await on_b.ok("get", "configmap", "from-a", "-o", "json"))
         from_a_on_a = orjson.loads(await on_a.ok("get", "configmap", "from-a", "-o", "json"))
         assert rv_of(from_a_on_b) == rv_of(from_a_on_a) and from_a_on_b["data"] == {"x": "1"}
