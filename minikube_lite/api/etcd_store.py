@@ -2,9 +2,13 @@
 
 Layout and semantics follow kube-apiserver's etcd3 storage:
 
-* keys ``<prefix>/registry/<resource>/<namespace>/<name>`` for the core group and
-  ``<prefix>/registry/<group>/<resource>/<namespace>/<name>`` for the others (cluster-scoped
-  objects leave out the namespace); values are the object's JSON without its resourceVersion;
+* keys as kube-apiserver's storage factory makes them: ``<prefix>/registry/<resource>/<namespace>/<name>``
+  for built-in types of every group (``/registry/deployments/default/web``), with upstream's
+  special prefixes (``minions`` for nodes, ``services/specs``, ``services/endpoints``,
+  ``controllers`` for replicationcontrollers, ``ingress``), and
+  ``<prefix>/registry/<group>/<resource>/<namespace>/<name>`` for CRDs themselves
+  (``apiextensions.k8s.io``), APIServices and custom resources; cluster-scoped objects leave out
+  the namespace; values are the object's JSON without its resourceVersion;
 * an object's resourceVersion is its key's ``mod_revision``; a list's is the revision the cache
   has reached;
 * create is a transaction "create_revision == 0 then put", update and delete compare the key's
@@ -86,10 +90,25 @@ def _prefix_end(prefix: bytes) -> bytes:
     return prefix[:-1] + bytes([prefix[-1] + 1])
 
 
-def _core_plurals() -> frozenset[str]:
+#: kube-apiserver's ``SpecialDefaultResourcePrefixes``: built-in types not stored under their plural.
+SPECIAL_PREFIXES: dict[ResourceKey, str] = {
+    ("", "replicationcontrollers"): "controllers",
+    ("", "endpoints"): "services/endpoints",
+    ("", "nodes"): "minions",
+    ("", "services"): "services/specs",
+    ("networking.k8s.io", "ingresses"): "ingress",
+}
+#: Groups served by the apiextensions and aggregator servers, whose keys carry the group.
+GROUP_PREFIXED = frozenset({"apiextensions.k8s.io", "apiregistration.k8s.io"})
+
+
+def builtin_prefixes() -> dict[ResourceKey, str]:
+    """The key prefix (under ``/registry/``) of every stored built-in type."""
+    from .event_views import VIEW_KEY
     from .registry import builtin_types
 
-    return frozenset(rt.plural for rt in builtin_types() if rt.group == "")
+    return {rt.key: SPECIAL_PREFIXES.get(rt.key, rt.plural) for rt in builtin_types()
+            if rt.group not in GROUP_PREFIXED and rt.key != VIEW_KEY}
 
 
 def _default_fields(key: ResourceKey, obj: JSON) -> Mapping[str, str]:
@@ -159,7 +178,8 @@ class EtcdStore(Store):
         self._previous_round = 0
         self._root = (self.prefix + REGISTRY).encode()
         self._gateway = _Gateway(endpoint, write_timeout)
-        self._core = _core_plurals()
+        self._prefixes = builtin_prefixes()
+        self._types_by_prefix = {prefix: key for key, prefix in self._prefixes.items()}
         self._fields_for: FieldsFor = _default_fields
         self._on_remote: RemoteHook | None = None
         # Filled by the watch thread, emptied on the event loop's thread.
@@ -237,28 +257,26 @@ class EtcdStore(Store):
     # -- keys --------------------------------------------------------------------------------
 
     def key_for(self, key: ResourceKey, namespace: str, name: str) -> bytes:
-        group, plural = key
-        parts = [plural] if not group else [group, plural]
-        if namespace:
-            parts.append(namespace)
-        parts.append(name)
-        return self._root + "/".join(parts).encode()
+        prefix = self._prefixes.get(key) or f"{key[0]}/{key[1]}"
+        return self._root + (f"{prefix}/{namespace}/{name}" if namespace else f"{prefix}/{name}").encode()
 
-    def _parse_key(self, raw: bytes) -> tuple[ResourceKey, str, str] | None:
+    def parse_key(self, raw: bytes) -> tuple[ResourceKey, str, str] | None:
         parts = raw[len(self._root):].decode().split("/")
         if parts[0] == LEASES:
             return None
-        if parts[0] in self._core:
-            group, rest = "", parts[1:]
-            plural = parts[0]
-        elif len(parts) >= 3:
-            group, plural, rest = parts[0], parts[1], parts[2:]
+        two = "/".join(parts[:2])
+        if two in self._types_by_prefix:
+            key, rest = self._types_by_prefix[two], parts[2:]
+        elif parts[0] in self._types_by_prefix:
+            key, rest = self._types_by_prefix[parts[0]], parts[1:]
+        elif len(parts) >= 3:  # a custom resource's group has a dot, so it never names a built-in
+            key, rest = (parts[0], parts[1]), parts[2:]
         else:
             return None
         if len(rest) == 2:
-            return (group, plural), rest[0], rest[1]
+            return key, rest[0], rest[1]
         if len(rest) == 1:
-            return (group, plural), "", rest[0]
+            return key, "", rest[0]
         return None
 
     # -- reads -------------------------------------------------------------------------------
@@ -495,7 +513,7 @@ class EtcdStore(Store):
                 self._apply(event)
 
     def _apply(self, event: _Event) -> None:
-        parsed = self._parse_key(event.key)
+        parsed = self.parse_key(event.key)
         if parsed is None:
             self.advance(event.rev)
             return
@@ -522,7 +540,7 @@ class EtcdStore(Store):
         """Bring the cache to the state at a compaction revision; older watches get 410 from now on."""
         seen: set[tuple[ResourceKey, str, str]] = set()
         for raw_key, value, mod_rev in event.snapshot:
-            parsed = self._parse_key(raw_key)
+            parsed = self.parse_key(raw_key)
             if parsed is None:
                 continue
             seen.add(parsed)

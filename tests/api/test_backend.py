@@ -258,3 +258,46 @@ def test_a_resource_version_from_another_etcd_backend_is_waited_for(etcd_server:
     finally:
         one.close()
         two.close()
+
+
+@pytest.mark.parametrize(("key", "namespace", "name", "expected"), [
+    (("", "pods"), "default", "web", "/registry/pods/default/web"),
+    (("", "nodes"), "", "node1", "/registry/minions/node1"),
+    (("", "services"), "default", "kubernetes", "/registry/services/specs/default/kubernetes"),
+    (("", "endpoints"), "default", "kubernetes", "/registry/services/endpoints/default/kubernetes"),
+    (("", "replicationcontrollers"), "default", "rc", "/registry/controllers/default/rc"),
+    (("apps", "deployments"), "default", "web", "/registry/deployments/default/web"),
+    (("storage.k8s.io", "storageclasses"), "", "fast", "/registry/storageclasses/fast"),
+    (("coordination.k8s.io", "leases"), "kube-node-lease", "node1", "/registry/leases/kube-node-lease/node1"),
+    (("networking.k8s.io", "ingresses"), "default", "web", "/registry/ingress/default/web"),
+    (("apiextensions.k8s.io", "customresourcedefinitions"), "", "backups.example.com",
+     "/registry/apiextensions.k8s.io/customresourcedefinitions/backups.example.com"),
+    (("snapshot.storage.k8s.io", "volumesnapshots"), "default", "snap",
+     "/registry/snapshot.storage.k8s.io/volumesnapshots/default/snap"),
+])
+def test_etcd_keys_are_laid_out_as_kube_apiserver_does(etcd_server: Any, key: tuple[str, str], namespace: str,
+                                                       name: str, expected: str) -> None:
+    import base64
+    import urllib.request
+
+    import orjson
+
+    from minikube_lite.api.etcd_store import EtcdStore
+
+    prefix = f"/layout-{uuid.uuid4().hex[:8]}"
+    store = EtcdStore(etcd_server.endpoint, prefix=prefix, compaction_interval=None)
+    store.start()
+    try:
+        stored = store.create(key, obj(name, namespace), fields(obj(name, namespace)))
+        assert store.key_for(key, namespace, name) == (prefix + expected).encode()
+        assert store.parse_key((prefix + expected).encode()) == (key, namespace, name)
+        request = urllib.request.Request(
+            f"http://{etcd_server.endpoint}/v3/kv/range", method="POST",
+            data=orjson.dumps({"key": base64.b64encode((prefix + expected).encode()).decode()}))
+        with urllib.request.urlopen(request, timeout=10) as response:
+            kvs = orjson.loads(response.read())["kvs"]
+        assert int(kvs[0]["mod_revision"]) == stored.rv
+        value = orjson.loads(base64.b64decode(kvs[0]["value"]))
+        assert value["metadata"]["name"] == name and "resourceVersion" not in value["metadata"]
+    finally:
+        store.close()
