@@ -127,8 +127,11 @@ class _Gateway:
         self._conn: http.client.HTTPConnection | None = None
 
     def call(self, path: str, body: JSON) -> JSON:
+        """POST one request. Only a kept-alive connection that turns out closed is retried (on a
+        fresh one): a transaction is never sent twice after etcd may have applied it."""
         payload = orjson.dumps(body)
-        for attempt in (1, 2):
+        while True:
+            fresh = self._conn is None
             if self._conn is None:
                 self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             try:
@@ -137,14 +140,14 @@ class _Gateway:
                 data = response.read()
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
-                if attempt == 2:
+                stale = isinstance(exc, http.client.RemoteDisconnected | BrokenPipeError | ConnectionResetError)
+                if fresh or not stale:
                     raise EtcdUnreachable(f"etcd at {self.host}:{self.port} is unreachable: {exc}") from None
                 continue
             answer: JSON = orjson.loads(data) if data else {}
             if response.status != 200 or "error" in answer or ("code" in answer and "header" not in answer):
                 raise EtcdError(str(answer.get("message") or answer.get("error") or answer))
             return answer
-        raise AssertionError("unreachable")
 
     def close(self) -> None:
         if self._conn is not None:
