@@ -49,6 +49,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from .errors import ApiError
 from .store import JSON, PreconditionFailed, ResourceKey, Store, StoredObject, Watcher
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,15 @@ FieldsFor = Callable[[ResourceKey, JSON], Mapping[str, str]]
 RemoteHook = Callable[[str, ResourceKey, JSON, JSON | None], None]
 
 
-class EtcdError(RuntimeError):
-    """etcd answered with an error, or did not deliver a write back in time."""
+class EtcdError(ApiError):
+    """etcd answered with an error, or did not deliver a write back in time.
+
+    Clients get it as kube-apiserver passes storage errors on: a 500 ``Status`` carrying etcd's
+    message (kubectl: ``Error from server: etcdserver: request is too large``).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(500, "", message)
 
 
 class EtcdUnreachable(EtcdError, ConnectionError):
