@@ -301,3 +301,21 @@ def test_etcd_keys_are_laid_out_as_kube_apiserver_does(etcd_server: Any, key: tu
         assert value["metadata"]["name"] == name and "resourceVersion" not in value["metadata"]
     finally:
         store.close()
+
+
+def test_an_object_over_etcds_request_limit_is_refused_with_etcds_message(etcd_server: Any) -> None:
+    from minikube_lite.api.errors import ApiError
+    from minikube_lite.api.etcd_store import EtcdStore
+
+    store = EtcdStore(etcd_server.endpoint, prefix=f"/big-{uuid.uuid4().hex[:8]}", compaction_interval=None)
+    store.start()
+    try:
+        big = obj("big")
+        big["spec"]["blob"] = "a" * 2_000_000  # etcd's default --max-request-bytes is 1.5 MiB
+        with pytest.raises(ApiError) as info:
+            store.create(PODS, big, fields(big))
+        assert (info.value.code, info.value.message) == (500, "etcdserver: request is too large")
+        assert store.get(PODS, "default", "big") is None
+        assert put(store, PODS, obj("small")) > 0  # the connection is still good
+    finally:
+        store.close()
