@@ -44,9 +44,17 @@ def _free_port() -> int:
 
 @dataclass
 class EtcdServer:
-    process: subprocess.Popen[bytes]
+    """One etcd member on loopback; ``stop``/``start`` again keeps its data and ports."""
+
+    binary: str
+    directory: Path
     client_port: int
-    data_dir: Path
+    peer_port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.directory / "data"
 
     @property
     def endpoint(self) -> str:
@@ -55,6 +63,35 @@ class EtcdServer:
     def url(self, prefix: str = "") -> str:
         """A ``--storage`` value for this server (``prefix`` keeps tests apart)."""
         return f"etcd://{self.endpoint}" + (f"/{prefix.strip('/')}" if prefix else "")
+
+    def start(self) -> None:
+        client_url, peer_url = f"http://127.0.0.1:{self.client_port}", f"http://127.0.0.1:{self.peer_port}"
+        log_path = self.directory / "etcd.log"
+        with log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [self.binary, "--name", "test", "--data-dir", str(self.data_dir),
+                 "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
+                 "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+                 "--initial-cluster", f"test={peer_url}", "--log-level", "warn"],
+                stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not _healthy(self.client_port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                tail = log_path.read_text(errors="replace")[-2000:]
+                raise EtcdUnavailable(f"etcd did not start: {tail}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _healthy(port: int) -> bool:
@@ -75,30 +112,9 @@ def run_etcd(binary: str | None = None) -> Iterator[EtcdServer]:
     if binary is None:
         raise EtcdUnavailable("etcd is not installed (scripts/install_etcd installs Debian's etcd-server)")
     with tempfile.TemporaryDirectory(prefix="minikube-lite-etcd-") as tmp:
-        data_dir = Path(tmp) / "data"
-        client, peer = _free_port(), _free_port()
-        client_url, peer_url = f"http://127.0.0.1:{client}", f"http://127.0.0.1:{peer}"
-        log = (Path(tmp) / "etcd.log").open("wb")
-        process = subprocess.Popen(
-            [binary, "--name", "test", "--data-dir", str(data_dir),
-             "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
-             "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-             "--initial-cluster", f"test={peer_url}", "--log-level", "warn"],
-            stdout=log, stderr=subprocess.STDOUT)
+        server = EtcdServer(binary, Path(tmp), _free_port(), _free_port())
+        server.start()
         try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while not _healthy(client):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    tail = (Path(tmp) / "etcd.log").read_text(errors="replace")[-2000:]
-                    raise EtcdUnavailable(f"etcd did not start: {tail}")
-                time.sleep(0.05)
-            yield EtcdServer(process, client, data_dir)
+            yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
+            server.stop()
