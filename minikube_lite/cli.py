@@ -37,6 +37,16 @@ def _log_level(value: str) -> str:
     return level
 
 
+def _storage(value: str) -> str:
+    from .api.backend import StorageUrlError, parse_storage_url
+
+    try:
+        parse_storage_url(value)
+    except StorageUrlError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     from .demo import LANGUAGES, SCENARIOS
 
@@ -57,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
                             "container port); default: the listening address, loopback for 0.0.0.0")
     serve.add_argument("--tls", action="store_true", help="serve https with a self-signed CA (in the kubeconfig)")
     serve.add_argument("--token", help="require this bearer token")
+    serve.add_argument("--storage", default="memory", type=_storage, metavar="URL",
+                       help="where objects live: memory (the default; gone at exit) or "
+                            "etcd://HOST:PORT[/PREFIX] (kept across restarts, shared by API servers)")
     serve.add_argument("--log-level", default="WARNING", type=_log_level, metavar="LEVEL",
                        help=f"one of {', '.join(LOG_LEVELS)} (any case; default WARNING)")
     demo = sub.add_parser("demo", help="narrated storage demos from the course, in-process")
@@ -160,7 +173,7 @@ async def _serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"--components: {exc}") from None
     cluster = Cluster(config, serve=True, host=args.host, port=args.port, token=args.token, tls=args.tls,
                       kubeconfig_path=kubeconfig, kubeconfig_server=args.kubeconfig_server,
-                      controllers=components)
+                      controllers=components, storage=args.storage)
     # Handlers first: a stop asked for while starting (or right after the banner) is a clean stop.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

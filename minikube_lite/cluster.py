@@ -25,7 +25,9 @@ import yaml
 from aiohttp import web
 
 from .api import crd
+from .api.backend import MEMORY, open_backend
 from .api.engine import ApiEngine
+from .api.errors import ApiError
 from .api.server import ApiServer
 from .client.inprocess import InProcessClient
 from .client.manifests import DEFAULT_FIELD_MANAGER, Manifests
@@ -122,7 +124,7 @@ class Cluster:
                  host: str = "127.0.0.1", port: int = 0, token: str | None = None, tls: bool = False,
                  kubeconfig_path: str | Path | None = None, controllers: bool | str | Iterable[str] = True,
                  history_size: int = 1000, kubeconfig_server: str | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, storage: str = MEMORY) -> None:
         self.config = config or _default_config().model_copy(deep=True)
         self.clock: Clock = clock or RealClock()
         #: ``seed`` makes every random choice of the cluster reproducible: generateName
@@ -131,8 +133,10 @@ class Cluster:
         #: draws never shift another's.
         self.seed = seed
         self.rng = random.Random(seed)
-        self.engine = ApiEngine(self.clock, history_size=history_size, rng=self.child_rng(),
-                                seeded_uids=seed is not None)
+        #: ``memory`` or ``etcd://HOST:PORT[/PREFIX]`` (see api/backend.py).
+        self.storage = storage
+        self.engine = ApiEngine(self.clock, store=open_backend(storage, history_size=history_size),
+                                rng=self.child_rng(), seeded_uids=seed is not None)
         crd.install(self.engine)
         self._register_admission()
         self.client = InProcessClient(self.engine)
@@ -179,6 +183,7 @@ class Cluster:
         await self.stop()
 
     async def start(self) -> None:
+        self.engine.store.start()
         await self._bootstrap_objects()
         from .cloud import MockCloud
 
@@ -199,26 +204,37 @@ class Cluster:
         if self.serve:
             await asyncio.create_task(self._serve(), context=self.logs.run_as("kube-apiserver"))
 
+    async def _ensure(self, resource: str, obj: dict[str, Any], namespace: str | None = None,
+                      **options: Any) -> dict[str, Any]:
+        """Create a bootstrap object; on a persistent store one kept from an earlier start stays
+        (and is what this returns)."""
+        try:
+            return await self.client.create(resource, obj, namespace, **options)
+        except ApiError as err:
+            if err.code != 409 or self.storage == MEMORY:
+                raise
+            return await self.client.get(resource, obj["metadata"]["name"], namespace)
+
     async def _bootstrap_objects(self) -> None:
         for ns in SYSTEM_NAMESPACES:
-            await self.client.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-            await self.client.create("serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
-                                                         "metadata": {"name": "default"}}, ns)
-        await self.client.create("services", KUBERNETES_SERVICE, "default", field_manager="kube-apiserver")
+            await self._ensure("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            await self._ensure("serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                   "metadata": {"name": "default"}}, ns)
+        await self._ensure("services", KUBERNETES_SERVICE, "default", field_manager="kube-apiserver")
         for crd_obj in builtin_crds():
-            await self.client.create("customresourcedefinitions", crd_obj)
+            await self._ensure("customresourcedefinitions", crd_obj)
         await self._create_apiserver_defaults()
         nodes = node_manifests(self.config, self.clock)
         for node in nodes:
-            self._nodes.append(await self.client.create("nodes", node, field_manager="kubelet"))
+            self._nodes.append(await self._ensure("nodes", node, field_manager="kubelet"))
         for resource, obj in apiserver_endpoints(nodes):
-            await self.client.create(resource, obj, "default", field_manager="kube-apiserver")
+            await self._ensure(resource, obj, "default", field_manager="kube-apiserver")
 
     async def _create_apiserver_defaults(self) -> None:
         """The apiserver's start objects: system PriorityClasses, RBAC defaults, APF, APIServices."""
         from .api.bootstrap import install
 
-        install(self.engine)
+        install(self.engine, keep_existing=self.storage != MEMORY)
 
     async def _create_config_objects(self) -> None:
         from .client.inprocess import resolve
@@ -230,7 +246,7 @@ class Cluster:
             resource = f"{rt.plural}.{rt.version}.{rt.group}" if rt.group else rt.plural
             resolve(self.engine, resource)
             ns = (obj.get("metadata") or {}).get("namespace") or ("default" if rt.namespaced else None)
-            await self.client.create(resource, obj, ns)
+            await self._ensure(resource, obj, ns)
 
     async def _create_system_pods(self) -> None:
         """The kube-system objects of the in-process components (see ``system_pods``)."""
@@ -243,10 +259,10 @@ class Cluster:
             ip = next((a.get("address") for a in (node.get("status") or {}).get("addresses") or []
                        if a.get("type") == "InternalIP"), "127.0.0.1")
             for pod in system_pods.control_plane_pods(node, self.clock.now(), str(ip)):
-                await self.client.create("pods", pod, "kube-system", field_manager="kubelet")
+                await self._ensure("pods", pod, "kube-system", field_manager="kubelet")
         disk = next((d.name for d in self.config.drivers if d.type == "cloud-disk"), "")
         for resource, obj in system_pods.addon_objects(disk):
-            await self.client.create(resource, obj, "kube-system", field_manager="kubeadm")
+            await self._ensure(resource, obj, "kube-system", field_manager="kubeadm")
 
     def _log_startup(self) -> None:
         from .system_pods import startup_lines
@@ -348,7 +364,7 @@ class Cluster:
             with contextlib.suppress(Exception):
                 await controller.stop()
         self.controllers.clear()
-        self.engine.store.close_all_watches()
+        self.engine.store.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

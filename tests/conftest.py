@@ -18,8 +18,37 @@ import pytest
 from minikube_lite.cluster import Cluster
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--cluster-storage", choices=["memory", "etcd"], default="memory",
+                     help="where every Cluster a test starts keeps its objects (etcd: a throwaway etcd, "
+                          "one key prefix per cluster)")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "allow_disk_leaks: skip the cloud-disk leak check at cluster teardown")
+    if config.getoption("--cluster-storage", "memory") == "etcd":
+        _run_clusters_on_etcd(config)
+
+
+def _run_clusters_on_etcd(config: pytest.Config) -> None:
+    """Start one etcd for the run and give every Cluster without a ``storage`` its own prefix on it."""
+    import contextlib
+    import functools
+    import uuid
+
+    from minikube_lite.testing.etcd import run_etcd
+
+    stack = contextlib.ExitStack()
+    server = stack.enter_context(run_etcd())
+    config.add_cleanup(stack.close)
+    original = Cluster.__init__
+
+    @functools.wraps(original)
+    def init(self: Cluster, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("storage", server.url(f"cluster-{uuid.uuid4().hex[:12]}"))
+        original(self, *args, **kwargs)
+
+    Cluster.__init__ = init  # type: ignore[method-assign]
 
 
 def _retained_handles(cluster: Cluster) -> set[str]:
@@ -83,3 +112,17 @@ def cloud_disk_leak_check(request: pytest.FixtureRequest, monkeypatch: pytest.Mo
     yield
     if failures:
         pytest.fail("cloud disk leak check failed at cluster teardown:\n  " + "\n  ".join(failures), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def etcd_server() -> Iterator[Any]:
+    """One real etcd for the session (temp data dir, free loopback ports); tests use their own prefixes."""
+    from minikube_lite.testing.etcd import EtcdUnavailable, etcd_binary, run_etcd
+
+    if etcd_binary() is None:
+        pytest.skip("etcd is not installed and could not be: run scripts/install_etcd (Debian's etcd-server)")
+    try:
+        with run_etcd() as server:
+            yield server
+    except EtcdUnavailable as exc:
+        pytest.skip(str(exc))

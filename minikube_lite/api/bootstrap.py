@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from .bootstrap_rbac import default_cluster_role_bindings, default_cluster_roles
+from .errors import ApiError
 from .priority_admission import SYSTEM_PRIORITY_CLASSES
 from .registry import Registry
 
@@ -130,14 +131,27 @@ _WRITTEN: dict[tuple[tuple[str, tuple[str, ...]], ...], list[tuple[tuple[str, st
 _WRITTEN_MAX = 8
 
 
-def install(engine: ApiEngine) -> None:
+def install(engine: ApiEngine, keep_existing: bool = False) -> None:
     """Write the start objects into a fresh engine.
 
     The first engine of a process (per set of served groups) takes the full create path
     (defaulting, admission, validation, managedFields); later ones store copies of what it
     wrote with a new uid and timestamps, which keeps ``Cluster`` start fast. The objects are
     the same either way: they do not depend on anything but the served groups.
+
+    ``keep_existing``: on a persistent store an earlier start wrote them already; those stay
+    as they are (a cluster admin may have changed them) and only missing ones are written.
     """
+    if keep_existing:
+        for obj in bootstrap_objects(engine.registry):
+            rt = engine.registry.for_kind(obj["apiVersion"], obj["kind"])
+            assert rt is not None, obj["kind"]
+            try:
+                engine.create(rt, None, obj, {"fieldManager": "kube-apiserver"})
+            except ApiError as err:
+                if err.code != 409:
+                    raise
+        return
     signature = tuple((group, tuple(versions)) for group, versions in engine.registry.groups().items())
     written = _WRITTEN.get(signature)
     if written is not None:

@@ -191,6 +191,28 @@ class ApiEngine:
         self._service_ip = 1
         # Hooks other layers add (CRD serving registers types here).
         self.on_write: list[Callable[[str, ResourceType, JSON, JSON | None], None]] = []
+        # A shared backend (etcd) also reports what other API servers wrote.
+        self.store.bind(self._stored_fields, self._remote_write)
+
+    def _resource_for_key(self, key: tuple[str, str]) -> ResourceType | None:
+        for rt in self.registry.all():
+            if rt.key == key:
+                return rt
+        return None
+
+    def _stored_fields(self, key: tuple[str, str], obj: JSON) -> dict[str, str]:
+        """The selectable fields of an object written elsewhere (unknown types: name and namespace)."""
+        rt = self._resource_for_key(key)
+        if rt is not None:
+            return rt.selectable_fields(obj)
+        meta = obj.get("metadata") or {}
+        return {"metadata.name": meta.get("name") or "", "metadata.namespace": meta.get("namespace") or ""}
+
+    def _remote_write(self, op: str, key: tuple[str, str], obj: JSON, old: JSON | None) -> None:
+        """Another API server on the same store wrote: run the hooks as if it had been us (CRDs)."""
+        rt = self._resource_for_key(key)
+        if rt is not None:
+            self._notify(op, rt, obj, old)
 
     # ---------------------------------------------------------------------------- helpers
 
@@ -318,6 +340,8 @@ class ApiEngine:
             if query.get("resourceVersionMatch") == "Exact" and rv is not None:
                 if rv < self.store.oldest_watchable(rt.key):
                     raise errors.gone_too_old(rv, self.store.oldest_watchable(rt.key) + 1)
+            if rv is not None and rv > self.store.resource_version:
+                self.store.wait_fresh(rv)  # another API server on the store wrote it; wait as the cacher does
             if rv is not None and rv > self.store.resource_version and query.get("resourceVersionMatch") != "":
                 raise ApiError(504, "Timeout",
                                f"Too large resource version: {rv}, current: {self.store.resource_version}",
@@ -368,6 +392,8 @@ class ApiEngine:
                             predicate: Callable[[StoredObject], bool] | None, send_initial: bool,
                             bookmarks: bool, rv: int | None, timeout_s: float | None) -> AsyncIterator[WatchItem]:
         initial = send_initial or rv is None or rv == 0
+        if rv is not None and rv > self.store.resource_version:
+            self.store.wait_fresh(rv)
         try:
             watcher = self.store.watch(rt.key, ns, predicate=predicate, initial=initial,
                                        since_rv=None if initial else rv)
@@ -564,6 +590,9 @@ class ApiEngine:
         if not isinstance(spec, dict) or spec.get("type") == "ExternalName":
             return
         if spec.get("clusterIP") in (None, ""):
+            if self._service_ip == 1:  # this server's first: continue after those a kept store holds
+                self._service_ip = max([1, *(_service_ip_index(s.object()) for s in
+                                             self.store.iter(("", "services")))])
             self._service_ip += 1
             ip = f"10.96.{self._service_ip // 250}.{self._service_ip % 250 + 1}"
             spec["clusterIP"] = ip
@@ -876,6 +905,14 @@ def _same_ignoring(new: JSON, old: JSON) -> bool:
     managers_old = [(e.get("manager"), e.get("operation"), e.get("fieldsV1")) for e in
                     (old.get("metadata") or {}).get("managedFields") or []]
     return managers_new == managers_old
+
+
+def _service_ip_index(service: JSON) -> int:
+    """The allocation counter behind a cluster IP ``10.96.a.b`` handed out here (0 for others)."""
+    parts = str((service.get("spec") or {}).get("clusterIP") or "").split(".")
+    if len(parts) != 4 or parts[:2] != ["10", "96"] or not all(p.isdigit() for p in parts[2:]):
+        return 0
+    return int(parts[2]) * 250 + int(parts[3]) - 1
 
 
 def _namespace_pending(rt: ResourceType, obj: JSON) -> bool:

@@ -1,7 +1,9 @@
 """The versioned in-memory store.
 
-A narrow, revisioned interface in the spirit of kine: one global resourceVersion counter,
-every write returns the new :class:`StoredObject`, and a watch is "the events after N".
+A narrow, revisioned interface in the spirit of kine (see :mod:`.backend`): one global
+resourceVersion counter, every write returns the new :class:`StoredObject`, and a watch is
+"the events after N". The same tables serve as the watch cache of the etcd backend, which
+feeds them through :meth:`Store.apply_put` / :meth:`Store.apply_delete` at etcd's revisions.
 
 Objects are kept as immutable orjson bytes plus the few indexed values selectors need
 (labels and selectable fields). Callers therefore can never mutate what is stored: every read
@@ -12,6 +14,7 @@ frame is a concatenation of stored bytes, with no re-encoding.
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -174,6 +177,8 @@ class Store:
         self.watch_backlog = watch_backlog
         self._tables: dict[ResourceKey, _Table] = {}
         self._rv = 0
+        # Compacted below this for every type (``compact``, or where an etcd cache's history starts).
+        self._floor_rv = 0
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -217,10 +222,15 @@ class Store:
             keys = iter(objects.keys())
         return (objects[k] for k in keys)
 
+    def list(self, key: ResourceKey, namespace: str | None = None) -> tuple[builtins.list[StoredObject], int]:
+        """Every object of a type (in one namespace), and the revision of the read."""
+        return builtins.list(self.iter(key, namespace)), self._rv
+
     def oldest_watchable(self, key: ResourceKey) -> int:
         """The smallest resourceVersion a watch on ``key`` may still start from."""
         table = self._tables.get(key)
-        return table.compacted_rv if table else 0
+        compacted = table.compacted_rv if table else 0
+        return compacted if compacted > self._floor_rv else self._floor_rv
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -281,13 +291,13 @@ class Store:
         self._record(table, Change(DELETED, tomb.rv, tomb, prev))
         return tomb
 
-    def drop_resource(self, key: ResourceKey) -> list[StoredObject]:
+    def drop_resource(self, key: ResourceKey) -> builtins.list[StoredObject]:
         """Forget every object of a type (a CRD was deleted), emitting DELETED for each."""
         table = self._tables.get(key)
         if table is None:
             return []
         gone = []
-        for ns, name in list(table.objects.keys()):
+        for ns, name in builtins.list(table.objects.keys()):
             gone.append(self.delete(key, ns, name))
         return gone
 
@@ -296,8 +306,64 @@ class Store:
         if len(table.history) > self.history_size:
             dropped = table.history.popleft()
             table.compacted_rv = dropped.rv
-        for watcher in list(table.watchers):
+        for watcher in builtins.list(table.watchers):
             watcher.offer(change)
+
+    def compact(self, revision: int) -> None:
+        """Forget the changes before ``revision``: a watch from ``revision - 1`` on still works."""
+        dropped_up_to = revision - 1
+        if dropped_up_to > self._floor_rv:
+            self._floor_rv = dropped_up_to
+        for table in self._tables.values():
+            while table.history and table.history[0].rv <= dropped_up_to:
+                table.history.popleft()
+            if dropped_up_to > table.compacted_rv:
+                table.compacted_rv = dropped_up_to
+
+    # -- applying changes committed elsewhere (the etcd backend's watch cache) --------------
+
+    def apply_put(self, key: ResourceKey, rv: int, obj: JSON, fields: Mapping[str, str]) -> StoredObject:
+        """Record a create or update that was committed at ``rv`` by the backing store."""
+        table = self._table(key)
+        stored = self._freeze(rv, obj, fields)
+        okey = (stored.namespace, stored.name)
+        prev: StoredObject | None = table.objects.get(okey)
+        table.objects[okey] = stored
+        if rv > self._rv:
+            self._rv = rv
+        self._record(table, Change(ADDED if prev is None else MODIFIED, rv, stored, prev))
+        return stored
+
+    def apply_delete(self, key: ResourceKey, rv: int, namespace: str, name: str) -> StoredObject | None:
+        """Record a delete committed at ``rv``; the DELETED event carries the last known state."""
+        if rv > self._rv:
+            self._rv = rv
+        table = self._tables.get(key)
+        prev: StoredObject | None = table.objects.pop((namespace, name), None) if table else None
+        if table is None or prev is None:
+            return None
+        tomb = self._freeze(rv, prev.object(), prev.fields)
+        self._record(table, Change(DELETED, rv, tomb, prev))
+        return tomb
+
+    def advance(self, rv: int) -> None:
+        """Move the revision forward without a change of ours (a write outside our keys)."""
+        if rv > self._rv:
+            self._rv = rv
+
+    def bind(self, fields_for: Callable[[ResourceKey, JSON], Mapping[str, str]],
+             on_remote: Callable[[str, ResourceKey, JSON, JSON | None], None] | None = None) -> None:
+        """How to index objects written elsewhere, and whom to tell; nobody else writes here."""
+
+    def start(self) -> None:
+        """Nothing to load: a memory store starts empty."""
+
+    def wait_fresh(self, rv: int) -> None:
+        """Wait (briefly) until the store has reached ``rv``; in memory nothing is on its way."""
+
+    def close(self) -> None:
+        """End every watch (the memory store holds no other resources)."""
+        self.close_all_watches()
 
     # -- watch -------------------------------------------------------------------------------
 
@@ -317,8 +383,9 @@ class Store:
             for stored in self.iter(key, namespace):
                 watcher.offer(Change(ADDED, stored.rv, stored, None), initial=True)
         elif since_rv is not None:
-            if since_rv < table.compacted_rv:
-                raise TooOldResourceVersion(since_rv, table.compacted_rv + 1)
+            oldest = self.oldest_watchable(key)
+            if since_rv < oldest:
+                raise TooOldResourceVersion(since_rv, oldest + 1)
             for change in table.history:
                 if change.rv > since_rv:
                     watcher.offer(change, initial=True)
@@ -333,7 +400,7 @@ class Store:
     def close_all_watches(self) -> None:
         """End every watch (server shutdown): their streams finish cleanly."""
         for table in self._tables.values():
-            for watcher in list(table.watchers):
+            for watcher in builtins.list(table.watchers):
                 watcher.close()
 
     def pending_watch_events(self) -> int:
