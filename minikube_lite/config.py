@@ -14,7 +14,7 @@ import ipaddress
 import re
 import uuid
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .clock import Clock, RealClock, rfc3339
+from .kube import quantity as kube_quantity
 
 __all__ = [
     "ClusterConfig", "CloudConfig", "CloudDurations", "CloudQuotas", "CloudFaultsConfig", "ScriptedFault",
@@ -71,31 +72,17 @@ class ConfigError(ValueError):
 
 # --------------------------------------------------------------------------- quantities
 
-_QUANTITY_RE = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([a-zA-Z]*|[eE][+-]?[0-9]+)$")
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-            "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
-            "P": Decimal("1e15"), "E": Decimal("1e18")}
-
-
 def parse_quantity(value: str | int | float) -> Decimal:
-    """A Kubernetes ``resource.Quantity`` as an exact Decimal (``"1.5Gi"``, ``"500m"``, ``"1e3"``)."""
+    """A Kubernetes ``resource.Quantity`` as an exact Decimal (``"1.5Gi"``, ``"500m"``, ``"1e3"``).
+
+    The grammar is :mod:`minikube_lite.kube.quantity`'s; only the error speaks the config file's
+    language (``invalid quantity "abc"``) so a bad node capacity names the value it could not read.
+    """
     text = str(value).strip()
-    m = _QUANTITY_RE.match(text)
-    if not m:
-        raise ValueError(f"invalid quantity {text!r}".replace("'", '"'))
-    number, suffix = m.group(1), m.group(2)
     try:
-        base = Decimal(number)
-    except InvalidOperation as exc:  # pragma: no cover - regex already guards
-        raise ValueError(f'invalid quantity "{text}"') from exc
-    if suffix in _BINARY:
-        return base * _BINARY[suffix]
-    if suffix in _DECIMAL:
-        return base * _DECIMAL[suffix]
-    if suffix[:1] in ("e", "E"):
-        return base * (Decimal(10) ** int(suffix[1:]))
-    raise ValueError(f'invalid quantity "{text}"')
+        return kube_quantity.parse_quantity(text)
+    except kube_quantity.QuantityError:
+        raise ValueError(f'invalid quantity "{text}"') from None
 
 
 def _quantity(value: Any) -> str:

@@ -21,9 +21,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..clock import rfc3339
+from ..kube.quantity import parse_quantity
 from .admission import CREATE, UPDATE, AdmissionContext
 from .errors import forbidden
-from .quantity import parse_quantity
 
 if TYPE_CHECKING:
     from .engine import ApiEngine

@@ -24,10 +24,10 @@ from decimal import Decimal
 from typing import Any
 
 from ..api.errors import ApiError
-from ..api.quantity import format_quantity, parse_quantity
 from ..client.base import JSON, Client
 from ..clock import Clock
 from ..csi import spec
+from ..kube.quantity import format_quantity, parse_quantity
 from .provisioner import (
     CallError,
     Capabilities,

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..api.quantity import canonical
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
 from ..csi import spec
+from ..kube.quantity import canonical
 from . import resize_status as rs
 from .runtime import DONE, Backoff, Controller, Key, Result, get_or_none, namespaced_key, split_key
 

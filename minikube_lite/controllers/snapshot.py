@@ -20,10 +20,10 @@ from decimal import Decimal
 from typing import Any
 
 from ..api.errors import ApiError
-from ..api.quantity import format_quantity
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..kube.quantity import format_quantity
 from .runtime import DONE, Backoff, Controller, Result, WorkQueue, split_key
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..api import selectors
-from ..api.quantity import parse_quantity
+from ..kube.quantity import parse_quantity
 
 JSON = dict[str, Any]
 

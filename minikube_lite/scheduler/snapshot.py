@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import Clock
-from . import quantity
+from ..kube import quantity
 from .matching import REGION_LABELS, ZONE_LABELS
 
 JSON = dict[str, Any]

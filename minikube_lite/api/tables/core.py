@@ -10,7 +10,7 @@ import ipaddress
 from typing import Any
 
 from minikube_lite.api.duration import UNKNOWN, age, human_duration, parse_timestamp
-from minikube_lite.api.quantity import canonical
+from minikube_lite.kube.quantity import canonical
 
 from .common import (
     JSON,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ...api.quantity import format_quantity, parse_quantity
 from ...client.base import JSON
+from ...kube.quantity import format_quantity, parse_quantity
 from .messages import ANN_BETA_STORAGE_CLASS, ANN_BETA_STORAGE_PROVISIONER, ANN_STORAGE_PROVISIONER
 
 

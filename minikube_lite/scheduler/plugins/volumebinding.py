@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ...client.base import ApiError
+from ...kube.quantity import value as qvalue
 from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
 from ..matching import (
     HOSTNAME_LABEL,
@@ -22,7 +23,6 @@ from ..matching import (
     match_topology_selector_terms,
     pv_node_affinity_matches,
 )
-from ..quantity import value as qvalue
 from ..snapshot import JSON, _rv, pv_class, pvc_class
 
 NAME = "VolumeBinding"
