@@ -23,26 +23,26 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from .clock import Clock, RealClock, rfc3339
 from .kube import quantity as kube_quantity
+from .kube.names import (
+    CONTROL_PLANE_LABEL,
+    CONTROL_PLANE_TAINT,
+    EXCLUDE_LB_LABEL,
+    HOSTNAME_LABEL,
+    INSTANCE_TYPE_LABEL,
+    LEGACY_INSTANCE_TYPE_LABEL,
+    LEGACY_REGION_LABEL,
+    LEGACY_ZONE_LABEL,
+    REGION_LABEL,
+    ZONE_LABEL,
+)
 
 __all__ = [
     "ClusterConfig", "CloudConfig", "CloudDurations", "CloudQuotas", "CloudFaultsConfig", "ScriptedFault",
     "DriverConfig", "NodeConfig", "TaintConfig", "Timings", "ResolvedNode", "ConfigError",
     "load_config", "node_manifests", "parse_quantity", "parse_duration", "instance_id_for_node",
-    "ZONE_LABEL", "REGION_LABEL", "HOSTNAME_LABEL", "LEGACY_ZONE_LABEL", "LEGACY_REGION_LABEL",
-    "CONTROL_PLANE_LABEL", "CONTROL_PLANE_TAINT", "CLOUD_DISK_DRIVER", "HOSTPATH_DRIVER",
+    "CLOUD_DISK_DRIVER", "HOSTPATH_DRIVER",
 ]
 
-# Well-known labels (storage.md 5.1, k8s.io/api core/v1/well_known_labels.go).
-ZONE_LABEL = "topology.kubernetes.io/zone"
-REGION_LABEL = "topology.kubernetes.io/region"
-HOSTNAME_LABEL = "kubernetes.io/hostname"
-LEGACY_ZONE_LABEL = "failure-domain.beta.kubernetes.io/zone"
-LEGACY_REGION_LABEL = "failure-domain.beta.kubernetes.io/region"
-INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
-LEGACY_INSTANCE_TYPE_LABEL = "beta.kubernetes.io/instance-type"
-CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane"
-EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
 CLOUD_DISK_DRIVER = "diskplugin.csi.alibabacloud.com"
 HOSTPATH_DRIVER = "hostpath.csi.k8s.io"

@@ -31,6 +31,7 @@ from ..client.base import JSON, Client
 from ..client.events import AGGREGATION_WINDOW, NORMAL, WARNING, EventRecorder, involved_object
 from ..clock import Clock, parse_time, rfc3339
 from ..config import COND_NOT_READY, ClusterConfig
+from ..kube.names import PVC_PROTECTION_FINALIZER
 from . import container_lifecycle
 from .attach_detach import attach_required, attachment_name, pod_claims
 from .container_lifecycle import EXIT_AFTER_ANNOTATION, EXIT_CODE_ANNOTATION, REASON_CRASH_LOOP
@@ -72,7 +73,6 @@ MSG_PV_FETCH = "failed to fetch PV {pv} from API server: {error}"
 MSG_PV_NO_CLAIM_REF = ("found PV object {pv} but it has a nil pv.Spec.ClaimRef indicating it is not yet bound "
                        "to the claim")
 MSG_NOT_FOUND = '{resource} "{name}" not found'
-PVC_PROTECTION_FINALIZER = "kubernetes.io/pvc-protection"
 # pkg/kubelet/status/generate.go
 REASON_CONTAINERS_NOT_READY = "ContainersNotReady"
 MSG_CONTAINERS_NOT_READY = "containers with unready status: [{names}]"

@@ -29,6 +29,7 @@ from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, parse_time, rfc3339, rfc3339_micro
 from ..config import COND_DISK, COND_MEMORY, COND_NOT_READY, COND_PID, COND_READY, ClusterConfig
+from ..kube.names import TAINT_UNREACHABLE
 from .runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,6 @@ EVENT_NODE_READY = "NodeReady"
 MSG_NODE_STATUS_NOW = "Node {node} status is now: {status}"
 MSG_POD_NODE_NOT_READY = "Node is not ready"
 # k8s.io/api core/v1 well_known_taints.go
-TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
 
 NODE_CONTROLLER = "node-controller"
 KUBELET = "kubelet"

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..clock import Clock
+from ..kube import names
 from . import volume_util as vu
 from .runtime import DONE, Controller, Result, get_or_none, split_key
 
@@ -87,8 +88,8 @@ class PVCProtectionController(Controller):
         def claim_keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
             if event == "DELETED":
                 return []
-            if needs_finalizer(obj, vu.PVC_PROTECTION_FINALIZER) or \
-                    is_deletion_candidate(obj, vu.PVC_PROTECTION_FINALIZER):
+            if needs_finalizer(obj, names.PVC_PROTECTION_FINALIZER) or \
+                    is_deletion_candidate(obj, names.PVC_PROTECTION_FINALIZER):
                 return [vu.claim_key(obj)]
             return []
 
@@ -114,14 +115,14 @@ class PVCProtectionController(Controller):
         if claim is None:
             return DONE
         finalizers = list(vu.meta(claim).get("finalizers") or [])
-        if is_deletion_candidate(claim, vu.PVC_PROTECTION_FINALIZER):
+        if is_deletion_candidate(claim, names.PVC_PROTECTION_FINALIZER):
             if not await self._is_being_used(claim):
                 await _set_finalizers(self.client, "persistentvolumeclaims", claim,
-                                      [f for f in finalizers if f != vu.PVC_PROTECTION_FINALIZER])
+                                      [f for f in finalizers if f != names.PVC_PROTECTION_FINALIZER])
             return DONE
-        if needs_finalizer(claim, vu.PVC_PROTECTION_FINALIZER):
+        if needs_finalizer(claim, names.PVC_PROTECTION_FINALIZER):
             await _set_finalizers(self.client, "persistentvolumeclaims", claim,
-                                  [*finalizers, vu.PVC_PROTECTION_FINALIZER])
+                                  [*finalizers, names.PVC_PROTECTION_FINALIZER])
         return DONE
 
     async def _is_being_used(self, claim: JSON) -> bool:
@@ -145,8 +146,8 @@ class PVProtectionController(Controller):
         def volume_keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
             if event == "DELETED":
                 return []
-            if needs_finalizer(obj, vu.PV_PROTECTION_FINALIZER) or \
-                    is_deletion_candidate(obj, vu.PV_PROTECTION_FINALIZER):
+            if needs_finalizer(obj, names.PV_PROTECTION_FINALIZER) or \
+                    is_deletion_candidate(obj, names.PV_PROTECTION_FINALIZER):
                 return [vu.name_of(obj)]
             return []
 
@@ -157,11 +158,11 @@ class PVProtectionController(Controller):
         if volume is None:
             return DONE
         finalizers = list(vu.meta(volume).get("finalizers") or [])
-        if is_deletion_candidate(volume, vu.PV_PROTECTION_FINALIZER):
+        if is_deletion_candidate(volume, names.PV_PROTECTION_FINALIZER):
             if vu.phase_of(volume) != "Bound":
                 await _set_finalizers(self.client, "persistentvolumes", volume,
-                                      [f for f in finalizers if f != vu.PV_PROTECTION_FINALIZER])
+                                      [f for f in finalizers if f != names.PV_PROTECTION_FINALIZER])
             return DONE
-        if needs_finalizer(volume, vu.PV_PROTECTION_FINALIZER):
-            await _set_finalizers(self.client, "persistentvolumes", volume, [*finalizers, vu.PV_PROTECTION_FINALIZER])
+        if needs_finalizer(volume, names.PV_PROTECTION_FINALIZER):
+            await _set_finalizers(self.client, "persistentvolumes", volume, [*finalizers, names.PV_PROTECTION_FINALIZER])
         return DONE

@@ -11,6 +11,13 @@ historical import path, ``minikube_lite.controllers.provisioner``, working uncha
 
 from __future__ import annotations
 
+from ..kube.names import (
+    ANN_BETA_STORAGE_CLASS,
+    ANN_BETA_STORAGE_PROVISIONER,
+    ANN_PROVISIONED_BY,
+    ANN_SELECTED_NODE,
+    ANN_STORAGE_PROVISIONER,
+)
 from .provisioning.controller import (
     INFEASIBLE_BACKOFF_FACTOR,
     ExternalProvisioner,
@@ -44,13 +51,8 @@ from .provisioning.fields import (
     request_bytes,
 )
 from .provisioning.messages import (
-    ANN_BETA_STORAGE_CLASS,
-    ANN_BETA_STORAGE_PROVISIONER,
     ANN_DELETION_SECRET_NAME,
     ANN_DELETION_SECRET_NAMESPACE,
-    ANN_PROVISIONED_BY,
-    ANN_SELECTED_NODE,
-    ANN_STORAGE_PROVISIONER,
     CLONE_FINALIZER,
     CSI_PARAMETER_PREFIX,
     KNOWN_PREFIXED_KEYS,

@@ -21,6 +21,7 @@ from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock
+from ..kube import names
 from . import volume_util as vu
 from .runtime import DONE, Controller, Result
 
@@ -159,7 +160,7 @@ class PersistentVolumeController(Controller):
 
     def _claim_settled(self, claim: JSON) -> bool:
         name = vu.spec_of(claim).get("volumeName") or ""
-        if not name or vu.phase_of(claim) != "Bound" or not vu.has_annotation(claim, vu.ANN_BIND_COMPLETED):
+        if not name or vu.phase_of(claim) != "Bound" or not vu.has_annotation(claim, names.ANN_BIND_COMPLETED):
             return False
         volume = self.volumes.get(name)
         if volume is None or not self._volume_settled(volume):
@@ -238,7 +239,7 @@ class PersistentVolumeController(Controller):
     # ------------------------------------------------------------------ claims (§1.4-§1.6)
 
     async def sync_claim(self, claim: JSON) -> None:
-        if not vu.has_annotation(claim, vu.ANN_BIND_COMPLETED):
+        if not vu.has_annotation(claim, names.ANN_BIND_COMPLETED):
             await self._sync_unbound_claim(claim)
         else:
             await self._sync_bound_claim(claim)
@@ -283,7 +284,7 @@ class PersistentVolumeController(Controller):
             await self.bind(volume, claim)
             return
         await self.recorder.event(claim, WARNING, REASON_FAILED_BINDING, MSG_ALREADY_BOUND.format(volume_name))
-        if vu.has_annotation(claim, vu.ANN_BOUND_BY_CONTROLLER):
+        if vu.has_annotation(claim, names.ANN_BOUND_BY_CONTROLLER):
             raise RuntimeError(f'invalid binding of claim "{vu.claim_key(claim)}" to volume "{volume_name}": '
                                f'volume already claimed by "{vu.claimref_key(vu.spec_of(volume)["claimRef"])}"')
         await self._update_claim_status(claim, "Pending", None)
@@ -350,11 +351,11 @@ class PersistentVolumeController(Controller):
 
     async def _set_claim_provisioner(self, claim: JSON, provisioner: str) -> JSON:
         """Both storage-provisioner annotations, written together, skipped when the GA one is already right."""
-        if vu.annotations_of(claim).get(vu.ANN_STORAGE_PROVISIONER) == provisioner:
+        if vu.annotations_of(claim).get(names.ANN_STORAGE_PROVISIONER) == provisioner:
             return claim
         new = copy.deepcopy(claim)
-        vu.set_annotation(new, vu.ANN_BETA_STORAGE_PROVISIONER, provisioner)
-        vu.set_annotation(new, vu.ANN_STORAGE_PROVISIONER, provisioner)
+        vu.set_annotation(new, names.ANN_BETA_STORAGE_PROVISIONER, provisioner)
+        vu.set_annotation(new, names.ANN_STORAGE_PROVISIONER, provisioner)
         updated = await self.client.update("persistentvolumeclaims", new, vu.namespace_of(claim),
                                            field_manager=FIELD_MANAGER)
         return _with_kind(updated, "PersistentVolumeClaim")
@@ -423,17 +424,17 @@ class PersistentVolumeController(Controller):
 
     async def _bind_claim_to_volume(self, claim: JSON, volume: JSON) -> JSON:
         if vu.spec_of(claim).get("volumeName") == vu.name_of(volume) and \
-                vu.has_annotation(claim, vu.ANN_BIND_COMPLETED):
+                vu.has_annotation(claim, names.ANN_BIND_COMPLETED):
             return claim   # already bound: skip copying the claim on every resync
         new = copy.deepcopy(claim)
         dirty = False
         if vu.spec_of(claim).get("volumeName") != vu.name_of(volume):
             new.setdefault("spec", {})["volumeName"] = vu.name_of(volume)
             dirty = True
-            if not vu.has_annotation(new, vu.ANN_BOUND_BY_CONTROLLER):
-                vu.set_annotation(new, vu.ANN_BOUND_BY_CONTROLLER, "yes")
-        if not vu.has_annotation(new, vu.ANN_BIND_COMPLETED):
-            vu.set_annotation(new, vu.ANN_BIND_COMPLETED, "yes")
+            if not vu.has_annotation(new, names.ANN_BOUND_BY_CONTROLLER):
+                vu.set_annotation(new, names.ANN_BOUND_BY_CONTROLLER, "yes")
+        if not vu.has_annotation(new, names.ANN_BIND_COMPLETED):
+            vu.set_annotation(new, names.ANN_BIND_COMPLETED, "yes")
             dirty = True
         if not dirty:
             return claim
@@ -497,7 +498,7 @@ class PersistentVolumeController(Controller):
             await self._update_volume_phase(volume, "Bound", "")
             return
         # The claim is bound to another volume.
-        if vu.has_annotation(volume, vu.ANN_DYNAMICALLY_PROVISIONED) and \
+        if vu.has_annotation(volume, names.ANN_PROVISIONED_BY) and \
                 vu.spec_of(volume).get("persistentVolumeReclaimPolicy") == "Delete":
             if vu.phase_of(volume) not in ("Released", "Failed"):
                 volume = await self._update_volume_phase(volume, "Released", "")
@@ -508,10 +509,10 @@ class PersistentVolumeController(Controller):
     async def _unbind_volume(self, volume: JSON) -> None:
         """Undo a controller binding; for a user pre-bind clear only the claimRef UID."""
         new = copy.deepcopy(volume)
-        if vu.has_annotation(volume, vu.ANN_BOUND_BY_CONTROLLER):
+        if vu.has_annotation(volume, names.ANN_BOUND_BY_CONTROLLER):
             new["spec"].pop("claimRef", None)
             anns = new["metadata"].get("annotations") or {}
-            anns.pop(vu.ANN_BOUND_BY_CONTROLLER, None)
+            anns.pop(names.ANN_BOUND_BY_CONTROLLER, None)
             if anns:
                 new["metadata"]["annotations"] = anns
             else:
@@ -524,7 +525,7 @@ class PersistentVolumeController(Controller):
     # ------------------------------------------------------------------ reclaim (§1.10)
 
     async def _reclaim_volume(self, volume: JSON) -> None:
-        if vu.annotations_of(volume).get(vu.ANN_MIGRATED_TO):
+        if vu.annotations_of(volume).get(names.ANN_MIGRATED_TO):
             return  # the external provisioner owns a migrated volume
         policy = vu.spec_of(volume).get("persistentVolumeReclaimPolicy")
         if policy == "Retain":
@@ -541,7 +542,7 @@ class PersistentVolumeController(Controller):
                                                    MSG_UNKNOWN_RECLAIM_POLICY)
 
     def _is_external_deleter(self, volume: JSON) -> bool:
-        provisioned_by = vu.annotations_of(volume).get(vu.ANN_DYNAMICALLY_PROVISIONED) or ""
+        provisioned_by = vu.annotations_of(volume).get(names.ANN_PROVISIONED_BY) or ""
         if provisioned_by and not provisioned_by.startswith(IN_TREE_PREFIX):
             return True
         return vu.spec_of(volume).get("csi") is not None

@@ -23,6 +23,7 @@ from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..kube.names import ANN_SNAPSHOT_DEFAULT_CLASS
 from ..kube.quantity import format_quantity
 from .runtime import DONE, Backoff, Controller, Result, WorkQueue, split_key
 
@@ -38,7 +39,6 @@ VSCLASS = "volumesnapshotclasses.snapshot.storage.k8s.io"
 
 # Names, annotations and finalizers [ES pkg/utils/util.go].
 CONTENT_PREFIX = "snapcontent-"
-ANN_DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
 FINALIZER_VS_AS_SOURCE = "snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection"
 FINALIZER_VS_BOUND = "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"
 FINALIZER_VSC_BOUND = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
@@ -421,7 +421,7 @@ class SnapshotController(Controller):
             if not driver:
                 raise SnapshotError(ERR_NON_CSI_SNAPSHOT.format(key=snapshot_key(vs)))
             candidates = [c for c in self.classes.list()
-                          if (_meta(c).get("annotations") or {}).get(ANN_DEFAULT_CLASS) == "true"
+                          if (_meta(c).get("annotations") or {}).get(ANN_SNAPSHOT_DEFAULT_CLASS) == "true"
                           and c.get("driver") == driver]
             if not candidates:
                 raise SnapshotError(ERR_NO_DEFAULT_CLASS)

@@ -13,25 +13,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..api import selectors
+from ..kube.names import (
+    ANN_BETA_IS_DEFAULT_CLASS,
+    ANN_BETA_STORAGE_CLASS,
+    ANN_BOUND_BY_CONTROLLER,
+    ANN_IS_DEFAULT_CLASS,
+    ANN_SELECTED_NODE,
+)
 from ..kube.quantity import parse_quantity
 
 JSON = dict[str, Any]
 
 # storage.md §0.1 annotations.
-ANN_BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
-ANN_BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
-ANN_SELECTED_NODE = "volume.kubernetes.io/selected-node"
-ANN_STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
-ANN_BETA_STORAGE_PROVISIONER = "volume.beta.kubernetes.io/storage-provisioner"
-ANN_DYNAMICALLY_PROVISIONED = "pv.kubernetes.io/provisioned-by"
-ANN_MIGRATED_TO = "pv.kubernetes.io/migrated-to"
-ANN_BETA_STORAGE_CLASS = "volume.beta.kubernetes.io/storage-class"
-ANN_IS_DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
-ANN_BETA_IS_DEFAULT_CLASS = "storageclass.beta.kubernetes.io/is-default-class"
 
 # storage.md §0.2 finalizers.
-PVC_PROTECTION_FINALIZER = "kubernetes.io/pvc-protection"
-PV_PROTECTION_FINALIZER = "kubernetes.io/pv-protection"
 
 WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
 

@@ -20,9 +20,6 @@ from ..api.selectors import (  # noqa: F401  (re-exported: the plugins import th
 
 JSON = dict[str, Any]
 
-ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
-REGION_LABELS = ("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region")
-HOSTNAME_LABEL = "kubernetes.io/hostname"
 
 
 def match_topology_selector_terms(terms: Sequence[Mapping[str, Any]] | None, labels: Mapping[str, str]) -> bool:

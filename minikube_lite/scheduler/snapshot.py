@@ -16,7 +16,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..kube import quantity
-from .matching import REGION_LABELS, ZONE_LABELS
+from ..kube.names import ANN_BETA_STORAGE_CLASS, REGION_LABELS, ZONE_LABELS
 
 JSON = dict[str, Any]
 
@@ -272,16 +272,16 @@ class AssumeCache:
 def pv_class(pv: JSON) -> str:
     """``GetPersistentVolumeClass``: the beta annotation wins over ``spec.storageClassName``."""
     ann = (pv.get("metadata") or {}).get("annotations") or {}
-    if "volume.beta.kubernetes.io/storage-class" in ann:
-        return str(ann["volume.beta.kubernetes.io/storage-class"])
+    if ANN_BETA_STORAGE_CLASS in ann:
+        return str(ann[ANN_BETA_STORAGE_CLASS])
     return str((pv.get("spec") or {}).get("storageClassName") or "")
 
 
 def pvc_class(pvc: JSON) -> str:
     """``GetPersistentVolumeClaimClass``: the beta annotation wins over ``spec.storageClassName``."""
     ann = (pvc.get("metadata") or {}).get("annotations") or {}
-    if "volume.beta.kubernetes.io/storage-class" in ann:
-        return str(ann["volume.beta.kubernetes.io/storage-class"])
+    if ANN_BETA_STORAGE_CLASS in ann:
+        return str(ann[ANN_BETA_STORAGE_CLASS])
     return str((pvc.get("spec") or {}).get("storageClassName") or "")
 
 

@@ -31,6 +31,7 @@ from ...client.events import NORMAL, WARNING, EventRecorder
 from ...client.informer import Informer
 from ...clock import Clock
 from ...csi import spec
+from ...kube.names import ANN_PROVISIONED_BY, ANN_SELECTED_NODE
 from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from . import restore
 from .driver import CallError, Capabilities, create_volume, delete_volume, get_capabilities
@@ -50,8 +51,6 @@ from .fields import (
     request_bytes,
 )
 from .messages import (
-    ANN_PROVISIONED_BY,
-    ANN_SELECTED_NODE,
     CLONE_FINALIZER,
     MSG_CAPACITY_TOO_SMALL,
     MSG_CSINODE_NOT_FOUND,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ...client.base import JSON
+from ...kube.names import ANN_BETA_STORAGE_CLASS, ANN_BETA_STORAGE_PROVISIONER, ANN_STORAGE_PROVISIONER
 from ...kube.quantity import format_quantity, parse_quantity
-from .messages import ANN_BETA_STORAGE_CLASS, ANN_BETA_STORAGE_PROVISIONER, ANN_STORAGE_PROVISIONER
 
 
 def annotations_of(obj: JSON) -> dict[str, str]:

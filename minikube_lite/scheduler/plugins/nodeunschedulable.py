@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from ...kube.names import TAINT_NODE_UNSCHEDULABLE
 from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, Status
 from ..matching import tolerates_taint
 from ..snapshot import JSON
 
 NAME = "NodeUnschedulable"
 ERR_REASON_UNSCHEDULABLE = "node(s) were unschedulable"
-TAINT_NODE_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 _TAINT = {"key": TAINT_NODE_UNSCHEDULABLE, "effect": "NoSchedule"}
 
 

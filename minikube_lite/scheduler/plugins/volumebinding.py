@@ -15,10 +15,16 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ...client.base import ApiError
+from ...kube.names import (
+    ANN_BIND_COMPLETED,
+    ANN_BOUND_BY_CONTROLLER,
+    ANN_SELECTED_NODE,
+    HOSTNAME_LABEL,
+    NOT_SUPPORTED_PROVISIONER,
+)
 from ...kube.quantity import value as qvalue
 from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
 from ..matching import (
-    HOSTNAME_LABEL,
     match_label_selector,
     match_topology_selector_terms,
     pv_node_affinity_matches,
@@ -49,10 +55,6 @@ ERR_NODE_NOT_FOUND = 'failed to get node "{0}": node "{0}" not found'
 ERR_POD_GONE = 'failed to get pod {}/{} from the pod lister: pod "{}" not found'
 ERR_PV_AFFINITY = 'pv "{}" node affinity doesn\'t match node "{}": no matching NodeSelectorTerms'
 
-ANN_BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
-ANN_BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
-ANN_SELECTED_NODE = "volume.kubernetes.io/selected-node"
-NOT_SUPPORTED_PROVISIONER = "kubernetes.io/no-provisioner"
 DEFAULT_BIND_TIMEOUT_SECONDS = 600.0
 POLL_INTERVAL_SECONDS = 1.0
 

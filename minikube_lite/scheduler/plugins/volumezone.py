@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ...kube.names import LEGACY_REGION_LABEL, LEGACY_ZONE_LABEL, REGION_LABEL, ZONE_LABEL
 from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
 from ..snapshot import JSON, pvc_class
 from .volumebinding import claim_names
@@ -18,10 +19,8 @@ ERR_PVC_NOT_FOUND = 'persistentvolumeclaim "{}" not found'
 ERR_PV_NOT_FOUND = 'persistentvolume "{}" not found'
 ERR_SC_NOT_FOUND = 'storageclass.storage.k8s.io "{}" not found'
 _STATE_KEY = "PreFilter" + NAME
-TOPOLOGY_LABELS = ("failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region",
-                   "topology.kubernetes.io/zone", "topology.kubernetes.io/region")
-_TO_GA = {"failure-domain.beta.kubernetes.io/zone": "topology.kubernetes.io/zone",
-          "failure-domain.beta.kubernetes.io/region": "topology.kubernetes.io/region"}
+TOPOLOGY_LABELS = (LEGACY_ZONE_LABEL, LEGACY_REGION_LABEL, ZONE_LABEL, REGION_LABEL)
+_TO_GA = {LEGACY_ZONE_LABEL: ZONE_LABEL, LEGACY_REGION_LABEL: REGION_LABEL}
 
 
 @dataclass(frozen=True)
