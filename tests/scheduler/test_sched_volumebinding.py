@@ -7,6 +7,7 @@ from _sched_builders import HOST, ZONE, node, pod, pv, pvc, sc, schedule, three_
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.kube import names
+from minikube_lite.kube.volumes import find_matching_volume
 from minikube_lite.scheduler.framework import Code, CycleState, Handle, NodeInfo
 from minikube_lite.scheduler.plugins import volumebinding as vb
 from minikube_lite.scheduler.snapshot import Snapshot
@@ -324,7 +325,7 @@ _pv_strategy = hs.builds(
 def test_prepare_matching_agrees_with_find_matching_volume(volumes, size, node_name):
     claim = pvc("data", "local", size=f"{size}Gi")
     n = node(node_name)
-    want = vb.find_matching_volume(claim, volumes, n, set(), True)
+    want = find_matching_volume(claim, volumes, node=n, excluded=set(), delay_binding=True)
     prebound, cands = vb.prepare_matching(claim, volumes)
     if prebound is not None:
         got = prebound if vb.pv_node_affinity_matches(prebound, n) else None

@@ -15,7 +15,7 @@ import orjson
 from ...api.errors import ApiError
 from ...client.base import JSON
 from ...clock import parse_time
-from ..volume_util import match_label_selector
+from ...kube.selectors import match_label_selector
 
 # rand.SafeEncodeString's alphabet: no vowels (no words) and no look-alike characters.
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"

@@ -16,7 +16,7 @@ from ...api.errors import ApiError
 from ...client.base import JSON, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
 from ...clock import Clock, parse_time
-from ...scheduler.matching import match_node_selector_terms, tolerates_taint
+from ...kube.selectors import match_node_selector_terms, tolerates_taint
 from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .common import (
     CONTROLLER_INDEX,

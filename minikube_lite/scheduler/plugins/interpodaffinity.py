@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ...kube.selectors import match_label_selector
 from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
-from ..matching import match_label_selector
 from ..snapshot import JSON, required_anti_affinity_terms
 
 NAME = "InterPodAffinity"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ...kube.selectors import match_node_selector_term, match_node_selector_terms
 from ..framework import (
     MAX_NODE_SCORE,
     ClusterEvent,
@@ -15,7 +16,6 @@ from ..framework import (
     Status,
     default_normalize_score,
 )
-from ..matching import match_node_selector_term, match_node_selector_terms
 from ..snapshot import JSON
 
 NAME = "NodeAffinity"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ...kube.names import TAINT_NODE_UNSCHEDULABLE
+from ...kube.selectors import tolerates_taint
 from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, Status
-from ..matching import tolerates_taint
 from ..snapshot import JSON
 
 NAME = "NodeUnschedulable"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from ...kube.volumes import claim_class
 from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
-from ..snapshot import JSON, Snapshot, pvc_class
+from ..snapshot import JSON, Snapshot
 from .volumebinding import ERR_PVC_NOT_FOUND, claim_names
 
 NAME = "NodeVolumeLimits"
@@ -35,13 +36,13 @@ def attachable_volumes(snapshot: Snapshot, pod: JSON, new_pod: bool) -> tuple[di
             continue
         pv_name = (pvc.get("spec") or {}).get("volumeName") or ""
         if not pv_name:
-            sc = snapshot.storage_classes.get(pvc_class(pvc))
+            sc = snapshot.storage_classes.get(claim_class(pvc))
             if sc is not None and sc.get("provisioner"):
                 out[f"{sc['provisioner']}/{ns}-{name}"] = str(sc["provisioner"])
             continue
         pv = snapshot.pvs.get_api(pv_name)
         if pv is None:
-            sc = snapshot.storage_classes.get(pvc_class(pvc))
+            sc = snapshot.storage_classes.get(claim_class(pvc))
             if sc is not None and sc.get("provisioner"):
                 out[f"{sc['provisioner']}/{ns}-{name}"] = str(sc["provisioner"])
             continue

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ...kube.names import HOSTNAME_LABEL
+from ...kube.selectors import match_label_selector, tolerates_taint
 from ..framework import (
     MAX_NODE_SCORE,
     ClusterEvent,
@@ -22,7 +23,6 @@ from ..framework import (
     PreFilterResult,
     Status,
 )
-from ..matching import match_label_selector, tolerates_taint
 from ..snapshot import JSON
 from .nodeaffinity import pod_matches_node_selector_and_affinity
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from ...kube.selectors import tolerates_taint
 from ..framework import (
     MAX_NODE_SCORE,
     ClusterEvent,
@@ -14,7 +15,6 @@ from ..framework import (
     Status,
     default_normalize_score,
 )
-from ..matching import tolerates_taint
 from ..snapshot import JSON
 
 NAME = "TaintToleration"

@@ -23,13 +23,23 @@ from ...kube.names import (
     NOT_SUPPORTED_PROVISIONER,
 )
 from ...kube.quantity import value as qvalue
-from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
-from ..matching import (
+from ...kube.selectors import (
     match_label_selector,
     match_topology_selector_terms,
     pv_node_affinity_matches,
 )
-from ..snapshot import JSON, _rv, pv_class, pvc_class
+from ...kube.volumes import (
+    access_modes_ok,
+    claim_class,
+    claim_request,
+    is_delay_binding_mode,
+    is_volume_bound_to_claim,
+    volume_capacity,
+    volume_class,
+    volume_mode,
+)
+from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
+from ..snapshot import JSON, _rv
 
 NAME = "VolumeBinding"
 _STATE_KEY = NAME
@@ -80,88 +90,8 @@ def _ns(obj: JSON) -> str:
     return str((obj.get("metadata") or {}).get("namespace") or "default")
 
 
-def pvc_request(pvc: JSON) -> int:
-    req = (((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
-    return qvalue(req) if req is not None else 0
-
-
 def is_pvc_fully_bound(pvc: JSON) -> bool:
     return bool((pvc.get("spec") or {}).get("volumeName")) and ANN_BIND_COMPLETED in _ann(pvc)
-
-
-def is_delay_binding_mode(pvc: JSON, classes: dict[str, JSON]) -> bool:
-    """storage.md 1.2: a missing class means Immediate."""
-    name = pvc_class(pvc)
-    if not name:
-        return False
-    sc = classes.get(name)
-    return sc is not None and sc.get("volumeBindingMode") == "WaitForFirstConsumer"
-
-
-def is_volume_bound_to_claim(pv: JSON, pvc: JSON) -> bool:
-    ref = (pv.get("spec") or {}).get("claimRef")
-    if not ref:
-        return False
-    if ref.get("name") != _name(pvc) or (ref.get("namespace") or "") != _ns(pvc):
-        return False
-    uid = ref.get("uid")
-    return not uid or uid == (pvc.get("metadata") or {}).get("uid")
-
-
-def _volume_mode(spec: JSON) -> str:
-    return spec.get("volumeMode") or "Filesystem"
-
-
-def _access_modes_ok(pvc: JSON, pv: JSON) -> bool:
-    have = set((pv.get("spec") or {}).get("accessModes") or [])
-    return all(m in have for m in (pvc.get("spec") or {}).get("accessModes") or [])
-
-
-def find_matching_volume(pvc: JSON, volumes: list[JSON], node: JSON | None,
-                         excluded: set[str], delay_binding: bool) -> JSON | None:
-    """``FindMatchingVolume`` (storage.md 1.3): pre-bound wins, else the smallest fitting PV."""
-    requested = pvc_request(pvc)
-    requested_class = pvc_class(pvc)
-    spec = pvc.get("spec") or {}
-    selector = spec.get("selector")
-    vac = spec.get("volumeAttributesClassName") or ""
-    smallest: JSON | None = None
-    smallest_qty = 0
-    for pv in volumes:
-        if _name(pv) in excluded:
-            continue
-        pv_spec = pv.get("spec") or {}
-        if pv_spec.get("claimRef") and not is_volume_bound_to_claim(pv, pvc):
-            continue
-        qty = qvalue(((pv_spec.get("capacity") or {}).get("storage")) or 0)
-        if qty < requested:
-            continue
-        if _volume_mode(pv_spec) != _volume_mode(spec):
-            continue
-        if (pv_spec.get("volumeAttributesClassName") or "") != vac:
-            continue
-        if (pv.get("metadata") or {}).get("deletionTimestamp"):
-            continue
-        affinity_ok = True
-        if node is not None:
-            affinity_ok = pv_node_affinity_matches(pv, node)
-        if is_volume_bound_to_claim(pv, pvc):
-            return pv if affinity_ok else None
-        if node is None and delay_binding:
-            continue
-        if (pv.get("status") or {}).get("phase") != "Available":
-            continue
-        if selector is not None and not match_label_selector(selector, (pv.get("metadata") or {}).get("labels")):
-            continue
-        if pv_class(pv) != requested_class:
-            continue
-        if not affinity_ok:
-            continue
-        if node is not None and not _access_modes_ok(pvc, pv):
-            continue
-        if smallest is None or smallest_qty > qty:
-            smallest, smallest_qty = pv, qty
-    return smallest
 
 
 def prepare_matching(pvc: JSON, volumes: list[JSON]) -> tuple[JSON | None, list[JSON]]:
@@ -171,20 +101,20 @@ def prepare_matching(pvc: JSON, volumes: list[JSON]) -> tuple[JSON | None, list[
     when its node affinity fits, and otherwise nothing is), or the PVs that pass every check but
     node affinity, smallest first (ties in list order), so each node only tests affinity.
     """
-    requested = pvc_request(pvc)
-    requested_class = pvc_class(pvc)
+    requested = claim_request(pvc)
+    requested_class = claim_class(pvc)
     spec = pvc.get("spec") or {}
     selector = spec.get("selector")
     vac = spec.get("volumeAttributesClassName") or ""
-    mode = _volume_mode(spec)
+    mode = volume_mode(spec)
     candidates: list[tuple[int, int, JSON]] = []
     for i, pv in enumerate(volumes):
         pv_spec = pv.get("spec") or {}
         bound_here = is_volume_bound_to_claim(pv, pvc)
         if pv_spec.get("claimRef") and not bound_here:
             continue
-        qty = qvalue(((pv_spec.get("capacity") or {}).get("storage")) or 0)
-        if qty < requested or _volume_mode(pv_spec) != mode:
+        qty = volume_capacity(pv)
+        if qty < requested or volume_mode(pv_spec) != mode:
             continue
         if (pv_spec.get("volumeAttributesClassName") or "") != vac:
             continue
@@ -196,7 +126,7 @@ def prepare_matching(pvc: JSON, volumes: list[JSON]) -> tuple[JSON | None, list[
             continue
         if selector is not None and not match_label_selector(selector, (pv.get("metadata") or {}).get("labels")):
             continue
-        if pv_class(pv) != requested_class or not _access_modes_ok(pvc, pv):
+        if volume_class(pv) != requested_class or not access_modes_ok(pvc, pv):
             continue
         candidates.append((qty, i, pv))
     candidates.sort(key=lambda t: (t[0], t[1]))
@@ -293,7 +223,7 @@ class _State:
     def __post_init__(self) -> None:
         for pvc in self.delay_claims:
             requests = ((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}
-            self.claims.append(_Claim(pvc, pvc_class(pvc), pvc_request(pvc), "storage" in requests,
+            self.claims.append(_Claim(pvc, claim_class(pvc), claim_request(pvc), "storage" in requests,
                                       _ann(pvc).get(ANN_SELECTED_NODE)))
         self.to_match_sorted = sorted((c for c in self.claims if c.selected_node is None),
                                       key=lambda c: c.request)
@@ -376,7 +306,7 @@ class VolumeBinding:
                 immediate.append(pvc)
         if immediate:
             return None, Status(Code.UnschedulableAndUnresolvable, [ERR_UNBOUND_IMMEDIATE])
-        pvs_by_class = {pvc_class(c): self.snapshot.pvs.list_index(pvc_class(c)) for c in delay}
+        pvs_by_class = {claim_class(c): self.snapshot.pvs.list_index(claim_class(c)) for c in delay}
         state.write(_STATE_KEY, _State(bound, delay, pvs_by_class))
         eligible: set[str] | None = None
         for pvc in bound:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ...kube.names import LEGACY_REGION_LABEL, LEGACY_ZONE_LABEL, REGION_LABEL, ZONE_LABEL
+from ...kube.volumes import claim_class
 from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
-from ..snapshot import JSON, pvc_class
+from ..snapshot import JSON
 from .volumebinding import claim_names
 
 NAME = "VolumeZone"
@@ -58,7 +59,7 @@ class VolumeZone:
                                     [ERR_PVC_NOT_FOUND.format(name)])
             pv_name = (pvc.get("spec") or {}).get("volumeName") or ""
             if not pv_name:
-                sc_name = pvc_class(pvc)
+                sc_name = claim_class(pvc)
                 if not sc_name:
                     return None, Status(Code.UnschedulableAndUnresolvable,
                                         [ERR_PVC_NO_PV_NO_CLASS])
