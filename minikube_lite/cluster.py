@@ -55,7 +55,7 @@ CONTROLLERS: list[tuple[str, str]] = [
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
     ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
     ("minikube_lite.controllers.expand", "ExpandController"),
     ("minikube_lite.controllers.resizer", "ExternalResizers"),
     ("minikube_lite.controllers.capacity", "CapacityController"),

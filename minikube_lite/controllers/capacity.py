@@ -28,17 +28,10 @@ from ..client.base import JSON, Client
 from ..clock import Clock
 from ..csi import spec
 from ..kube.quantity import format_quantity, parse_quantity
-from .provisioner import (
-    CallError,
-    Capabilities,
-    ProvisioningError,
-    call_driver,
-    csinode_keys,
-    get_capabilities,
-    node_topology,
-    split_parameters,
-    term_hash,
-)
+from .provisioning.driver import CallError, Capabilities, call_driver, get_capabilities
+from .provisioning.errors import ProvisioningError
+from .provisioning.requests import split_parameters
+from .provisioning.topology import csinode_keys, node_topology, term_hash
 from .runtime import DONE, Controller, Key, Result
 
 log = logging.getLogger(__name__)

@@ -170,7 +170,7 @@ SCHEDULED_CONTROLLERS = [
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
     ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
     ("minikube_lite.controllers.capacity", "CapacityController"),
     ("minikube_lite.scheduler.scheduler", "Scheduler"),
 ]

@@ -38,7 +38,7 @@ CONTROLLERS = [
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
     ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
     ("minikube_lite.controllers.snapshot", "SnapshotController"),
     ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar"),
 ]
