@@ -38,7 +38,7 @@ from .kube.names import (
 
 __all__ = [
     "ClusterConfig", "CloudConfig", "CloudDurations", "CloudQuotas", "CloudFaultsConfig", "ScriptedFault",
-    "DriverConfig", "NodeConfig", "TaintConfig", "Timings", "ResolvedNode", "ConfigError",
+    "DriverConfig", "NodeConfig", "TaintConfig", "Timings", "DEFAULT_TIMINGS", "timings_of", "ResolvedNode", "ConfigError",
     "load_config", "node_manifests", "parse_quantity", "parse_duration", "instance_id_for_node",
     "CLOUD_DISK_DRIVER", "HOSTPATH_DRIVER",
 ]
@@ -315,11 +315,13 @@ class DriverConfig(_Model):
 
 
 class Timings(_Model):
-    """Controller, scheduler and kubelet delays. Unknown keys are allowed so that a component
-    can read a timing that is not listed here (``config.timings.get("myDelay", 1.0)``)."""
+    """Every controller, scheduler and kubelet delay, with its default, declared once.
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    Components read them as attributes (``config.timings.podStartDelay``); an unknown key is a
+    configuration error naming the key, so a misspelt timing cannot silently keep its default.
+    """
 
+    # ---- kubelet
     podStartDelay: Duration = 1.0
     podTerminationDelay: Duration = 0.5
     imagePullDelay: Duration = 1.0
@@ -328,35 +330,56 @@ class Timings(_Model):
     #: How long the containers of a batch pod (restartPolicy Never/OnFailure) run before exiting 0;
     #: the pod annotations minikube-lite.io/exit-after and exit-code override it per pod.
     containerRunDuration: Duration = 1.0
+    #: Kubelet: wait before retrying a pod sync that failed (volumes not ready, API errors).
+    kubeletSyncRetry: Duration = 10.0
+    #: Kubelet volume expansion (NodeExpandVolume): backoff after a failed call.
+    kubeletExpandRetryInitial: Duration = 1.0
+    kubeletExpandRetryMax: Duration = 300.0
+    # ---- nodes
+    nodeStatusUpdateInterval: Duration = 10.0
+    #: How often each kubelet renews its Lease; unset: every ``nodeStatusUpdateInterval``.
+    nodeLeaseRenewInterval: Duration | None = None
+    #: How often an unchanged node status is posted again (kubelet ``nodeStatusReportFrequency``).
+    nodeStatusReportInterval: Duration = 300.0
+    #: Node lifecycle controller: how long a silent node stays Ready (``node-monitor-grace-period``).
+    nodeMonitorGracePeriod: Duration = 50.0
+    # ---- workloads
     #: Job controller: wait before replacing a failed pod, doubling per failure up to the max.
     jobPodFailureBackoff: Duration = 10.0
     jobPodFailureBackoffMax: Duration = 360.0
-    nodeStatusUpdateInterval: Duration = 10.0
+    # ---- storage controllers
     pvControllerResync: Duration = 15.0
     provisionerRetryInitial: Duration = 1.0
     provisionerRetryMax: Duration = 300.0
     snapshotRetryInitial: Duration = 1.0
     snapshotRetryMax: Duration = 300.0
+    #: CSI snapshotter sidecar: how often a snapshot that is not ready yet is polled.
+    snapshotReadyPollInterval: Duration = 1.0
+    #: external-resizer: backoff after a failed ControllerExpandVolume.
+    resizerRetryInitial: Duration = 1.0
+    resizerRetryMax: Duration = 300.0
+    #: CSIStorageCapacity: how often capacity is polled (0 also means the default).
+    capacityPollInterval: Duration = 60.0
+    # ---- scheduler
     schedulerBackoffInitial: Duration = 1.0
     schedulerBackoffMax: Duration = 10.0
     schedulerUnschedulableFlush: Duration = 300.0
     bindTimeout: Duration = 600.0
 
-    @model_validator(mode="after")
-    def _extra_are_durations(self) -> Timings:
-        for key, value in (self.model_extra or {}).items():
-            try:
-                setattr(self, key, parse_duration(value))
-            except ValueError as exc:
-                raise ValueError(f"{key}: {exc}") from None
-        return self
+    @property
+    def lease_renew_interval(self) -> float:
+        return self.nodeLeaseRenewInterval if self.nodeLeaseRenewInterval is not None \
+            else self.nodeStatusUpdateInterval
 
-    def get(self, name: str, default: float = 0.0) -> float:
-        """A timing by name, in seconds, or ``default`` when it is not configured."""
-        if name in type(self).model_fields:
-            return float(getattr(self, name))
-        value = (self.model_extra or {}).get(name)
-        return float(value) if value is not None else default
+
+#: The timings of a component started without a cluster config (unit tests, embedding).
+DEFAULT_TIMINGS = Timings()
+
+
+def timings_of(config: Any) -> Timings:
+    """``config.timings``, or the defaults when a component runs without a config."""
+    timings = getattr(config, "timings", None)
+    return timings if isinstance(timings, Timings) else DEFAULT_TIMINGS
 
 
 # --------------------------------------------------------------------------- cluster

@@ -13,10 +13,12 @@ from minikube_lite.clock import VirtualClock
 from minikube_lite.config import (
     ClusterConfig,
     ConfigError,
+    Timings,
     load_config,
     node_manifests,
     parse_duration,
     parse_quantity,
+    timings_of,
 )
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "clusters"
@@ -141,7 +143,7 @@ BROKEN = [
     ("nodes: [{name: a}]\ndrivers:\n  - {name: d, type: local, nodes: [b]}\n", 'drivers.0.nodes: node "b" is not in nodes'),
     ("objects:\n  - kind: StorageClass\n    metadata: {}\n", "objects.0.apiVersion: field required; objects.0.metadata.name"),
     ("timings: {podStartDelay: later}\n", 'timings.podStartDelay: invalid duration "later"'),
-    ("timings: {myDelay: nope}\n", 'timings.myDelay: invalid duration "nope"'),
+    ("timings: {myDelay: 1s}\n", "timings.myDelay: unknown field"),
     ("nodes: [\n", "invalid YAML"),
     ("- just\n- a list\n", "the top level must be a mapping"),
     ("surprise: 1\n", "surprise: unknown field"),
@@ -200,12 +202,27 @@ def test_parse_duration_rejects(bad: object) -> None:
         parse_duration(bad)
 
 
-def test_timings_defaults_and_extras() -> None:
-    config = ClusterConfig.from_yaml("timings: {podStartDelay: 250ms, kubeletSyncFrequency: 1m}\n")
+def test_timings_are_typed_fields_with_defaults() -> None:
+    config = ClusterConfig.from_yaml("timings: {podStartDelay: 250ms, kubeletSyncRetry: 1m}\n")
     assert config.timings.podStartDelay == 0.25
-    assert config.timings.get("kubeletSyncFrequency") == 60.0
-    assert config.timings.get("pvControllerResync") == 15.0
-    assert config.timings.get("unknown", 7.0) == 7.0
+    assert config.timings.kubeletSyncRetry == 60.0
+    assert config.timings.pvControllerResync == 15.0
+    # The Lease follows the status update interval unless it is set on its own.
+    assert config.timings.lease_renew_interval == config.timings.nodeStatusUpdateInterval == 10.0
+    assert ClusterConfig.from_yaml("timings: {nodeLeaseRenewInterval: 2s}\n").timings.lease_renew_interval == 2.0
+
+
+def test_unknown_timing_is_a_config_error_naming_the_key() -> None:
+    """A misspelt timing must not silently keep its default."""
+    with pytest.raises(ConfigError) as exc:
+        ClusterConfig.from_yaml("timings: {podStartDelay: 1s, kubeletSyncFrequency: 1m}\n")
+    assert str(exc.value) == "<config>: timings.kubeletSyncFrequency: unknown field"
+
+
+def test_timings_of_a_component_without_config_are_the_defaults() -> None:
+    assert timings_of(None) == Timings()
+    config = ClusterConfig.from_yaml("timings: {bindTimeout: 30s}\n")
+    assert timings_of(config).bindTimeout == 30.0
 
 
 def test_custom_labels_allocatable_and_control_plane_shortcut() -> None:

@@ -32,7 +32,7 @@ from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
-from ..config import ClusterConfig
+from ..config import ClusterConfig, timings_of
 from ..csi import spec
 from .runtime import DONE, Controller, Key, Result
 
@@ -346,7 +346,7 @@ class CSIAttacher(Controller):
         super().__init__(client, clock)
         self.drivers: Mapping[str, Any] = drivers if drivers is not None else {}
         #: Extra time before ControllerPublish (the cloud's own attach time comes on top).
-        self.attach_delay = config.timings.get("volumeAttachDelay", 0.0) if config is not None else 0.0
+        self.attach_delay = timings_of(config).volumeAttachDelay
         self._failures: dict[str, int] = {}
         self._attach_due: dict[str, float] = {}
 

@@ -26,6 +26,7 @@ from typing import Any
 from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..clock import Clock
+from ..config import DEFAULT_TIMINGS, timings_of
 from ..csi import spec
 from ..kube.quantity import format_quantity, parse_quantity
 from .provisioning.driver import CallError, Capabilities, call_driver, get_capabilities
@@ -42,7 +43,6 @@ LABEL_DRIVER = "csi.storage.k8s.io/drivername"
 LABEL_MANAGED_BY = "csi.storage.k8s.io/managed-by"
 MANAGED_BY = "external-provisioner"
 RESOURCE = "csistoragecapacities"
-DEFAULT_POLL_INTERVAL = 60.0
 
 Segment = dict[str, str]
 
@@ -66,9 +66,7 @@ class CapacityController(Controller):
         self.config = config
         self.drivers = dict(drivers or {})
         self.namespace = namespace
-        timings = getattr(config, "timings", None)
-        poll = timings.get("capacityPollInterval", DEFAULT_POLL_INTERVAL) if timings is not None else None
-        self.resync_period = poll or DEFAULT_POLL_INTERVAL
+        self.resync_period = timings_of(config).capacityPollInterval or DEFAULT_TIMINGS.capacityPollInterval
         self._caps: dict[str, Capabilities] = {}
 
     def setup(self) -> None:

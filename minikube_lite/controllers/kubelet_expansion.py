@@ -23,6 +23,7 @@ from typing import Any
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..config import timings_of
 from ..csi import spec
 from . import resize_status as rs
 from .attach_detach import pod_claims
@@ -68,9 +69,8 @@ class KubeletVolumeExpansion(Controller):
                  drivers: Mapping[str, Any] | None = None) -> None:
         super().__init__(client, clock)
         self.drivers = dict(drivers or {})
-        timings = getattr(config, "timings", None)
-        base = timings.get("kubeletExpandRetryInitial", 1.0) if timings is not None else 1.0
-        cap = timings.get("kubeletExpandRetryMax", 300.0) if timings is not None else 300.0
+        timings = timings_of(config)
+        base, cap = timings.kubeletExpandRetryInitial, timings.kubeletExpandRetryMax
         self.retry_backoff = Backoff(base, cap)
         self._recorders: dict[str, EventRecorder] = {}
         self._failures: dict[Key, tuple[int, float]] = {}

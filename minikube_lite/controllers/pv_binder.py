@@ -21,6 +21,7 @@ from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock
+from ..config import timings_of
 from ..kube import meta as km
 from ..kube import names
 from ..kube import volumes as kv
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 
 COMPONENT = "persistentvolume-controller"
 FIELD_MANAGER = "kube-controller-manager"
-DEFAULT_RESYNC = 15.0  # PVClaimBinderSyncPeriod
 
 CLAIM_PREFIX = "claim:"
 VOLUME_PREFIX = "volume:"
@@ -117,9 +117,7 @@ class PersistentVolumeController(Controller):
 
     def __init__(self, client: Client, clock: Clock, config: Any = None) -> None:
         super().__init__(client, clock)
-        timings = getattr(config, "timings", None)
-        self.resync_period = timings.get("pvControllerResync", DEFAULT_RESYNC) if timings is not None \
-            else DEFAULT_RESYNC
+        self.resync_period = timings_of(config).pvControllerResync
         self.recorder = EventRecorder(client, COMPONENT, clock)
 
     # ------------------------------------------------------------------ wiring

@@ -25,6 +25,7 @@ from typing import Any
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..config import timings_of
 from ..csi import spec
 from ..kube.quantity import canonical
 from . import resize_status as rs
@@ -94,9 +95,8 @@ class ExternalResizer(Controller):
         #: False: the driver has only node expansion; the controller step is a no-op that asks
         #: the node to grow the volume (upstream's trivial resizer).
         self.controller_expansion = controller_expansion
-        timings = getattr(config, "timings", None)
-        base = timings.get("resizerRetryInitial", 1.0) if timings is not None else 1.0
-        cap = timings.get("resizerRetryMax", 300.0) if timings is not None else 300.0
+        timings = timings_of(config)
+        base, cap = timings.resizerRetryInitial, timings.resizerRetryMax
         self.retry_backoff = Backoff(base, cap)
         self.recorder = EventRecorder(client, f"{COMPONENT_PREFIX} {driver_name}", clock)
         self._failures: dict[Key, _Failure] = {}

@@ -23,6 +23,7 @@ from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..config import timings_of
 from ..kube.names import ANN_SNAPSHOT_DEFAULT_CLASS
 from ..kube.quantity import format_quantity
 from .runtime import DONE, Backoff, Controller, Result, WorkQueue, split_key
@@ -187,10 +188,8 @@ class SnapshotController(Controller):
 
     def __init__(self, client: Client, clock: Clock, config: Any = None) -> None:
         super().__init__(client, clock)
-        timings = getattr(config, "timings", None)
-        if timings is not None:
-            self.queue = WorkQueue(clock, Backoff(timings.get("snapshotRetryInitial", 1.0),
-                                                  timings.get("snapshotRetryMax", 300.0)))
+        timings = timings_of(config)
+        self.queue = WorkQueue(clock, Backoff(timings.snapshotRetryInitial, timings.snapshotRetryMax))
         self.recorder = EventRecorder(client, COMPONENT, clock)
         self._failures: dict[str, int] = {}
         self._retry_at: dict[str, float] = {}

@@ -20,6 +20,7 @@ from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..client.events import WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..config import timings_of
 from .runtime import DONE, Backoff, Controller, Result, WorkQueue
 from .snapshot import (
     ANN_BEING_CREATED,
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 COMPONENT_PREFIX = "csi-snapshotter"
 SNAPSHOT_NAME_PREFIX = "snapshot"
-DEFAULT_POLL_INTERVAL = 1.0
 CONFLICT_RETRIES = 3
 
 REASON_CREATION_FAILED = "SnapshotCreationFailed"
@@ -190,12 +190,9 @@ class SnapshotSidecar(Controller):
         super().__init__(client, clock)
         self.all_drivers = dict(drivers or {})
         self.drivers: dict[str, Any] = {}
-        timings = getattr(config, "timings", None)
-        self.poll_interval = DEFAULT_POLL_INTERVAL
-        if timings is not None:
-            self.queue = WorkQueue(clock, Backoff(timings.get("snapshotRetryInitial", 1.0),
-                                                  timings.get("snapshotRetryMax", 300.0)))
-            self.poll_interval = timings.get("snapshotReadyPollInterval", DEFAULT_POLL_INTERVAL)
+        timings = timings_of(config)
+        self.queue = WorkQueue(clock, Backoff(timings.snapshotRetryInitial, timings.snapshotRetryMax))
+        self.poll_interval = timings.snapshotReadyPollInterval
         self.config = config
         self.recorders: dict[str, EventRecorder] = {}
         self._failures: dict[str, int] = {}

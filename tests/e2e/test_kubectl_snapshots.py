@@ -106,7 +106,7 @@ def fast_config() -> ClusterConfig:
     d = cfg.cloud.durations
     d.createDisk, d.deleteDisk, d.attachDisk, d.detachDisk = 0.1, 0.1, 0.1, 0.1
     d.createSnapshot, d.deleteSnapshot, d.restoreDisk = 3.0, 0.1, 0.1
-    setattr(cfg.timings, "snapshotReadyPollInterval", 0.2)  # noqa: B010 (an extra timing key)
+    cfg.timings.snapshotReadyPollInterval = 0.2
     return cfg
 
 

@@ -30,6 +30,7 @@ from ...client.base import JSON, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
 from ...client.informer import Informer
 from ...clock import Clock
+from ...config import timings_of
 from ...csi import spec
 from ...kube.names import ANN_PROVISIONED_BY, ANN_SELECTED_NODE
 from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
@@ -130,9 +131,9 @@ class ExternalProvisioner(Controller):
         self.driver = driver
         self.strict_topology = strict_topology
         self.immediate_topology = immediate_topology
-        timings = getattr(config, "timings", None)
-        self.retry_initial = timings.get("provisionerRetryInitial", 1.0) if timings is not None else 1.0
-        self.retry_max = timings.get("provisionerRetryMax", 300.0) if timings is not None else 300.0
+        timings = timings_of(config)
+        self.retry_initial = timings.provisionerRetryInitial
+        self.retry_max = timings.provisionerRetryMax
         self.host = host or default_host(driver_name)
         #: ``<driver>_<host>_<uuid>``, the event source external-provisioner uses.
         self.component = f"{driver_name}_{self.host}_{uuid.UUID(int=rng.getrandbits(128), version=4)}"
