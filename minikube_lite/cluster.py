@@ -30,7 +30,8 @@ from .api.server import ApiServer
 from .client.inprocess import InProcessClient
 from .client.manifests import DEFAULT_FIELD_MANAGER, Manifests
 from .clock import Clock, RealClock, VirtualClock
-from .config import ClusterConfig, node_manifests
+from .config import ClusterConfig
+from .controllers.node_registration import node_manifests
 
 log = logging.getLogger(__name__)
 

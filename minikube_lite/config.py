@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-import uuid
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from .clock import Clock, RealClock, rfc3339
 from .kube import quantity as kube_quantity
 from .kube.names import (
     CONTROL_PLANE_LABEL,
@@ -39,7 +37,7 @@ from .kube.names import (
 __all__ = [
     "ClusterConfig", "CloudConfig", "CloudDurations", "CloudQuotas", "CloudFaultsConfig", "ScriptedFault",
     "DriverConfig", "NodeConfig", "TaintConfig", "Timings", "DEFAULT_TIMINGS", "timings_of", "ResolvedNode", "ConfigError",
-    "load_config", "node_manifests", "parse_quantity", "parse_duration", "instance_id_for_node",
+    "load_config", "parse_quantity", "parse_duration", "instance_id_for_node",
     "CLOUD_DISK_DRIVER", "HOSTPATH_DRIVER",
 ]
 
@@ -48,23 +46,6 @@ CLOUD_DISK_DRIVER = "diskplugin.csi.alibabacloud.com"
 HOSTPATH_DRIVER = "hostpath.csi.k8s.io"
 CLOUD_DISK_ZONE_KEY = "topology.diskplugin.csi.alibabacloud.com/zone"
 HOSTPATH_TOPOLOGY_KEY = "topology.hostpath.csi/node"
-
-KUBELET_VERSION = "v1.35.0"
-CONTAINER_RUNTIME_VERSION = "containerd://1.7.27"
-OS_IMAGE = "Alibaba Cloud Linux 3.2104 U11 (OpenAnolis Edition)"
-KERNEL_VERSION = "5.10.134-18.al8.x86_64"
-
-# Node conditions exactly as kubelet posts them (pkg/kubelet/nodestatus/setters.go).
-COND_MEMORY = ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available")
-COND_DISK = ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure")
-COND_PID = ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available")
-COND_READY = ("Ready", "KubeletReady", "kubelet is posting ready status")
-COND_NOT_READY = (
-    "Ready", "KubeletNotReady",
-    "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
-    "message:Network plugin returns error: cni plugin not initialized",
-)
-
 
 class ConfigError(ValueError):
     """A configuration file that cannot be used; the message names the field and why."""
@@ -618,78 +599,6 @@ def load_config(path: str | Path) -> ClusterConfig:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{p}: cannot read config file: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return ClusterConfig.from_yaml(text, str(p))
-
-
-# --------------------------------------------------------------------------- Node objects
-
-
-def node_manifests(config: ClusterConfig, clock: Clock | None = None) -> list[dict[str, Any]]:
-    """v1 Node objects as each node's kubelet registers them (labels, taints, status, nodeInfo)."""
-    now = rfc3339((clock or RealClock()).now())
-    return [_node_manifest(n, now) for n in config.resolved_nodes()]
-
-
-def _node_manifest(node: ResolvedNode, now: str) -> dict[str, Any]:
-    def uid(kind: str) -> str:
-        return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{kind}.{node.name}.minikube-lite"))
-
-    def cond(spec: tuple[str, str, str], status: str) -> dict[str, str]:
-        return {"type": spec[0], "status": status, "lastHeartbeatTime": now, "lastTransitionTime": now,
-                "reason": spec[1], "message": spec[2]}
-
-    pod_cidr = f"{ipaddress.IPv4Address('10.244.0.0') + node.index * 256}/24"
-    spec: dict[str, Any] = {
-        "podCIDR": pod_cidr,
-        "podCIDRs": [pod_cidr],
-        "providerID": f"{node.region}.{node.instance_id}",
-    }
-    if node.taints:
-        spec["taints"] = [dict(t) for t in node.taints]
-    if node.unschedulable:
-        spec["unschedulable"] = True
-    annotations = {
-        "node.alpha.kubernetes.io/ttl": "0",
-        "volumes.kubernetes.io/controller-managed-attach-detach": "true",
-        **node.annotations,
-    }
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": node.name, "labels": dict(node.labels), "annotations": annotations},
-        "spec": spec,
-        "status": {
-            "capacity": dict(node.capacity),
-            "allocatable": dict(node.allocatable),
-            "conditions": [
-                cond(COND_MEMORY, "False"),
-                cond(COND_DISK, "False"),
-                cond(COND_PID, "False"),
-                cond(COND_READY, "True") if node.ready else cond(COND_NOT_READY, "False"),
-            ],
-            "addresses": [
-                {"type": "InternalIP", "address": node.internal_ip},
-                {"type": "Hostname", "address": node.name},
-            ],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-            "nodeInfo": {
-                "machineID": uid("machine").replace("-", ""),
-                "systemUUID": uid("system"),
-                "bootID": uid("boot"),
-                "kernelVersion": KERNEL_VERSION,
-                "osImage": OS_IMAGE,
-                "containerRuntimeVersion": CONTAINER_RUNTIME_VERSION,
-                "kubeletVersion": KUBELET_VERSION,
-                "kubeProxyVersion": "",
-                "operatingSystem": "linux",
-                "architecture": "amd64",
-            },
-            "features": {"supplementalGroupsPolicy": True},
-            "runtimeHandlers": [
-                {"name": "runc", "features": {"recursiveReadOnlyMounts": True, "userNamespaces": True}},
-                {"name": "", "features": {"recursiveReadOnlyMounts": True, "userNamespaces": True}},
-            ],
-        },
-    }
 
 
 # --------------------------------------------------------------------------- the default cluster

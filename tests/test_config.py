@@ -15,11 +15,11 @@ from minikube_lite.config import (
     ConfigError,
     Timings,
     load_config,
-    node_manifests,
     parse_duration,
     parse_quantity,
     timings_of,
 )
+from minikube_lite.controllers.node_registration import node_manifests
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "clusters"
 

@@ -30,12 +30,13 @@ from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..client.events import AGGREGATION_WINDOW, NORMAL, WARNING, EventRecorder, involved_object
 from ..clock import Clock, parse_time, rfc3339
-from ..config import COND_NOT_READY, ClusterConfig, timings_of
+from ..config import ClusterConfig, timings_of
 from ..kube.names import PVC_PROTECTION_FINALIZER
 from . import container_lifecycle
 from .attach_detach import attach_required, attachment_name, pod_claims
 from .container_lifecycle import EXIT_AFTER_ANNOTATION, EXIT_CODE_ANNOTATION, REASON_CRASH_LOOP
 from .node_lifecycle import is_down, node_condition
+from .node_registration import COND_NOT_READY
 from .runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 
 log = logging.getLogger(__name__)

@@ -28,8 +28,9 @@ from ..api.errors import ApiError
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, parse_time, rfc3339, rfc3339_micro
-from ..config import COND_DISK, COND_MEMORY, COND_NOT_READY, COND_PID, COND_READY, ClusterConfig, timings_of
+from ..config import ClusterConfig, timings_of
 from ..kube.names import TAINT_UNREACHABLE
+from .node_registration import COND_DISK, COND_MEMORY, COND_NOT_READY, COND_PID, COND_READY
 from .runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 
 log = logging.getLogger(__name__)
