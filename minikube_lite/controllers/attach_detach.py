@@ -28,8 +28,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
 from ..config import ClusterConfig, timings_of

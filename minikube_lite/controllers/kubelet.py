@@ -26,8 +26,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.events import AGGREGATION_WINDOW, NORMAL, WARNING, EventRecorder, involved_object
 from ..clock import Clock, parse_time, rfc3339
 from ..config import ClusterConfig, timings_of

@@ -18,8 +18,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..clock import Clock
 from ..kube import meta as km
 from ..kube import names

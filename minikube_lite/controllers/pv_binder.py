@@ -17,8 +17,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock
 from ..config import timings_of

@@ -19,8 +19,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
 from ..config import timings_of

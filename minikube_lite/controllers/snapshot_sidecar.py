@@ -16,8 +16,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.events import WARNING, EventRecorder
 from ..clock import Clock, rfc3339
 from ..config import timings_of

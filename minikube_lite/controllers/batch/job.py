@@ -21,8 +21,7 @@ from __future__ import annotations
 import copy
 import logging
 
-from ...api.errors import ApiError
-from ...client.base import JSON, Client
+from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
 from ...clock import Clock, parse_time, rfc3339
 from ...config import ClusterConfig, timings_of

@@ -12,8 +12,7 @@ from typing import Any
 
 import orjson
 
-from ...api.errors import ApiError
-from ...client.base import JSON
+from ...client.base import JSON, ApiError
 from ...clock import parse_time
 from ...kube.selectors import match_label_selector
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from ...api.errors import ApiError
-from ...client.base import JSON, Client
+from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
 from ...clock import Clock, parse_time
 from ...kube.selectors import match_node_selector_terms, tolerates_taint
