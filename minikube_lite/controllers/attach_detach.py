@@ -26,7 +26,6 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
@@ -340,10 +339,10 @@ class CSIAttacher(Controller):
     name = "csi-attacher"
     workers = 10
 
-    def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, Any] | None = None,
+    def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, spec.CsiDriver] | None = None,
                  config: ClusterConfig | None = None) -> None:
         super().__init__(client, clock)
-        self.drivers: Mapping[str, Any] = drivers if drivers is not None else {}
+        self.drivers: Mapping[str, spec.CsiDriver] = drivers if drivers is not None else {}
         #: Extra time before ControllerPublish (the cloud's own attach time comes on top).
         self.attach_delay = timings_of(config).volumeAttachDelay
         self._failures: dict[str, int] = {}
@@ -403,7 +402,7 @@ class CSIAttacher(Controller):
 
     # ---- attach
 
-    async def _attach(self, va: JSON, driver_name: str, driver: Any) -> None:
+    async def _attach(self, va: JSON, driver_name: str, driver: spec.CsiDriver) -> None:
         name = va["metadata"]["name"]
         if (va.get("status") or {}).get("attached"):
             return
@@ -447,7 +446,7 @@ class CSIAttacher(Controller):
 
     # ---- detach
 
-    async def _detach(self, va: JSON, driver_name: str, driver: Any) -> None:
+    async def _detach(self, va: JSON, driver_name: str, driver: spec.CsiDriver) -> None:
         name = va["metadata"]["name"]
         fin = finalizer_name(driver_name)
         finalizers = list(va["metadata"].get("finalizers") or [])

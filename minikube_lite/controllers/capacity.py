@@ -60,7 +60,7 @@ class CapacityController(Controller):
     name = "csi-capacity"
 
     def __init__(self, client: Client, clock: Clock, *, config: Any = None,
-                 drivers: Mapping[str, Any] | None = None, namespace: str = NAMESPACE) -> None:
+                 drivers: Mapping[str, spec.CsiDriver] | None = None, namespace: str = NAMESPACE) -> None:
         super().__init__(client, clock)
         self.config = config
         self.drivers = dict(drivers or {})
@@ -159,7 +159,7 @@ class CapacityController(Controller):
 
     # ------------------------------------------------------------ capacity
 
-    async def capacity(self, driver_name: str, driver: Any, segment: Segment, cls: JSON) -> CapacityValue | None:
+    async def capacity(self, driver_name: str, driver: spec.CsiDriver, segment: Segment, cls: JSON) -> CapacityValue | None:
         """CSI GetCapacity for the segment and the class's parameters (None: publish nothing).
 
         As upstream, a driver without the GET_CAPACITY capability gets no objects: the scheduler
@@ -180,7 +180,7 @@ class CapacityController(Controller):
             log.info("%s: GetCapacity for %s failed: %s", self.name, driver_name, err)
             return None
 
-    async def _get_capacity(self, driver: Any, segment: Segment, params: dict[str, str]) -> CapacityValue:
+    async def _get_capacity(self, driver: spec.CsiDriver, segment: Segment, params: dict[str, str]) -> CapacityValue:
         req = spec.GetCapacityRequest(parameters=params,
                                       accessible_topology=spec.Topology(segments=dict(segment)) if segment else None)
         resp = await call_driver(driver.get_capacity, req)

@@ -66,7 +66,7 @@ class KubeletVolumeExpansion(Controller):
     name = "kubelet-volume-expansion"
 
     def __init__(self, client: Client, clock: Clock, config: Any = None,
-                 drivers: Mapping[str, Any] | None = None) -> None:
+                 drivers: Mapping[str, spec.CsiDriver] | None = None) -> None:
         super().__init__(client, clock)
         self.drivers = dict(drivers or {})
         timings = timings_of(config)
@@ -157,7 +157,7 @@ class KubeletVolumeExpansion(Controller):
         users.sort(key=lambda p: str(p["metadata"].get("name")))
         return users[0] if users else None
 
-    async def _node_expand(self, driver: Any, pod: JSON, pv: JSON, node: str, size: int) -> None:
+    async def _node_expand(self, driver: spec.CsiDriver, pod: JSON, pv: JSON, node: str, size: int) -> None:
         """NodeExpandVolume when the driver's node service has EXPAND_VOLUME (otherwise the file
         system needs nothing from the node and only the claim is updated, as upstream)."""
         caps = {getattr(c, "name", str(c)) for c in await driver.node_get_capabilities()}

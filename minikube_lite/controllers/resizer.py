@@ -86,7 +86,7 @@ class ExternalResizer(Controller):
 
     workers = 4
 
-    def __init__(self, client: Client, clock: Clock, driver_name: str, driver: Any, *,
+    def __init__(self, client: Client, clock: Clock, driver_name: str, driver: spec.CsiDriver, *,
                  controller_expansion: bool = True, config: Any = None) -> None:
         super().__init__(client, clock)
         self.name = f"{COMPONENT_PREFIX}-{driver_name}"
@@ -297,7 +297,7 @@ class ExternalResizer(Controller):
         self._pv_written[name] = int(updated["metadata"]["resourceVersion"])
 
 
-async def _capabilities(driver: Any) -> tuple[bool, bool]:
+async def _capabilities(driver: spec.CsiDriver) -> tuple[bool, bool]:
     """(controller expansion, node expansion) from the driver's capabilities."""
     ctrl = {getattr(c, "name", str(c)) for c in await driver.controller_get_capabilities()}
     node_caps = getattr(driver, "node_get_capabilities", None)
@@ -312,7 +312,7 @@ class ExternalResizers:
     name = "csi-resizers"
 
     def __init__(self, client: Client, clock: Clock, *, config: Any = None,
-                 drivers: Mapping[str, Any] | None = None) -> None:
+                 drivers: Mapping[str, spec.CsiDriver] | None = None) -> None:
         self.client = client
         self.clock = clock
         self.config = config

@@ -20,6 +20,7 @@ from ..client.base import JSON, ApiError, Client
 from ..client.events import WARNING, EventRecorder
 from ..clock import Clock, rfc3339
 from ..config import timings_of
+from ..csi import spec
 from .runtime import DONE, Backoff, Controller, Result, WorkQueue
 from .snapshot import (
     ANN_BEING_CREATED,
@@ -162,7 +163,7 @@ def _request(cls_name: str, **kwargs: Any) -> Any:
     return cls(**kwargs)
 
 
-async def driver_supports_snapshots(driver: Any) -> bool:
+async def driver_supports_snapshots(driver: spec.CsiDriver) -> bool:
     """ControllerGetCapabilities lists CREATE_DELETE_SNAPSHOT (drivers without the call: assume yes)."""
     get_caps = getattr(driver, "controller_get_capabilities", None)
     if get_caps is None:
@@ -184,11 +185,11 @@ class SnapshotSidecar(Controller):
     #: must not hold up every other content. The queue never runs one key twice at once.
     workers = 4
 
-    def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, Any] | None = None,
+    def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, spec.CsiDriver] | None = None,
                  config: Any = None) -> None:
         super().__init__(client, clock)
         self.all_drivers = dict(drivers or {})
-        self.drivers: dict[str, Any] = {}
+        self.drivers: dict[str, spec.CsiDriver] = {}
         timings = timings_of(config)
         self.queue = WorkQueue(clock, Backoff(timings.snapshotRetryInitial, timings.snapshotRetryMax))
         self.poll_interval = timings.snapshotReadyPollInterval

@@ -117,7 +117,7 @@ class ExternalProvisioner(Controller):
     #: external-provisioner --worker-threads (default 100: that many CreateVolume calls in flight).
     workers = 100
 
-    def __init__(self, client: Client, clock: Clock, driver_name: str, driver: Any, *,
+    def __init__(self, client: Client, clock: Clock, driver_name: str, driver: spec.CsiDriver, *,
                  config: Any = None, host: str | None = None, strict_topology: bool = False,
                  immediate_topology: bool = True, shared_informers: dict[str, Informer] | None = None,
                  rng: random.Random | None = None) -> None:
@@ -650,7 +650,7 @@ class ExternalProvisioners:
     name = "csi-provisioners"
 
     def __init__(self, client: Client, clock: Clock, *, config: Any = None,
-                 drivers: Mapping[str, Any] | None = None, rng: random.Random | None = None) -> None:
+                 drivers: Mapping[str, spec.CsiDriver] | None = None, rng: random.Random | None = None) -> None:
         self.client = client
         self.clock = clock
         self.config = config

@@ -55,7 +55,7 @@ async def call_driver(fn: Any, *args: Any) -> Any:
         raise CallError(err.code.go_name, err.message) from None
 
 
-async def get_capabilities(driver: Any) -> Capabilities:
+async def get_capabilities(driver: spec.CsiDriver) -> Capabilities:
     """GetPluginCapabilities + ControllerGetCapabilities, reduced to what the provisioner needs."""
     plugin = _names(await call_driver(driver.get_plugin_capabilities))
     ctrl = _names(await call_driver(driver.controller_get_capabilities))
@@ -65,7 +65,7 @@ async def get_capabilities(driver: Any) -> Capabilities:
         get_capacity="GET_CAPACITY" in ctrl)
 
 
-async def create_volume(driver: Any, req: VolumeRequest) -> CreatedVolume:
+async def create_volume(driver: spec.CsiDriver, req: VolumeRequest) -> CreatedVolume:
     """CreateVolume; by name ``pvc-<uid>``, so a repeated call after a crash finds the same volume."""
     resp = await call_driver(driver.create_volume, create_request(req))
     vol = resp.volume
@@ -75,5 +75,5 @@ async def create_volume(driver: Any, req: VolumeRequest) -> CreatedVolume:
         accessible_topology=[dict(t.segments) for t in vol.accessible_topology or []])
 
 
-async def delete_volume(driver: Any, volume_id: str) -> None:
+async def delete_volume(driver: spec.CsiDriver, volume_id: str) -> None:
     await call_driver(driver.delete_volume, spec.DeleteVolumeRequest(volume_id=volume_id))

@@ -10,9 +10,15 @@ from ..framework import (
     ClusterEvent,
     Code,
     CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
     Handle,
     NodeInfo,
+    NormalizeScorePlugin,
+    PreFilterPlugin,
     PreFilterResult,
+    PreScorePlugin,
+    ScorePlugin,
     Status,
     default_normalize_score,
 )
@@ -41,7 +47,7 @@ def pod_matches_node_selector_and_affinity(pod: JSON, node: JSON) -> bool:
     return True
 
 
-class NodeAffinity:
+class NodeAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, NormalizeScorePlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle | None = None) -> None:

@@ -6,7 +6,16 @@ from typing import ClassVar
 
 from ...kube.names import TAINT_NODE_UNSCHEDULABLE
 from ...kube.selectors import tolerates_taint
-from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, Status
+from ..framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
+    Handle,
+    NodeInfo,
+    Status,
+)
 from ..snapshot import JSON
 
 NAME = "NodeUnschedulable"
@@ -14,7 +23,7 @@ ERR_REASON_UNSCHEDULABLE = "node(s) were unschedulable"
 _TAINT = {"key": TAINT_NODE_UNSCHEDULABLE, "effect": "NoSchedule"}
 
 
-class NodeUnschedulable:
+class NodeUnschedulable(FilterPlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle | None = None) -> None:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ...kube.volumes import claim_class
-from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
+from ..framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
+    Handle,
+    NodeInfo,
+    PreFilterPlugin,
+    PreFilterResult,
+    Status,
+)
 from ..snapshot import JSON, Snapshot
 from .volumebinding import ERR_PVC_NOT_FOUND, claim_names
 
@@ -52,7 +63,7 @@ def attachable_volumes(snapshot: Snapshot, pod: JSON, new_pod: bool) -> tuple[di
     return out, None
 
 
-class NodeVolumeLimits:
+class NodeVolumeLimits(PreFilterPlugin, FilterPlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle) -> None:

@@ -18,9 +18,15 @@ from ..framework import (
     ClusterEvent,
     Code,
     CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
     Handle,
     NodeInfo,
+    NormalizeScorePlugin,
+    PreFilterPlugin,
     PreFilterResult,
+    PreScorePlugin,
+    ScorePlugin,
     Status,
 )
 from ..snapshot import JSON
@@ -98,7 +104,9 @@ def _node_included(c: _Constraint, pod: JSON, info: NodeInfo, tolerations: list[
 
 
 
-class PodTopologySpread:
+class PodTopologySpread(
+        PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, NormalizeScorePlugin, EnqueueExtensions,
+):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle) -> None:

@@ -10,8 +10,13 @@ from ..framework import (
     ClusterEvent,
     Code,
     CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
     Handle,
     NodeInfo,
+    NormalizeScorePlugin,
+    PreScorePlugin,
+    ScorePlugin,
     Status,
     default_normalize_score,
 )
@@ -29,7 +34,7 @@ def untolerated_taint_reason(taint: JSON) -> str:
     return ERR_REASON_UNTOLERATED.format(taint.get("key", ""), taint.get("value") or "")
 
 
-class TaintToleration:
+class TaintToleration(FilterPlugin, PreScorePlugin, ScorePlugin, NormalizeScorePlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle | None = None) -> None:

@@ -38,7 +38,22 @@ from ...kube.volumes import (
     volume_class,
     volume_mode,
 )
-from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
+from ..framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
+    Handle,
+    NodeInfo,
+    PreBindPlugin,
+    PreFilterPlugin,
+    PreFilterResult,
+    PreScorePlugin,
+    ReservePlugin,
+    ScorePlugin,
+    Status,
+)
 from ..snapshot import JSON, _rv
 
 NAME = "VolumeBinding"
@@ -233,7 +248,9 @@ class _State:
         self.any_pvs = any(c.prebound is not None or c.candidates for c in self.to_match_sorted)
 
 
-class VolumeBinding:
+class VolumeBinding(
+        PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, ReservePlugin, PreBindPlugin, EnqueueExtensions,
+):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle) -> None:

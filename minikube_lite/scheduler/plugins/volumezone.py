@@ -7,7 +7,18 @@ from typing import ClassVar
 
 from ...kube.names import LEGACY_REGION_LABEL, LEGACY_ZONE_LABEL, REGION_LABEL, ZONE_LABEL
 from ...kube.volumes import claim_class
-from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
+from ..framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
+    Handle,
+    NodeInfo,
+    PreFilterPlugin,
+    PreFilterResult,
+    Status,
+)
 from ..snapshot import JSON
 from .volumebinding import claim_names
 
@@ -35,7 +46,7 @@ def label_zones_to_set(value: str) -> frozenset[str]:
     return frozenset(v.strip() for v in value.split("__") if v.strip())
 
 
-class VolumeZone:
+class VolumeZone(PreFilterPlugin, FilterPlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle) -> None:
