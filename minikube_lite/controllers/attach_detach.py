@@ -32,7 +32,7 @@ from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
 from ..config import ClusterConfig, timings_of
 from ..csi import spec
-from .runtime import DONE, Controller, Key, Result
+from .runtime import DONE, Backoff, Controller, Key, Result
 
 log = logging.getLogger(__name__)
 
@@ -333,11 +333,18 @@ class AttachDetachController(Controller):
 # ---------------------------------------------------------------- external-attacher
 
 
+class _Retry(Exception):
+    """A CSI call or lookup failed; the attacher retries with exponential backoff (1 s to 5 min)."""
+
+
 class CSIAttacher(Controller):
     """The csi-attacher sidecar for every CSI driver of the cluster."""
 
     name = "csi-attacher"
     workers = 10
+    backoff = Backoff(RETRY_START, RETRY_MAX)
+    #: A failed CSI call or lookup, already saved as attachError/detachError: retried quietly.
+    expected_errors = (_Retry,)
 
     def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, spec.CsiDriver] | None = None,
                  config: ClusterConfig | None = None) -> None:
@@ -345,7 +352,6 @@ class CSIAttacher(Controller):
         self.drivers: Mapping[str, spec.CsiDriver] = drivers if drivers is not None else {}
         #: Extra time before ControllerPublish (the cloud's own attach time comes on top).
         self.attach_delay = timings_of(config).volumeAttachDelay
-        self._failures: dict[str, int] = {}
         self._attach_due: dict[str, float] = {}
 
     def setup(self) -> None:
@@ -376,7 +382,6 @@ class CSIAttacher(Controller):
             return DONE
         va = self.vas.get(name)
         if va is None:
-            self._failures.pop(name, None)
             self._attach_due.pop(name, None)
             return DONE
         driver_name = str((va.get("spec") or {}).get("attacher") or "")
@@ -390,13 +395,6 @@ class CSIAttacher(Controller):
                 await self._attach(va, driver_name, driver)
         except _Wait as wait:
             return Result(requeue_after=wait.seconds)
-        except _Retry as retry:
-            failures = self._failures.get(name, 0) + 1
-            self._failures[name] = failures
-            delay = min(RETRY_MAX, RETRY_START * 2 ** (failures - 1))
-            log.debug("csi-attacher: %s failed (%s); retry in %.0fs", name, retry, delay)
-            return Result(requeue_after=delay)
-        self._failures.pop(name, None)
         self._attach_due.pop(name, None)
         return DONE
 
@@ -549,10 +547,6 @@ class _Wait(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(seconds)
         self.seconds = seconds
-
-
-class _Retry(Exception):
-    """A CSI call or lookup failed; the attacher retries with exponential backoff (1 s to 5 min)."""
 
 
 _ACCESS_MODES = {"ReadWriteOnce": spec.AccessMode.SINGLE_NODE_WRITER,

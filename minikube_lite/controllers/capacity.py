@@ -28,7 +28,8 @@ from ..clock import Clock
 from ..config import DEFAULT_TIMINGS, timings_of
 from ..csi import spec
 from ..kube.quantity import format_quantity, parse_quantity
-from .provisioning.driver import CallError, Capabilities, call_driver, get_capabilities
+from .csi_calls import CsiCallError, call_driver
+from .provisioning.driver import Capabilities, get_capabilities
 from .provisioning.errors import ProvisioningError
 from .provisioning.requests import split_parameters
 from .provisioning.topology import csinode_keys, node_topology, term_hash
@@ -176,7 +177,7 @@ class CapacityController(Controller):
             return None
         try:
             return await self._get_capacity(driver, segment, params)
-        except CallError as err:
+        except CsiCallError as err:
             log.info("%s: GetCapacity for %s failed: %s", self.name, driver_name, err)
             return None
 

@@ -25,7 +25,7 @@ from ..clock import Clock, rfc3339
 from ..config import timings_of
 from ..kube.names import ANN_SNAPSHOT_DEFAULT_CLASS
 from ..kube.quantity import format_quantity
-from .runtime import DONE, Backoff, Controller, Result, WorkQueue, split_key
+from .runtime import DONE, Backoff, Controller, Result, split_key
 
 log = logging.getLogger(__name__)
 
@@ -184,14 +184,16 @@ class SnapshotController(Controller):
     """
 
     name = COMPONENT
+    #: Upstream errors, already in the objects' status and events: retried quietly with backoff.
+    expected_errors = (SnapshotError,)
+    #: Our own status writes re-queue a failed key at once; it still waits out its backoff.
+    hold_backoff = True
 
     def __init__(self, client: Client, clock: Clock, config: Any = None) -> None:
         super().__init__(client, clock)
         timings = timings_of(config)
-        self.queue = WorkQueue(clock, Backoff(timings.snapshotRetryInitial, timings.snapshotRetryMax))
+        self.use_backoff(Backoff(timings.snapshotRetryInitial, timings.snapshotRetryMax))
         self.recorder = EventRecorder(client, COMPONENT, clock)
-        self._failures: dict[str, int] = {}
-        self._retry_at: dict[str, float] = {}
 
     # ------------------------------------------------------------------ wiring
 
@@ -237,7 +239,7 @@ class SnapshotController(Controller):
             def keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
                 out = list(mapper(event, obj, old))
                 for key in out:
-                    self._retry_at.pop(key, None)
+                    self.queue.expedite(key)
                 return out
             return keys
 
@@ -247,26 +249,6 @@ class SnapshotController(Controller):
         self.claims = self.informer("persistentvolumeclaims", key_of=fresh(pvc_keys))
 
     async def reconcile(self, key: str) -> Result:
-        """Expected failures (upstream errors already reported in status/events) retry with backoff
-        quietly; anything else is left to the runtime."""
-        retry_at = self._retry_at.get(key)
-        if retry_at is not None and self.clock.now() < retry_at:
-            # Still backing off (our own status writes re-queue the key at once): wait, as
-            # upstream's per-operation exponential backoff does.
-            return Result(requeue_after=retry_at - self.clock.now())
-        try:
-            result = await self._reconcile(key)
-        except SnapshotError as err:
-            failures = self._failures[key] = self._failures.get(key, 0) + 1
-            delay = self.queue.backoff.delay(failures)
-            self._retry_at[key] = self.clock.now() + delay
-            log.info("snapshot-controller: %s: %s; retry in %.0fs", key, err, delay)
-            return Result(requeue_after=delay)
-        self._failures.pop(key, None)
-        self._retry_at.pop(key, None)
-        return result
-
-    async def _reconcile(self, key: str) -> Result:
         kind, _, rest = key.partition(":")
         if kind == "vs":
             ns, name = split_key(rest)

@@ -2,7 +2,7 @@
 
 The provisioner speaks to drivers only through the CSI protocol in ``minikube_lite.csi.spec``;
 these few functions are the one place that calls a driver and reads its answers, so the rest of
-the provisioner works on plain values (and a CSI error arrives as one :class:`CallError` type).
+the provisioner works on plain values (and a CSI error arrives as one :class:`~minikube_lite.controllers.csi_calls.CsiCallError` type).
 """
 
 from __future__ import annotations
@@ -12,18 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...csi import spec
+from ..csi_calls import call_driver
 from .requests import VolumeRequest, create_request
-
-
-class CallError(Exception):
-    """A failed CSI call: ``code`` is the gRPC name as Go prints it (``ResourceExhausted``) and
-    ``text`` the Go error text (``rpc error: code = ResourceExhausted desc = ...``)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        self.message = message
-        self.text = spec.MSG_RPC_ERROR.format(code=code, message=message)
-        super().__init__(self.text)
 
 
 @dataclass
@@ -45,14 +35,6 @@ class CreatedVolume:
 
 def _names(values: Iterable[Any]) -> set[str]:
     return {getattr(v, "name", str(v)) for v in values or ()}
-
-
-async def call_driver(fn: Any, *args: Any) -> Any:
-    """Call a driver method; a :class:`~minikube_lite.csi.spec.CsiError` becomes a :class:`CallError`."""
-    try:
-        return await fn(*args)
-    except spec.CsiError as err:
-        raise CallError(err.code.go_name, err.message) from None
 
 
 async def get_capabilities(driver: spec.CsiDriver) -> Capabilities:
