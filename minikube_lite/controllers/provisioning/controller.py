@@ -31,15 +31,15 @@ from ...client.informer import Informer
 from ...clock import Clock
 from ...config import timings_of
 from ...csi import spec
+from ...kube.meta import annotations_of
 from ...kube.names import ANN_PROVISIONED_BY, ANN_SELECTED_NODE
+from ...kube.volumes import claim_class
 from ..csi_calls import CsiCallError
 from ..runtime import DONE, RETRY, Backoff, Controller, Key, Result, get_or_none, split_key
 from . import restore
 from .driver import Capabilities, create_volume, delete_volume, get_capabilities
 from .errors import IgnoredClaim, ProvisioningError
 from .fields import (
-    annotations_of,
-    claim_class,
     claim_provisioner,
     data_source,
     deleting,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ...client.base import ApiError
+from ...kube.meta import annotations_of, name_of
 from ...kube.names import (
     ANN_BIND_COMPLETED,
     ANN_BOUND_BY_CONTROLLER,
@@ -93,20 +94,12 @@ def _md(obj: JSON) -> JSON:
     return md
 
 
-def _ann(obj: JSON) -> dict[str, str]:
-    return (obj.get("metadata") or {}).get("annotations") or {}
-
-
-def _name(obj: JSON) -> str:
-    return str((obj.get("metadata") or {}).get("name", ""))
-
-
 def _ns(obj: JSON) -> str:
     return str((obj.get("metadata") or {}).get("namespace") or "default")
 
 
 def is_pvc_fully_bound(pvc: JSON) -> bool:
-    return bool((pvc.get("spec") or {}).get("volumeName")) and ANN_BIND_COMPLETED in _ann(pvc)
+    return bool((pvc.get("spec") or {}).get("volumeName")) and ANN_BIND_COMPLETED in annotations_of(pvc)
 
 
 def prepare_matching(pvc: JSON, volumes: list[JSON]) -> tuple[JSON | None, list[JSON]]:
@@ -161,7 +154,7 @@ def bind_volume_to_claim(pv: JSON, pvc: JSON) -> tuple[JSON, bool]:
             "uid": md.get("uid"), "apiVersion": "v1", "resourceVersion": md.get("resourceVersion"),
         }
         dirty = True
-    if should_set_bound_by and _ann(new).get(ANN_BOUND_BY_CONTROLLER) != "yes":
+    if should_set_bound_by and annotations_of(new).get(ANN_BOUND_BY_CONTROLLER) != "yes":
         _md(new).setdefault("annotations", {})[ANN_BOUND_BY_CONTROLLER] = "yes"
         dirty = True
     return new, dirty
@@ -189,7 +182,7 @@ def local_pv_node_names(pv: JSON | None) -> set[str] | None:
 def claim_names(pod: JSON) -> list[tuple[str, bool]]:
     """The claims a pod uses: (name, is_generic_ephemeral)."""
     out = []
-    pod_name = _name(pod)
+    pod_name = name_of(pod)
     for vol in (pod.get("spec") or {}).get("volumes") or []:
         if vol.get("persistentVolumeClaim"):
             out.append((str(vol["persistentVolumeClaim"].get("claimName", "")), False))
@@ -239,7 +232,7 @@ class _State:
         for pvc in self.delay_claims:
             requests = ((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}
             self.claims.append(_Claim(pvc, claim_class(pvc), claim_request(pvc), "storage" in requests,
-                                      _ann(pvc).get(ANN_SELECTED_NODE)))
+                                      annotations_of(pvc).get(ANN_SELECTED_NODE)))
         self.to_match_sorted = sorted((c for c in self.claims if c.selected_node is None),
                                       key=lambda c: c.request)
         self.any_selected = any(c.selected_node is not None for c in self.claims)
@@ -273,7 +266,7 @@ class VolumeBinding(
             return True
         if _ns(obj) != _ns(pod):
             return False
-        return any(name == _name(obj) for name, _ in claim_names(pod))
+        return any(name == name_of(obj) for name, _ in claim_names(pod))
 
     # -- PreFilter ----------------------------------------------------------------------------
 
@@ -296,7 +289,7 @@ class VolumeBinding(
                 uid = (pod.get("metadata") or {}).get("uid")
                 owners = (pvc.get("metadata") or {}).get("ownerReferences") or []
                 if not any(o.get("controller") and o.get("uid") == uid for o in owners):
-                    return True, ERR_EPHEMERAL_NOT_OWNER.format(ns, name, ns, _name(pod))
+                    return True, ERR_EPHEMERAL_NOT_OWNER.format(ns, name, ns, name_of(pod))
         return bool(names), None
 
     def pre_filter(self, state: CycleState, pod: JSON) -> tuple[PreFilterResult | None, Status | None]:
@@ -351,7 +344,7 @@ class VolumeBinding(
         """``FindPodVolumes``: the node's bindings/provisions, or the reasons it cannot have them."""
         result = PodVolumes()
         if node_name is None:
-            node_name = _name(node)
+            node_name = name_of(node)
         if labels is None:
             labels = (node.get("metadata") or {}).get("labels") or {}
         bound_ok = True
@@ -400,13 +393,13 @@ class VolumeBinding(
                     pv = c.prebound
             else:
                 for cand in c.candidates:
-                    if _name(cand) not in chosen and pv_node_affinity_matches(cand, node):
+                    if name_of(cand) not in chosen and pv_node_affinity_matches(cand, node):
                         pv = cand
                         break
             if pv is None:
                 unmatched.append(c)
                 continue
-            chosen.add(_name(pv))
+            chosen.add(name_of(pv))
             result.static_bindings.append((pv, c.pvc))
         return not unmatched, unmatched
 
@@ -417,7 +410,7 @@ class VolumeBinding(
             info = st.classes.get(c.class_name)
             if info is None:
                 if not c.class_name:
-                    raise BindingError(ERR_NO_CLASS.format(f"{_ns(claim)}/{_name(claim)}"))
+                    raise BindingError(ERR_NO_CLASS.format(f"{_ns(claim)}/{name_of(claim)}"))
                 sc = self.snapshot.storage_classes.get(c.class_name)
                 if sc is None:
                     raise BindingError(ERR_CLASS_NOT_FOUND.format(c.class_name))
@@ -444,7 +437,7 @@ class VolumeBinding(
             return True
         size = qvalue(requests["storage"])
         labels = (node.get("metadata") or {}).get("labels") or {}
-        class_name = _name(sc)
+        class_name = name_of(sc)
         for cap in self.snapshot.csi_storage_capacities.values():
             if cap.get("storageClassName") != class_name:
                 continue
@@ -496,13 +489,13 @@ class VolumeBinding(
         for pv, pvc in pv_.static_bindings:
             new_pv, dirty = bind_volume_to_claim(pv, pvc)
             if dirty:
-                self.snapshot.pvs.assume(_name(new_pv), new_pv)
+                self.snapshot.pvs.assume(name_of(new_pv), new_pv)
             bindings.append((new_pv, pvc))
         claims: list[JSON] = []
         for claim in pv_.dynamic_provisions:
             clone = copy.deepcopy(claim)
             _md(clone).setdefault("annotations", {})[ANN_SELECTED_NODE] = node_name
-            self.snapshot.pvcs.assume(f"{_ns(clone)}/{_name(clone)}", clone)
+            self.snapshot.pvcs.assume(f"{_ns(clone)}/{name_of(clone)}", clone)
             claims.append(clone)
         pv_.static_bindings = bindings
         pv_.dynamic_provisions = claims
@@ -516,9 +509,9 @@ class VolumeBinding(
         if pv_ is None:
             return
         for pv, _ in pv_.static_bindings:
-            self.snapshot.pvs.restore(_name(pv))
+            self.snapshot.pvs.restore(name_of(pv))
         for claim in pv_.dynamic_provisions:
-            self.snapshot.pvcs.restore(f"{_ns(claim)}/{_name(claim)}")
+            self.snapshot.pvcs.restore(f"{_ns(claim)}/{name_of(claim)}")
 
     # -- PreBind ------------------------------------------------------------------------------
 
@@ -541,20 +534,20 @@ class VolumeBinding(
         bindings: list[tuple[JSON, JSON]] = []
         for pv, pvc in pv_.static_bindings:
             new_pv = await client.update("persistentvolumes", pv)
-            self.snapshot.pvs.assume(_name(new_pv), new_pv)
+            self.snapshot.pvs.assume(name_of(new_pv), new_pv)
             bindings.append((new_pv, pvc))
         claims: list[JSON] = []
         for claim in pv_.dynamic_provisions:
             new_claim = await client.update("persistentvolumeclaims", claim, _ns(claim))
-            self.snapshot.pvcs.assume(f"{_ns(new_claim)}/{_name(new_claim)}", new_claim)
+            self.snapshot.pvcs.assume(f"{_ns(new_claim)}/{name_of(new_claim)}", new_claim)
             claims.append(new_claim)
         pv_.static_bindings = bindings
         pv_.dynamic_provisions = claims
         clock = self.handle.clock
-        keys = {f"pv:{_name(pv)}" for pv, _ in bindings}
-        keys |= {f"pvc:{_ns(c)}/{_name(c)}" for _, c in bindings}
-        keys |= {f"pvc:{_ns(c)}/{_name(c)}" for c in claims}
-        keys.add(f"pod:{_ns(pod)}/{_name(pod)}")
+        keys = {f"pv:{name_of(pv)}" for pv, _ in bindings}
+        keys |= {f"pvc:{_ns(c)}/{name_of(c)}" for _, c in bindings}
+        keys |= {f"pvc:{_ns(c)}/{name_of(c)}" for c in claims}
+        keys.add(f"pod:{_ns(pod)}/{name_of(pod)}")
         deadline = clock.monotonic() + self.handle.bind_timeout_seconds
         while True:
             try:
@@ -566,7 +559,7 @@ class VolumeBinding(
             if remaining <= 0:
                 raise BindingError(ERR_BINDING_VOLUMES.format(ERR_DEADLINE))
             for c in claims:   # a claim's PV may arrive after the claim names it
-                vn = ((self.snapshot.pvcs.get_api(f"{_ns(c)}/{_name(c)}") or {}).get("spec") or {}).get("volumeName")
+                vn = ((self.snapshot.pvcs.get_api(f"{_ns(c)}/{name_of(c)}") or {}).get("spec") or {}).get("volumeName")
                 if vn:
                     keys.add(f"pv:{vn}")
             await self.snapshot.wait_volume_change(clock, min(POLL_INTERVAL_SECONDS, remaining), keys)
@@ -579,33 +572,33 @@ class VolumeBinding(
         if node_info is None or node_info.node is None:
             raise BindingError(ERR_NODE_NOT_FOUND.format(node_name))
         node = node_info.node
-        key = f"{_ns(pod)}/{_name(pod)}"
+        key = f"{_ns(pod)}/{name_of(pod)}"
         if key not in snap.pods:
-            raise BindingError(ERR_POD_GONE.format(_ns(pod), _name(pod), _name(pod)))
+            raise BindingError(ERR_POD_GONE.format(_ns(pod), name_of(pod), name_of(pod)))
         for pv, pvc in bindings:
-            api_pv = snap.pvs.get_api(_name(pv))
-            api_pvc = snap.pvcs.get_api(f"{_ns(pvc)}/{_name(pvc)}")
+            api_pv = snap.pvs.get_api(name_of(pv))
+            api_pvc = snap.pvcs.get_api(f"{_ns(pvc)}/{name_of(pvc)}")
             if api_pv is None:
-                raise BindingError(f'failed to check binding: PersistentVolume "{_name(pv)}" not found')
+                raise BindingError(f'failed to check binding: PersistentVolume "{name_of(pv)}" not found')
             if api_pvc is None:
                 raise BindingError("failed to check binding: PersistentVolumeClaim "
-                                   f'"{_ns(pvc)}/{_name(pvc)}" not found')
+                                   f'"{_ns(pvc)}/{name_of(pvc)}" not found')
             if _rv(pv) > _rv(api_pv):
                 return False
             ref = (api_pv.get("spec") or {}).get("claimRef")
             if not ref or not ref.get("uid"):
-                raise BindingError(ERR_CLAIMREF_RESET.format(_name(api_pv)))
+                raise BindingError(ERR_CLAIMREF_RESET.format(name_of(api_pv)))
             if not self._is_pvc_bound_check(api_pvc, node):
                 return False
         for claim in claims:
-            api = snap.pvcs.get_api(f"{_ns(claim)}/{_name(claim)}")
+            api = snap.pvcs.get_api(f"{_ns(claim)}/{name_of(claim)}")
             if api is None:
                 raise BindingError("failed to check provisioning pvc: PersistentVolumeClaim "
-                                   f'"{_ns(claim)}/{_name(claim)}" not found')
+                                   f'"{_ns(claim)}/{name_of(claim)}" not found')
             if _rv(claim) > _rv(api):
                 return False
-            if _ann(api).get(ANN_SELECTED_NODE) != node_name:
-                raise BindingError(ERR_PROVISIONING_FAILED.format(_name(api)))
+            if annotations_of(api).get(ANN_SELECTED_NODE) != node_name:
+                raise BindingError(ERR_PROVISIONING_FAILED.format(name_of(api)))
             vn = (api.get("spec") or {}).get("volumeName")
             if vn:
                 bound_pv = snap.pvs.get_api(vn)
@@ -624,7 +617,7 @@ class VolumeBinding(
         if pv is None:
             return False
         if not pv_node_affinity_matches(pv, node):
-            raise BindingError(ERR_PV_AFFINITY.format(_name(pv), _name(node)))
+            raise BindingError(ERR_PV_AFFINITY.format(name_of(pv), name_of(node)))
         return True
 
 
