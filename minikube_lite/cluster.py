@@ -33,7 +33,8 @@ from .client.inprocess import InProcessClient
 from .client.manifests import DEFAULT_FIELD_MANAGER, Manifests
 from .clock import Clock, RealClock, VirtualClock
 from .components import COMPONENTS, build, select
-from .config import ClusterConfig, node_manifests
+from .config import ClusterConfig
+from .controllers.node_registration import node_manifests
 from .logs import ComponentLogs, PodLogSource, install_capture, klog
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def apiserver_endpoints(nodes: list[dict[str, Any]]) -> list[tuple[str, dict[str
     """The ``kubernetes`` Service's Endpoints and EndpointSlice, as kube-apiserver's endpoint
     reconciler writes them: the API server's advertised address (the control-plane node's
     InternalIP, as kubeadm advertises it) on port 6443."""
-    from .config import CONTROL_PLANE_LABEL
+    from .kube.names import CONTROL_PLANE_LABEL
 
     control = [n for n in nodes if CONTROL_PLANE_LABEL in ((n.get("metadata") or {}).get("labels") or {})]
     addresses = [a.get("address") for n in (control or nodes[:1])
@@ -251,7 +252,7 @@ class Cluster:
     async def _create_system_pods(self) -> None:
         """The kube-system objects of the in-process components (see ``system_pods``)."""
         from . import system_pods
-        from .config import CONTROL_PLANE_LABEL
+        from .kube.names import CONTROL_PLANE_LABEL
 
         control = [n for n in self._nodes if CONTROL_PLANE_LABEL in (n["metadata"].get("labels") or {})]
         if control:

@@ -54,7 +54,7 @@ COMPONENTS: tuple[Component, ...] = (
     Component("pv-binder", CONTROLLER_MANAGER, f"{_C}.pv_binder", "PersistentVolumeController"),
     Component("pvc-protection", CONTROLLER_MANAGER, f"{_C}.protection", "PVCProtectionController"),
     Component("pv-protection", CONTROLLER_MANAGER, f"{_C}.protection", "PVProtectionController"),
-    Component("provisioner", CONTROLLER_MANAGER, f"{_C}.provisioner", "ExternalProvisioners"),
+    Component("provisioner", CONTROLLER_MANAGER, f"{_C}.provisioning.controller", "ExternalProvisioners"),
     Component("expand", CONTROLLER_MANAGER, f"{_C}.expand", "ExpandController"),
     Component("csi-resizer", CONTROLLER_MANAGER, f"{_C}.resizer", "ExternalResizers"),
     Component("capacity", CONTROLLER_MANAGER, f"{_C}.capacity", "CapacityController"),

@@ -12,58 +12,40 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-import uuid
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from .clock import Clock, RealClock, rfc3339
+from .kube import quantity as kube_quantity
+from .kube.names import (
+    CONTROL_PLANE_LABEL,
+    CONTROL_PLANE_TAINT,
+    EXCLUDE_LB_LABEL,
+    HOSTNAME_LABEL,
+    INSTANCE_TYPE_LABEL,
+    LEGACY_INSTANCE_TYPE_LABEL,
+    LEGACY_REGION_LABEL,
+    LEGACY_ZONE_LABEL,
+    REGION_LABEL,
+    ZONE_LABEL,
+)
 
 __all__ = [
     "ClusterConfig", "CloudConfig", "CloudDurations", "CloudQuotas", "CloudFaultsConfig", "ScriptedFault",
-    "DriverConfig", "NodeConfig", "TaintConfig", "Timings", "ResolvedNode", "ConfigError",
-    "load_config", "node_manifests", "parse_quantity", "parse_duration", "instance_id_for_node",
-    "ZONE_LABEL", "REGION_LABEL", "HOSTNAME_LABEL", "LEGACY_ZONE_LABEL", "LEGACY_REGION_LABEL",
-    "CONTROL_PLANE_LABEL", "CONTROL_PLANE_TAINT", "CLOUD_DISK_DRIVER", "HOSTPATH_DRIVER",
+    "DriverConfig", "NodeConfig", "TaintConfig", "Timings", "DEFAULT_TIMINGS", "timings_of", "ResolvedNode", "ConfigError",
+    "load_config", "parse_quantity", "parse_duration", "instance_id_for_node",
+    "CLOUD_DISK_DRIVER", "HOSTPATH_DRIVER",
 ]
 
-# Well-known labels (storage.md 5.1, k8s.io/api core/v1/well_known_labels.go).
-ZONE_LABEL = "topology.kubernetes.io/zone"
-REGION_LABEL = "topology.kubernetes.io/region"
-HOSTNAME_LABEL = "kubernetes.io/hostname"
-LEGACY_ZONE_LABEL = "failure-domain.beta.kubernetes.io/zone"
-LEGACY_REGION_LABEL = "failure-domain.beta.kubernetes.io/region"
-INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
-LEGACY_INSTANCE_TYPE_LABEL = "beta.kubernetes.io/instance-type"
-CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane"
-EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
 CLOUD_DISK_DRIVER = "diskplugin.csi.alibabacloud.com"
 HOSTPATH_DRIVER = "hostpath.csi.k8s.io"
 CLOUD_DISK_ZONE_KEY = "topology.diskplugin.csi.alibabacloud.com/zone"
 HOSTPATH_TOPOLOGY_KEY = "topology.hostpath.csi/node"
-
-KUBELET_VERSION = "v1.35.0"
-CONTAINER_RUNTIME_VERSION = "containerd://1.7.27"
-OS_IMAGE = "Alibaba Cloud Linux 3.2104 U11 (OpenAnolis Edition)"
-KERNEL_VERSION = "5.10.134-18.al8.x86_64"
-
-# Node conditions exactly as kubelet posts them (pkg/kubelet/nodestatus/setters.go).
-COND_MEMORY = ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available")
-COND_DISK = ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure")
-COND_PID = ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available")
-COND_READY = ("Ready", "KubeletReady", "kubelet is posting ready status")
-COND_NOT_READY = (
-    "Ready", "KubeletNotReady",
-    "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
-    "message:Network plugin returns error: cni plugin not initialized",
-)
-
 
 class ConfigError(ValueError):
     """A configuration file that cannot be used; the message names the field and why."""
@@ -71,31 +53,17 @@ class ConfigError(ValueError):
 
 # --------------------------------------------------------------------------- quantities
 
-_QUANTITY_RE = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([a-zA-Z]*|[eE][+-]?[0-9]+)$")
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-            "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
-            "P": Decimal("1e15"), "E": Decimal("1e18")}
-
-
 def parse_quantity(value: str | int | float) -> Decimal:
-    """A Kubernetes ``resource.Quantity`` as an exact Decimal (``"1.5Gi"``, ``"500m"``, ``"1e3"``)."""
+    """A Kubernetes ``resource.Quantity`` as an exact Decimal (``"1.5Gi"``, ``"500m"``, ``"1e3"``).
+
+    The grammar is :mod:`minikube_lite.kube.quantity`'s; only the error speaks the config file's
+    language (``invalid quantity "abc"``) so a bad node capacity names the value it could not read.
+    """
     text = str(value).strip()
-    m = _QUANTITY_RE.match(text)
-    if not m:
-        raise ValueError(f"invalid quantity {text!r}".replace("'", '"'))
-    number, suffix = m.group(1), m.group(2)
     try:
-        base = Decimal(number)
-    except InvalidOperation as exc:  # pragma: no cover - regex already guards
-        raise ValueError(f'invalid quantity "{text}"') from exc
-    if suffix in _BINARY:
-        return base * _BINARY[suffix]
-    if suffix in _DECIMAL:
-        return base * _DECIMAL[suffix]
-    if suffix[:1] in ("e", "E"):
-        return base * (Decimal(10) ** int(suffix[1:]))
-    raise ValueError(f'invalid quantity "{text}"')
+        return kube_quantity.parse_quantity(text)
+    except kube_quantity.QuantityError:
+        raise ValueError(f'invalid quantity "{text}"') from None
 
 
 def _quantity(value: Any) -> str:
@@ -328,11 +296,13 @@ class DriverConfig(_Model):
 
 
 class Timings(_Model):
-    """Controller, scheduler and kubelet delays. Unknown keys are allowed so that a component
-    can read a timing that is not listed here (``config.timings.get("myDelay", 1.0)``)."""
+    """Every controller, scheduler and kubelet delay, with its default, declared once.
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    Components read them as attributes (``config.timings.podStartDelay``); an unknown key is a
+    configuration error naming the key, so a misspelt timing cannot silently keep its default.
+    """
 
+    # ---- kubelet
     podStartDelay: Duration = 1.0
     podTerminationDelay: Duration = 0.5
     imagePullDelay: Duration = 1.0
@@ -341,35 +311,61 @@ class Timings(_Model):
     #: How long the containers of a batch pod (restartPolicy Never/OnFailure) run before exiting 0;
     #: the pod annotations minikube-lite.io/exit-after and exit-code override it per pod.
     containerRunDuration: Duration = 1.0
+    #: Kubelet: wait before retrying a pod sync that failed (volumes not ready, API errors).
+    kubeletSyncRetry: Duration = 10.0
+    #: Kubelet volume expansion (NodeExpandVolume): backoff after a failed call.
+    kubeletExpandRetryInitial: Duration = 1.0
+    kubeletExpandRetryMax: Duration = 300.0
+    # ---- nodes
+    nodeStatusUpdateInterval: Duration = 10.0
+    #: How often each kubelet renews its Lease; unset: every ``nodeStatusUpdateInterval``.
+    nodeLeaseRenewInterval: Duration | None = None
+    #: How often an unchanged node status is posted again (kubelet ``nodeStatusReportFrequency``).
+    nodeStatusReportInterval: Duration = 300.0
+    #: Node lifecycle controller: how long a silent node stays Ready (``node-monitor-grace-period``).
+    nodeMonitorGracePeriod: Duration = 50.0
+    # ---- workloads
     #: Job controller: wait before replacing a failed pod, doubling per failure up to the max.
     jobPodFailureBackoff: Duration = 10.0
     jobPodFailureBackoffMax: Duration = 360.0
-    nodeStatusUpdateInterval: Duration = 10.0
+    # ---- storage controllers
     pvControllerResync: Duration = 15.0
     provisionerRetryInitial: Duration = 1.0
     provisionerRetryMax: Duration = 300.0
     snapshotRetryInitial: Duration = 1.0
     snapshotRetryMax: Duration = 300.0
+    #: CSI snapshotter sidecar: how often a snapshot that is not ready yet is polled.
+    snapshotReadyPollInterval: Duration = 1.0
+    #: external-resizer: backoff after a failed ControllerExpandVolume.
+    resizerRetryInitial: Duration = 1.0
+    resizerRetryMax: Duration = 300.0
+    #: CSIStorageCapacity: how often capacity is polled (0 also means the default).
+    capacityPollInterval: Duration = 60.0
+    # ---- scheduler
     schedulerBackoffInitial: Duration = 1.0
     schedulerBackoffMax: Duration = 10.0
     schedulerUnschedulableFlush: Duration = 300.0
     bindTimeout: Duration = 600.0
+    # ---- leader election (Leases of a standalone scheduler / controller-manager); unset: client-go's
+    # defaults 15 s / 10 s / 2 s (client/leaderelection.py)
+    leaderElectionLeaseDuration: Duration | None = None
+    leaderElectionRenewDeadline: Duration | None = None
+    leaderElectionRetryPeriod: Duration | None = None
 
-    @model_validator(mode="after")
-    def _extra_are_durations(self) -> Timings:
-        for key, value in (self.model_extra or {}).items():
-            try:
-                setattr(self, key, parse_duration(value))
-            except ValueError as exc:
-                raise ValueError(f"{key}: {exc}") from None
-        return self
+    @property
+    def lease_renew_interval(self) -> float:
+        return self.nodeLeaseRenewInterval if self.nodeLeaseRenewInterval is not None \
+            else self.nodeStatusUpdateInterval
 
-    def get(self, name: str, default: float = 0.0) -> float:
-        """A timing by name, in seconds, or ``default`` when it is not configured."""
-        if name in type(self).model_fields:
-            return float(getattr(self, name))
-        value = (self.model_extra or {}).get(name)
-        return float(value) if value is not None else default
+
+#: The timings of a component started without a cluster config (unit tests, embedding).
+DEFAULT_TIMINGS = Timings()
+
+
+def timings_of(config: Any) -> Timings:
+    """``config.timings``, or the defaults when a component runs without a config."""
+    timings = getattr(config, "timings", None)
+    return timings if isinstance(timings, Timings) else DEFAULT_TIMINGS
 
 
 # --------------------------------------------------------------------------- cluster
@@ -612,78 +608,6 @@ def load_config(path: str | Path) -> ClusterConfig:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{p}: cannot read config file: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return ClusterConfig.from_yaml(text, str(p))
-
-
-# --------------------------------------------------------------------------- Node objects
-
-
-def node_manifests(config: ClusterConfig, clock: Clock | None = None) -> list[dict[str, Any]]:
-    """v1 Node objects as each node's kubelet registers them (labels, taints, status, nodeInfo)."""
-    now = rfc3339((clock or RealClock()).now())
-    return [_node_manifest(n, now) for n in config.resolved_nodes()]
-
-
-def _node_manifest(node: ResolvedNode, now: str) -> dict[str, Any]:
-    def uid(kind: str) -> str:
-        return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{kind}.{node.name}.minikube-lite"))
-
-    def cond(spec: tuple[str, str, str], status: str) -> dict[str, str]:
-        return {"type": spec[0], "status": status, "lastHeartbeatTime": now, "lastTransitionTime": now,
-                "reason": spec[1], "message": spec[2]}
-
-    pod_cidr = f"{ipaddress.IPv4Address('10.244.0.0') + node.index * 256}/24"
-    spec: dict[str, Any] = {
-        "podCIDR": pod_cidr,
-        "podCIDRs": [pod_cidr],
-        "providerID": f"{node.region}.{node.instance_id}",
-    }
-    if node.taints:
-        spec["taints"] = [dict(t) for t in node.taints]
-    if node.unschedulable:
-        spec["unschedulable"] = True
-    annotations = {
-        "node.alpha.kubernetes.io/ttl": "0",
-        "volumes.kubernetes.io/controller-managed-attach-detach": "true",
-        **node.annotations,
-    }
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": node.name, "labels": dict(node.labels), "annotations": annotations},
-        "spec": spec,
-        "status": {
-            "capacity": dict(node.capacity),
-            "allocatable": dict(node.allocatable),
-            "conditions": [
-                cond(COND_MEMORY, "False"),
-                cond(COND_DISK, "False"),
-                cond(COND_PID, "False"),
-                cond(COND_READY, "True") if node.ready else cond(COND_NOT_READY, "False"),
-            ],
-            "addresses": [
-                {"type": "InternalIP", "address": node.internal_ip},
-                {"type": "Hostname", "address": node.name},
-            ],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-            "nodeInfo": {
-                "machineID": uid("machine").replace("-", ""),
-                "systemUUID": uid("system"),
-                "bootID": uid("boot"),
-                "kernelVersion": KERNEL_VERSION,
-                "osImage": OS_IMAGE,
-                "containerRuntimeVersion": CONTAINER_RUNTIME_VERSION,
-                "kubeletVersion": KUBELET_VERSION,
-                "kubeProxyVersion": "",
-                "operatingSystem": "linux",
-                "architecture": "amd64",
-            },
-            "features": {"supplementalGroupsPolicy": True},
-            "runtimeHandlers": [
-                {"name": "runc", "features": {"recursiveReadOnlyMounts": True, "userNamespaces": True}},
-                {"name": "", "features": {"recursiveReadOnlyMounts": True, "userNamespaces": True}},
-            ],
-        },
-    }
 
 
 # --------------------------------------------------------------------------- the default cluster

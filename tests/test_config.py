@@ -13,11 +13,13 @@ from minikube_lite.clock import VirtualClock
 from minikube_lite.config import (
     ClusterConfig,
     ConfigError,
+    Timings,
     load_config,
-    node_manifests,
     parse_duration,
     parse_quantity,
+    timings_of,
 )
+from minikube_lite.controllers.node_registration import node_manifests
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "clusters"
 
@@ -64,43 +66,6 @@ def test_default_cluster_matches_the_course() -> None:
     assert vsc["metadata"]["annotations"]["snapshot.storage.kubernetes.io/is-default-class"] == "true"
 
 
-def test_node_manifests_as_kubelet_registers_them() -> None:
-    clock = VirtualClock(start=1_700_000_000)
-    manifests = {m["metadata"]["name"]: m for m in node_manifests(ClusterConfig.default(), clock)}
-    master = manifests["master"]
-    assert master["apiVersion"] == "v1" and master["kind"] == "Node"
-    assert master["spec"]["taints"] == [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
-    assert master["spec"]["providerID"].startswith("cn-hangzhou.i-")
-    status = manifests["node1"]["status"]
-    conds = {c["type"]: c for c in status["conditions"]}
-    assert [c["type"] for c in status["conditions"]] == ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"]
-    assert conds["Ready"]["status"] == "True" and conds["Ready"]["reason"] == "KubeletReady"
-    assert conds["Ready"]["message"] == "kubelet is posting ready status"
-    assert (conds["MemoryPressure"]["status"], conds["MemoryPressure"]["reason"]) == (
-        "False", "KubeletHasSufficientMemory")
-    assert conds["DiskPressure"]["message"] == "kubelet has no disk pressure"
-    assert conds["PIDPressure"]["reason"] == "KubeletHasSufficientPID"
-    assert conds["Ready"]["lastHeartbeatTime"] == "2023-11-14T22:13:20Z"
-    info = status["nodeInfo"]
-    assert len(info) == 10 and all(v is not None for v in info.values())
-    assert info["kubeletVersion"] == "v1.35.0" and info["containerRuntimeVersion"].startswith("containerd://1.7.")
-    assert (info["operatingSystem"], info["architecture"]) == ("linux", "amd64")
-    assert status["daemonEndpoints"] == {"kubeletEndpoint": {"Port": 10250}}
-    assert status["capacity"]["cpu"] == "4" and status["allocatable"]["memory"] == "8286208Ki"
-    ips = [next(a["address"] for a in m["status"]["addresses"] if a["type"] == "InternalIP")
-           for m in manifests.values()]
-    assert len(set(ips)) == 3 and all(ip.startswith("10.0.") for ip in ips)
-    assert {"type": "Hostname", "address": "node2"} in manifests["node2"]["status"]["addresses"]
-
-
-def test_not_ready_and_unschedulable_nodes() -> None:
-    config = ClusterConfig.from_yaml("nodes: [{name: sick, ready: false, unschedulable: true}]")
-    node = node_manifests(config, VirtualClock())[0]
-    ready = node["status"]["conditions"][-1]
-    assert (ready["status"], ready["reason"]) == ("False", "KubeletNotReady")
-    assert node["spec"]["unschedulable"] is True
-
-
 def test_templates_spread_zones_and_name_nodes() -> None:
     config = load_config(EXAMPLES / "hundred-nodes.yaml")
     nodes = config.resolved_nodes()
@@ -141,7 +106,7 @@ BROKEN = [
     ("nodes: [{name: a}]\ndrivers:\n  - {name: d, type: local, nodes: [b]}\n", 'drivers.0.nodes: node "b" is not in nodes'),
     ("objects:\n  - kind: StorageClass\n    metadata: {}\n", "objects.0.apiVersion: field required; objects.0.metadata.name"),
     ("timings: {podStartDelay: later}\n", 'timings.podStartDelay: invalid duration "later"'),
-    ("timings: {myDelay: nope}\n", 'timings.myDelay: invalid duration "nope"'),
+    ("timings: {myDelay: 1s}\n", "timings.myDelay: unknown field"),
     ("nodes: [\n", "invalid YAML"),
     ("- just\n- a list\n", "the top level must be a mapping"),
     ("surprise: 1\n", "surprise: unknown field"),
@@ -200,12 +165,27 @@ def test_parse_duration_rejects(bad: object) -> None:
         parse_duration(bad)
 
 
-def test_timings_defaults_and_extras() -> None:
-    config = ClusterConfig.from_yaml("timings: {podStartDelay: 250ms, kubeletSyncFrequency: 1m}\n")
+def test_timings_are_typed_fields_with_defaults() -> None:
+    config = ClusterConfig.from_yaml("timings: {podStartDelay: 250ms, kubeletSyncRetry: 1m}\n")
     assert config.timings.podStartDelay == 0.25
-    assert config.timings.get("kubeletSyncFrequency") == 60.0
-    assert config.timings.get("pvControllerResync") == 15.0
-    assert config.timings.get("unknown", 7.0) == 7.0
+    assert config.timings.kubeletSyncRetry == 60.0
+    assert config.timings.pvControllerResync == 15.0
+    # The Lease follows the status update interval unless it is set on its own.
+    assert config.timings.lease_renew_interval == config.timings.nodeStatusUpdateInterval == 10.0
+    assert ClusterConfig.from_yaml("timings: {nodeLeaseRenewInterval: 2s}\n").timings.lease_renew_interval == 2.0
+
+
+def test_unknown_timing_is_a_config_error_naming_the_key() -> None:
+    """A misspelt timing must not silently keep its default."""
+    with pytest.raises(ConfigError) as exc:
+        ClusterConfig.from_yaml("timings: {podStartDelay: 1s, kubeletSyncFrequency: 1m}\n")
+    assert str(exc.value) == "<config>: timings.kubeletSyncFrequency: unknown field"
+
+
+def test_timings_of_a_component_without_config_are_the_defaults() -> None:
+    assert timings_of(None) == Timings()
+    config = ClusterConfig.from_yaml("timings: {bindTimeout: 30s}\n")
+    assert timings_of(config).bindTimeout == 30.0
 
 
 def test_custom_labels_allocatable_and_control_plane_shortcut() -> None:

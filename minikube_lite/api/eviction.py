@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..clock import rfc3339
+from ..kube.selectors import match_label_selector
 from . import errors
 from .errors import ApiError
-from .selectors import match_label_selector
 
 if TYPE_CHECKING:
     from .engine import ApiEngine

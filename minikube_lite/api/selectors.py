@@ -8,9 +8,8 @@ Field selectors: ``f=v``, ``f==v``, ``f!=v`` only, over a type's selectable fiel
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .errors import ApiError, bad_request
 
@@ -121,19 +120,6 @@ def label_matcher(text: str | None) -> Matcher | None:
     return lambda labels: all(r.matches(labels) for r in reqs)
 
 
-def selector_from_label_selector(sel: Mapping[str, Any] | None) -> Matcher:
-    """A metav1.LabelSelector (matchLabels + matchExpressions) as a matcher."""
-    if not sel:
-        return lambda labels: True
-    reqs: list[Requirement] = []
-    for k, v in (sel.get("matchLabels") or {}).items():
-        reqs.append(Requirement(k, "=", (str(v),)))
-    for expr in sel.get("matchExpressions") or []:
-        op = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}.get(expr.get("operator"), "")
-        reqs.append(Requirement(expr.get("key", ""), op, tuple(expr.get("values") or ())))
-    return lambda labels: all(r.matches(labels) for r in reqs)
-
-
 @dataclass(frozen=True)
 class FieldRequirement:
     field: str
@@ -206,83 +192,3 @@ def field_matcher(reqs: list[FieldRequirement]) -> Matcher | None:
     if not reqs:
         return None
     return lambda fields: all(r.matches(fields) for r in reqs)
-
-
-# --- matching objects against metav1.LabelSelector and v1.NodeSelector (component-helpers rules) ---
-
-JSON = dict[str, Any]
-
-
-def _int(text: str) -> int | None:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
-
-
-def match_requirement(req: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    """One NodeSelectorRequirement / LabelSelectorRequirement (In, NotIn, Exists, DoesNotExist, Gt, Lt)."""
-    key = req.get("key", "")
-    op = req.get("operator", "")
-    values = req.get("values") or []
-    present = key in labels
-    if op == "In":
-        return present and labels[key] in values
-    if op == "NotIn":
-        return not present or labels[key] not in values
-    if op == "Exists":
-        return present
-    if op == "DoesNotExist":
-        return not present
-    if op in ("Gt", "Lt"):
-        if not present or len(values) != 1:
-            return False
-        have, want = _int(labels[key]), _int(values[0])
-        if have is None or want is None:
-            return False
-        return have > want if op == "Gt" else have < want
-    return False
-
-
-def match_label_selector(selector: Mapping[str, Any] | None, labels: Mapping[str, str] | None,
-                         *, nil_matches: bool = False) -> bool:
-    """metav1.LabelSelector: matchLabels ANDed with matchExpressions; ``{}`` matches everything."""
-    if selector is None:
-        return nil_matches
-    labels = labels or {}
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    return all(match_requirement(r, labels) for r in selector.get("matchExpressions") or [])
-
-
-def match_node_selector_term(term: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
-    """A NodeSelectorTerm: its expressions and fields ANDed; an empty term matches nothing."""
-    exprs = term.get("matchExpressions") or []
-    fields = term.get("matchFields") or []
-    if not exprs and not fields:
-        return False
-    labels = (node.get("metadata") or {}).get("labels") or {}
-    if not all(match_requirement(r, labels) for r in exprs):
-        return False
-    if fields:
-        name_fields = {"metadata.name": (node.get("metadata") or {}).get("name", "")}
-        for r in fields:
-            if r.get("key") != "metadata.name" or r.get("operator") not in ("In", "NotIn"):
-                return False
-            if not match_requirement(r, name_fields):
-                return False
-    return True
-
-
-def match_node_selector_terms(terms: Sequence[Mapping[str, Any]] | None, node: Mapping[str, Any]) -> bool:
-    """A NodeSelector's terms are ORed; no terms match nothing."""
-    return any(match_node_selector_term(t, node) for t in terms or [])
-
-
-def pv_node_affinity_matches(pv: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
-    """``volume.CheckNodeAffinity``: a PV without ``nodeAffinity.required`` fits every node."""
-    required = ((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required")
-    if required is None:
-        return True
-    return match_node_selector_terms(required.get("nodeSelectorTerms"), node)

@@ -21,20 +21,22 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..clock import rfc3339
+from ..kube.names import (
+    ANN_BETA_IS_DEFAULT_CLASS,
+    ANN_BETA_STORAGE_CLASS,
+    ANN_IS_DEFAULT_CLASS,
+    PV_PROTECTION_FINALIZER,
+    PVC_PROTECTION_FINALIZER,
+)
+from ..kube.quantity import parse_quantity
 from .admission import CREATE, UPDATE, AdmissionContext
 from .errors import forbidden
-from .quantity import parse_quantity
 
 if TYPE_CHECKING:
     from .engine import ApiEngine
 
 JSON = dict[str, Any]
 
-PVC_PROTECTION_FINALIZER = "kubernetes.io/pvc-protection"
-PV_PROTECTION_FINALIZER = "kubernetes.io/pv-protection"
-ANN_BETA_STORAGE_CLASS = "volume.beta.kubernetes.io/storage-class"
-ANN_IS_DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
-ANN_BETA_IS_DEFAULT_CLASS = "storageclass.beta.kubernetes.io/is-default-class"
 
 RESIZE_ONLY_BOUND = "Only bound persistent volume claims can be expanded"
 RESIZE_NOT_ALLOWED = ("only dynamically provisioned pvc can be resized and "

@@ -47,10 +47,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def schema_node(rt: ResourceType) -> SchemaNode | None:
     """The schema of a type, for list semantics in strategic merge and apply."""
-    try:
-        from .schema import SchemaSet
-    except ImportError:  # pragma: no cover - during bring-up
-        return None
+    from .schema import SchemaSet  # lazily: loading the schemas costs, and most writes never need them
     schemas = SchemaSet.load()
     if rt.custom and rt.crd_version is not None:
         schema = ((rt.crd_version.get("schema") or {}).get("openAPIV3Schema")) or {}

@@ -83,7 +83,8 @@ class LeaderElectionConfig:
     def from_timings(cls, name: str, timings: Any = None, **overrides: Any) -> LeaderElectionConfig:
         """The config of Lease ``name``, with ``leaderElection*`` timings of a ClusterConfig."""
         def timing(key: str, default: float) -> float:
-            return float(timings.get(key, default)) if timings is not None else default
+            value = getattr(timings, key, None) if timings is not None else None
+            return float(value) if value is not None else default
 
         values: dict[str, Any] = {
             "lease_duration": timing(TIMING_KEYS[0], DEFAULT_LEASE_DURATION),

@@ -8,8 +8,7 @@ the CRD ones carry ``automanaged: "true"`` and low priorities (1000/100), as ups
 
 from __future__ import annotations
 
-from ..api.errors import ApiError
-from ..client.base import JSON
+from ..client.base import JSON, ApiError
 from .runtime import DONE, Controller, Result
 
 APISERVICES = "apiservices.v1.apiregistration.k8s.io"

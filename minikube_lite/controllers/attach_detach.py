@@ -26,16 +26,14 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
-from ..config import ClusterConfig
+from ..config import ClusterConfig, timings_of
 from ..csi import spec
 from ..logs import klog
-from .runtime import DONE, Controller, Key, Result
+from .runtime import DONE, Backoff, Controller, Key, Result
 
 log = logging.getLogger(__name__)
 
@@ -336,19 +334,25 @@ class AttachDetachController(Controller):
 # ---------------------------------------------------------------- external-attacher
 
 
+class _Retry(Exception):
+    """A CSI call or lookup failed; the attacher retries with exponential backoff (1 s to 5 min)."""
+
+
 class CSIAttacher(Controller):
     """The csi-attacher sidecar for every CSI driver of the cluster."""
 
     name = "csi-attacher"
     workers = 10
+    backoff = Backoff(RETRY_START, RETRY_MAX)
+    #: A failed CSI call or lookup, already saved as attachError/detachError: retried quietly.
+    expected_errors = (_Retry,)
 
-    def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, Any] | None = None,
+    def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, spec.CsiDriver] | None = None,
                  config: ClusterConfig | None = None) -> None:
         super().__init__(client, clock)
-        self.drivers: Mapping[str, Any] = drivers if drivers is not None else {}
+        self.drivers: Mapping[str, spec.CsiDriver] = drivers if drivers is not None else {}
         #: Extra time before ControllerPublish (the cloud's own attach time comes on top).
-        self.attach_delay = config.timings.get("volumeAttachDelay", 0.0) if config is not None else 0.0
-        self._failures: dict[str, int] = {}
+        self.attach_delay = timings_of(config).volumeAttachDelay
         self._attach_due: dict[str, float] = {}
 
     def setup(self) -> None:
@@ -379,7 +383,6 @@ class CSIAttacher(Controller):
             return DONE
         va = self.vas.get(name)
         if va is None:
-            self._failures.pop(name, None)
             self._attach_due.pop(name, None)
             return DONE
         driver_name = str((va.get("spec") or {}).get("attacher") or "")
@@ -393,19 +396,12 @@ class CSIAttacher(Controller):
                 await self._attach(va, driver_name, driver)
         except _Wait as wait:
             return Result(requeue_after=wait.seconds)
-        except _Retry as retry:
-            failures = self._failures.get(name, 0) + 1
-            self._failures[name] = failures
-            delay = min(RETRY_MAX, RETRY_START * 2 ** (failures - 1))
-            log.debug("csi-attacher: %s failed (%s); retry in %.0fs", name, retry, delay)
-            return Result(requeue_after=delay)
-        self._failures.pop(name, None)
         self._attach_due.pop(name, None)
         return DONE
 
     # ---- attach
 
-    async def _attach(self, va: JSON, driver_name: str, driver: Any) -> None:
+    async def _attach(self, va: JSON, driver_name: str, driver: spec.CsiDriver) -> None:
         name = va["metadata"]["name"]
         if (va.get("status") or {}).get("attached"):
             return
@@ -452,7 +448,7 @@ class CSIAttacher(Controller):
 
     # ---- detach
 
-    async def _detach(self, va: JSON, driver_name: str, driver: Any) -> None:
+    async def _detach(self, va: JSON, driver_name: str, driver: spec.CsiDriver) -> None:
         name = va["metadata"]["name"]
         fin = finalizer_name(driver_name)
         finalizers = list(va["metadata"].get("finalizers") or [])
@@ -555,10 +551,6 @@ class _Wait(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(seconds)
         self.seconds = seconds
-
-
-class _Retry(Exception):
-    """A CSI call or lookup failed; the attacher retries with exponential backoff (1 s to 5 min)."""
 
 
 _ACCESS_MODES = {"ReadWriteOnce": spec.AccessMode.SINGLE_NODE_WRITER,

@@ -23,22 +23,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..api.errors import ApiError
-from ..api.quantity import format_quantity, parse_quantity
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..clock import Clock
+from ..config import DEFAULT_TIMINGS, timings_of
 from ..csi import spec
-from .provisioner import (
-    CallError,
-    Capabilities,
-    ProvisioningError,
-    call_driver,
-    csinode_keys,
-    get_capabilities,
-    node_topology,
-    split_parameters,
-    term_hash,
-)
+from ..kube.quantity import format_quantity, parse_quantity
+from .csi_calls import CsiCallError, call_driver
+from .provisioning.driver import Capabilities, get_capabilities
+from .provisioning.errors import ProvisioningError
+from .provisioning.requests import split_parameters
+from .provisioning.topology import csinode_keys, node_topology, term_hash
 from .runtime import DONE, Controller, Key, Result
 
 log = logging.getLogger(__name__)
@@ -49,7 +43,6 @@ LABEL_DRIVER = "csi.storage.k8s.io/drivername"
 LABEL_MANAGED_BY = "csi.storage.k8s.io/managed-by"
 MANAGED_BY = "external-provisioner"
 RESOURCE = "csistoragecapacities"
-DEFAULT_POLL_INTERVAL = 60.0
 
 Segment = dict[str, str]
 
@@ -68,14 +61,12 @@ class CapacityController(Controller):
     name = "csi-capacity"
 
     def __init__(self, client: Client, clock: Clock, *, config: Any = None,
-                 drivers: Mapping[str, Any] | None = None, namespace: str = NAMESPACE) -> None:
+                 drivers: Mapping[str, spec.CsiDriver] | None = None, namespace: str = NAMESPACE) -> None:
         super().__init__(client, clock)
         self.config = config
         self.drivers = dict(drivers or {})
         self.namespace = namespace
-        timings = getattr(config, "timings", None)
-        poll = timings.get("capacityPollInterval", DEFAULT_POLL_INTERVAL) if timings is not None else None
-        self.resync_period = poll or DEFAULT_POLL_INTERVAL
+        self.resync_period = timings_of(config).capacityPollInterval or DEFAULT_TIMINGS.capacityPollInterval
         self._caps: dict[str, Capabilities] = {}
 
     def setup(self) -> None:
@@ -169,7 +160,7 @@ class CapacityController(Controller):
 
     # ------------------------------------------------------------ capacity
 
-    async def capacity(self, driver_name: str, driver: Any, segment: Segment, cls: JSON) -> CapacityValue | None:
+    async def capacity(self, driver_name: str, driver: spec.CsiDriver, segment: Segment, cls: JSON) -> CapacityValue | None:
         """CSI GetCapacity for the segment and the class's parameters (None: publish nothing).
 
         As upstream, a driver without the GET_CAPACITY capability gets no objects: the scheduler
@@ -186,11 +177,11 @@ class CapacityController(Controller):
             return None
         try:
             return await self._get_capacity(driver, segment, params)
-        except CallError as err:
+        except CsiCallError as err:
             log.info("%s: GetCapacity for %s failed: %s", self.name, driver_name, err)
             return None
 
-    async def _get_capacity(self, driver: Any, segment: Segment, params: dict[str, str]) -> CapacityValue:
+    async def _get_capacity(self, driver: spec.CsiDriver, segment: Segment, params: dict[str, str]) -> CapacityValue:
         req = spec.GetCapacityRequest(parameters=params,
                                       accessible_topology=spec.Topology(segments=dict(segment)) if segment else None)
         resp = await call_driver(driver.get_capacity, req)

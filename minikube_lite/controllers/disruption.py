@@ -15,11 +15,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..api.errors import ApiError
-from ..api.selectors import match_label_selector
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, parse_time, rfc3339
+from ..kube.selectors import match_label_selector
 from .runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .workloads.common import resolve_int_or_percent
 

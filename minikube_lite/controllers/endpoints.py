@@ -13,8 +13,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from ..api.errors import ApiError
-from ..client.base import JSON
+from ..client.base import JSON, ApiError
 from .runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .service_pods import (
     HEADLESS_LABEL,

@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..api.errors import ApiError
-from ..client.base import JSON
+from ..client.base import JSON, ApiError
 from .runtime import DONE, Controller, Key, Result, split_key
 from .service_pods import (
     HEADLESS_LABEL,

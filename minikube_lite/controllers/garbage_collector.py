@@ -18,8 +18,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
-from ..api.errors import ApiError
-from ..client.base import JSON
+from ..client.base import JSON, ApiError
 from ..client.informer import metadata_only
 from .runtime import DONE, Controller, Result, get_or_none
 

@@ -26,15 +26,16 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.events import AGGREGATION_WINDOW, NORMAL, WARNING, EventRecorder, involved_object
 from ..clock import Clock, parse_time, rfc3339
-from ..config import COND_NOT_READY, ClusterConfig
+from ..config import ClusterConfig, timings_of
+from ..kube.names import PVC_PROTECTION_FINALIZER
 from . import container_lifecycle
 from .attach_detach import attach_required, attachment_name, pod_claims
 from .container_lifecycle import EXIT_AFTER_ANNOTATION, EXIT_CODE_ANNOTATION, REASON_CRASH_LOOP
 from .node_lifecycle import is_down, node_condition
+from .node_registration import COND_NOT_READY
 from .runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,6 @@ MSG_PV_FETCH = "failed to fetch PV {pv} from API server: {error}"
 MSG_PV_NO_CLAIM_REF = ("found PV object {pv} but it has a nil pv.Spec.ClaimRef indicating it is not yet bound "
                        "to the claim")
 MSG_NOT_FOUND = '{resource} "{name}" not found'
-PVC_PROTECTION_FINALIZER = "kubernetes.io/pvc-protection"
 # pkg/kubelet/status/generate.go
 REASON_CONTAINERS_NOT_READY = "ContainersNotReady"
 MSG_CONTAINERS_NOT_READY = "containers with unready status: [{names}]"
@@ -85,7 +85,6 @@ REASON_POD_INITIALIZING = "PodInitializing"
 CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
 
 #: How often kubelet retries a pod whose sync failed (pod_workers backOffPeriod).
-DEFAULT_SYNC_RETRY = 10.0
 
 
 # ---------------------------------------------------------------- small pure helpers
@@ -306,17 +305,13 @@ class Kubelet(Controller):
 
     def __init__(self, client: Client, clock: Clock, config: ClusterConfig | None = None) -> None:
         super().__init__(client, clock)
-        timings = config.timings if config is not None else None
-
-        def timing(name: str, default: float) -> float:
-            return timings.get(name, default) if timings is not None else default
-
-        self.start_delay = timing("podStartDelay", 1.0)
-        self.pull_delay = timing("imagePullDelay", 1.0)
-        self.mount_delay = timing("volumeMountDelay", 0.2)
-        self.termination_delay = timing("podTerminationDelay", 0.5)
-        self.run_duration = timing("containerRunDuration", 1.0)
-        self.sync_retry = timing("kubeletSyncRetry", DEFAULT_SYNC_RETRY)
+        timings = timings_of(config)
+        self.start_delay = timings.podStartDelay
+        self.pull_delay = timings.imagePullDelay
+        self.mount_delay = timings.volumeMountDelay
+        self.termination_delay = timings.podTerminationDelay
+        self.run_duration = timings.containerRunDuration
+        self.sync_retry = timings.kubeletSyncRetry
         self._runtimes: dict[str, PodRuntime] = {}
         self._recorders: dict[str, _Recorder] = {}
         self._images: dict[str, set[str]] = {}

@@ -23,6 +23,7 @@ from typing import Any
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..config import timings_of
 from ..csi import spec
 from . import resize_status as rs
 from .attach_detach import pod_claims
@@ -65,12 +66,11 @@ class KubeletVolumeExpansion(Controller):
     name = "kubelet-volume-expansion"
 
     def __init__(self, client: Client, clock: Clock, config: Any = None,
-                 drivers: Mapping[str, Any] | None = None) -> None:
+                 drivers: Mapping[str, spec.CsiDriver] | None = None) -> None:
         super().__init__(client, clock)
         self.drivers = dict(drivers or {})
-        timings = getattr(config, "timings", None)
-        base = timings.get("kubeletExpandRetryInitial", 1.0) if timings is not None else 1.0
-        cap = timings.get("kubeletExpandRetryMax", 300.0) if timings is not None else 300.0
+        timings = timings_of(config)
+        base, cap = timings.kubeletExpandRetryInitial, timings.kubeletExpandRetryMax
         self.retry_backoff = Backoff(base, cap)
         self._recorders: dict[str, EventRecorder] = {}
         self._failures: dict[Key, tuple[int, float]] = {}
@@ -157,7 +157,7 @@ class KubeletVolumeExpansion(Controller):
         users.sort(key=lambda p: str(p["metadata"].get("name")))
         return users[0] if users else None
 
-    async def _node_expand(self, driver: Any, pod: JSON, pv: JSON, node: str, size: int) -> None:
+    async def _node_expand(self, driver: spec.CsiDriver, pod: JSON, pv: JSON, node: str, size: int) -> None:
         """NodeExpandVolume when the driver's node service has EXPAND_VOLUME (otherwise the file
         system needs nothing from the node and only the claim is updated, as upstream)."""
         caps = {getattr(c, "name", str(c)) for c in await driver.node_get_capabilities()}

@@ -7,8 +7,7 @@ everything in it, type by type, and once nothing is left clears ``spec.finalizer
 
 from __future__ import annotations
 
-from ..api.errors import ApiError
-from ..client.base import JSON
+from ..client.base import JSON, ApiError
 from .runtime import DONE, Controller, Result, get_or_none
 
 RETRY_WHILE_CONTENT_REMAINS = 2.0

@@ -24,11 +24,12 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, parse_time, rfc3339, rfc3339_micro
-from ..config import COND_DISK, COND_MEMORY, COND_NOT_READY, COND_PID, COND_READY, ClusterConfig
+from ..config import ClusterConfig, timings_of
+from ..kube.names import TAINT_UNREACHABLE
+from .node_registration import COND_DISK, COND_MEMORY, COND_NOT_READY, COND_PID, COND_READY
 from .runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,7 @@ LEASE_NAMESPACE = "kube-node-lease"
 #: kubelet's default ``nodeLeaseDurationSeconds``.
 LEASE_DURATION_SECONDS = 40
 #: kubelet ``nodeStatusReportFrequency``.
-DEFAULT_STATUS_REPORT = 300.0
 #: kube-controller-manager ``--node-monitor-grace-period`` (50 s since v1.32).
-DEFAULT_MONITOR_GRACE = 50.0
 
 # pkg/controller/nodelifecycle/node_lifecycle_controller.go (tryUpdateNodeHealth)
 REASON_NODE_STATUS_UNKNOWN = "NodeStatusUnknown"
@@ -52,7 +51,6 @@ EVENT_NODE_READY = "NodeReady"
 MSG_NODE_STATUS_NOW = "Node {node} status is now: {status}"
 MSG_POD_NODE_NOT_READY = "Node is not ready"
 # k8s.io/api core/v1 well_known_taints.go
-TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
 
 NODE_CONTROLLER = "node-controller"
 KUBELET = "kubelet"
@@ -88,15 +86,13 @@ class NodeLifecycleController(Controller):
 
     def __init__(self, client: Client, clock: Clock, config: ClusterConfig | None = None) -> None:
         super().__init__(client, clock)
-        timings = config.timings if config is not None else None
-        update = timings.get("nodeStatusUpdateInterval", 10.0) if timings else 10.0
+        timings = timings_of(config)
         #: How often each kubelet renews its Lease (upstream: every 10 s, a quarter of the 40 s lease).
-        self.lease_interval = timings.get("nodeLeaseRenewInterval", update) if timings else update
+        self.lease_interval = timings.lease_renew_interval
         #: How often an unchanged node status is posted again, moving ``lastHeartbeatTime``
         #: (kubelet ``nodeStatusReportFrequency``, 5 min; the Lease is the frequent heartbeat).
-        self.interval = timings.get("nodeStatusReportInterval", DEFAULT_STATUS_REPORT) if timings \
-            else DEFAULT_STATUS_REPORT
-        self.grace = timings.get("nodeMonitorGracePeriod", DEFAULT_MONITOR_GRACE) if timings else DEFAULT_MONITOR_GRACE
+        self.interval = timings.nodeStatusReportInterval
+        self.grace = timings.nodeMonitorGracePeriod
         self.resync_period = max(0.001, min(self.interval, self.lease_interval))
         #: Nodes the config says should come up NotReady (KubeletNotReady): kept so, heartbeat or not.
         self.config_not_ready = {n.name for n in config.resolved_nodes() if not n.ready} if config else set()

@@ -18,9 +18,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..clock import Clock
+from ..kube import meta as km
+from ..kube import names
 from . import volume_util as vu
 from .runtime import DONE, Controller, Result, get_or_none, split_key
 
@@ -28,27 +29,27 @@ FIELD_MANAGER = "kube-controller-manager"
 
 
 def is_deletion_candidate(obj: JSON, finalizer: str) -> bool:
-    md = vu.meta(obj)
+    md = km.metadata_of(obj)
     return bool(md.get("deletionTimestamp")) and finalizer in (md.get("finalizers") or [])
 
 
 def needs_finalizer(obj: JSON, finalizer: str) -> bool:
-    md = vu.meta(obj)
+    md = km.metadata_of(obj)
     return not md.get("deletionTimestamp") and finalizer not in (md.get("finalizers") or [])
 
 
 def _pod_is_shut_down(pod: JSON) -> bool:
-    return vu.is_pod_terminated(pod) or bool(vu.meta(pod).get("deletionTimestamp"))
+    return vu.is_pod_terminated(pod) or bool(km.metadata_of(pod).get("deletionTimestamp"))
 
 
 def pod_uses_claim(pod: JSON, claim: JSON) -> bool:
     """``podUsesPVC``: only scheduled pods count (kubelet refuses a deleting claim to new pods)."""
-    if not vu.spec_of(pod).get("nodeName"):
+    if not km.spec_of(pod).get("nodeName"):
         return False
-    if vu.namespace_of(pod) != vu.namespace_of(claim):
+    if km.namespace_of(pod) != km.namespace_of(claim):
         return False
     for name, ephemeral in vu.pod_claim_names(pod):
-        if name != vu.name_of(claim):
+        if name != km.name_of(claim):
             continue
         if not ephemeral:
             return True
@@ -59,8 +60,8 @@ def pod_uses_claim(pod: JSON, claim: JSON) -> bool:
 
 def _owned_by(claim: JSON, pod: JSON) -> bool:
     """``ephemeral.VolumeIsForPod``: the generic ephemeral claim is controlled by this pod."""
-    for ref in vu.meta(claim).get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("uid") == vu.uid_of(pod):
+    for ref in km.metadata_of(claim).get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("uid") == km.uid_of(pod):
             return True
     return False
 
@@ -69,7 +70,7 @@ async def _set_finalizers(client: Client, resource: str, obj: JSON, finalizers: 
     new = copy.deepcopy(obj)
     new["metadata"]["finalizers"] = finalizers
     try:
-        await client.update(resource, new, vu.namespace_of(obj) or None, field_manager=FIELD_MANAGER)
+        await client.update(resource, new, km.namespace_of(obj) or None, field_manager=FIELD_MANAGER)
     except ApiError as err:
         if err.code != 404:
             raise
@@ -87,14 +88,14 @@ class PVCProtectionController(Controller):
         def claim_keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
             if event == "DELETED":
                 return []
-            if needs_finalizer(obj, vu.PVC_PROTECTION_FINALIZER) or \
-                    is_deletion_candidate(obj, vu.PVC_PROTECTION_FINALIZER):
+            if needs_finalizer(obj, names.PVC_PROTECTION_FINALIZER) or \
+                    is_deletion_candidate(obj, names.PVC_PROTECTION_FINALIZER):
                 return [vu.claim_key(obj)]
             return []
 
         def pod_keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
             keys = self._pod_claim_keys(obj, event == "DELETED")
-            if old is not None and vu.uid_of(old) != vu.uid_of(obj):
+            if old is not None and km.uid_of(old) != km.uid_of(obj):
                 keys += self._pod_claim_keys(old, True)  # a replaced pod may have held other claims
             return keys
 
@@ -104,29 +105,29 @@ class PVCProtectionController(Controller):
     @staticmethod
     def _pod_claim_keys(pod: JSON, deleted: bool) -> list[str]:
         """Only a pod that went away, finished or was never scheduled can release a claim."""
-        if not deleted and not vu.is_pod_terminated(pod) and vu.spec_of(pod).get("nodeName"):
+        if not deleted and not vu.is_pod_terminated(pod) and km.spec_of(pod).get("nodeName"):
             return []
-        return [f"{vu.namespace_of(pod)}/{name}" for name, _ in vu.pod_claim_names(pod)]
+        return [f"{km.namespace_of(pod)}/{name}" for name, _ in vu.pod_claim_names(pod)]
 
     async def reconcile(self, key: str) -> Result:
         namespace, name = split_key(key)
         claim = await get_or_none(self.client, "persistentvolumeclaims", name, namespace)
         if claim is None:
             return DONE
-        finalizers = list(vu.meta(claim).get("finalizers") or [])
-        if is_deletion_candidate(claim, vu.PVC_PROTECTION_FINALIZER):
+        finalizers = list(km.metadata_of(claim).get("finalizers") or [])
+        if is_deletion_candidate(claim, names.PVC_PROTECTION_FINALIZER):
             if not await self._is_being_used(claim):
                 await _set_finalizers(self.client, "persistentvolumeclaims", claim,
-                                      [f for f in finalizers if f != vu.PVC_PROTECTION_FINALIZER])
+                                      [f for f in finalizers if f != names.PVC_PROTECTION_FINALIZER])
             return DONE
-        if needs_finalizer(claim, vu.PVC_PROTECTION_FINALIZER):
+        if needs_finalizer(claim, names.PVC_PROTECTION_FINALIZER):
             await _set_finalizers(self.client, "persistentvolumeclaims", claim,
-                                  [*finalizers, vu.PVC_PROTECTION_FINALIZER])
+                                  [*finalizers, names.PVC_PROTECTION_FINALIZER])
         return DONE
 
     async def _is_being_used(self, claim: JSON) -> bool:
         """The informer first; if it sees no user, a live list, since the cache may lag (upstream too)."""
-        namespace = vu.namespace_of(claim)
+        namespace = km.namespace_of(claim)
         if any(pod_uses_claim(pod, claim) for pod in self.pods.list(namespace)):
             return True
         listing = await self.client.list("pods", namespace)
@@ -145,9 +146,9 @@ class PVProtectionController(Controller):
         def volume_keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
             if event == "DELETED":
                 return []
-            if needs_finalizer(obj, vu.PV_PROTECTION_FINALIZER) or \
-                    is_deletion_candidate(obj, vu.PV_PROTECTION_FINALIZER):
-                return [vu.name_of(obj)]
+            if needs_finalizer(obj, names.PV_PROTECTION_FINALIZER) or \
+                    is_deletion_candidate(obj, names.PV_PROTECTION_FINALIZER):
+                return [km.name_of(obj)]
             return []
 
         self.volumes = self.informer("persistentvolumes", key_of=volume_keys)
@@ -156,12 +157,12 @@ class PVProtectionController(Controller):
         volume = await get_or_none(self.client, "persistentvolumes", key)
         if volume is None:
             return DONE
-        finalizers = list(vu.meta(volume).get("finalizers") or [])
-        if is_deletion_candidate(volume, vu.PV_PROTECTION_FINALIZER):
-            if vu.phase_of(volume) != "Bound":
+        finalizers = list(km.metadata_of(volume).get("finalizers") or [])
+        if is_deletion_candidate(volume, names.PV_PROTECTION_FINALIZER):
+            if km.phase_of(volume) != "Bound":
                 await _set_finalizers(self.client, "persistentvolumes", volume,
-                                      [f for f in finalizers if f != vu.PV_PROTECTION_FINALIZER])
+                                      [f for f in finalizers if f != names.PV_PROTECTION_FINALIZER])
             return DONE
-        if needs_finalizer(volume, vu.PV_PROTECTION_FINALIZER):
-            await _set_finalizers(self.client, "persistentvolumes", volume, [*finalizers, vu.PV_PROTECTION_FINALIZER])
+        if needs_finalizer(volume, names.PV_PROTECTION_FINALIZER):
+            await _set_finalizers(self.client, "persistentvolumes", volume, [*finalizers, names.PV_PROTECTION_FINALIZER])
         return DONE

@@ -17,10 +17,13 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock
+from ..config import timings_of
+from ..kube import meta as km
+from ..kube import names
+from ..kube import volumes as kv
 from . import volume_util as vu
 from .runtime import DONE, Controller, Result
 
@@ -28,7 +31,6 @@ log = logging.getLogger(__name__)
 
 COMPONENT = "persistentvolume-controller"
 FIELD_MANAGER = "kube-controller-manager"
-DEFAULT_RESYNC = 15.0  # PVClaimBinderSyncPeriod
 
 CLAIM_PREFIX = "claim:"
 VOLUME_PREFIX = "volume:"
@@ -89,7 +91,7 @@ POD_CLAIM_INDEX = "pv-binder:claims"
 
 def _claim_ref_index(pv: JSON) -> list[str]:
     """PVs by the claim they name (``namespace/name``); ``""`` for a PV with no claimRef."""
-    ref = vu.spec_of(pv).get("claimRef")
+    ref = km.spec_of(pv).get("claimRef")
     if not ref:
         return [""]
     return [f"{ref.get('namespace') or ''}/{ref.get('name') or ''}"]
@@ -97,7 +99,7 @@ def _claim_ref_index(pv: JSON) -> list[str]:
 
 def _pod_claims_index(pod: JSON) -> list[str]:
     """Pods by the claims they use (``namespace/claim``), generic ephemeral ones included."""
-    ns = vu.namespace_of(pod)
+    ns = km.namespace_of(pod)
     return [f"{ns}/{claim}" for claim, _ in vu.pod_claim_names(pod)]
 
 
@@ -114,9 +116,7 @@ class PersistentVolumeController(Controller):
 
     def __init__(self, client: Client, clock: Clock, config: Any = None) -> None:
         super().__init__(client, clock)
-        timings = getattr(config, "timings", None)
-        self.resync_period = timings.get("pvControllerResync", DEFAULT_RESYNC) if timings is not None \
-            else DEFAULT_RESYNC
+        self.resync_period = timings_of(config).pvControllerResync
         self.recorder = EventRecorder(client, COMPONENT, clock)
 
     # ------------------------------------------------------------------ wiring
@@ -125,18 +125,18 @@ class PersistentVolumeController(Controller):
         def claim_keys(event: str, obj: JSON, old: JSON | None) -> list[str]:
             if event == "DELETED":
                 # A deleted claim releases its volume: sync the volume now, not at the next resync.
-                volume = vu.spec_of(obj).get("volumeName")
+                volume = km.spec_of(obj).get("volumeName")
                 return [volume_work_key(volume)] if volume else []
-            return [claim_work_key(vu.namespace_of(obj), vu.name_of(obj))]
+            return [claim_work_key(km.namespace_of(obj), km.name_of(obj))]
 
         def volume_keys(event: str, obj: JSON, old: JSON | None) -> list[str]:
             if event == "DELETED":
                 # The claim of a deleted volume becomes Lost: sync it now.
-                ref = vu.spec_of(obj).get("claimRef")
+                ref = km.spec_of(obj).get("claimRef")
                 if ref and ref.get("name"):
                     return [claim_work_key(ref.get("namespace") or "", ref["name"])]
                 return []
-            return [volume_work_key(vu.name_of(obj))]
+            return [volume_work_key(km.name_of(obj))]
 
         self.claims = self.informer("persistentvolumeclaims", key_of=claim_keys)
         self.volumes = self.informer("persistentvolumes", key_of=volume_keys)
@@ -152,32 +152,32 @@ class PersistentVolumeController(Controller):
         re-reading them live every 15 s only cost API reads: 20,000 GETs per resync at 10,000
         claims. Any change to either object still enqueues it through the informer.
         """
-        keys = [claim_work_key(vu.namespace_of(c), vu.name_of(c)) for c in self.claims.list()
+        keys = [claim_work_key(km.namespace_of(c), km.name_of(c)) for c in self.claims.list()
                 if not self._claim_settled(c)]
-        keys += [volume_work_key(vu.name_of(v)) for v in self.volumes.list() if not self._volume_settled(v)]
+        keys += [volume_work_key(km.name_of(v)) for v in self.volumes.list() if not self._volume_settled(v)]
         return keys
 
     def _claim_settled(self, claim: JSON) -> bool:
-        name = vu.spec_of(claim).get("volumeName") or ""
-        if not name or vu.phase_of(claim) != "Bound" or not vu.has_annotation(claim, vu.ANN_BIND_COMPLETED):
+        name = km.spec_of(claim).get("volumeName") or ""
+        if not name or km.phase_of(claim) != "Bound" or not km.has_annotation(claim, names.ANN_BIND_COMPLETED):
             return False
         volume = self.volumes.get(name)
         if volume is None or not self._volume_settled(volume):
             return False
-        ref = vu.spec_of(volume).get("claimRef") or {}
+        ref = km.spec_of(volume).get("claimRef") or {}
         status = claim.get("status") or {}
-        return (ref.get("uid") == vu.uid_of(claim) and ref.get("name") == vu.name_of(claim)
-                and (ref.get("namespace") or "") == vu.namespace_of(claim)
-                and status.get("accessModes") == vu.spec_of(volume).get("accessModes")
+        return (ref.get("uid") == km.uid_of(claim) and ref.get("name") == km.name_of(claim)
+                and (ref.get("namespace") or "") == km.namespace_of(claim)
+                and status.get("accessModes") == km.spec_of(volume).get("accessModes")
                 and "storage" in (status.get("capacity") or {}))
 
     def _volume_settled(self, volume: JSON) -> bool:
-        ref = vu.spec_of(volume).get("claimRef") or {}
-        if not ref.get("uid") or vu.phase_of(volume) != "Bound":
+        ref = km.spec_of(volume).get("claimRef") or {}
+        if not ref.get("uid") or km.phase_of(volume) != "Bound":
             return False
         claim = self.claims.get(str(ref.get("name") or ""), ref.get("namespace") or "")
-        return claim is not None and vu.uid_of(claim) == ref.get("uid") and \
-            vu.spec_of(claim).get("volumeName") == vu.name_of(volume)
+        return claim is not None and km.uid_of(claim) == ref.get("uid") and \
+            km.spec_of(claim).get("volumeName") == km.name_of(volume)
 
     async def reconcile(self, key: str) -> Result:
         if key.startswith(CLAIM_PREFIX):
@@ -212,18 +212,18 @@ class PersistentVolumeController(Controller):
 
     async def _is_delay_binding(self, claim: JSON) -> bool:
         """§1.2: WaitForFirstConsumer needs a named class that exists."""
-        name = vu.claim_class(claim)
+        name = kv.claim_class(claim)
         sc = await self._storage_class(name)
-        return sc is not None and sc.get("volumeBindingMode") == vu.WAIT_FOR_FIRST_CONSUMER
+        return sc is not None and sc.get("volumeBindingMode") == kv.WAIT_FOR_FIRST_CONSUMER
 
     def _non_scheduled_pods(self, claim: JSON) -> list[str]:
         """``findNonScheduledPodsByPVC``: live pods that use the claim and have no node yet."""
-        namespace, name = vu.namespace_of(claim), vu.name_of(claim)
+        namespace, name = km.namespace_of(claim), km.name_of(claim)
         out = []
         for pod in self.pods.by_index(POD_CLAIM_INDEX, f"{namespace}/{name}"):
-            if vu.is_pod_terminated(pod) or vu.spec_of(pod).get("nodeName"):
+            if vu.is_pod_terminated(pod) or km.spec_of(pod).get("nodeName"):
                 continue
-            out.append(vu.name_of(pod))
+            out.append(km.name_of(pod))
         return sorted(out)
 
     def _volume_candidates(self, claim: JSON) -> list[JSON]:
@@ -232,19 +232,19 @@ class PersistentVolumeController(Controller):
         Every other PV fails rule 1, so skipping them changes no answer, and a claim sync no
         longer walks all 10,000 PVs of a large cluster.
         """
-        key = f"{vu.namespace_of(claim)}/{vu.name_of(claim)}"
+        key = f"{km.namespace_of(claim)}/{km.name_of(claim)}"
         return self.volumes.by_index(CLAIM_REF_INDEX, "") + self.volumes.by_index(CLAIM_REF_INDEX, key)
 
     # ------------------------------------------------------------------ claims (§1.4-§1.6)
 
     async def sync_claim(self, claim: JSON) -> None:
-        if not vu.has_annotation(claim, vu.ANN_BIND_COMPLETED):
+        if not km.has_annotation(claim, names.ANN_BIND_COMPLETED):
             await self._sync_unbound_claim(claim)
         else:
             await self._sync_bound_claim(claim)
 
     async def _sync_unbound_claim(self, claim: JSON) -> None:
-        volume_name = vu.spec_of(claim).get("volumeName") or ""
+        volume_name = km.spec_of(claim).get("volumeName") or ""
         if not volume_name:
             delay = await self._is_delay_binding(claim)
             found = vu.find_best_match_for_claim(claim, self._volume_candidates(claim), delay)
@@ -257,7 +257,7 @@ class PersistentVolumeController(Controller):
                 return
             if delay and not vu.is_delay_binding_provisioning(claim):
                 await self._emit_unbound_delay_binding_event(claim)
-            elif vu.claim_class(claim):
+            elif kv.claim_class(claim):
                 await self._provision_claim(claim)
                 return
             else:
@@ -270,7 +270,7 @@ class PersistentVolumeController(Controller):
             await self._update_claim_status(claim, "Pending", None)
             return
         volume = _with_kind(volume, "PersistentVolume")
-        if not vu.spec_of(volume).get("claimRef"):
+        if not km.spec_of(volume).get("claimRef"):
             problem = vu.check_volume_satisfy_claim(volume, claim)
             if problem is not None:
                 await self.recorder.event(claim, WARNING, REASON_VOLUME_MISMATCH,
@@ -279,17 +279,17 @@ class PersistentVolumeController(Controller):
                 return
             await self.bind(volume, claim)
             return
-        if vu.is_volume_bound_to_claim(volume, claim):
+        if kv.is_volume_bound_to_claim(volume, claim):
             await self.bind(volume, claim)
             return
         await self.recorder.event(claim, WARNING, REASON_FAILED_BINDING, MSG_ALREADY_BOUND.format(volume_name))
-        if vu.has_annotation(claim, vu.ANN_BOUND_BY_CONTROLLER):
+        if km.has_annotation(claim, names.ANN_BOUND_BY_CONTROLLER):
             raise RuntimeError(f'invalid binding of claim "{vu.claim_key(claim)}" to volume "{volume_name}": '
-                               f'volume already claimed by "{vu.claimref_key(vu.spec_of(volume)["claimRef"])}"')
+                               f'volume already claimed by "{vu.claimref_key(km.spec_of(volume)["claimRef"])}"')
         await self._update_claim_status(claim, "Pending", None)
 
     async def _sync_bound_claim(self, claim: JSON) -> None:
-        volume_name = vu.spec_of(claim).get("volumeName") or ""
+        volume_name = km.spec_of(claim).get("volumeName") or ""
         if not volume_name:
             await self._update_claim_status_with_event(claim, "Lost", WARNING, REASON_CLAIM_LOST, MSG_LOST_REFERENCE)
             return
@@ -298,22 +298,22 @@ class PersistentVolumeController(Controller):
             await self._update_claim_status_with_event(claim, "Lost", WARNING, REASON_CLAIM_LOST, MSG_LOST_VOLUME)
             return
         volume = _with_kind(volume, "PersistentVolume")
-        ref = vu.spec_of(volume).get("claimRef")
-        if not ref or (ref.get("uid") or "") == vu.uid_of(claim):
+        ref = km.spec_of(volume).get("claimRef")
+        if not ref or (ref.get("uid") or "") == km.uid_of(claim):
             await self.bind(volume, claim)
             return
         await self._update_claim_status_with_event(claim, "Lost", WARNING, REASON_CLAIM_MISBOUND, MSG_MISBOUND)
 
     async def _assign_default_class(self, claim: JSON) -> bool:
         """Retroactive default StorageClass: a class-less claim gets today's default (then re-syncs)."""
-        if vu.claim_has_class(claim):
+        if kv.claim_has_class(claim):
             return False
         default = vu.default_class(self.classes.list())
         if default is None:
             return False
         new = copy.deepcopy(claim)
-        new.setdefault("spec", {})["storageClassName"] = vu.name_of(default)
-        await self.client.update("persistentvolumeclaims", new, vu.namespace_of(claim),
+        new.setdefault("spec", {})["storageClassName"] = km.name_of(default)
+        await self.client.update("persistentvolumeclaims", new, km.namespace_of(claim),
                                            field_manager=FIELD_MANAGER)
         return True
 
@@ -329,7 +329,7 @@ class PersistentVolumeController(Controller):
 
     async def _provision_claim(self, claim: JSON) -> None:
         """§1.9: no in-tree provisioners here, so every non-``kubernetes.io/`` class is external."""
-        class_name = vu.claim_class(claim)
+        class_name = kv.claim_class(claim)
         sc = await self._storage_class(class_name)
         if sc is None:
             await self.recorder.event(claim, WARNING, REASON_PROVISIONING_FAILED,
@@ -350,12 +350,12 @@ class PersistentVolumeController(Controller):
 
     async def _set_claim_provisioner(self, claim: JSON, provisioner: str) -> JSON:
         """Both storage-provisioner annotations, written together, skipped when the GA one is already right."""
-        if vu.annotations_of(claim).get(vu.ANN_STORAGE_PROVISIONER) == provisioner:
+        if km.annotations_of(claim).get(names.ANN_STORAGE_PROVISIONER) == provisioner:
             return claim
         new = copy.deepcopy(claim)
-        vu.set_annotation(new, vu.ANN_BETA_STORAGE_PROVISIONER, provisioner)
-        vu.set_annotation(new, vu.ANN_STORAGE_PROVISIONER, provisioner)
-        updated = await self.client.update("persistentvolumeclaims", new, vu.namespace_of(claim),
+        km.set_annotation(new, names.ANN_BETA_STORAGE_PROVISIONER, provisioner)
+        km.set_annotation(new, names.ANN_STORAGE_PROVISIONER, provisioner)
+        updated = await self.client.update("persistentvolumeclaims", new, km.namespace_of(claim),
                                            field_manager=FIELD_MANAGER)
         return _with_kind(updated, "PersistentVolumeClaim")
 
@@ -373,7 +373,7 @@ class PersistentVolumeController(Controller):
                     status.pop(field)
                     dirty = True
         else:
-            modes = vu.spec_of(volume).get("accessModes")
+            modes = km.spec_of(volume).get("accessModes")
             if status.get("accessModes") != modes:
                 if modes is None:
                     status.pop("accessModes", None)
@@ -381,17 +381,17 @@ class PersistentVolumeController(Controller):
                     status["accessModes"] = list(modes)
                 dirty = True
             if old_phase != phase:
-                capacity = vu.spec_of(volume).get("capacity") or {}
+                capacity = km.spec_of(volume).get("capacity") or {}
                 if "storage" not in capacity:
-                    raise RuntimeError(f'PersistentVolume "{vu.name_of(volume)}" is without a storage capacity')
+                    raise RuntimeError(f'PersistentVolume "{km.name_of(volume)}" is without a storage capacity')
                 have = (status.get("capacity") or {}).get("storage")
-                if have is None or vu.storage_bytes(have) != vu.storage_bytes(capacity["storage"]):
+                if have is None or kv.storage_bytes(have) != kv.storage_bytes(capacity["storage"]):
                     status["capacity"] = dict(capacity)
                     dirty = True
         if not dirty:
             return claim
         new = {**claim, "status": status}
-        updated = await self.client.update("persistentvolumeclaims", new, vu.namespace_of(claim),
+        updated = await self.client.update("persistentvolumeclaims", new, km.namespace_of(claim),
                                            subresource="status",
                                            field_manager=FIELD_MANAGER)
         return _with_kind(updated, "PersistentVolumeClaim")
@@ -399,7 +399,7 @@ class PersistentVolumeController(Controller):
     async def _update_claim_status_with_event(self, claim: JSON, phase: str, type_: str, reason: str,
                                               message: str) -> JSON:
         """The event goes out only when the phase actually changes (§1.6)."""
-        if vu.phase_of(claim) == phase:
+        if km.phase_of(claim) == phase:
             return claim
         updated = await self._update_claim_status(claim, phase, None)
         await self.recorder.event(updated, type_, reason, message)
@@ -422,29 +422,29 @@ class PersistentVolumeController(Controller):
         return _with_kind(updated, "PersistentVolume")
 
     async def _bind_claim_to_volume(self, claim: JSON, volume: JSON) -> JSON:
-        if vu.spec_of(claim).get("volumeName") == vu.name_of(volume) and \
-                vu.has_annotation(claim, vu.ANN_BIND_COMPLETED):
+        if km.spec_of(claim).get("volumeName") == km.name_of(volume) and \
+                km.has_annotation(claim, names.ANN_BIND_COMPLETED):
             return claim   # already bound: skip copying the claim on every resync
         new = copy.deepcopy(claim)
         dirty = False
-        if vu.spec_of(claim).get("volumeName") != vu.name_of(volume):
-            new.setdefault("spec", {})["volumeName"] = vu.name_of(volume)
+        if km.spec_of(claim).get("volumeName") != km.name_of(volume):
+            new.setdefault("spec", {})["volumeName"] = km.name_of(volume)
             dirty = True
-            if not vu.has_annotation(new, vu.ANN_BOUND_BY_CONTROLLER):
-                vu.set_annotation(new, vu.ANN_BOUND_BY_CONTROLLER, "yes")
-        if not vu.has_annotation(new, vu.ANN_BIND_COMPLETED):
-            vu.set_annotation(new, vu.ANN_BIND_COMPLETED, "yes")
+            if not km.has_annotation(new, names.ANN_BOUND_BY_CONTROLLER):
+                km.set_annotation(new, names.ANN_BOUND_BY_CONTROLLER, "yes")
+        if not km.has_annotation(new, names.ANN_BIND_COMPLETED):
+            km.set_annotation(new, names.ANN_BIND_COMPLETED, "yes")
             dirty = True
         if not dirty:
             return claim
-        updated = await self.client.update("persistentvolumeclaims", new, vu.namespace_of(claim),
+        updated = await self.client.update("persistentvolumeclaims", new, km.namespace_of(claim),
                                            field_manager=FIELD_MANAGER)
         return _with_kind(updated, "PersistentVolumeClaim")
 
     # ------------------------------------------------------------------ volumes (§1.8)
 
     async def _update_volume_phase(self, volume: JSON, phase: str, message: str) -> JSON:
-        if vu.phase_of(volume) == phase:
+        if km.phase_of(volume) == phase:
             return volume
         status = dict(volume.get("status") or {})
         status["phase"] = phase
@@ -458,14 +458,14 @@ class PersistentVolumeController(Controller):
 
     async def _update_volume_phase_with_event(self, volume: JSON, phase: str, type_: str, reason: str,
                                               message: str) -> JSON:
-        if vu.phase_of(volume) == phase:
+        if km.phase_of(volume) == phase:
             return volume
         updated = await self._update_volume_phase(volume, phase, message)
         await self.recorder.event(updated, type_, reason, message)
         return updated
 
     async def sync_volume(self, volume: JSON) -> None:
-        ref = vu.spec_of(volume).get("claimRef")
+        ref = km.spec_of(volume).get("claimRef")
         if not ref:
             await self._update_volume_phase(volume, "Available", "")
             return
@@ -474,32 +474,32 @@ class PersistentVolumeController(Controller):
             await self._update_volume_phase(volume, "Available", "")
             return
         claim = await self._get("persistentvolumeclaims", str(ref.get("name") or ""), ref.get("namespace") or "")
-        if claim is not None and vu.uid_of(claim) != ref.get("uid"):
+        if claim is not None and km.uid_of(claim) != ref.get("uid"):
             claim = None  # the claim was deleted and another one with the same name created
         if claim is None:
-            if vu.phase_of(volume) not in ("Released", "Failed"):
+            if km.phase_of(volume) not in ("Released", "Failed"):
                 volume = await self._update_volume_phase(volume, "Released", "")
             await self._reclaim_volume(volume)
             return
         claim = _with_kind(claim, "PersistentVolumeClaim")
-        claim_volume = vu.spec_of(claim).get("volumeName") or ""
+        claim_volume = km.spec_of(claim).get("volumeName") or ""
         if not claim_volume:
-            if vu.volume_mode_mismatch(claim, volume):
+            if kv.volume_mode_mismatch(claim, volume):
                 await self.recorder.event(volume, WARNING, REASON_VOLUME_MISMATCH,
-                                          MSG_VOLUME_MODE_MISMATCH_PV.format(vu.name_of(claim)))
+                                          MSG_VOLUME_MODE_MISMATCH_PV.format(km.name_of(claim)))
                 await self.recorder.event(claim, WARNING, REASON_VOLUME_MISMATCH,
-                                          MSG_VOLUME_MODE_MISMATCH_PVC.format(vu.name_of(volume)))
+                                          MSG_VOLUME_MODE_MISMATCH_PVC.format(km.name_of(volume)))
                 return
             # Provisioned or scheduler-pre-bound PV: let the claim sync finish the binding now.
-            self.queue.add(claim_work_key(vu.namespace_of(claim), vu.name_of(claim)))
+            self.queue.add(claim_work_key(km.namespace_of(claim), km.name_of(claim)))
             return
-        if claim_volume == vu.name_of(volume):
+        if claim_volume == km.name_of(volume):
             await self._update_volume_phase(volume, "Bound", "")
             return
         # The claim is bound to another volume.
-        if vu.has_annotation(volume, vu.ANN_DYNAMICALLY_PROVISIONED) and \
-                vu.spec_of(volume).get("persistentVolumeReclaimPolicy") == "Delete":
-            if vu.phase_of(volume) not in ("Released", "Failed"):
+        if km.has_annotation(volume, names.ANN_PROVISIONED_BY) and \
+                km.spec_of(volume).get("persistentVolumeReclaimPolicy") == "Delete":
+            if km.phase_of(volume) not in ("Released", "Failed"):
                 volume = await self._update_volume_phase(volume, "Released", "")
             await self._reclaim_volume(volume)
             return
@@ -508,10 +508,10 @@ class PersistentVolumeController(Controller):
     async def _unbind_volume(self, volume: JSON) -> None:
         """Undo a controller binding; for a user pre-bind clear only the claimRef UID."""
         new = copy.deepcopy(volume)
-        if vu.has_annotation(volume, vu.ANN_BOUND_BY_CONTROLLER):
+        if km.has_annotation(volume, names.ANN_BOUND_BY_CONTROLLER):
             new["spec"].pop("claimRef", None)
             anns = new["metadata"].get("annotations") or {}
-            anns.pop(vu.ANN_BOUND_BY_CONTROLLER, None)
+            anns.pop(names.ANN_BOUND_BY_CONTROLLER, None)
             if anns:
                 new["metadata"]["annotations"] = anns
             else:
@@ -524,9 +524,9 @@ class PersistentVolumeController(Controller):
     # ------------------------------------------------------------------ reclaim (§1.10)
 
     async def _reclaim_volume(self, volume: JSON) -> None:
-        if vu.annotations_of(volume).get(vu.ANN_MIGRATED_TO):
+        if km.annotations_of(volume).get(names.ANN_MIGRATED_TO):
             return  # the external provisioner owns a migrated volume
-        policy = vu.spec_of(volume).get("persistentVolumeReclaimPolicy")
+        policy = km.spec_of(volume).get("persistentVolumeReclaimPolicy")
         if policy == "Retain":
             return
         if policy == "Delete":
@@ -541,10 +541,10 @@ class PersistentVolumeController(Controller):
                                                    MSG_UNKNOWN_RECLAIM_POLICY)
 
     def _is_external_deleter(self, volume: JSON) -> bool:
-        provisioned_by = vu.annotations_of(volume).get(vu.ANN_DYNAMICALLY_PROVISIONED) or ""
+        provisioned_by = km.annotations_of(volume).get(names.ANN_PROVISIONED_BY) or ""
         if provisioned_by and not provisioned_by.startswith(IN_TREE_PREFIX):
             return True
-        return vu.spec_of(volume).get("csi") is not None
+        return km.spec_of(volume).get("csi") is not None
 
     async def _delete_volume_operation(self, volume: JSON) -> None:
         """Delete policy: CSI and external volumes are left to their provisioner; others fail."""
@@ -553,14 +553,14 @@ class PersistentVolumeController(Controller):
         if not await self._is_volume_released(volume):
             return
         await self._update_volume_phase_with_event(volume, "Failed", WARNING, REASON_VOLUME_FAILED_DELETE,
-                                                   MSG_NO_DELETER.format(vu.name_of(volume)))
+                                                   MSG_NO_DELETER.format(km.name_of(volume)))
 
     async def _is_volume_released(self, volume: JSON) -> bool:
-        ref = vu.spec_of(volume).get("claimRef")
+        ref = km.spec_of(volume).get("claimRef")
         if not ref or not ref.get("uid"):
             return False
         claim = await self._get("persistentvolumeclaims", str(ref.get("name") or ""), ref.get("namespace") or "")
-        if claim is not None and vu.uid_of(claim) == ref.get("uid"):
-            bound_to = vu.spec_of(claim).get("volumeName") or ""
-            return bool(bound_to) and bound_to != vu.name_of(volume)
+        if claim is not None and km.uid_of(claim) == ref.get("uid"):
+            bound_to = km.spec_of(claim).get("volumeName") or ""
+            return bool(bound_to) and bound_to != km.name_of(volume)
         return True

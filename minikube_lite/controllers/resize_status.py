@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from ..api.quantity import format_quantity, parse_quantity
 from ..client.base import JSON
+from ..kube.quantity import format_quantity, parse_quantity
 
 # allocatedResourceStatuses values (core/v1 ClaimResourceStatus).
 CONTROLLER_RESIZE_IN_PROGRESS = "ControllerResizeInProgress"

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..api.quantity import canonical
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..config import timings_of
 from ..csi import spec
+from ..kube.quantity import canonical
 from . import resize_status as rs
 from .runtime import DONE, Backoff, Controller, Key, Result, get_or_none, namespaced_key, split_key
 
@@ -85,7 +86,7 @@ class ExternalResizer(Controller):
 
     workers = 4
 
-    def __init__(self, client: Client, clock: Clock, driver_name: str, driver: Any, *,
+    def __init__(self, client: Client, clock: Clock, driver_name: str, driver: spec.CsiDriver, *,
                  controller_expansion: bool = True, config: Any = None) -> None:
         super().__init__(client, clock)
         self.name = f"{COMPONENT_PREFIX}-{driver_name}"
@@ -94,9 +95,8 @@ class ExternalResizer(Controller):
         #: False: the driver has only node expansion; the controller step is a no-op that asks
         #: the node to grow the volume (upstream's trivial resizer).
         self.controller_expansion = controller_expansion
-        timings = getattr(config, "timings", None)
-        base = timings.get("resizerRetryInitial", 1.0) if timings is not None else 1.0
-        cap = timings.get("resizerRetryMax", 300.0) if timings is not None else 300.0
+        timings = timings_of(config)
+        base, cap = timings.resizerRetryInitial, timings.resizerRetryMax
         self.retry_backoff = Backoff(base, cap)
         self.recorder = EventRecorder(client, f"{COMPONENT_PREFIX} {driver_name}", clock)
         self._failures: dict[Key, _Failure] = {}
@@ -297,7 +297,7 @@ class ExternalResizer(Controller):
         self._pv_written[name] = int(updated["metadata"]["resourceVersion"])
 
 
-async def _capabilities(driver: Any) -> tuple[bool, bool]:
+async def _capabilities(driver: spec.CsiDriver) -> tuple[bool, bool]:
     """(controller expansion, node expansion) from the driver's capabilities."""
     ctrl = {getattr(c, "name", str(c)) for c in await driver.controller_get_capabilities()}
     node_caps = getattr(driver, "node_get_capabilities", None)
@@ -312,7 +312,7 @@ class ExternalResizers:
     name = "csi-resizers"
 
     def __init__(self, client: Client, clock: Clock, *, config: Any = None,
-                 drivers: Mapping[str, Any] | None = None) -> None:
+                 drivers: Mapping[str, spec.CsiDriver] | None = None) -> None:
         self.client = client
         self.clock = clock
         self.config = config

@@ -1,10 +1,18 @@
 """The controller runtime: informers, a rate-limited work queue, and level-based reconcile.
 
 A controller declares what it watches and how a changed object maps to work keys; the runtime
-calls ``reconcile(key)`` for each key, one at a time per key, retrying failures with
-exponential backoff (1 s doubling to 5 min, as external-provisioner) and honouring
-``Result.requeue_after``. All waiting goes through the cluster clock, so ``Cluster.settle()``
-can fast-forward a virtual clock through retries and resyncs.
+calls ``reconcile(key)`` for each key, one at a time per key. The runtime is the one place that
+decides what happens next, so every controller retries the same way:
+
+- an exception: a rate-limited requeue (exponential backoff, 1 s doubling to 5 min as
+  external-provisioner, or the controller's configured ``Backoff``), logged as a warning;
+- an *expected* failure (one of ``Controller.expected_errors``, or ``Result(rate_limited=True)``
+  returned after the failure was already reported in an event or status): the same requeue, quietly;
+- a :class:`TerminalError`: no requeue (the key comes back only when its objects change);
+- ``Result.requeue_after``: another look after that many seconds; the failure count is forgotten.
+
+All waiting goes through the cluster clock, so ``Cluster.settle()`` can fast-forward a virtual
+clock through retries and resyncs.
 """
 
 from __future__ import annotations
@@ -17,8 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.informer import Informer, shared_informer
 from ..clock import Clock, TimerHandle
 
@@ -27,14 +34,24 @@ log = logging.getLogger(__name__)
 Key = str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Result:
-    """What a reconcile asks for next: nothing, or another look after ``requeue_after`` seconds."""
+    """What a reconcile asks for next: nothing, another look after ``requeue_after`` seconds, or a
+    rate-limited retry of a failure it has already reported (``rate_limited``), whose backoff
+    ``backoff_factor`` stretches (still capped) for failures that retrying rarely fixes."""
 
     requeue_after: float | None = None
+    rate_limited: bool = False
+    backoff_factor: float = 1.0
 
 
 DONE = Result()
+#: A failure already reported (event, status): retry after the rate limiter's backoff.
+RETRY = Result(rate_limited=True)
+
+
+class TerminalError(Exception):
+    """A failure that retrying cannot fix: the runtime logs it and does not requeue the key."""
 
 
 @dataclass
@@ -42,16 +59,22 @@ class Backoff:
     base: float = 1.0
     cap: float = 300.0
 
-    def delay(self, failures: int) -> float:
-        return float(min(self.cap, self.base * (2 ** max(0, failures - 1))))
+    def delay(self, failures: int, factor: float = 1.0) -> float:
+        delay = min(self.cap, self.base * (2 ** max(0, failures - 1)))
+        if factor != 1.0:
+            delay = min(self.cap, delay * factor)
+        return float(delay)
 
 
 class WorkQueue:
     """client-go's workqueue: a key is queued at most once and never processed concurrently."""
 
-    def __init__(self, clock: Clock, backoff: Backoff | None = None) -> None:
+    def __init__(self, clock: Clock, backoff: Backoff | None = None, *, hold_backoff: bool = False) -> None:
         self.clock = clock
         self.backoff = backoff or Backoff()
+        #: Whether a failed key sits out its backoff even when an event adds it again sooner.
+        self.hold_backoff = hold_backoff
+        self._hold_until: dict[Key, float] = {}
         self._ready: deque[Key] = deque()
         self._queued: set[Key] = set()
         self._processing: set[Key] = set()
@@ -87,15 +110,28 @@ class WorkQueue:
         self._timers.pop(key, None)
         self.add(key)
 
-    def add_rate_limited(self, key: Key) -> float:
+    def add_rate_limited(self, key: Key, factor: float = 1.0) -> float:
         failures = self._failures.get(key, 0) + 1
         self._failures[key] = failures
-        delay = self.backoff.delay(failures)
+        delay = self.backoff.delay(failures, factor)
+        if self.hold_backoff:
+            self._hold_until[key] = self.clock.now() + delay
         self.add_after(key, delay)
         return delay
 
     def forget(self, key: Key) -> None:
+        """The key succeeded (or is gone): its next failure starts the backoff again."""
         self._failures.pop(key, None)
+        self._hold_until.pop(key, None)
+
+    def expedite(self, key: Key) -> None:
+        """News for a failed key (another object changed): let it run as soon as it is added."""
+        self._hold_until.pop(key, None)
+
+    def held_for(self, key: Key) -> float:
+        """Seconds the key still has to sit out its backoff (``hold_backoff`` queues only)."""
+        until = self._hold_until.get(key)
+        return 0.0 if until is None else max(0.0, until - self.clock.now())
 
     async def get(self) -> Key:
         while not self._ready:
@@ -156,17 +192,27 @@ class Controller:
     workers = 1
     resync_period: float | None = None
     backoff = Backoff()
+    #: Failures the controller expects and has already reported (event, status): retried through
+    #: the rate limiter like any error, but logged quietly.
+    expected_errors: tuple[type[Exception], ...] = ()
+    #: Whether a failed key sits out its backoff even when its own status write (or any event)
+    #: adds it again sooner, as upstream's per-operation backoff does; ``queue.expedite`` lifts it.
+    hold_backoff = False
 
     def __init__(self, client: Client, clock: Clock) -> None:
         self.client = client
         self.clock = clock
-        self.queue = WorkQueue(clock, self.backoff)
+        self.queue = WorkQueue(clock, self.backoff, hold_backoff=self.hold_backoff)
         self.informers: dict[str, Informer] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._resync_timer: TimerHandle | None = None
         self._handlers: list[tuple[Informer, Callable[[str, JSON, JSON | None], None]]] = []
         self._acquired: list[Informer] = []
         self.errors = 0
+
+    def use_backoff(self, backoff: Backoff) -> None:
+        """Retry with ``backoff`` (configured timings) instead of the class default."""
+        self.queue.backoff = backoff
 
     def informer(self, resource: str, *, namespace: str | None = None, label_selector: str | None = None,
                  field_selector: str | None = None,
@@ -252,9 +298,19 @@ class Controller:
             if self.queue.shutting_down:
                 break
             try:
+                held = self.queue.held_for(key)
+                if held > 0:
+                    self.queue.add_after(key, held)  # still backing off: an event does not cut it short
+                    continue
                 result = await self.reconcile(key)
             except asyncio.CancelledError:
                 raise
+            except TerminalError as exc:
+                self.queue.forget(key)
+                log.info("%s: %s: %s; not retried", self.name, key, exc)
+            except self.expected_errors as exc:
+                delay = self.queue.add_rate_limited(key)
+                log.info("%s: %s: %s; retry in %.0fs", self.name, key, exc, delay)
             except Exception as exc:
                 self.errors += 1
                 delay = self.queue.add_rate_limited(key)
@@ -264,8 +320,11 @@ class Controller:
                     log.warning("%s: reconcile %s failed (%s); retry in %.0fs", self.name, key, exc, delay,
                                 exc_info=not isinstance(exc, ApiError))
             else:
-                self.queue.forget(key)
-                if result is not None and result.requeue_after is not None:
-                    self.queue.add_after(key, result.requeue_after)
+                if result is not None and result.rate_limited:
+                    self.queue.add_rate_limited(key, result.backoff_factor)
+                else:
+                    self.queue.forget(key)
+                    if result is not None and result.requeue_after is not None:
+                        self.queue.add_after(key, result.requeue_after)
             finally:
                 self.queue.done(key)

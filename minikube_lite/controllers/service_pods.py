@@ -12,7 +12,7 @@ from typing import Any
 
 from ..client.base import JSON
 from ..clock import parse_time, rfc3339
-from .volume_util import match_label_selector
+from ..kube.selectors import match_label_selector
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 HEADLESS_LABEL = "service.kubernetes.io/headless"

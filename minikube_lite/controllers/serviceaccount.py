@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..api.errors import ApiError
-from ..client.base import JSON
+from ..client.base import JSON, ApiError
 from .runtime import DONE, Controller, Result
 
 DEFAULT_ACCOUNT = "default"

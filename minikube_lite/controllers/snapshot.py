@@ -19,13 +19,14 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from ..api.errors import ApiError
-from ..api.quantity import format_quantity
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..config import timings_of
+from ..kube.names import ANN_SNAPSHOT_DEFAULT_CLASS
+from ..kube.quantity import format_quantity
 from ..logs import klog
-from .runtime import DONE, Backoff, Controller, Result, WorkQueue, split_key
+from .runtime import DONE, Backoff, Controller, Result, split_key
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,6 @@ VSCLASS = "volumesnapshotclasses.snapshot.storage.k8s.io"
 
 # Names, annotations and finalizers [ES pkg/utils/util.go].
 CONTENT_PREFIX = "snapcontent-"
-ANN_DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
 FINALIZER_VS_AS_SOURCE = "snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection"
 FINALIZER_VS_BOUND = "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"
 FINALIZER_VSC_BOUND = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
@@ -185,16 +185,16 @@ class SnapshotController(Controller):
     """
 
     name = COMPONENT
+    #: Upstream errors, already in the objects' status and events: retried quietly with backoff.
+    expected_errors = (SnapshotError,)
+    #: Our own status writes re-queue a failed key at once; it still waits out its backoff.
+    hold_backoff = True
 
     def __init__(self, client: Client, clock: Clock, config: Any = None) -> None:
         super().__init__(client, clock)
-        timings = getattr(config, "timings", None)
-        if timings is not None:
-            self.queue = WorkQueue(clock, Backoff(timings.get("snapshotRetryInitial", 1.0),
-                                                  timings.get("snapshotRetryMax", 300.0)))
+        timings = timings_of(config)
+        self.use_backoff(Backoff(timings.snapshotRetryInitial, timings.snapshotRetryMax))
         self.recorder = EventRecorder(client, COMPONENT, clock)
-        self._failures: dict[str, int] = {}
-        self._retry_at: dict[str, float] = {}
 
     # ------------------------------------------------------------------ wiring
 
@@ -240,7 +240,7 @@ class SnapshotController(Controller):
             def keys(event: str, obj: JSON, old: JSON | None) -> Iterable[str]:
                 out = list(mapper(event, obj, old))
                 for key in out:
-                    self._retry_at.pop(key, None)
+                    self.queue.expedite(key)
                 return out
             return keys
 
@@ -250,26 +250,6 @@ class SnapshotController(Controller):
         self.claims = self.informer("persistentvolumeclaims", key_of=fresh(pvc_keys))
 
     async def reconcile(self, key: str) -> Result:
-        """Expected failures (upstream errors already reported in status/events) retry with backoff
-        quietly; anything else is left to the runtime."""
-        retry_at = self._retry_at.get(key)
-        if retry_at is not None and self.clock.now() < retry_at:
-            # Still backing off (our own status writes re-queue the key at once): wait, as
-            # upstream's per-operation exponential backoff does.
-            return Result(requeue_after=retry_at - self.clock.now())
-        try:
-            result = await self._reconcile(key)
-        except SnapshotError as err:
-            failures = self._failures[key] = self._failures.get(key, 0) + 1
-            delay = self.queue.backoff.delay(failures)
-            self._retry_at[key] = self.clock.now() + delay
-            log.info("snapshot-controller: %s: %s; retry in %.0fs", key, err, delay)
-            return Result(requeue_after=delay)
-        self._failures.pop(key, None)
-        self._retry_at.pop(key, None)
-        return result
-
-    async def _reconcile(self, key: str) -> Result:
         kind, _, rest = key.partition(":")
         if kind == "vs":
             ns, name = split_key(rest)
@@ -422,7 +402,7 @@ class SnapshotController(Controller):
             if not driver:
                 raise SnapshotError(ERR_NON_CSI_SNAPSHOT.format(key=snapshot_key(vs)))
             candidates = [c for c in self.classes.list()
-                          if (_meta(c).get("annotations") or {}).get(ANN_DEFAULT_CLASS) == "true"
+                          if (_meta(c).get("annotations") or {}).get(ANN_SNAPSHOT_DEFAULT_CLASS) == "true"
                           and c.get("driver") == driver]
             if not candidates:
                 raise SnapshotError(ERR_NO_DEFAULT_CLASS)

@@ -16,12 +16,14 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..api.errors import ApiError
-from ..client.base import JSON, Client
+from ..client.base import JSON, ApiError, Client
 from ..client.events import WARNING, EventRecorder
 from ..clock import Clock, rfc3339
+from ..config import timings_of
+from ..csi import spec
 from ..logs import klog
-from .runtime import DONE, Backoff, Controller, Result, WorkQueue
+from .csi_calls import CsiCallError, call_driver
+from .runtime import DONE, Backoff, Controller, Result
 from .snapshot import (
     ANN_BEING_CREATED,
     ANN_BEING_DELETED,
@@ -38,7 +40,6 @@ log = logging.getLogger(__name__)
 
 COMPONENT_PREFIX = "csi-snapshotter"
 SNAPSHOT_NAME_PREFIX = "snapshot"
-DEFAULT_POLL_INTERVAL = 1.0
 CONFLICT_RETRIES = 3
 
 REASON_CREATION_FAILED = "SnapshotCreationFailed"
@@ -57,7 +58,6 @@ ERR_UNKNOWN_PARAM = 'found unknown parameter key "{key}" with reserved namespace
 ERR_LIST = 'failed to list snapshot for content {content}: {err}'
 ERR_NOT_FOUND = "snapshot {handle} not found"
 ERR_UID_MISSING = "Corrupted snapshot object, it is missing UID"
-MSG_RPC_ERROR = "rpc error: code = {code} desc = {message}"
 
 #: Reserved class parameter keys the sidecar understands (secrets); any other one is an error.
 KNOWN_RESERVED = frozenset({
@@ -68,14 +68,6 @@ KNOWN_RESERVED = frozenset({
 #: gRPC codes after which the driver may still be working (createSnapshot keeps being-created).
 NON_FINAL = frozenset({"Canceled", "DeadlineExceeded", "Unavailable", "ResourceExhausted", "Aborted"})
 
-_GRPC_NAMES = {
-    "CANCELLED": "Canceled", "CANCELED": "Canceled", "UNKNOWN": "Unknown", "INVALID_ARGUMENT": "InvalidArgument",
-    "DEADLINE_EXCEEDED": "DeadlineExceeded", "NOT_FOUND": "NotFound", "ALREADY_EXISTS": "AlreadyExists",
-    "PERMISSION_DENIED": "PermissionDenied", "RESOURCE_EXHAUSTED": "ResourceExhausted",
-    "FAILED_PRECONDITION": "FailedPrecondition", "ABORTED": "Aborted", "OUT_OF_RANGE": "OutOfRange",
-    "UNIMPLEMENTED": "Unimplemented", "INTERNAL": "Internal", "UNAVAILABLE": "Unavailable",
-    "DATA_LOSS": "DataLoss", "UNAUTHENTICATED": "Unauthenticated",
-}
 
 
 def remove_prefixed_parameters(params: Mapping[str, str] | None) -> dict[str, str]:
@@ -84,36 +76,6 @@ def remove_prefixed_parameters(params: Mapping[str, str] | None) -> dict[str, st
         if key.startswith(RESERVED_PARAM_PREFIX) and key not in KNOWN_RESERVED:
             raise ValueError(ERR_UNKNOWN_PARAM.format(key=key))
     return strip_reserved_parameters(dict(params or {}))
-
-
-class CsiCallError(Exception):
-    """A failed CSI call, with Go's text ``rpc error: code = <Name> desc = <message>``."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(MSG_RPC_ERROR.format(code=code, message=message))
-
-
-def grpc_name(code: object) -> str:
-    raw = (getattr(code, "name", None) or str(code)).rsplit(".", 1)[-1]
-    return _GRPC_NAMES.get(raw.upper(), raw)
-
-
-async def call(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a driver method (sync or async); an error carrying a gRPC ``code`` becomes CsiCallError."""
-    try:
-        result = fn(*args, **kwargs)
-        if hasattr(result, "__await__"):
-            result = await result
-        return result
-    except CsiCallError:
-        raise
-    except Exception as err:
-        code = getattr(err, "code", None)
-        if code is None or callable(code):
-            raise
-        raise CsiCallError(grpc_name(code), str(getattr(err, "message", err))) from None
 
 
 def _field(obj: Any, *names: str) -> Any:
@@ -164,12 +126,12 @@ def _request(cls_name: str, **kwargs: Any) -> Any:
     return cls(**kwargs)
 
 
-async def driver_supports_snapshots(driver: Any) -> bool:
+async def driver_supports_snapshots(driver: spec.CsiDriver) -> bool:
     """ControllerGetCapabilities lists CREATE_DELETE_SNAPSHOT (drivers without the call: assume yes)."""
     get_caps = getattr(driver, "controller_get_capabilities", None)
     if get_caps is None:
         return hasattr(driver, "create_snapshot")
-    caps = await call(get_caps)
+    caps = await call_driver(get_caps)
     for cap in _field(caps, "capabilities") or caps or ():
         for cand in (cap, _field(cap, "type"), _field(cap, "rpc")):
             if cand is not None and (getattr(cand, "name", None) or str(cand)).rsplit(".", 1)[-1].upper() \
@@ -185,22 +147,22 @@ class SnapshotSidecar(Controller):
     #: Like upstream's --worker-threads: a slow DeleteSnapshot (the driver waits for the cloud)
     #: must not hold up every other content. The queue never runs one key twice at once.
     workers = 4
+    #: Failed CSI calls and bad parameters, already in the content's status and events: retried
+    #: quietly with backoff.
+    expected_errors = (CsiCallError, ValueError)
+    #: Our own status writes re-queue a failed key at once; it still waits out its backoff.
+    hold_backoff = True
 
-    def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, Any] | None = None,
+    def __init__(self, client: Client, clock: Clock, drivers: Mapping[str, spec.CsiDriver] | None = None,
                  config: Any = None) -> None:
         super().__init__(client, clock)
         self.all_drivers = dict(drivers or {})
-        self.drivers: dict[str, Any] = {}
-        timings = getattr(config, "timings", None)
-        self.poll_interval = DEFAULT_POLL_INTERVAL
-        if timings is not None:
-            self.queue = WorkQueue(clock, Backoff(timings.get("snapshotRetryInitial", 1.0),
-                                                  timings.get("snapshotRetryMax", 300.0)))
-            self.poll_interval = timings.get("snapshotReadyPollInterval", DEFAULT_POLL_INTERVAL)
+        self.drivers: dict[str, spec.CsiDriver] = {}
+        timings = timings_of(config)
+        self.use_backoff(Backoff(timings.snapshotRetryInitial, timings.snapshotRetryMax))
+        self.poll_interval = timings.snapshotReadyPollInterval
         self.config = config
         self.recorders: dict[str, EventRecorder] = {}
-        self._failures: dict[str, int] = {}
-        self._retry_at: dict[str, float] = {}
         self._next_poll: dict[str, float] = {}
 
     async def start(self) -> None:
@@ -225,7 +187,7 @@ class SnapshotSidecar(Controller):
             name = obj["metadata"]["name"]
             if obj["metadata"].get("deletionTimestamp") and not ((old or {}).get("metadata") or {}).get(
                     "deletionTimestamp"):
-                self._retry_at.pop(name, None)  # a deletion is news: do not sit out a create backoff
+                self.queue.expedite(name)  # a deletion is news: do not sit out a create backoff
             return [name]
 
         self.contents = self.informer(VSC, key_of=keys)
@@ -293,25 +255,6 @@ class SnapshotSidecar(Controller):
         return ANN_BEING_DELETED in annotations
 
     async def reconcile(self, key: str) -> Result:
-        """Failed CSI calls (already in status and events) retry with backoff, quietly."""
-        retry_at = self._retry_at.get(key)
-        if retry_at is not None and self.clock.now() < retry_at:
-            # Still backing off (our own status writes re-queue the key at once): wait, as
-            # upstream's per-operation exponential backoff does.
-            return Result(requeue_after=retry_at - self.clock.now())
-        try:
-            result = await self._reconcile(key)
-        except (CsiCallError, ValueError) as err:
-            failures = self._failures[key] = self._failures.get(key, 0) + 1
-            delay = self.queue.backoff.delay(failures)
-            self._retry_at[key] = self.clock.now() + delay
-            log.info("csi-snapshotter: %s: %s; retry in %.0fs", key, err, delay)
-            return Result(requeue_after=delay)
-        self._failures.pop(key, None)
-        self._retry_at.pop(key, None)
-        return result
-
-    async def _reconcile(self, key: str) -> Result:
         content = await self._get(VSC, key)
         if content is None:
             self._next_poll.pop(key, None)
@@ -381,7 +324,7 @@ class SnapshotSidecar(Controller):
                                name=f"{SNAPSHOT_NAME_PREFIX}-{uid}", parameters=params)
             klog.info("createSnapshotWrapper: Creating snapshot for content %s through the plugin ...",
                       content["metadata"]["name"])
-            info = SnapshotInfo(await call(self.drivers[driver_name].create_snapshot, request))
+            info = SnapshotInfo(await call_driver(self.drivers[driver_name].create_snapshot, request))
         except CsiCallError as err:
             klog.info('"CreateSnapshot failed" content="%s" err=%s', content["metadata"]["name"], str(err))
             if err.code and err.code not in NON_FINAL:
@@ -414,7 +357,7 @@ class SnapshotSidecar(Controller):
         driver = self.drivers[content["spec"]["driver"]]
         name = content["metadata"]["name"]
         try:
-            response = await call(driver.list_snapshots, _request("ListSnapshotsRequest", snapshot_id=handle))
+            response = await call_driver(driver.list_snapshots, _request("ListSnapshotsRequest", snapshot_id=handle))
             entries = _field(response, "entries")
             if entries is None:
                 entries = response if isinstance(response, list) else []
@@ -468,7 +411,7 @@ class SnapshotSidecar(Controller):
         handle = content["status"]["snapshotHandle"]
         klog.info('"DeleteSnapshot" content="%s" snapshotHandle="%s"', content["metadata"]["name"], handle)
         try:
-            await call(self.drivers[driver_name].delete_snapshot, _request("DeleteSnapshotRequest", snapshot_id=handle))
+            await call_driver(self.drivers[driver_name].delete_snapshot, _request("DeleteSnapshotRequest", snapshot_id=handle))
         except CsiCallError as err:
             if err.code != "NotFound":
                 await self.recorders[driver_name].event(content, WARNING, REASON_DELETE_ERROR, MSG_DELETE_FAILED)

@@ -1,9 +1,9 @@
-"""PV/PVC helpers shared by the PV controller and the protection controllers (storage.md §0.1, §1.2, §1.3).
+"""PV/PVC helpers of the PV controller and the protection controllers (storage.md §0.1, §1.2, §1.5).
 
-These are component-helpers' ``storage/volume`` rules on plain dicts: which class a claim asks
-for, whether a PV is bound to a claim, delay binding, and ``FindMatchingVolume`` with the PV
-controller's access-mode index walk. They live apart from the controllers so every caller agrees
-on them to the letter.
+The rules the scheduler shares (classes, bound-to-claim, ``FindMatchingVolume``) live in
+:mod:`minikube_lite.kube.volumes`; what is here is the controller's own: the access-mode index
+walk of ``findByClaim``, ``GetBindVolumeToClaim``, ``checkVolumeSatisfyClaim``, default classes
+and the claims a pod uses.
 """
 
 from __future__ import annotations
@@ -12,69 +12,35 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..api import selectors
-from ..api.quantity import parse_quantity
+from ..kube.meta import (
+    annotations_of,
+    has_annotation,
+    metadata_of,
+    name_of,
+    namespace_of,
+    phase_of,
+    set_annotation,
+    spec_of,
+    uid_of,
+)
+from ..kube.names import (
+    ANN_BETA_IS_DEFAULT_CLASS,
+    ANN_BOUND_BY_CONTROLLER,
+    ANN_IS_DEFAULT_CLASS,
+    ANN_SELECTED_NODE,
+)
+from ..kube.volumes import (
+    access_modes_ok,
+    claim_class,
+    claim_request,
+    find_matching_volume,
+    is_volume_bound_to_claim,
+    volume_capacity,
+    volume_class,
+    volume_mode_mismatch,
+)
 
 JSON = dict[str, Any]
-
-# storage.md §0.1 annotations.
-ANN_BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
-ANN_BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
-ANN_SELECTED_NODE = "volume.kubernetes.io/selected-node"
-ANN_STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
-ANN_BETA_STORAGE_PROVISIONER = "volume.beta.kubernetes.io/storage-provisioner"
-ANN_DYNAMICALLY_PROVISIONED = "pv.kubernetes.io/provisioned-by"
-ANN_MIGRATED_TO = "pv.kubernetes.io/migrated-to"
-ANN_BETA_STORAGE_CLASS = "volume.beta.kubernetes.io/storage-class"
-ANN_IS_DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
-ANN_BETA_IS_DEFAULT_CLASS = "storageclass.beta.kubernetes.io/is-default-class"
-
-# storage.md §0.2 finalizers.
-PVC_PROTECTION_FINALIZER = "kubernetes.io/pvc-protection"
-PV_PROTECTION_FINALIZER = "kubernetes.io/pv-protection"
-
-WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
-
-
-def meta(obj: Mapping[str, Any]) -> JSON:
-    return obj.get("metadata") or {}
-
-
-def annotations_of(obj: Mapping[str, Any]) -> dict[str, str]:
-    return meta(obj).get("annotations") or {}
-
-
-def has_annotation(obj: Mapping[str, Any], key: str) -> bool:
-    return key in annotations_of(obj)
-
-
-def name_of(obj: Mapping[str, Any]) -> str:
-    return str(meta(obj).get("name") or "")
-
-
-def namespace_of(obj: Mapping[str, Any]) -> str:
-    return str(meta(obj).get("namespace") or "")
-
-
-def uid_of(obj: Mapping[str, Any]) -> str:
-    return str(meta(obj).get("uid") or "")
-
-
-def spec_of(obj: Mapping[str, Any]) -> JSON:
-    return obj.get("spec") or {}
-
-
-def phase_of(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("status") or {}).get("phase") or "")
-
-
-def set_annotation(obj: JSON, key: str, value: str) -> None:
-    md = obj.setdefault("metadata", {})
-    anns = md.get("annotations")
-    if not isinstance(anns, dict):
-        anns = {}
-        md["annotations"] = anns
-    anns[key] = value
 
 
 def claim_key(pvc: Mapping[str, Any]) -> str:
@@ -86,27 +52,6 @@ def claimref_key(ref: Mapping[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- classes
-
-
-def claim_has_class(pvc: Mapping[str, Any]) -> bool:
-    """``PersistentVolumeClaimHasClass``: an explicit ``""`` counts as a class (the "no class" one)."""
-    return has_annotation(pvc, ANN_BETA_STORAGE_CLASS) or spec_of(pvc).get("storageClassName") is not None
-
-
-def claim_class(pvc: Mapping[str, Any]) -> str:
-    """``GetPersistentVolumeClaimClass``: the beta annotation wins over the field (§0.1)."""
-    anns = annotations_of(pvc)
-    if ANN_BETA_STORAGE_CLASS in anns:
-        return str(anns[ANN_BETA_STORAGE_CLASS])
-    return str(spec_of(pvc).get("storageClassName") or "")
-
-
-def volume_class(pv: Mapping[str, Any]) -> str:
-    """``GetPersistentVolumeClass``."""
-    anns = annotations_of(pv)
-    if ANN_BETA_STORAGE_CLASS in anns:
-        return str(anns[ANN_BETA_STORAGE_CLASS])
-    return str(spec_of(pv).get("storageClassName") or "")
 
 
 def is_default_class(sc: Mapping[str, Any]) -> bool:
@@ -121,17 +66,8 @@ def default_class(classes: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | N
     if not defaults:
         return None
     defaults.sort(key=lambda sc: name_of(sc))
-    defaults.sort(key=lambda sc: str(meta(sc).get("creationTimestamp") or ""), reverse=True)
+    defaults.sort(key=lambda sc: str(metadata_of(sc).get("creationTimestamp") or ""), reverse=True)
     return defaults[0]
-
-
-def is_delay_binding_mode(pvc: Mapping[str, Any], classes: Mapping[str, Mapping[str, Any]]) -> bool:
-    """§1.2: WaitForFirstConsumer only with a named class that exists; a missing class is Immediate."""
-    name = claim_class(pvc)
-    if not name:
-        return False
-    sc = classes.get(name)
-    return sc is not None and sc.get("volumeBindingMode") == WAIT_FOR_FIRST_CONSUMER
 
 
 def is_delay_binding_provisioning(pvc: Mapping[str, Any]) -> bool:
@@ -139,59 +75,13 @@ def is_delay_binding_provisioning(pvc: Mapping[str, Any]) -> bool:
     return has_annotation(pvc, ANN_SELECTED_NODE)
 
 
-# --------------------------------------------------------------------------- quantities and modes
-
-
-def storage_bytes(value: Any) -> int:
-    if value is None or value == "":
-        return 0
-    try:
-        return int(parse_quantity(str(value)))
-    except (ValueError, ArithmeticError):
-        return 0
-
-
-def claim_request(pvc: Mapping[str, Any]) -> int:
-    return storage_bytes(((spec_of(pvc).get("resources") or {}).get("requests") or {}).get("storage"))
-
-
-def volume_capacity(pv: Mapping[str, Any]) -> int:
-    return storage_bytes((spec_of(pv).get("capacity") or {}).get("storage"))
-
-
-def volume_mode(spec: Mapping[str, Any]) -> str:
-    return str(spec.get("volumeMode") or "Filesystem")
-
-
-def volume_mode_mismatch(pvc: Mapping[str, Any], pv: Mapping[str, Any]) -> bool:
-    """``CheckVolumeModeMismatches``: nil counts as Filesystem on both sides."""
-    return volume_mode(spec_of(pvc)) != volume_mode(spec_of(pv))
-
-
-def access_modes_ok(pvc: Mapping[str, Any], pv: Mapping[str, Any]) -> bool:
-    """``CheckAccessModes``: the PV offers every mode the claim asks for."""
-    have = set(spec_of(pv).get("accessModes") or [])
-    return all(m in have for m in spec_of(pvc).get("accessModes") or [])
-
-
 # --------------------------------------------------------------------------- binding predicates
-
-
-def is_volume_bound_to_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> bool:
-    """``IsVolumeBoundToClaim``: the claimRef names this claim (and its UID, when the ref has one)."""
-    ref = spec_of(pv).get("claimRef")
-    if not ref:
-        return False
-    if ref.get("name") != name_of(pvc) or (ref.get("namespace") or "") != namespace_of(pvc):
-        return False
-    uid = ref.get("uid")
-    return not uid or uid == uid_of(pvc)
 
 
 def claim_reference(pvc: Mapping[str, Any]) -> JSON:
     """``reference.GetReference`` for a claim, in the field order client-go writes."""
     return {"kind": "PersistentVolumeClaim", "namespace": namespace_of(pvc), "name": name_of(pvc),
-            "uid": uid_of(pvc), "apiVersion": "v1", "resourceVersion": str(meta(pvc).get("resourceVersion") or "")}
+            "uid": uid_of(pvc), "apiVersion": "v1", "resourceVersion": str(metadata_of(pvc).get("resourceVersion") or "")}
 
 
 def bind_volume_to_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> tuple[JSON, bool]:
@@ -210,68 +100,6 @@ def bind_volume_to_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> tuple
     if new_ann:
         set_annotation(new, ANN_BOUND_BY_CONTROLLER, "yes")
     return new, True
-
-
-# --------------------------------------------------------------------------- selectors
-
-
-def match_label_selector(selector: Mapping[str, Any], labels: Mapping[str, str] | None) -> bool:
-    """metav1.LabelSelector: matchLabels and matchExpressions ANDed; ``{}`` matches everything."""
-    return selectors.match_label_selector(selector, labels)
-
-
-def match_node_affinity(pv: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
-    """``CheckNodeAffinity``: required node-selector terms ORed, expressions/fields ANDed."""
-    return selectors.pv_node_affinity_matches(pv, node)
-
-
-# --------------------------------------------------------------------------- matching (§1.3)
-
-
-def find_matching_volume(pvc: Mapping[str, Any], volumes: Iterable[Mapping[str, Any]], *,
-                         node: Mapping[str, Any] | None = None, excluded: set[str] | None = None,
-                         delay_binding: bool = False) -> Mapping[str, Any] | None:
-    """``FindMatchingVolume``: rules 1-9 of §1.3 over one candidate set; pre-bound wins, else smallest."""
-    excluded = excluded or set()
-    requested = claim_request(pvc)
-    requested_class = claim_class(pvc)
-    selector = spec_of(pvc).get("selector")
-    vac = spec_of(pvc).get("volumeAttributesClassName") or ""
-    smallest: Mapping[str, Any] | None = None
-    smallest_size = 0
-    for pv in volumes:
-        if name_of(pv) in excluded:
-            continue
-        pv_spec = spec_of(pv)
-        if pv_spec.get("claimRef") and not is_volume_bound_to_claim(pv, pvc):
-            continue  # rule 1
-        size = volume_capacity(pv)
-        if size < requested:
-            continue  # rule 2
-        if volume_mode_mismatch(pvc, pv):
-            continue  # rule 3
-        if (pv_spec.get("volumeAttributesClassName") or "") != vac:
-            continue  # rule 4
-        if meta(pv).get("deletionTimestamp"):
-            continue  # rule 5
-        affinity_ok = node is None or match_node_affinity(pv, node)
-        if is_volume_bound_to_claim(pv, pvc):
-            return pv if affinity_ok else None  # rule 6
-        if node is None and delay_binding:
-            continue  # rule 7
-        if phase_of(pv) != "Available":
-            continue  # rule 8
-        if selector is not None and not match_label_selector(selector, meta(pv).get("labels")):
-            continue
-        if volume_class(pv) != requested_class:
-            continue
-        if not affinity_ok:
-            continue
-        if node is not None and not access_modes_ok(pvc, pv):
-            continue
-        if smallest is None or size < smallest_size:  # rule 9
-            smallest, smallest_size = pv, size
-    return smallest
 
 
 def find_best_match_for_claim(pvc: Mapping[str, Any], volumes: Iterable[Mapping[str, Any]],
@@ -298,7 +126,7 @@ def find_best_match_for_claim(pvc: Mapping[str, Any], volumes: Iterable[Mapping[
 
 def check_volume_satisfy_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> str | None:
     """``checkVolumeSatisfyClaim`` (§1.5): why a pre-bound PV cannot serve the claim, or None."""
-    if meta(pv).get("deletionTimestamp"):
+    if metadata_of(pv).get("deletionTimestamp"):
         return f'the volume is marked for deletion "{name_of(pv)}"'
     if volume_capacity(pv) < claim_request(pvc):
         return "requested PV is too small"

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from ..cloud import CloudError, CloudTimeoutError, MockCloud
 from ..cloud import errors as E
 from ..cloud.models import ACCOMPLISHED, ATTACHING, AVAILABLE, CREATING, DELETING, DETACHING, IN_USE, Disk
-from ..config import CLOUD_DISK_ZONE_KEY, LEGACY_ZONE_LABEL, ZONE_LABEL, DriverConfig
+from ..config import CLOUD_DISK_ZONE_KEY, DriverConfig
+from ..kube.names import LEGACY_ZONE_LABEL, ZONE_LABEL
 from . import spec
 from .spec import Code, CsiError
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from ..clock import Clock, RealClock
 from ..cloud.models import Content, checksum
-from ..config import DriverConfig, parse_quantity
+from ..config import DriverConfig
+from ..kube.quantity import parse_quantity
 from . import spec
 from .spec import Code, CsiError
 

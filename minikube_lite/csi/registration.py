@@ -13,8 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..api.errors import ApiError
-from ..client.base import Client
+from ..client.base import ApiError, Client
 from ..config import ClusterConfig, DriverConfig
 from .spec import CsiDriver, NodeGetInfoRequest
 

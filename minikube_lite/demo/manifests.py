@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..kube.names import HOSTNAME_LABEL, NOT_SUPPORTED_PROVISIONER
+
 JSON = dict[str, Any]
 
 NS = "default"
 DRIVER = "diskplugin.csi.alibabacloud.com"
 ZONE_KEY = "topology.diskplugin.csi.alibabacloud.com/zone"
-HOSTNAME_KEY = "kubernetes.io/hostname"
-SELECTED_NODE = "volume.kubernetes.io/selected-node"
-NO_PROVISIONER = "kubernetes.io/no-provisioner"
 VS = "volumesnapshots.snapshot.storage.k8s.io"
 VSC = "volumesnapshotcontents.snapshot.storage.k8s.io"
 VSCLASS = "volumesnapshotclasses.snapshot.storage.k8s.io"
@@ -30,7 +29,7 @@ def storage_class(name: str, *, binding: str = "Immediate", zone: str | None = N
 def local_storage_class(name: str, *, binding: str) -> JSON:
     """A class for static local PVs: nothing provisions for it, only the binding mode matters."""
     return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
-            "provisioner": NO_PROVISIONER, "reclaimPolicy": "Retain", "volumeBindingMode": binding}
+            "provisioner": NOT_SUPPORTED_PROVISIONER, "reclaimPolicy": "Retain", "volumeBindingMode": binding}
 
 
 def claim(name: str, size: str, storage_class_name: str, snapshot: str | None = None) -> JSON:
@@ -47,7 +46,7 @@ def pod(name: str, claim_name: str, *, node: str | None = None) -> JSON:
                                   "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
                   "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim_name}}]}
     if node is not None:
-        spec["nodeSelector"] = {HOSTNAME_KEY: node}
+        spec["nodeSelector"] = {HOSTNAME_LABEL: node}
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
 
 
@@ -59,4 +58,4 @@ def local_pv(name: str, node: str, path: str = "/share", size: str = "10Gi",
                      "persistentVolumeReclaimPolicy": "Retain", "storageClassName": storage_class_name,
                      "local": {"path": path},
                      "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-                         {"key": HOSTNAME_KEY, "operator": "In", "values": [node]}]}]}}}}
+                         {"key": HOSTNAME_LABEL, "operator": "In", "values": [node]}]}]}}}}

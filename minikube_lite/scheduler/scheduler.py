@@ -18,6 +18,7 @@ import orjson
 
 from ..client.base import ApiError
 from ..clock import Clock, rfc3339
+from ..config import timings_of
 from ..logs import klog
 from .algorithm import Algorithm, FitError, SchedulingError
 from .defaults import DEFAULT_SCHEDULER_NAME, default_profile, in_tree_registry
@@ -101,19 +102,15 @@ class Scheduler:
                  config: Any = None) -> None:
         # Timings come from the cluster config (``timings.scheduler*``, ``timings.bindTimeout``);
         # explicit arguments win over it, upstream defaults fill the rest.
-        timings = getattr(config, "timings", None)
+        timings = timings_of(config)
 
-        def timing(explicit: float | None, key: str, default: float) -> float:
-            if explicit is not None:
-                return explicit
-            if timings is not None:
-                return float(timings.get(key, default))
-            return default
+        def timing(explicit: float | None, configured: float) -> float:
+            return explicit if explicit is not None else configured
 
-        bind_timeout = timing(bind_timeout_seconds, "bindTimeout", 600.0)
-        initial_backoff = timing(initial_backoff_seconds, "schedulerBackoffInitial", 1.0)
-        max_backoff = timing(max_backoff_seconds, "schedulerBackoffMax", 10.0)
-        max_unschedulable = timing(max_in_unschedulable_seconds, "schedulerUnschedulableFlush", 300.0)
+        bind_timeout = timing(bind_timeout_seconds, timings.bindTimeout)
+        initial_backoff = timing(initial_backoff_seconds, timings.schedulerBackoffInitial)
+        max_backoff = timing(max_backoff_seconds, timings.schedulerBackoffMax)
+        max_unschedulable = timing(max_in_unschedulable_seconds, timings.schedulerUnschedulableFlush)
         self.client = client
         self.clock = clock
         self.name = name

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import Clock
-from . import quantity
-from .matching import REGION_LABELS, ZONE_LABELS
+from ..kube import quantity
+from ..kube.names import REGION_LABELS, ZONE_LABELS
+from ..kube.volumes import volume_class
 
 JSON = dict[str, Any]
 
@@ -269,22 +270,6 @@ class AssumeCache:
         return len(self._api)
 
 
-def pv_class(pv: JSON) -> str:
-    """``GetPersistentVolumeClass``: the beta annotation wins over ``spec.storageClassName``."""
-    ann = (pv.get("metadata") or {}).get("annotations") or {}
-    if "volume.beta.kubernetes.io/storage-class" in ann:
-        return str(ann["volume.beta.kubernetes.io/storage-class"])
-    return str((pv.get("spec") or {}).get("storageClassName") or "")
-
-
-def pvc_class(pvc: JSON) -> str:
-    """``GetPersistentVolumeClaimClass``: the beta annotation wins over ``spec.storageClassName``."""
-    ann = (pvc.get("metadata") or {}).get("annotations") or {}
-    if "volume.beta.kubernetes.io/storage-class" in ann:
-        return str(ann["volume.beta.kubernetes.io/storage-class"])
-    return str((pvc.get("spec") or {}).get("storageClassName") or "")
-
-
 def obj_key(obj: JSON) -> str:
     md = obj.get("metadata") or {}
     ns = md.get("namespace")
@@ -308,7 +293,7 @@ class Snapshot:
 
     node_infos: dict[str, NodeInfo] = field(default_factory=dict)
     pods: dict[str, JSON] = field(default_factory=dict)
-    pvs: AssumeCache = field(default_factory=lambda: AssumeCache(pv_class))
+    pvs: AssumeCache = field(default_factory=lambda: AssumeCache(volume_class))
     pvcs: AssumeCache = field(default_factory=AssumeCache)
     storage_classes: dict[str, JSON] = field(default_factory=dict)
     csi_nodes: dict[str, JSON] = field(default_factory=dict)

@@ -16,11 +16,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..clock import Clock, RealClock
+from ..kube.names import ANN_BETA_STORAGE_CLASS, ANN_SELECTED_NODE, REGION_LABELS, ZONE_LABELS
 from .algorithm import Diagnosis, FitError
 from .defaults import DEFAULT_SCHEDULER_NAME, default_profile, in_tree_registry
 from .framework import Code, CycleState, Framework, Handle, NodeStatuses, Status
-from .matching import REGION_LABELS, ZONE_LABELS
-from .plugins.volumebinding import ANN_SELECTED_NODE, ERR_PVC_NOT_FOUND, claim_names
+from .plugins.volumebinding import ERR_PVC_NOT_FOUND, claim_names
 from .scheduler import SCHEDULING_GATED_MESSAGE
 from .snapshot import JSON, Snapshot
 
@@ -29,7 +29,6 @@ NOT_PENDING_TERMINAL = "pod {}/{} is not pending: it has finished (phase {})"
 FITS_NOT_BOUND = ("{}/{} nodes fit the pod; it is waiting for the scheduler (or for its volumes to be "
                   "bound) to be assigned a node")
 OTHER_SCHEDULER = 'pod {}/{} is scheduled by "{}", not by "{}": the dry run shows what "{}" would decide'
-ANN_STORAGE_CLASS_BETA = "volume.beta.kubernetes.io/storage-class"
 CLAIM_EVENTS_KEPT = 5
 
 # What the snapshot needs, as the scheduler's informers list it.
@@ -247,7 +246,7 @@ async def claim_state(client: Any, namespace: str, claim_name: str) -> ClaimStat
     spec = pvc.get("spec") or {}
     annotations = _md(pvc).get("annotations") or {}
     state = ClaimState(claim_name, exists=True, phase=(pvc.get("status") or {}).get("phase") or "Pending",
-                       storage_class=spec.get("storageClassName") or annotations.get(ANN_STORAGE_CLASS_BETA) or "",
+                       storage_class=spec.get("storageClassName") or annotations.get(ANN_BETA_STORAGE_CLASS) or "",
                        selected_node=annotations.get(ANN_SELECTED_NODE, ""),
                        volume_name=spec.get("volumeName") or "")
     if state.storage_class:

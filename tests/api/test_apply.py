@@ -17,6 +17,7 @@ from _ssa_schema import SCHEMAS, MiniServer, entry, managers
 from minikube_lite.api.apply import apply, apply_detailed, gvk_string
 from minikube_lite.api.errors import ApiError
 from minikube_lite.api.managed_fields import LAST_APPLIED_ANNOTATION, csa_upgrade
+from minikube_lite.api.schema import SchemaSet
 
 NOW = "2026-11-27T11:00:00Z"
 
@@ -539,8 +540,7 @@ def test_gvk_string() -> None:
 
 @pytest.fixture(scope="module")
 def real() -> Any:
-    schema = pytest.importorskip("minikube_lite.api.schema")
-    return schema.SchemaSet.load()
+    return SchemaSet.load()
 
 
 def test_real_schema_worked_example(real: Any) -> None:

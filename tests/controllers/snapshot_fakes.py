@@ -38,7 +38,7 @@ BASE_CONTROLLERS = [
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
     ("minikube_lite.controllers.protection", "PVProtectionController"),
 ]
-PROVISIONER = [("minikube_lite.controllers.provisioner", "ExternalProvisioners")]
+PROVISIONER = [("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners")]
 
 # Nodes only, no drivers, classes or snapshot classes: tests create what they need.
 BARE_CONFIG: JSON = {

@@ -292,7 +292,7 @@ async def test_volume_of_a_driver_without_attach_is_not_attached(make_cluster: A
 
 async def test_provisioned_volume_is_attached_in_the_selected_zone(make_cluster: Any) -> None:
     """WaitForFirstConsumer class, scheduler, provisioner, attach, kubelet: the course's fixed path."""
-    extra = [("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+    extra = [("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
              ("minikube_lite.scheduler.scheduler", "Scheduler")]
     config = dict(CONFIG)
     config["objects"] = [{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
@@ -320,7 +320,7 @@ async def test_default_cluster_runs_pods_on_both_drivers(monkeypatch: pytest.Mon
     """The course's default cluster: an Immediate cloud-disk claim and a host-path claim, each used by a
     pod the scheduler places; both volumes are attached through their driver and the pods run."""
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", [
-        *CONTROLLERS, ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+        *CONTROLLERS, ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
         ("minikube_lite.scheduler.scheduler", "Scheduler")])
     async with Cluster(clock=VirtualClock()) as c:
         for claim, sc in (("disk", "alicloud-disk-ssd"), ("local", "csi-hostpath-sc")):

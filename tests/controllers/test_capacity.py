@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from minikube_lite.api.quantity import parse_quantity
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
 from minikube_lite.controllers.capacity import LABEL_DRIVER, LABEL_MANAGED_BY, CapacityController
+from minikube_lite.kube.quantity import parse_quantity
 
 ZONE = "topology.kubernetes.io/zone"
 GIB = 1024**3
@@ -170,7 +170,7 @@ SCHEDULED_CONTROLLERS = [
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
     ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
     ("minikube_lite.controllers.capacity", "CapacityController"),
     ("minikube_lite.scheduler.scheduler", "Scheduler"),
 ]

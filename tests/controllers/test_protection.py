@@ -6,8 +6,8 @@ from typing import Any
 
 from _storage_builders import pod, pv, pvc
 
-from minikube_lite.controllers import volume_util as vu
 from minikube_lite.controllers.protection import pod_uses_claim
+from minikube_lite.kube import names
 
 JSON = dict[str, Any]
 NS = "default"
@@ -41,7 +41,7 @@ async def test_1_11_claim_kept_while_scheduled_pod_uses_it(storage_cluster: Any)
         await c.settle()
         claim = await c.client.get("pvc", "claim", NS)
         assert claim["metadata"]["deletionTimestamp"]
-        assert claim["metadata"]["finalizers"] == [vu.PVC_PROTECTION_FINALIZER]
+        assert claim["metadata"]["finalizers"] == [names.PVC_PROTECTION_FINALIZER]
         await c.client.delete("pods", "app", NS, grace_period_seconds=0)
         await c.settle()
         assert not await exists(c, "pvc", "claim", NS)
@@ -90,7 +90,7 @@ async def test_1_11_bound_volume_kept_until_released(storage_cluster: Any) -> No
         await c.settle()
         volume = await c.client.get("persistentvolumes", "claim-pv")
         assert volume["metadata"]["deletionTimestamp"] and volume["status"]["phase"] == "Bound"
-        assert volume["metadata"]["finalizers"] == [vu.PV_PROTECTION_FINALIZER]
+        assert volume["metadata"]["finalizers"] == [names.PV_PROTECTION_FINALIZER]
         await c.client.delete("pvc", "claim", NS)
         await c.settle()
         assert not await exists(c, "persistentvolumes", "claim-pv")
@@ -111,9 +111,9 @@ async def test_1_11_missing_finalizers_are_added_to_live_objects(storage_cluster
         await c.client.patch("pvc", "claim", {"metadata": {"finalizers": None}}, NS)
         await c.client.patch("persistentvolumes", "claim-pv", {"metadata": {"finalizers": None}})
         await c.settle()
-        assert (await c.client.get("pvc", "claim", NS))["metadata"]["finalizers"] == [vu.PVC_PROTECTION_FINALIZER]
+        assert (await c.client.get("pvc", "claim", NS))["metadata"]["finalizers"] == [names.PVC_PROTECTION_FINALIZER]
         assert (await c.client.get("persistentvolumes", "claim-pv"))["metadata"]["finalizers"] == [
-            vu.PV_PROTECTION_FINALIZER]
+            names.PV_PROTECTION_FINALIZER]
 
 
 def test_1_11_pod_uses_claim_rules() -> None:

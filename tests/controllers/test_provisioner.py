@@ -15,16 +15,26 @@ from minikube_lite.api.errors import ApiError
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers import provisioner as P
-from minikube_lite.controllers.provisioner import (
-    Capabilities,
-    ExternalProvisioner,
-    ProvisioningError,
+from minikube_lite.controllers.provisioning.controller import ExternalProvisioner, ExternalProvisioners
+from minikube_lite.controllers.provisioning.driver import Capabilities
+from minikube_lite.controllers.provisioning.errors import ProvisioningError
+from minikube_lite.controllers.provisioning.messages import (
+    ANN_DELETION_SECRET_NAME,
+    ANN_DELETION_SECRET_NAMESPACE,
+    CLONE_FINALIZER,
+    PROVISIONER_ID_KEY,
+    PV_FINALIZER,
+    SNAPSHOT_SOURCE_FINALIZER,
+    VS_RESOURCE,
+    VSC_RESOURCE,
+)
+from minikube_lite.controllers.provisioning.requests import split_parameters
+from minikube_lite.controllers.provisioning.topology import (
     flatten_allowed,
     pvc_name_hash_and_index,
-    split_parameters,
     volume_node_affinity,
 )
+from minikube_lite.kube.names import ANN_PROVISIONED_BY, ANN_SELECTED_NODE
 
 DRIVER = "topo.csi.example.com"
 ZONE = "topology.kubernetes.io/zone"
@@ -165,7 +175,7 @@ async def test_3_4_selected_node_requisite_is_aggregated_and_preferred_starts_at
     c, prov = topo
     sc = await c.client.create("storageclasses", storage_class("zonal"))
     node = await c.client.get("nodes", "node2")
-    pvc = claim("data", annotations={P.ANN_SELECTED_NODE: "node2"})
+    pvc = claim("data", annotations={ANN_SELECTED_NODE: "node2"})
     requisite, preferred = await prov.accessibility(pvc, sc, node)
     assert requisite == [{ZONE: "cn-hangzhou-b"}, {ZONE: "cn-hangzhou-d"}, {ZONE: "cn-hangzhou-h"}]
     assert preferred == [{ZONE: "cn-hangzhou-d"}, {ZONE: "cn-hangzhou-h"}, {ZONE: "cn-hangzhou-b"}]
@@ -246,24 +256,24 @@ def snapshot(name: str = "snap1", content: str | None = "snapcontent-1") -> dict
 
 async def make_snapshot(c: Cluster, *, ready: bool = True, restore: str | None = "1Gi", driver: str = DRIVER,
                         handle: str | None = "s-123", bound: bool = True, ref_uid: str | None = None) -> None:
-    vs = await c.client.create(P.VS_RESOURCE, snapshot(), "default")
+    vs = await c.client.create(VS_RESOURCE, snapshot(), "default")
     content = {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
                "metadata": {"name": "snapcontent-1"},
                "spec": {"deletionPolicy": "Delete", "driver": driver, "source": {"volumeHandle": "vol-1"},
                         "volumeSnapshotRef": {"name": "snap1", "namespace": "default",
                                               "uid": ref_uid or vs["metadata"]["uid"]}}}
-    vsc = await c.client.create(P.VSC_RESOURCE, content)
+    vsc = await c.client.create(VSC_RESOURCE, content)
     if handle:
         vsc["status"] = {"snapshotHandle": handle, "readyToUse": ready}
-        await c.client.update(P.VSC_RESOURCE, vsc, subresource="status")
+        await c.client.update(VSC_RESOURCE, vsc, subresource="status")
     status: dict[str, Any] = {"readyToUse": ready}
     if bound:
         status["boundVolumeSnapshotContentName"] = "snapcontent-1"
     if restore:
         status["restoreSize"] = restore
-    vs = await c.client.get(P.VS_RESOURCE, "snap1", "default")
+    vs = await c.client.get(VS_RESOURCE, "snap1", "default")
     vs["status"] = status
-    await c.client.update(P.VS_RESOURCE, vs, "default", subresource="status")
+    await c.client.update(VS_RESOURCE, vs, "default", subresource="status")
 
 
 RESTORE_CASES = [
@@ -307,7 +317,7 @@ async def test_3_6_missing_snapshot(topo: Any) -> None:
 # ---------------------------------------------------------------- end to end through the real drivers
 
 CLOUD_DRIVER = "diskplugin.csi.alibabacloud.com"
-PROVISIONER = ("minikube_lite.controllers.provisioner", "ExternalProvisioners")
+PROVISIONER = ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners")
 CLOUD_CONFIG: dict[str, Any] = {
     "nodes": [
         {"name": "master", "controlPlane": True, "zone": "cn-hangzhou-b"},
@@ -329,7 +339,6 @@ def disk_class(name: str = "disk", *, mode: str = "Immediate", reclaim: str = "D
 @pytest.fixture
 def prov_cluster(storage_cluster: Any) -> Any:
     """``async with prov_cluster() as c``: PV controller, protection and the provisioners."""
-    pytest.importorskip("minikube_lite.csi.registry", reason="the CSI drivers are not in this tree yet")
 
     def make(config: dict[str, Any] | None = None) -> Any:
         return storage_cluster(config or CLOUD_CONFIG, extra=[PROVISIONER])
@@ -368,17 +377,17 @@ async def test_3_2_immediate_claim_is_provisioned_with_upstream_events_and_pv_fi
         disk_id = spec["csi"]["volumeHandle"]
         assert disk_id in c.cloud.disks and c.cloud.disks[disk_id].size_gib == 20
         assert spec["csi"]["driver"] == CLOUD_DRIVER
-        assert P.PROVISIONER_ID_KEY in spec["csi"]["volumeAttributes"]
+        assert PROVISIONER_ID_KEY in spec["csi"]["volumeAttributes"]
         assert spec["capacity"] == {"storage": "20Gi"}
         assert spec["accessModes"] == ["ReadWriteOnce"]
         assert spec["persistentVolumeReclaimPolicy"] == "Delete"
         assert spec["storageClassName"] == "disk" and spec["mountOptions"] == ["noatime"]
         assert spec["claimRef"]["uid"] == uid and spec["claimRef"]["name"] == "data"
         ann = pv["metadata"]["annotations"]
-        assert ann[P.ANN_PROVISIONED_BY] == CLOUD_DRIVER
-        assert ann[P.ANN_DELETION_SECRET_NAME] == "" and ann[P.ANN_DELETION_SECRET_NAMESPACE] == ""
+        assert ann[ANN_PROVISIONED_BY] == CLOUD_DRIVER
+        assert ann[ANN_DELETION_SECRET_NAME] == "" and ann[ANN_DELETION_SECRET_NAMESPACE] == ""
         assert "pv.kubernetes.io/bound-by-controller" not in ann
-        assert set(pv["metadata"]["finalizers"]) >= {"kubernetes.io/pv-protection", P.PV_FINALIZER}
+        assert set(pv["metadata"]["finalizers"]) >= {"kubernetes.io/pv-protection", PV_FINALIZER}
         terms = spec["nodeAffinity"]["required"]["nodeSelectorTerms"]
         zone = c.cloud.disks[disk_id].zone
         assert any(zone in expr["values"] for t in terms for expr in t["matchExpressions"])
@@ -392,7 +401,7 @@ async def test_3_1_wait_for_first_consumer_waits_for_the_selected_node(prov_clus
         await c.settle()
         assert not c.cloud.disks
         assert not [e for e in await claim_events(c, "data") if e[1] == "Provisioning"]
-        await c.client.patch("pvc", "data", {"metadata": {"annotations": {P.ANN_SELECTED_NODE: "node2"}}},
+        await c.client.patch("pvc", "data", {"metadata": {"annotations": {ANN_SELECTED_NODE: "node2"}}},
                              "default")
         await c.settle()
         got = await c.client.get("pvc", "data", "default")
@@ -427,10 +436,10 @@ async def test_3_9_resource_exhausted_removes_the_selected_node(prov_cluster: An
         await c.client.create("storageclasses", disk_class("topo", mode="WaitForFirstConsumer"))
         c.cloud.faults.fail_next("CreateDisk", code="QuotaExceed.Disk")
         await c.client.create("pvc", claim("data", size="20Gi", sc="topo",
-                                           annotations={P.ANN_SELECTED_NODE: "node1"}), "default")
+                                           annotations={ANN_SELECTED_NODE: "node1"}), "default")
         await c.settle()
         got = await c.client.get("pvc", "data", "default")
-        assert P.ANN_SELECTED_NODE not in got["metadata"]["annotations"]
+        assert ANN_SELECTED_NODE not in got["metadata"]["annotations"]
         assert got["status"]["phase"] == "Pending" and not c.cloud.disks
         failed = [e for e in await claim_events(c, "data") if e[1] == "ProvisioningFailed"]
         assert len(failed) == 1
@@ -470,10 +479,10 @@ async def test_7_restart_mid_create_volume_leaves_exactly_one_disk(prov_cluster:
                 break
             await asyncio.sleep(0)
         assert len(c.cloud.disks) == 1, "CreateVolume should be in flight"
-        old = next(ctl for ctl in c.controllers if isinstance(ctl, P.ExternalProvisioners))
+        old = next(ctl for ctl in c.controllers if isinstance(ctl, ExternalProvisioners))
         await old.stop()
         c.controllers.remove(old)
-        new = P.ExternalProvisioners(c.client, c.clock, config=c.config, drivers=c.drivers)
+        new = ExternalProvisioners(c.client, c.clock, config=c.config, drivers=c.drivers)
         await new.start()
         c.controllers.append(new)
         await c.settle()
@@ -529,7 +538,7 @@ async def test_3_8_retain_keeps_the_disk_and_drops_the_finalizer(prov_cluster: A
         await c.settle()
         pv_name = f"pvc-{pvc['metadata']['uid']}"
         pv = await c.client.get("persistentvolumes", pv_name)
-        assert P.PV_FINALIZER not in pv["metadata"]["finalizers"]
+        assert PV_FINALIZER not in pv["metadata"]["finalizers"]
         await c.client.delete("pvc", "data", "default")
         await c.settle()
         pv = await c.client.get("persistentvolumes", pv_name)
@@ -571,8 +580,8 @@ async def test_3_6_restore_from_a_snapshot_end_to_end(prov_cluster: Any) -> None
         new_disk = c.cloud.disks[new_pv["spec"]["csi"]["volumeHandle"]]
         assert new_disk.source_snapshot_id == snap.snapshot_id
         assert c.cloud.read_disk(new_disk.disk_id).data == b"hello"
-        vs = await c.client.get(P.VS_RESOURCE, "snap1", "default")
-        assert P.SNAPSHOT_SOURCE_FINALIZER not in (vs["metadata"].get("finalizers") or [])
+        vs = await c.client.get(VS_RESOURCE, "snap1", "default")
+        assert SNAPSHOT_SOURCE_FINALIZER not in (vs["metadata"].get("finalizers") or [])
         await c.client.delete("pvc", "small", "default")
         await assert_no_leaks(c)
 
@@ -612,10 +621,10 @@ async def test_3_9_unavailable_zone_is_retried_until_it_recovers(prov_cluster: A
         await c.client.create("storageclasses", disk_class("topo", mode="WaitForFirstConsumer"))
         c.cloud.faults.zone_outage("cn-hangzhou-d")
         await c.client.create("pvc", claim("data", size="20Gi", sc="topo",
-                                           annotations={P.ANN_SELECTED_NODE: "node2"}), "default")
+                                           annotations={ANN_SELECTED_NODE: "node2"}), "default")
         await c.settle(timeout=20)
         got = await c.client.get("pvc", "data", "default")
-        assert got["metadata"]["annotations"][P.ANN_SELECTED_NODE] == "node2"
+        assert got["metadata"]["annotations"][ANN_SELECTED_NODE] == "node2"
         assert got["status"]["phase"] == "Pending"
         failed = [e for e in await claim_events(c, "data") if e[1] == "ProvisioningFailed"]
         assert failed and "rpc error: code = Unavailable desc = " in failed[0][2]
@@ -646,7 +655,7 @@ async def test_3_7_clone_from_a_pvc_end_to_end(prov_cluster: Any) -> None:
         assert new_pv["spec"]["csi"]["volumeHandle"] != src_pv["spec"]["csi"]["volumeHandle"]
         # The cloning-protection finalizer is gone once no clone waits for the source.
         src_now = await c.client.get("pvc", "src", "default")
-        assert P.CLONE_FINALIZER not in src_now["metadata"]["finalizers"]
+        assert CLONE_FINALIZER not in src_now["metadata"]["finalizers"]
 
 
 async def test_3_7_clone_is_refused_by_a_driver_without_clone_volume(prov_cluster: Any) -> None:
@@ -720,13 +729,11 @@ async def test_3_9_resource_exhausted_reschedules_the_pod_to_another_zone(monkey
     from leakcheck import assert_no_leaks
 
     import minikube_lite.cluster as cluster_mod
-
-    pytest.importorskip("minikube_lite.csi.registry")
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", [
         ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
         ("minikube_lite.controllers.protection", "PVCProtectionController"),
         ("minikube_lite.controllers.protection", "PVProtectionController"),
-        ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+        ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
         ("minikube_lite.scheduler.scheduler", "Scheduler"),
     ])
     config = {**CLOUD_CONFIG, "cloud": {**CLOUD_CONFIG["cloud"], "quotas": {"disksPerZone": 1}}}
@@ -764,10 +771,10 @@ async def test_3_8_finalizer_follows_the_reclaim_policy(prov_cluster: Any) -> No
         pv_name = f"pvc-{pvc['metadata']['uid']}"
         await c.client.patch("persistentvolumes", pv_name, {"spec": {"persistentVolumeReclaimPolicy": "Retain"}})
         await c.settle()
-        assert P.PV_FINALIZER not in (await c.client.get("persistentvolumes", pv_name))["metadata"]["finalizers"]
+        assert PV_FINALIZER not in (await c.client.get("persistentvolumes", pv_name))["metadata"]["finalizers"]
         await c.client.patch("persistentvolumes", pv_name, {"spec": {"persistentVolumeReclaimPolicy": "Delete"}})
         await c.settle()
-        assert P.PV_FINALIZER in (await c.client.get("persistentvolumes", pv_name))["metadata"]["finalizers"]
+        assert PV_FINALIZER in (await c.client.get("persistentvolumes", pv_name))["metadata"]["finalizers"]
         await c.client.delete("pvc", "data", "default")
         await c.settle()
         assert not [d for d in c.cloud.disks.values() if d.status != "Deleting"]
@@ -788,7 +795,6 @@ async def test_3_2_event_source_is_driver_host_uuid(prov_cluster: Any) -> None:
 
 async def test_3_1_claims_waiting_before_start_are_provisioned_by_every_driver(storage_cluster: Any) -> None:
     """Provisioners share their informers; each still sees the claims that were there first."""
-    pytest.importorskip("minikube_lite.csi.registry")
     config = {**CLOUD_CONFIG, "drivers": [{"name": CLOUD_DRIVER, "type": "cloud-disk"},
                                           {"name": "hostpath.csi.k8s.io", "type": "local"}]}
     async with storage_cluster(config) as c:
@@ -797,7 +803,7 @@ async def test_3_1_claims_waiting_before_start_are_provisioned_by_every_driver(s
         await c.client.create("pvc", claim("a", size="20Gi", sc="disk"), "default")
         await c.client.create("pvc", claim("b", size="1Gi", sc="hp"), "default")
         await c.settle()
-        provs = P.ExternalProvisioners(c.client, c.clock, config=c.config, drivers=c.drivers)
+        provs = ExternalProvisioners(c.client, c.clock, config=c.config, drivers=c.drivers)
         await provs.start()
         c.controllers.append(provs)
         await c.settle()
@@ -837,9 +843,9 @@ async def test_3_2_a_selected_node_that_is_gone_is_rescheduled(prov_cluster: Any
     async with prov_cluster() as c:
         await c.client.create("storageclasses", disk_class("topo", mode="WaitForFirstConsumer"))
         await c.client.create("pvc", claim("data", size="20Gi", sc="topo",
-                                           annotations={P.ANN_SELECTED_NODE: "ghost"}), "default")
+                                           annotations={ANN_SELECTED_NODE: "ghost"}), "default")
         await c.settle()
         got = await c.client.get("pvc", "data", "default")
-        assert P.ANN_SELECTED_NODE not in got["metadata"]["annotations"]
+        assert ANN_SELECTED_NODE not in got["metadata"]["annotations"]
         assert ("Warning", "ProvisioningFailed", 'node "ghost" not found') in await claim_events(c, "data")
         assert not c.cloud.disks

@@ -6,7 +6,7 @@ from typing import Any
 
 from test_provisioner import ZONE, claim, storage_class, topo  # noqa: F401  (topo is a fixture)
 
-from minikube_lite.controllers.provisioner import VolumeRequest
+from minikube_lite.controllers.provisioning.requests import VolumeRequest
 
 
 async def test_aggregated_topology_is_cached_and_follows_node_label_changes(topo: Any) -> None:  # noqa: F811

@@ -14,6 +14,7 @@ from _storage_builders import BARE_CONFIG, events, pod, pv, pvc, reasons, storag
 from minikube_lite.clock import VirtualClock
 from minikube_lite.controllers import pv_binder as B
 from minikube_lite.controllers import volume_util as vu
+from minikube_lite.kube import names
 
 JSON = dict[str, Any]
 NS = "default"
@@ -140,9 +141,9 @@ async def test_1_3_pre_bound_volume_wins_over_smaller(storage_cluster: Any) -> N
         assert claim["spec"]["volumeName"] == "mine"
         volume = await get_pv(c, "mine")
         # Pre-bound by the user: no bound-by-controller on the PV, only the UID filled in.
-        assert vu.ANN_BOUND_BY_CONTROLLER not in (volume["metadata"].get("annotations") or {})
+        assert names.ANN_BOUND_BY_CONTROLLER not in (volume["metadata"].get("annotations") or {})
         assert volume["spec"]["claimRef"]["uid"] == claim["metadata"]["uid"]
-        assert claim["metadata"]["annotations"] == {vu.ANN_BOUND_BY_CONTROLLER: "yes", vu.ANN_BIND_COMPLETED: "yes"}
+        assert claim["metadata"]["annotations"] == {names.ANN_BOUND_BY_CONTROLLER: "yes", names.ANN_BIND_COMPLETED: "yes"}
 
 
 async def test_1_3_delay_binding_skips_unbound_volumes(storage_cluster: Any) -> None:
@@ -154,7 +155,7 @@ async def test_1_3_delay_binding_skips_unbound_volumes(storage_cluster: Any) -> 
         await c.settle()
         claim = await get_pvc(c, "claim")
         assert claim["status"]["phase"] == "Pending"
-        assert vu.ANN_STORAGE_PROVISIONER not in (claim["metadata"].get("annotations") or {})
+        assert names.ANN_STORAGE_PROVISIONER not in (claim["metadata"].get("annotations") or {})
         assert (await get_pv(c, "local-pv"))["status"]["phase"] == "Available"
 
 
@@ -168,13 +169,13 @@ async def test_1_3_delay_binding_binds_volume_pre_bound_by_scheduler(storage_clu
         # What the scheduler's PreBind writes (storage.md §7b step 4).
         volume = await get_pv(c, "local-pv")
         volume["spec"]["claimRef"] = vu.claim_reference(claim)
-        volume["metadata"].setdefault("annotations", {})[vu.ANN_BOUND_BY_CONTROLLER] = "yes"
+        volume["metadata"].setdefault("annotations", {})[names.ANN_BOUND_BY_CONTROLLER] = "yes"
         await c.client.update("persistentvolumes", volume)
         await c.settle()
         claim = await get_pvc(c, "claim")
         assert claim["spec"]["volumeName"] == "local-pv"
         assert claim["status"]["phase"] == "Bound" and claim["status"]["capacity"] == {"storage": "5Gi"}
-        assert claim["metadata"]["annotations"] == {vu.ANN_BOUND_BY_CONTROLLER: "yes", vu.ANN_BIND_COMPLETED: "yes"}
+        assert claim["metadata"]["annotations"] == {names.ANN_BOUND_BY_CONTROLLER: "yes", names.ANN_BIND_COMPLETED: "yes"}
         assert (await get_pv(c, "local-pv"))["status"]["phase"] == "Bound"
 
 
@@ -197,7 +198,7 @@ async def test_1_4_wait_for_first_consumer_event_repeats_on_resync(storage_clust
         assert len(evs) == 1 and evs[0]["count"] >= first + 2
         claim = await get_pvc(c, "claim")
         assert claim["status"] == {"phase": "Pending"}
-        assert vu.ANN_STORAGE_PROVISIONER not in (claim["metadata"].get("annotations") or {})
+        assert names.ANN_STORAGE_PROVISIONER not in (claim["metadata"].get("annotations") or {})
 
 
 async def test_1_4_wait_for_pod_scheduled(storage_cluster: Any) -> None:
@@ -221,11 +222,11 @@ async def test_1_4_selected_node_starts_external_provisioning(storage_cluster: A
         await c.client.create("storageclasses", storage_class("topo", mode="WaitForFirstConsumer"))
         await c.client.create("pvc", pvc("claim", sc="topo"), NS)
         await c.settle()
-        await c.client.patch("pvc", "claim", {"metadata": {"annotations": {vu.ANN_SELECTED_NODE: "node1"}}}, NS)
+        await c.client.patch("pvc", "claim", {"metadata": {"annotations": {names.ANN_SELECTED_NODE: "node1"}}}, NS)
         await c.settle()
         claim = await get_pvc(c, "claim")
         anns = claim["metadata"]["annotations"]
-        assert anns[vu.ANN_STORAGE_PROVISIONER] == anns[vu.ANN_BETA_STORAGE_PROVISIONER] == "example.com/csi"
+        assert anns[names.ANN_STORAGE_PROVISIONER] == anns[names.ANN_BETA_STORAGE_PROVISIONER] == "example.com/csi"
         assert (await reasons(c.client, "claim"))[-1] == ("Normal", "ExternalProvisioning", EXT_MSG)
 
 
@@ -247,7 +248,7 @@ async def test_1_4_retroactive_default_class(storage_cluster: Any) -> None:
         await advance(c, 15)
         claim = await get_pvc(c, "claim")
         assert claim["spec"]["storageClassName"] == "std"
-        assert claim["metadata"]["annotations"][vu.ANN_STORAGE_PROVISIONER] == "example.com/csi"
+        assert claim["metadata"]["annotations"][names.ANN_STORAGE_PROVISIONER] == "example.com/csi"
 
 
 # ---------------------------------------------------------------- §1.5 claims pre-bound by volumeName
@@ -289,9 +290,9 @@ async def test_1_5_requested_volume_is_bound(storage_cluster: Any) -> None:
         claim = await get_pvc(c, "claim")
         assert claim["status"]["phase"] == "Bound" and claim["spec"]["volumeName"] == "big"
         # The user chose the volume: bind-completed only, no bound-by-controller on the claim.
-        assert claim["metadata"]["annotations"] == {vu.ANN_BIND_COMPLETED: "yes"}
+        assert claim["metadata"]["annotations"] == {names.ANN_BIND_COMPLETED: "yes"}
         volume = await get_pv(c, "big")
-        assert volume["metadata"]["annotations"] == {vu.ANN_BOUND_BY_CONTROLLER: "yes"}
+        assert volume["metadata"]["annotations"] == {names.ANN_BOUND_BY_CONTROLLER: "yes"}
 
 
 async def test_1_5_requested_volume_bound_elsewhere(storage_cluster: Any) -> None:
@@ -382,9 +383,9 @@ async def test_1_7_bind_four_writes_in_order(storage_cluster: Any) -> None:
         assert volume["spec"]["claimRef"] == {
             "kind": "PersistentVolumeClaim", "namespace": NS, "name": "claim", "uid": claim["metadata"]["uid"],
             "apiVersion": "v1", "resourceVersion": volume["spec"]["claimRef"]["resourceVersion"]}
-        assert volume["metadata"]["annotations"] == {vu.ANN_BOUND_BY_CONTROLLER: "yes"}
+        assert volume["metadata"]["annotations"] == {names.ANN_BOUND_BY_CONTROLLER: "yes"}
         assert volume["status"]["phase"] == "Bound"
-        assert claim["metadata"]["annotations"] == {vu.ANN_BOUND_BY_CONTROLLER: "yes", vu.ANN_BIND_COMPLETED: "yes"}
+        assert claim["metadata"]["annotations"] == {names.ANN_BOUND_BY_CONTROLLER: "yes", names.ANN_BIND_COMPLETED: "yes"}
         assert claim["status"] == {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "2Gi"}}
 
 
@@ -397,16 +398,16 @@ async def test_1_7_provisioned_volume_binds_without_bound_by_controller(storage_
         name = f"pvc-{claim['metadata']['uid']}"
         await c.client.create("persistentvolumes", pv(
             name, "1Gi", sc="csi", reclaim="Delete", claim_ref=vu.claim_reference(claim),
-            annotations={vu.ANN_DYNAMICALLY_PROVISIONED: "example.com/csi"},
+            annotations={names.ANN_PROVISIONED_BY: "example.com/csi"},
             csi={"driver": "csi.example.com", "volumeHandle": "h-1"}))
         await c.settle()
         volume = await get_pv(c, name)
-        assert vu.ANN_BOUND_BY_CONTROLLER not in volume["metadata"]["annotations"]
+        assert names.ANN_BOUND_BY_CONTROLLER not in volume["metadata"]["annotations"]
         assert volume["status"]["phase"] == "Bound"
         claim = await get_pvc(c, "src")
         assert claim["spec"]["volumeName"] == name
-        assert claim["metadata"]["annotations"][vu.ANN_BIND_COMPLETED] == "yes"
-        assert claim["metadata"]["annotations"][vu.ANN_BOUND_BY_CONTROLLER] == "yes"
+        assert claim["metadata"]["annotations"][names.ANN_BIND_COMPLETED] == "yes"
+        assert claim["metadata"]["annotations"][names.ANN_BOUND_BY_CONTROLLER] == "yes"
         assert claim["status"] == {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}}
 
 
@@ -447,7 +448,7 @@ async def test_1_8_controller_bound_volume_unbound_when_claim_bound_elsewhere(st
         # A controller had also reserved "b" for this claim.
         volume = await get_pv(c, "b")
         volume["spec"]["claimRef"] = vu.claim_reference(claim)
-        volume["metadata"]["annotations"] = {vu.ANN_BOUND_BY_CONTROLLER: "yes"}
+        volume["metadata"]["annotations"] = {names.ANN_BOUND_BY_CONTROLLER: "yes"}
         await c.client.update("persistentvolumes", volume)
         await c.settle()
         volume = await get_pv(c, "b")
@@ -474,7 +475,7 @@ async def test_1_8_provisioned_delete_volume_released_when_claim_bound_elsewhere
         await c.settle()
         await c.client.create("persistentvolumes", pv(
             "extra", "1Gi", reclaim="Delete", claim_ref=vu.claim_reference(claim),
-            annotations={vu.ANN_DYNAMICALLY_PROVISIONED: "example.com/csi"},
+            annotations={names.ANN_PROVISIONED_BY: "example.com/csi"},
             csi={"driver": "csi.example.com", "volumeHandle": "h"}))
         await c.settle()
         volume = await get_pv(c, "extra")
@@ -503,8 +504,8 @@ async def test_1_9_external_provisioning_annotations_and_event(storage_cluster: 
         await c.client.create("pvc", pvc("claim", sc="csi"), NS)
         await c.settle()
         claim = await get_pvc(c, "claim")
-        assert claim["metadata"]["annotations"] == {vu.ANN_STORAGE_PROVISIONER: "example.com/csi",
-                                                    vu.ANN_BETA_STORAGE_PROVISIONER: "example.com/csi"}
+        assert claim["metadata"]["annotations"] == {names.ANN_STORAGE_PROVISIONER: "example.com/csi",
+                                                    names.ANN_BETA_STORAGE_PROVISIONER: "example.com/csi"}
         assert claim["status"] == {"phase": "Pending"}
         evs = await events(c.client, "claim")
         assert {(e["type"], e["reason"], e["message"]) for e in evs} == {("Normal", "ExternalProvisioning", EXT_MSG)}

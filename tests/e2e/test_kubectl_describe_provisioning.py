@@ -27,7 +27,7 @@ CONTROLLERS = [
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
     ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
 ]
 DRIVER = "diskplugin.csi.alibabacloud.com"
 
@@ -53,7 +53,6 @@ def event_rows(describe: str) -> list[tuple[str, str, str, str]]:
 
 
 async def test_describe_pvc_shows_the_provisioner_events(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    pytest.importorskip("minikube_lite.csi.registry")
     binary = kb.kubectl_binary("1.35")
     if binary is None:
         pytest.skip("kubectl 1.35 is not available")

@@ -664,7 +664,7 @@ async def test_objects_every_real_cluster_has(kubectl: Kubectl) -> None:
 
 async def test_provisioned_claim_in_tables_and_describe(kubectl: Kubectl) -> None:
     """A dynamically provisioned claim looks as on a real cluster (kubectl-output.md 7.1)."""
-    if not has_controller("minikube_lite.controllers.provisioner"):
+    if not has_controller("minikube_lite.controllers.provisioning.controller"):
         pytest.skip("the external provisioner is not wired into the cluster")
     await make_pod(kubectl, "prov")
     await kubectl.ok("wait", "--for=jsonpath={.status.phase}=Bound", "pvc/prov-data", "--timeout=30s")

@@ -38,7 +38,7 @@ CONTROLLERS = [
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
     ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
     ("minikube_lite.controllers.snapshot", "SnapshotController"),
     ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar"),
 ]
@@ -106,7 +106,7 @@ def fast_config() -> ClusterConfig:
     d = cfg.cloud.durations
     d.createDisk, d.deleteDisk, d.attachDisk, d.detachDisk = 0.1, 0.1, 0.1, 0.1
     d.createSnapshot, d.deleteSnapshot, d.restoreDisk = 3.0, 0.1, 0.1
-    setattr(cfg.timings, "snapshotReadyPollInterval", 0.2)  # noqa: B010 (an extra timing key)
+    cfg.timings.snapshotReadyPollInterval = 0.2
     return cfg
 
 

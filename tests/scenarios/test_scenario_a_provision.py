@@ -24,7 +24,7 @@ CONTROLLERS = [
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
     ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
 ]
 
 
@@ -41,7 +41,6 @@ async def events_of(c: Cluster, name: str) -> list[dict[str, Any]]:
 
 
 async def test_scenario_a_steps_1_to_3_and_cleanup(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("minikube_lite.csi.registry", reason="the CSI drivers are not in this tree yet")
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", CONTROLLERS)
     async with Cluster(clock=VirtualClock()) as c:
         requests: list[Any] = []
@@ -142,9 +141,6 @@ async def test_scenario_a_steps_1_to_3_and_cleanup(monkeypatch: pytest.MonkeyPat
 async def test_scenario_a_restore_from_a_real_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
     """Steps 4-7 with the snapshot controller and csi-snapshotter: the provisioner restores from
     snap1 (3.6), refuses a 512Mi restore with the exact message, and drops its source finalizer."""
-    pytest.importorskip("minikube_lite.csi.registry", reason="the CSI drivers are not in this tree yet")
-    pytest.importorskip("minikube_lite.controllers.snapshot")
-    pytest.importorskip("minikube_lite.controllers.snapshot_sidecar")
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", [
         *CONTROLLERS,
         ("minikube_lite.controllers.snapshot", "SnapshotController"),

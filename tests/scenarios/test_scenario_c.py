@@ -30,11 +30,11 @@ CONTROLLERS = [
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
     ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioner", "ExternalProvisioners"),
+    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
     ("minikube_lite.scheduler.scheduler", "Scheduler"),
 ]
 READY = all(importlib.util.find_spec(m) is not None for m in (
-    "minikube_lite.scheduler.scheduler", "minikube_lite.controllers.provisioner", "minikube_lite.csi.registry"))
+    "minikube_lite.scheduler.scheduler", "minikube_lite.controllers.provisioning.controller", "minikube_lite.csi.registry"))
 pytestmark = pytest.mark.skipif(not READY, reason="the scheduler, provisioner or CSI drivers are not in this tree yet")
 
 PREEMPTION = " preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 from _sched_builders import pod
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
+from minikube_lite.controllers import pv_binder
+from minikube_lite.controllers.provisioning import controller as provisioner
 from minikube_lite.scheduler.scheduler import Scheduler
-
-pv_binder = pytest.importorskip("minikube_lite.controllers.pv_binder")
-provisioner = pytest.importorskip("minikube_lite.controllers.provisioner")
 
 ZONE = "topology.kubernetes.io/zone"
 MESSAGE = ("0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "

@@ -6,6 +6,8 @@ import pytest
 from _sched_builders import HOST, ZONE, node, pod, pv, pvc, sc, schedule, three_nodes
 
 from minikube_lite.clock import VirtualClock
+from minikube_lite.kube import names
+from minikube_lite.kube.volumes import find_matching_volume
 from minikube_lite.scheduler.framework import Code, CycleState, Handle, NodeInfo
 from minikube_lite.scheduler.plugins import volumebinding as vb
 from minikube_lite.scheduler.snapshot import Snapshot
@@ -243,11 +245,11 @@ def test_reserve_assumes_selected_node_for_provisioning():
     snap = Snapshot.from_objects(pvcs=[pvc("data", "zonal")], storage_classes=[sc("zonal", zones=["b"])])
     plugin, state, st = _filter(snap, pod("p", pvcs=("data",)), node("w1", zone="b"))
     plugin.reserve(state, pod("p", pvcs=("data",)), "w1")
-    assert snap.get_pvc("default", "data")["metadata"]["annotations"][vb.ANN_SELECTED_NODE] == "w1"
-    assert vb.ANN_SELECTED_NODE not in snap.pvcs.get_api("default/data")["metadata"]["annotations"]
+    assert snap.get_pvc("default", "data")["metadata"]["annotations"][names.ANN_SELECTED_NODE] == "w1"
+    assert names.ANN_SELECTED_NODE not in snap.pvcs.get_api("default/data")["metadata"]["annotations"]
     assert state.read(vb.NAME).all_bound is False
     plugin.unreserve(state, pod("p", pvcs=("data",)), "w1")
-    assert vb.ANN_SELECTED_NODE not in snap.get_pvc("default", "data")["metadata"]["annotations"]
+    assert names.ANN_SELECTED_NODE not in snap.get_pvc("default", "data")["metadata"]["annotations"]
 
 
 def test_assumption_dropped_when_informer_brings_newer_object():
@@ -323,7 +325,7 @@ _pv_strategy = hs.builds(
 def test_prepare_matching_agrees_with_find_matching_volume(volumes, size, node_name):
     claim = pvc("data", "local", size=f"{size}Gi")
     n = node(node_name)
-    want = vb.find_matching_volume(claim, volumes, n, set(), True)
+    want = find_matching_volume(claim, volumes, node=n, excluded=set(), delay_binding=True)
     prebound, cands = vb.prepare_matching(claim, volumes)
     if prebound is not None:
         got = prebound if vb.pv_node_affinity_matches(prebound, n) else None

@@ -10,8 +10,9 @@ import ipaddress
 from typing import Any
 
 from minikube_lite.api.duration import UNKNOWN, age, human_duration, parse_timestamp
-from minikube_lite.api.quantity import canonical
+from minikube_lite.kube.quantity import canonical
 
+from ...kube.names import ANN_BETA_STORAGE_CLASS
 from .common import (
     JSON,
     Cell,
@@ -268,7 +269,6 @@ def node_row(node: JSON, now: float) -> list[Cell]:
 
 # --- persistent volumes and claims ------------------------------------------------------------
 
-BETA_STORAGE_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
 
 PV_COLUMNS = [
     name_col(),
@@ -322,8 +322,8 @@ PVC_COLUMNS = [
 def _class_of(obj: JSON) -> str:
     """``GetPersistentVolume(Claim)Class``: the beta annotation wins over spec.storageClassName."""
     annotations = dct(obj, "metadata", "annotations")
-    if BETA_STORAGE_CLASS_ANNOTATION in annotations:
-        return str(annotations[BETA_STORAGE_CLASS_ANNOTATION])
+    if ANN_BETA_STORAGE_CLASS in annotations:
+        return str(annotations[ANN_BETA_STORAGE_CLASS])
     return s(obj, "spec", "storageClassName")
 
 

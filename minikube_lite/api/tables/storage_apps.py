@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from minikube_lite.api.quantity import canonical
+from minikube_lite.kube.quantity import canonical
 
 from .common import (
     CREATION_DESCRIPTION,

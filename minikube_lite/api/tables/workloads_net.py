@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from minikube_lite.api.duration import age, human_duration, parse_timestamp
-from minikube_lite.api.quantity import canonical
+from minikube_lite.kube.quantity import canonical
 
 from .common import (
     CREATION_DESCRIPTION,

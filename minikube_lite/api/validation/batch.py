@@ -20,8 +20,8 @@ from minikube_lite.api.batch import (
     LEGACY_CONTROLLER_UID_LABEL,
     LEGACY_JOB_NAME_LABEL,
 )
-from minikube_lite.api.cron import CronError, parse_schedule
 from minikube_lite.api.errors import invalid_value, not_supported, required
+from minikube_lite.kube.cron import CronError, parse_schedule
 
 from .common import Errors, GoValue, as_dict, as_list, as_str, child, get, key, validate_labels
 from .core import validate_label_selector, validate_nonnegative_int, validate_pod_spec

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from minikube_lite.api.errors import FieldError, forbidden_field, invalid_value, required
-from minikube_lite.api.quantity import QuantityError, format_quantity, parse_quantity, quantity_format
+from minikube_lite.kube.quantity import QuantityError, format_quantity, parse_quantity, quantity_format
 
 from .names import NameFn, is_dns1123_subdomain, is_qualified_name, is_valid_label_value
 

@@ -21,11 +21,10 @@ from __future__ import annotations
 import copy
 import logging
 
-from ...api.errors import ApiError
-from ...client.base import JSON, Client
+from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
 from ...clock import Clock, parse_time, rfc3339
-from ...config import ClusterConfig
+from ...config import ClusterConfig, timings_of
 from ..runtime import DONE, Controller, Key, Result, get_or_none, namespaced_key, split_key
 from ..workloads.common import (
     CONTROLLER_INDEX,
@@ -63,8 +62,6 @@ from .job_status import (
     MSG_DEADLINE,
     MSG_RESUMED,
     MSG_SUSPENDED,
-    POD_FAILURE_BACKOFF,
-    POD_FAILURE_BACKOFF_MAX,
     REASON_BACKOFF_LIMIT,
     REASON_COMPLETIONS_REACHED,
     REASON_DEADLINE,
@@ -143,9 +140,9 @@ class JobController(Controller):
 
     def __init__(self, client: Client, clock: Clock, config: ClusterConfig | None = None) -> None:
         super().__init__(client, clock)
-        timings = config.timings if config is not None else None
-        self.backoff_initial = timings.jobPodFailureBackoff if timings is not None else POD_FAILURE_BACKOFF
-        self.backoff_max = timings.jobPodFailureBackoffMax if timings is not None else POD_FAILURE_BACKOFF_MAX
+        timings = timings_of(config)
+        self.backoff_initial = timings.jobPodFailureBackoff
+        self.backoff_max = timings.jobPodFailureBackoffMax
         self.recorder = EventRecorder(client, COMPONENT, clock)
         self._last_failure: dict[str, float] = {}
         # Pods whose tracking finalizer we removed while the cache may still show it (upstream's

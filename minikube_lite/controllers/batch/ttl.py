@@ -6,8 +6,7 @@ first. The deletion is guarded by the Job's uid.
 
 from __future__ import annotations
 
-from ...api.errors import ApiError
-from ...client.base import JSON
+from ...client.base import JSON, ApiError
 from ...clock import parse_time
 from ..runtime import DONE, Controller, Key, Result, get_or_none, namespaced_key, split_key
 from ..workloads.common import meta, uid_of

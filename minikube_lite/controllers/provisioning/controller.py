@@ -25,20 +25,22 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ...api.errors import ApiError
-from ...client.base import JSON, Client
+from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
 from ...client.informer import Informer
 from ...clock import Clock
+from ...config import timings_of
 from ...csi import spec
+from ...kube.meta import annotations_of
+from ...kube.names import ANN_PROVISIONED_BY, ANN_SELECTED_NODE
+from ...kube.volumes import claim_class
 from ...logs import klog
-from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
+from ..csi_calls import CsiCallError
+from ..runtime import DONE, RETRY, Backoff, Controller, Key, Result, get_or_none, split_key
 from . import restore
-from .driver import CallError, Capabilities, create_volume, delete_volume, get_capabilities
+from .driver import Capabilities, create_volume, delete_volume, get_capabilities
 from .errors import IgnoredClaim, ProvisioningError
 from .fields import (
-    annotations_of,
-    claim_class,
     claim_provisioner,
     data_source,
     deleting,
@@ -51,8 +53,6 @@ from .fields import (
     request_bytes,
 )
 from .messages import (
-    ANN_PROVISIONED_BY,
-    ANN_SELECTED_NODE,
     CLONE_FINALIZER,
     MSG_CAPACITY_TOO_SMALL,
     MSG_CSINODE_NOT_FOUND,
@@ -119,7 +119,7 @@ class ExternalProvisioner(Controller):
     #: external-provisioner --worker-threads (default 100: that many CreateVolume calls in flight).
     workers = 100
 
-    def __init__(self, client: Client, clock: Clock, driver_name: str, driver: Any, *,
+    def __init__(self, client: Client, clock: Clock, driver_name: str, driver: spec.CsiDriver, *,
                  config: Any = None, host: str | None = None, strict_topology: bool = False,
                  immediate_topology: bool = True, shared_informers: dict[str, Informer] | None = None,
                  rng: random.Random | None = None) -> None:
@@ -132,9 +132,8 @@ class ExternalProvisioner(Controller):
         self.driver = driver
         self.strict_topology = strict_topology
         self.immediate_topology = immediate_topology
-        timings = getattr(config, "timings", None)
-        self.retry_initial = timings.get("provisionerRetryInitial", 1.0) if timings is not None else 1.0
-        self.retry_max = timings.get("provisionerRetryMax", 300.0) if timings is not None else 300.0
+        timings = timings_of(config)
+        self.use_backoff(Backoff(timings.provisionerRetryInitial, timings.provisionerRetryMax))
         self.host = host or default_host(driver_name)
         #: ``<driver>_<host>_<uuid>``, the event source external-provisioner uses.
         self.component = f"{driver_name}_{self.host}_{uuid.UUID(int=rng.getrandbits(128), version=4)}"
@@ -144,7 +143,6 @@ class ExternalProvisioner(Controller):
         # writing about one claim at the same instant would pick the same name and the second
         # event would be lost. Start this recorder's counter far from the others'.
         self.recorder._counter = rng.randrange(1 << 20, 1 << 30)
-        self._failures: dict[Key, int] = {}
         self._caps: Capabilities | None = None
         #: aggregateTopologies results by topology keys (None: keys from the first CSINode), with
         #: each term's CSI Topology; cleared whenever a node's labels or a CSINode change.
@@ -207,7 +205,7 @@ class ExternalProvisioner(Controller):
             kind = "snapshot" if source.get("kind") == SNAPSHOT_KIND else "clonesource"
             keys.append(f"{kind}:{(obj.get('metadata') or {}).get('namespace')}/{source.get('name')}")
         if event == "DELETED":
-            self._failures.pop("claim:" + nskey(obj), None)
+            self.queue.forget("claim:" + nskey(obj))
         else:
             keys.append("claim:" + nskey(obj))
         return keys
@@ -259,14 +257,6 @@ class ExternalProvisioner(Controller):
             await self._remove_finalizer("persistentvolumeclaims", ns or "", name, CLONE_FINALIZER)
         return DONE
 
-    def _backoff(self, key: Key, slow: bool = False) -> float:
-        n = self._failures.get(key, 0) + 1
-        self._failures[key] = n
-        delay = min(self.retry_max, self.retry_initial * (2 ** (n - 1)))
-        if slow:
-            delay = min(self.retry_max, delay * INFEASIBLE_BACKOFF_FACTOR)
-        return float(delay)
-
     # ------------------------------------------------------------ claims (§3.1, §3.2)
 
     def should_provision(self, claim: JSON) -> bool:
@@ -287,30 +277,23 @@ class ExternalProvisioner(Controller):
         ns, name = split_key(nskey)
         claim = self.claims.get(name, ns)
         if claim is None:
-            self._failures.pop(key, None)
             return DONE
         try:
             if not self.should_provision(claim):
-                self._failures.pop(key, None)
                 return DONE
         except LookupError as err:
             log.debug("%s: claim %s: %s", self.name, nskey, err)
-            return Result(requeue_after=self._backoff(key))
+            return RETRY
         pv_name = pv_name_for(claim)
         if self.volumes.get(pv_name) is not None or await self._exists("persistentvolumes", pv_name):
-            self._failures.pop(key, None)
             return DONE
         try:
             await self.provision(claim)
-        except IgnoredClaim:
-            self._failures.pop(key, None)
-            return DONE
         except ProvisioningError as err:
-            return await self._provision_failed(key, claim, err)
-        self._failures.pop(key, None)
+            return await self._provision_failed(claim, err)
         return DONE
 
-    async def _provision_failed(self, key: Key, claim: JSON, err: ProvisioningError) -> Result:
+    async def _provision_failed(self, claim: JSON, err: ProvisioningError) -> Result:
         """provisionVolumeErrorHandling: event, then reschedule or retry with backoff."""
         message = MSG_INFEASIBLE.format(err=err.message) if err.infeasible else err.message
         await self.recorder.event(claim, WARNING, REASON_PROVISIONING_FAILED, message)
@@ -319,10 +302,9 @@ class ExternalProvisioner(Controller):
                 await self._reschedule(claim)
             except ApiError as api_err:
                 log.info("%s: could not remove selected node from %s: %s", self.name, nskey(claim), api_err)
-                return Result(requeue_after=self._backoff(key))
-            self._failures.pop(key, None)
+                return RETRY
             return DONE
-        return Result(requeue_after=self._backoff(key, slow=err.infeasible))
+        return Result(rate_limited=True, backoff_factor=INFEASIBLE_BACKOFF_FACTOR if err.infeasible else 1.0)
 
     async def _reschedule(self, claim: JSON) -> None:
         """rescheduleProvisioning: drop ``selected-node`` so the scheduler picks again."""
@@ -386,7 +368,7 @@ class ExternalProvisioner(Controller):
             if err.code in (400, 403, 422):
                 # The API will never take this PV: give the volume back rather than leak it
                 # (LIB volume_store: "Deleting the volume").
-                with contextlib.suppress(CallError):
+                with contextlib.suppress(CsiCallError):
                     await delete_volume(self.driver, pv["spec"]["csi"]["volumeHandle"])
                 raise ProvisioningError(MSG_SAVE_PV_FAILED.format(ns=meta.get("namespace"), name=meta.get("name"),
                                                                   err=err.message)) from None
@@ -404,14 +386,14 @@ class ExternalProvisioner(Controller):
                   req.required_bytes)
         try:
             vol = await create_volume(self.driver, req)
-        except CallError as err:
+        except CsiCallError as err:
             klog.info('"CreateVolume failed" name="%s" code="%s" err=%s', req.name, err.code, err.text)
             may_reschedule = caps.topology and node is not None
             raise ProvisioningError(err.text, reschedule=may_reschedule and err.code == "ResourceExhausted",
                                     infeasible=err.code == "InvalidArgument") from None
         capacity = vol.capacity_bytes or req.required_bytes
         if capacity < req.required_bytes:
-            with contextlib.suppress(CallError):
+            with contextlib.suppress(CsiCallError):
                 await delete_volume(self.driver, vol.volume_id)
             raise ProvisioningError(MSG_CAPACITY_TOO_SMALL.format(got=capacity, want=req.required_bytes))
         pv = build_pv(claim, cls, req, vol, capacity, caps, driver_name=self.driver_name,
@@ -594,10 +576,8 @@ class ExternalProvisioner(Controller):
         return ((pv.get("spec") or {}).get("csi") or {}).get("driver") == self.driver_name
 
     async def _sync_volume(self, name: str) -> Result:
-        key = "volume:" + name
         pv = self.volumes.get(name)
         if pv is None or not self.owns(pv):
-            self._failures.pop(key, None)
             return DONE
         phase = (pv.get("status") or {}).get("phase")
         policy = (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy")
@@ -624,17 +604,17 @@ class ExternalProvisioner(Controller):
             if (va_spec.get("source") or {}).get("persistentVolumeName") == name:
                 msg = MSG_STILL_ATTACHED.format(pv=name, node=va_spec.get("nodeName", ""))
                 await self.recorder.event(pv, WARNING, REASON_VOLUME_FAILED_DELETE, msg)
-                return Result(requeue_after=self._backoff(key))
+                return RETRY
         handle = ((pv.get("spec") or {}).get("csi") or {}).get("volumeHandle")
         if handle:
             klog.info('delete "%s": started', name)
             klog.info('"DeleteVolume" driver="%s" volumeID="%s"', self.driver_name, handle)
             try:
                 await delete_volume(self.driver, handle)
-            except CallError as err:
+            except CsiCallError as err:
                 if err.code != "NotFound":
                     await self.recorder.event(pv, WARNING, REASON_VOLUME_FAILED_DELETE, err.text)
-                    return Result(requeue_after=self._backoff(key))
+                    return RETRY
         if not deleting(pv):
             try:
                 await self.client.delete("persistentvolumes", name)
@@ -643,11 +623,9 @@ class ExternalProvisioner(Controller):
                     raise
         current = await get_or_none(self.client, "persistentvolumes", name)
         if current is None:
-            self._failures.pop(key, None)
             return DONE
         if has_finalizer(current, PV_FINALIZER):
             await self._patch_finalizers(current, [f for f in current["metadata"]["finalizers"] if f != PV_FINALIZER])
-        self._failures.pop(key, None)
         return DONE
 
     async def _patch_finalizers(self, pv: JSON, finalizers: list[str]) -> None:
@@ -666,7 +644,7 @@ class ExternalProvisioners:
     name = "csi-provisioners"
 
     def __init__(self, client: Client, clock: Clock, *, config: Any = None,
-                 drivers: Mapping[str, Any] | None = None, rng: random.Random | None = None) -> None:
+                 drivers: Mapping[str, spec.CsiDriver] | None = None, rng: random.Random | None = None) -> None:
         self.client = client
         self.clock = clock
         self.config = config

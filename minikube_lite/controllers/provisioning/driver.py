@@ -2,7 +2,7 @@
 
 The provisioner speaks to drivers only through the CSI protocol in ``minikube_lite.csi.spec``;
 these few functions are the one place that calls a driver and reads its answers, so the rest of
-the provisioner works on plain values (and a CSI error arrives as one :class:`CallError` type).
+the provisioner works on plain values (and a CSI error arrives as one :class:`~minikube_lite.controllers.csi_calls.CsiCallError` type).
 """
 
 from __future__ import annotations
@@ -12,18 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...csi import spec
+from ..csi_calls import call_driver
 from .requests import VolumeRequest, create_request
-
-
-class CallError(Exception):
-    """A failed CSI call: ``code`` is the gRPC name as Go prints it (``ResourceExhausted``) and
-    ``text`` the Go error text (``rpc error: code = ResourceExhausted desc = ...``)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        self.message = message
-        self.text = spec.MSG_RPC_ERROR.format(code=code, message=message)
-        super().__init__(self.text)
 
 
 @dataclass
@@ -47,15 +37,7 @@ def _names(values: Iterable[Any]) -> set[str]:
     return {getattr(v, "name", str(v)) for v in values or ()}
 
 
-async def call_driver(fn: Any, *args: Any) -> Any:
-    """Call a driver method; a :class:`~minikube_lite.csi.spec.CsiError` becomes a :class:`CallError`."""
-    try:
-        return await fn(*args)
-    except spec.CsiError as err:
-        raise CallError(err.code.go_name, err.message) from None
-
-
-async def get_capabilities(driver: Any) -> Capabilities:
+async def get_capabilities(driver: spec.CsiDriver) -> Capabilities:
     """GetPluginCapabilities + ControllerGetCapabilities, reduced to what the provisioner needs."""
     plugin = _names(await call_driver(driver.get_plugin_capabilities))
     ctrl = _names(await call_driver(driver.controller_get_capabilities))
@@ -65,7 +47,7 @@ async def get_capabilities(driver: Any) -> Capabilities:
         get_capacity="GET_CAPACITY" in ctrl)
 
 
-async def create_volume(driver: Any, req: VolumeRequest) -> CreatedVolume:
+async def create_volume(driver: spec.CsiDriver, req: VolumeRequest) -> CreatedVolume:
     """CreateVolume; by name ``pvc-<uid>``, so a repeated call after a crash finds the same volume."""
     resp = await call_driver(driver.create_volume, create_request(req))
     vol = resp.volume
@@ -75,5 +57,5 @@ async def create_volume(driver: Any, req: VolumeRequest) -> CreatedVolume:
         accessible_topology=[dict(t.segments) for t in vol.accessible_topology or []])
 
 
-async def delete_volume(driver: Any, volume_id: str) -> None:
+async def delete_volume(driver: spec.CsiDriver, volume_id: str) -> None:
     await call_driver(driver.delete_volume, spec.DeleteVolumeRequest(volume_id=volume_id))

@@ -5,6 +5,8 @@ Apart so that request building, the data-source checks and the controller raise 
 
 from __future__ import annotations
 
+from ..runtime import TerminalError
+
 
 class ProvisioningError(Exception):
     """A failed provisioning attempt: the message becomes the ``ProvisioningFailed`` event text.
@@ -20,5 +22,5 @@ class ProvisioningError(Exception):
         self.infeasible = infeasible
 
 
-class IgnoredClaim(Exception):
+class IgnoredClaim(TerminalError):
     """The claim is not ours to provision (LIB IgnoredError): no retry."""

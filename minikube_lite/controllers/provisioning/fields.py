@@ -8,21 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ...api.quantity import format_quantity, parse_quantity
 from ...client.base import JSON
-from .messages import ANN_BETA_STORAGE_CLASS, ANN_BETA_STORAGE_PROVISIONER, ANN_STORAGE_PROVISIONER
-
-
-def annotations_of(obj: JSON) -> dict[str, str]:
-    return (obj.get("metadata") or {}).get("annotations") or {}
-
-
-def claim_class(claim: JSON) -> str:
-    """GetPersistentVolumeClaimClass: the beta annotation wins over ``spec.storageClassName``."""
-    ann = annotations_of(claim)
-    if ANN_BETA_STORAGE_CLASS in ann:
-        return ann[ANN_BETA_STORAGE_CLASS]
-    return (claim.get("spec") or {}).get("storageClassName") or ""
+from ...kube.meta import annotations_of
+from ...kube.names import ANN_BETA_STORAGE_PROVISIONER, ANN_STORAGE_PROVISIONER
+from ...kube.quantity import format_quantity, parse_quantity
 
 
 def claim_provisioner(claim: JSON) -> str:

@@ -8,11 +8,6 @@ module of the provisioner formats a failure from the same constant.
 from __future__ import annotations
 
 # ---------------------------------------------------------------- annotations and finalizers (§0.1, §0.2)
-ANN_STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
-ANN_BETA_STORAGE_PROVISIONER = "volume.beta.kubernetes.io/storage-provisioner"
-ANN_SELECTED_NODE = "volume.kubernetes.io/selected-node"
-ANN_PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
-ANN_BETA_STORAGE_CLASS = "volume.beta.kubernetes.io/storage-class"
 ANN_DELETION_SECRET_NAME = "volume.kubernetes.io/provisioner-deletion-secret-name"
 ANN_DELETION_SECRET_NAMESPACE = "volume.kubernetes.io/provisioner-deletion-secret-namespace"
 PV_FINALIZER = "external-provisioner.volume.kubernetes.io/finalizer"

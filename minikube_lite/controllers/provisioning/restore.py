@@ -7,10 +7,9 @@ functions of the API client they read as the checklist they are, without the con
 
 from __future__ import annotations
 
-from ...api.errors import ApiError
-from ...api.quantity import parse_quantity
-from ...client.base import JSON, Client
+from ...client.base import JSON, ApiError, Client
 from ...client.informer import Informer
+from ...kube.quantity import parse_quantity
 from .driver import Capabilities
 from .errors import ProvisioningError
 from .fields import deleting, has_finalizer, is_block, request_bytes

@@ -12,10 +12,9 @@ from typing import Any
 
 import orjson
 
-from ...api.errors import ApiError
-from ...client.base import JSON
+from ...client.base import JSON, ApiError
 from ...clock import parse_time
-from ..volume_util import match_label_selector
+from ...kube.selectors import match_label_selector
 
 # rand.SafeEncodeString's alphabet: no vowels (no words) and no look-alike characters.
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"

@@ -13,8 +13,7 @@ import copy
 import logging
 from typing import Any
 
-from ...api.errors import ApiError
-from ...client.base import JSON, Client
+from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, EventRecorder
 from ...clock import Clock, parse_time, rfc3339
 from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key

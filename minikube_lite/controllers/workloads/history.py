@@ -18,8 +18,7 @@ from typing import Any
 
 import orjson
 
-from ...api.errors import ApiError
-from ...client.base import JSON, Client
+from ...client.base import JSON, ApiError, Client
 from .common import (
     adopt_patch,
     claim_children,

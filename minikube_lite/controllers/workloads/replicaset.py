@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from ...api.errors import ApiError
-from ...client.base import JSON, Client
+from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
 from ...clock import Clock, rfc3339
 from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key

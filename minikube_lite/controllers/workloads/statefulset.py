@@ -19,8 +19,7 @@ import copy
 import logging
 import re
 
-from ...api.errors import ApiError
-from ...client.base import JSON, Client
+from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
 from ...clock import Clock
 from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key

@@ -9,7 +9,8 @@ how the node choice reaches the provisioner: the scheduler writes
 
 from __future__ import annotations
 
-from ..manifests import NS, SELECTED_NODE, ZONE_KEY, claim, pod, storage_class
+from ...kube.names import ANN_SELECTED_NODE
+from ..manifests import NS, ZONE_KEY, claim, pod, storage_class
 from ..runner import Demo, annotations_of
 
 
@@ -42,12 +43,12 @@ async def story(d: Demo) -> None:
                                                                             "values": ["cn-hangzhou-b"]}]}]})
     d.show(f"storageclass/csi-disk-topology  allowedTopologies: {ZONE_KEY} in [cn-hangzhou-b]")
 
-    claimed = await d.wait_annotation("persistentvolumeclaims", "disk-pvc-topology", SELECTED_NODE)
-    node = annotations_of(claimed)[SELECTED_NODE]
+    claimed = await d.wait_annotation("persistentvolumeclaims", "disk-pvc-topology", ANN_SELECTED_NODE)
+    node = annotations_of(claimed)[ANN_SELECTED_NODE]
     zone = zones.get(node, "<none>")
     await d.step("topology.selected", node=node, zone=zone)
     d.show(d.pvc_line(claimed))
-    d.show(f"  annotations: {SELECTED_NODE}={node}")
+    d.show(f"  annotations: {ANN_SELECTED_NODE}={node}")
     d.show(f"node/{node}  {ZONE_KEY}={zone}")
     await d.show_pod("disk-pod-topology")
     await d.show_events(claimed, ("ExternalProvisioning", "Provisioning"))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ...client.base import ApiError
-from ..framework import Code, CycleState, Handle, Status
+from ..framework import BindPlugin, Code, CycleState, Handle, Status
 from ..snapshot import JSON
 
 NAME = "DefaultBinder"
 
 
-class DefaultBinder:
+class DefaultBinder(BindPlugin):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle) -> None:

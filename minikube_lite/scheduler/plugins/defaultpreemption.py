@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..framework import Code, CycleState, Handle, NodeInfo, NodeStatuses, PostFilterResult, Status
+from ..framework import (
+    Code,
+    CycleState,
+    Handle,
+    NodeInfo,
+    NodeStatuses,
+    PostFilterPlugin,
+    PostFilterResult,
+    Status,
+)
 from ..snapshot import JSON, PodInfo, pod_priority
 
 NAME = "DefaultPreemption"
@@ -20,7 +29,7 @@ ERR_POLICY_NEVER = "not eligible due to preemptionPolicy=Never."
 PREEMPTION_PREFIX = "preemption: "
 
 
-class DefaultPreemption:
+class DefaultPreemption(PostFilterPlugin):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle) -> None:

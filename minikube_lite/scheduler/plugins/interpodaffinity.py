@@ -10,8 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
-from ..matching import match_label_selector
+from ...kube.selectors import match_label_selector
+from ..framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
+    Handle,
+    NodeInfo,
+    PreFilterPlugin,
+    PreFilterResult,
+    Status,
+)
 from ..snapshot import JSON, required_anti_affinity_terms
 
 NAME = "InterPodAffinity"
@@ -59,7 +70,7 @@ class _State:
     self_match: bool = False
 
 
-class InterPodAffinity:
+class InterPodAffinity(PreFilterPlugin, FilterPlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle) -> None:

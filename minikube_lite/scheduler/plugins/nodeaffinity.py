@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ...kube.selectors import match_node_selector_term, match_node_selector_terms
 from ..framework import (
     MAX_NODE_SCORE,
     ClusterEvent,
     Code,
     CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
     Handle,
     NodeInfo,
+    NormalizeScorePlugin,
+    PreFilterPlugin,
     PreFilterResult,
+    PreScorePlugin,
+    ScorePlugin,
     Status,
     default_normalize_score,
 )
-from ..matching import match_node_selector_term, match_node_selector_terms
 from ..snapshot import JSON
 
 NAME = "NodeAffinity"
@@ -41,7 +47,7 @@ def pod_matches_node_selector_and_affinity(pod: JSON, node: JSON) -> bool:
     return True
 
 
-class NodeAffinity:
+class NodeAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, NormalizeScorePlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle | None = None) -> None:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
+from ..framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
+    Handle,
+    NodeInfo,
+    PreFilterPlugin,
+    PreFilterResult,
+    Status,
+)
 from ..snapshot import JSON
 
 NAME = "NodePorts"
@@ -30,7 +41,7 @@ def _conflict(a: Port, b: Port) -> bool:
     return a[1] == b[1] and a[2] == b[2] and (a[0] == b[0] or _ANY_IP in (a[0], b[0]))
 
 
-class NodePorts:
+class NodePorts(PreFilterPlugin, FilterPlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle | None = None) -> None:

@@ -15,9 +15,14 @@ from ..framework import (
     ClusterEvent,
     Code,
     CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
     Handle,
     NodeInfo,
+    PreFilterPlugin,
     PreFilterResult,
+    PreScorePlugin,
+    ScorePlugin,
     Status,
 )
 from ..snapshot import JSON, pod_non_zero_requests, pod_requests
@@ -78,7 +83,7 @@ def fits_request(requests: dict[str, int], empty: bool, node_info: NodeInfo,
     return out
 
 
-class NodeResourcesFit:
+class NodeResourcesFit(PreFilterPlugin, FilterPlugin, ScorePlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle | None = None) -> None:
@@ -126,7 +131,7 @@ class NodeResourcesFit:
         return total // 2
 
 
-class NodeResourcesBalancedAllocation:
+class NodeResourcesBalancedAllocation(PreScorePlugin, ScorePlugin):
     """Favours nodes whose cpu and memory fractions stay close after placing the pod."""
 
     name: ClassVar[str] = BALANCED_NAME

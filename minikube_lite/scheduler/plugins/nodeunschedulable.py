@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, Status
-from ..matching import tolerates_taint
+from ...kube.names import TAINT_NODE_UNSCHEDULABLE
+from ...kube.selectors import tolerates_taint
+from ..framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
+    Handle,
+    NodeInfo,
+    Status,
+)
 from ..snapshot import JSON
 
 NAME = "NodeUnschedulable"
 ERR_REASON_UNSCHEDULABLE = "node(s) were unschedulable"
-TAINT_NODE_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 _TAINT = {"key": TAINT_NODE_UNSCHEDULABLE, "effect": "NoSchedule"}
 
 
-class NodeUnschedulable:
+class NodeUnschedulable(FilterPlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle | None = None) -> None:

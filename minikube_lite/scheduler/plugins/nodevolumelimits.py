@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
-from ..snapshot import JSON, Snapshot, pvc_class
+from ...kube.volumes import claim_class
+from ..framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
+    Handle,
+    NodeInfo,
+    PreFilterPlugin,
+    PreFilterResult,
+    Status,
+)
+from ..snapshot import JSON, Snapshot
 from .volumebinding import ERR_PVC_NOT_FOUND, claim_names
 
 NAME = "NodeVolumeLimits"
@@ -35,13 +47,13 @@ def attachable_volumes(snapshot: Snapshot, pod: JSON, new_pod: bool) -> tuple[di
             continue
         pv_name = (pvc.get("spec") or {}).get("volumeName") or ""
         if not pv_name:
-            sc = snapshot.storage_classes.get(pvc_class(pvc))
+            sc = snapshot.storage_classes.get(claim_class(pvc))
             if sc is not None and sc.get("provisioner"):
                 out[f"{sc['provisioner']}/{ns}-{name}"] = str(sc["provisioner"])
             continue
         pv = snapshot.pvs.get_api(pv_name)
         if pv is None:
-            sc = snapshot.storage_classes.get(pvc_class(pvc))
+            sc = snapshot.storage_classes.get(claim_class(pvc))
             if sc is not None and sc.get("provisioner"):
                 out[f"{sc['provisioner']}/{ns}-{name}"] = str(sc["provisioner"])
             continue
@@ -51,7 +63,7 @@ def attachable_volumes(snapshot: Snapshot, pod: JSON, new_pod: bool) -> tuple[di
     return out, None
 
 
-class NodeVolumeLimits:
+class NodeVolumeLimits(PreFilterPlugin, FilterPlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle) -> None:

@@ -11,17 +11,24 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ...kube.names import HOSTNAME_LABEL
+from ...kube.selectors import match_label_selector, tolerates_taint
 from ..framework import (
     MAX_NODE_SCORE,
     ClusterEvent,
     Code,
     CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
     Handle,
     NodeInfo,
+    NormalizeScorePlugin,
+    PreFilterPlugin,
     PreFilterResult,
+    PreScorePlugin,
+    ScorePlugin,
     Status,
 )
-from ..matching import match_label_selector, tolerates_taint
 from ..snapshot import JSON
 from .nodeaffinity import pod_matches_node_selector_and_affinity
 
@@ -30,7 +37,6 @@ ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread con
 ERR_REASON_NODE_LABEL_NOT_MATCH = ERR_REASON_CONSTRAINTS_NOT_MATCH + " (missing required label)"
 _STATE_KEY = "PreFilter" + NAME
 _SCORE_KEY = "PreScore" + NAME
-HOSTNAME = "kubernetes.io/hostname"
 
 
 @dataclass
@@ -98,7 +104,9 @@ def _node_included(c: _Constraint, pod: JSON, info: NodeInfo, tolerations: list[
 
 
 
-class PodTopologySpread:
+class PodTopologySpread(
+        PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, NormalizeScorePlugin, EnqueueExtensions,
+):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle) -> None:
@@ -169,7 +177,7 @@ class PodTopologySpread:
                 continue
             for i, c in enumerate(constraints):
                 domains[i].add(n.labels[c.topology_key])
-                if c.topology_key != HOSTNAME:
+                if c.topology_key != HOSTNAME_LABEL:
                     st.pair_counts.setdefault((c.topology_key, n.labels[c.topology_key]), 0)
         ns = (pod.get("metadata") or {}).get("namespace") or "default"
         tolerations = (pod.get("spec") or {}).get("tolerations") or []
@@ -177,13 +185,13 @@ class PodTopologySpread:
             if not keys <= info.labels.keys():
                 continue
             for c in constraints:
-                if c.topology_key == HOSTNAME:
+                if c.topology_key == HOSTNAME_LABEL:
                     continue
                 pair = (c.topology_key, info.labels[c.topology_key])
                 if pair in st.pair_counts and _node_included(c, pod, info, tolerations):
                     st.pair_counts[pair] += _matching_pods(info, ns, c.selector)
         for i, c in enumerate(constraints):
-            size = len(nodes) - len(ignored) if c.topology_key == HOSTNAME else len(domains[i])
+            size = len(nodes) - len(ignored) if c.topology_key == HOSTNAME_LABEL else len(domains[i])
             st.weights.append(math.log(size + 2))
         state.write(_SCORE_KEY, st)
         return None
@@ -199,7 +207,7 @@ class PodTopologySpread:
             value = node_info.labels.get(c.topology_key)
             if value is None:
                 continue
-            if c.topology_key == HOSTNAME:
+            if c.topology_key == HOSTNAME_LABEL:
                 cnt = _matching_pods(node_info, ns, c.selector)
             else:
                 cnt = st.pair_counts.get((c.topology_key, value), 0)

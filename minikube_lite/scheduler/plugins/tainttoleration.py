@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from ...kube.selectors import tolerates_taint
 from ..framework import (
     MAX_NODE_SCORE,
     ClusterEvent,
     Code,
     CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
     Handle,
     NodeInfo,
+    NormalizeScorePlugin,
+    PreScorePlugin,
+    ScorePlugin,
     Status,
     default_normalize_score,
 )
-from ..matching import tolerates_taint
 from ..snapshot import JSON
 
 NAME = "TaintToleration"
@@ -29,7 +34,7 @@ def untolerated_taint_reason(taint: JSON) -> str:
     return ERR_REASON_UNTOLERATED.format(taint.get("key", ""), taint.get("value") or "")
 
 
-class TaintToleration:
+class TaintToleration(FilterPlugin, PreScorePlugin, ScorePlugin, NormalizeScorePlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle | None = None) -> None:

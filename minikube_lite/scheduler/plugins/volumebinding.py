@@ -15,15 +15,47 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ...client.base import ApiError
-from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
-from ..matching import (
+from ...kube.meta import annotations_of, name_of
+from ...kube.names import (
+    ANN_BIND_COMPLETED,
+    ANN_BOUND_BY_CONTROLLER,
+    ANN_SELECTED_NODE,
     HOSTNAME_LABEL,
+    NOT_SUPPORTED_PROVISIONER,
+)
+from ...kube.quantity import value as qvalue
+from ...kube.selectors import (
     match_label_selector,
     match_topology_selector_terms,
     pv_node_affinity_matches,
 )
-from ..quantity import value as qvalue
-from ..snapshot import JSON, _rv, pv_class, pvc_class
+from ...kube.volumes import (
+    access_modes_ok,
+    claim_class,
+    claim_request,
+    is_delay_binding_mode,
+    is_volume_bound_to_claim,
+    volume_capacity,
+    volume_class,
+    volume_mode,
+)
+from ..framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
+    Handle,
+    NodeInfo,
+    PreBindPlugin,
+    PreFilterPlugin,
+    PreFilterResult,
+    PreScorePlugin,
+    ReservePlugin,
+    ScorePlugin,
+    Status,
+)
+from ..snapshot import JSON, _rv
 
 NAME = "VolumeBinding"
 _STATE_KEY = NAME
@@ -49,10 +81,6 @@ ERR_NODE_NOT_FOUND = 'failed to get node "{0}": node "{0}" not found'
 ERR_POD_GONE = 'failed to get pod {}/{} from the pod lister: pod "{}" not found'
 ERR_PV_AFFINITY = 'pv "{}" node affinity doesn\'t match node "{}": no matching NodeSelectorTerms'
 
-ANN_BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
-ANN_BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
-ANN_SELECTED_NODE = "volume.kubernetes.io/selected-node"
-NOT_SUPPORTED_PROVISIONER = "kubernetes.io/no-provisioner"
 DEFAULT_BIND_TIMEOUT_SECONDS = 600.0
 POLL_INTERVAL_SECONDS = 1.0
 
@@ -66,100 +94,12 @@ def _md(obj: JSON) -> JSON:
     return md
 
 
-def _ann(obj: JSON) -> dict[str, str]:
-    return (obj.get("metadata") or {}).get("annotations") or {}
-
-
-def _name(obj: JSON) -> str:
-    return str((obj.get("metadata") or {}).get("name", ""))
-
-
 def _ns(obj: JSON) -> str:
     return str((obj.get("metadata") or {}).get("namespace") or "default")
 
 
-def pvc_request(pvc: JSON) -> int:
-    req = (((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
-    return qvalue(req) if req is not None else 0
-
-
 def is_pvc_fully_bound(pvc: JSON) -> bool:
-    return bool((pvc.get("spec") or {}).get("volumeName")) and ANN_BIND_COMPLETED in _ann(pvc)
-
-
-def is_delay_binding_mode(pvc: JSON, classes: dict[str, JSON]) -> bool:
-    """storage.md 1.2: a missing class means Immediate."""
-    name = pvc_class(pvc)
-    if not name:
-        return False
-    sc = classes.get(name)
-    return sc is not None and sc.get("volumeBindingMode") == "WaitForFirstConsumer"
-
-
-def is_volume_bound_to_claim(pv: JSON, pvc: JSON) -> bool:
-    ref = (pv.get("spec") or {}).get("claimRef")
-    if not ref:
-        return False
-    if ref.get("name") != _name(pvc) or (ref.get("namespace") or "") != _ns(pvc):
-        return False
-    uid = ref.get("uid")
-    return not uid or uid == (pvc.get("metadata") or {}).get("uid")
-
-
-def _volume_mode(spec: JSON) -> str:
-    return spec.get("volumeMode") or "Filesystem"
-
-
-def _access_modes_ok(pvc: JSON, pv: JSON) -> bool:
-    have = set((pv.get("spec") or {}).get("accessModes") or [])
-    return all(m in have for m in (pvc.get("spec") or {}).get("accessModes") or [])
-
-
-def find_matching_volume(pvc: JSON, volumes: list[JSON], node: JSON | None,
-                         excluded: set[str], delay_binding: bool) -> JSON | None:
-    """``FindMatchingVolume`` (storage.md 1.3): pre-bound wins, else the smallest fitting PV."""
-    requested = pvc_request(pvc)
-    requested_class = pvc_class(pvc)
-    spec = pvc.get("spec") or {}
-    selector = spec.get("selector")
-    vac = spec.get("volumeAttributesClassName") or ""
-    smallest: JSON | None = None
-    smallest_qty = 0
-    for pv in volumes:
-        if _name(pv) in excluded:
-            continue
-        pv_spec = pv.get("spec") or {}
-        if pv_spec.get("claimRef") and not is_volume_bound_to_claim(pv, pvc):
-            continue
-        qty = qvalue(((pv_spec.get("capacity") or {}).get("storage")) or 0)
-        if qty < requested:
-            continue
-        if _volume_mode(pv_spec) != _volume_mode(spec):
-            continue
-        if (pv_spec.get("volumeAttributesClassName") or "") != vac:
-            continue
-        if (pv.get("metadata") or {}).get("deletionTimestamp"):
-            continue
-        affinity_ok = True
-        if node is not None:
-            affinity_ok = pv_node_affinity_matches(pv, node)
-        if is_volume_bound_to_claim(pv, pvc):
-            return pv if affinity_ok else None
-        if node is None and delay_binding:
-            continue
-        if (pv.get("status") or {}).get("phase") != "Available":
-            continue
-        if selector is not None and not match_label_selector(selector, (pv.get("metadata") or {}).get("labels")):
-            continue
-        if pv_class(pv) != requested_class:
-            continue
-        if not affinity_ok:
-            continue
-        if node is not None and not _access_modes_ok(pvc, pv):
-            continue
-        if smallest is None or smallest_qty > qty:
-            smallest, smallest_qty = pv, qty
-    return smallest
+    return bool((pvc.get("spec") or {}).get("volumeName")) and ANN_BIND_COMPLETED in annotations_of(pvc)
 
 
 def prepare_matching(pvc: JSON, volumes: list[JSON]) -> tuple[JSON | None, list[JSON]]:
@@ -169,20 +109,20 @@ def prepare_matching(pvc: JSON, volumes: list[JSON]) -> tuple[JSON | None, list[
     when its node affinity fits, and otherwise nothing is), or the PVs that pass every check but
     node affinity, smallest first (ties in list order), so each node only tests affinity.
     """
-    requested = pvc_request(pvc)
-    requested_class = pvc_class(pvc)
+    requested = claim_request(pvc)
+    requested_class = claim_class(pvc)
     spec = pvc.get("spec") or {}
     selector = spec.get("selector")
     vac = spec.get("volumeAttributesClassName") or ""
-    mode = _volume_mode(spec)
+    mode = volume_mode(spec)
     candidates: list[tuple[int, int, JSON]] = []
     for i, pv in enumerate(volumes):
         pv_spec = pv.get("spec") or {}
         bound_here = is_volume_bound_to_claim(pv, pvc)
         if pv_spec.get("claimRef") and not bound_here:
             continue
-        qty = qvalue(((pv_spec.get("capacity") or {}).get("storage")) or 0)
-        if qty < requested or _volume_mode(pv_spec) != mode:
+        qty = volume_capacity(pv)
+        if qty < requested or volume_mode(pv_spec) != mode:
             continue
         if (pv_spec.get("volumeAttributesClassName") or "") != vac:
             continue
@@ -194,7 +134,7 @@ def prepare_matching(pvc: JSON, volumes: list[JSON]) -> tuple[JSON | None, list[
             continue
         if selector is not None and not match_label_selector(selector, (pv.get("metadata") or {}).get("labels")):
             continue
-        if pv_class(pv) != requested_class or not _access_modes_ok(pvc, pv):
+        if volume_class(pv) != requested_class or not access_modes_ok(pvc, pv):
             continue
         candidates.append((qty, i, pv))
     candidates.sort(key=lambda t: (t[0], t[1]))
@@ -214,7 +154,7 @@ def bind_volume_to_claim(pv: JSON, pvc: JSON) -> tuple[JSON, bool]:
             "uid": md.get("uid"), "apiVersion": "v1", "resourceVersion": md.get("resourceVersion"),
         }
         dirty = True
-    if should_set_bound_by and _ann(new).get(ANN_BOUND_BY_CONTROLLER) != "yes":
+    if should_set_bound_by and annotations_of(new).get(ANN_BOUND_BY_CONTROLLER) != "yes":
         _md(new).setdefault("annotations", {})[ANN_BOUND_BY_CONTROLLER] = "yes"
         dirty = True
     return new, dirty
@@ -242,7 +182,7 @@ def local_pv_node_names(pv: JSON | None) -> set[str] | None:
 def claim_names(pod: JSON) -> list[tuple[str, bool]]:
     """The claims a pod uses: (name, is_generic_ephemeral)."""
     out = []
-    pod_name = _name(pod)
+    pod_name = name_of(pod)
     for vol in (pod.get("spec") or {}).get("volumes") or []:
         if vol.get("persistentVolumeClaim"):
             out.append((str(vol["persistentVolumeClaim"].get("claimName", "")), False))
@@ -291,8 +231,8 @@ class _State:
     def __post_init__(self) -> None:
         for pvc in self.delay_claims:
             requests = ((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}
-            self.claims.append(_Claim(pvc, pvc_class(pvc), pvc_request(pvc), "storage" in requests,
-                                      _ann(pvc).get(ANN_SELECTED_NODE)))
+            self.claims.append(_Claim(pvc, claim_class(pvc), claim_request(pvc), "storage" in requests,
+                                      annotations_of(pvc).get(ANN_SELECTED_NODE)))
         self.to_match_sorted = sorted((c for c in self.claims if c.selected_node is None),
                                       key=lambda c: c.request)
         self.any_selected = any(c.selected_node is not None for c in self.claims)
@@ -301,7 +241,9 @@ class _State:
         self.any_pvs = any(c.prebound is not None or c.candidates for c in self.to_match_sorted)
 
 
-class VolumeBinding:
+class VolumeBinding(
+        PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, ReservePlugin, PreBindPlugin, EnqueueExtensions,
+):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle) -> None:
@@ -324,7 +266,7 @@ class VolumeBinding:
             return True
         if _ns(obj) != _ns(pod):
             return False
-        return any(name == _name(obj) for name, _ in claim_names(pod))
+        return any(name == name_of(obj) for name, _ in claim_names(pod))
 
     # -- PreFilter ----------------------------------------------------------------------------
 
@@ -347,7 +289,7 @@ class VolumeBinding:
                 uid = (pod.get("metadata") or {}).get("uid")
                 owners = (pvc.get("metadata") or {}).get("ownerReferences") or []
                 if not any(o.get("controller") and o.get("uid") == uid for o in owners):
-                    return True, ERR_EPHEMERAL_NOT_OWNER.format(ns, name, ns, _name(pod))
+                    return True, ERR_EPHEMERAL_NOT_OWNER.format(ns, name, ns, name_of(pod))
         return bool(names), None
 
     def pre_filter(self, state: CycleState, pod: JSON) -> tuple[PreFilterResult | None, Status | None]:
@@ -374,7 +316,7 @@ class VolumeBinding:
                 immediate.append(pvc)
         if immediate:
             return None, Status(Code.UnschedulableAndUnresolvable, [ERR_UNBOUND_IMMEDIATE])
-        pvs_by_class = {pvc_class(c): self.snapshot.pvs.list_index(pvc_class(c)) for c in delay}
+        pvs_by_class = {claim_class(c): self.snapshot.pvs.list_index(claim_class(c)) for c in delay}
         state.write(_STATE_KEY, _State(bound, delay, pvs_by_class))
         eligible: set[str] | None = None
         for pvc in bound:
@@ -402,7 +344,7 @@ class VolumeBinding:
         """``FindPodVolumes``: the node's bindings/provisions, or the reasons it cannot have them."""
         result = PodVolumes()
         if node_name is None:
-            node_name = _name(node)
+            node_name = name_of(node)
         if labels is None:
             labels = (node.get("metadata") or {}).get("labels") or {}
         bound_ok = True
@@ -451,13 +393,13 @@ class VolumeBinding:
                     pv = c.prebound
             else:
                 for cand in c.candidates:
-                    if _name(cand) not in chosen and pv_node_affinity_matches(cand, node):
+                    if name_of(cand) not in chosen and pv_node_affinity_matches(cand, node):
                         pv = cand
                         break
             if pv is None:
                 unmatched.append(c)
                 continue
-            chosen.add(_name(pv))
+            chosen.add(name_of(pv))
             result.static_bindings.append((pv, c.pvc))
         return not unmatched, unmatched
 
@@ -468,7 +410,7 @@ class VolumeBinding:
             info = st.classes.get(c.class_name)
             if info is None:
                 if not c.class_name:
-                    raise BindingError(ERR_NO_CLASS.format(f"{_ns(claim)}/{_name(claim)}"))
+                    raise BindingError(ERR_NO_CLASS.format(f"{_ns(claim)}/{name_of(claim)}"))
                 sc = self.snapshot.storage_classes.get(c.class_name)
                 if sc is None:
                     raise BindingError(ERR_CLASS_NOT_FOUND.format(c.class_name))
@@ -495,7 +437,7 @@ class VolumeBinding:
             return True
         size = qvalue(requests["storage"])
         labels = (node.get("metadata") or {}).get("labels") or {}
-        class_name = _name(sc)
+        class_name = name_of(sc)
         for cap in self.snapshot.csi_storage_capacities.values():
             if cap.get("storageClassName") != class_name:
                 continue
@@ -547,13 +489,13 @@ class VolumeBinding:
         for pv, pvc in pv_.static_bindings:
             new_pv, dirty = bind_volume_to_claim(pv, pvc)
             if dirty:
-                self.snapshot.pvs.assume(_name(new_pv), new_pv)
+                self.snapshot.pvs.assume(name_of(new_pv), new_pv)
             bindings.append((new_pv, pvc))
         claims: list[JSON] = []
         for claim in pv_.dynamic_provisions:
             clone = copy.deepcopy(claim)
             _md(clone).setdefault("annotations", {})[ANN_SELECTED_NODE] = node_name
-            self.snapshot.pvcs.assume(f"{_ns(clone)}/{_name(clone)}", clone)
+            self.snapshot.pvcs.assume(f"{_ns(clone)}/{name_of(clone)}", clone)
             claims.append(clone)
         pv_.static_bindings = bindings
         pv_.dynamic_provisions = claims
@@ -567,9 +509,9 @@ class VolumeBinding:
         if pv_ is None:
             return
         for pv, _ in pv_.static_bindings:
-            self.snapshot.pvs.restore(_name(pv))
+            self.snapshot.pvs.restore(name_of(pv))
         for claim in pv_.dynamic_provisions:
-            self.snapshot.pvcs.restore(f"{_ns(claim)}/{_name(claim)}")
+            self.snapshot.pvcs.restore(f"{_ns(claim)}/{name_of(claim)}")
 
     # -- PreBind ------------------------------------------------------------------------------
 
@@ -592,20 +534,20 @@ class VolumeBinding:
         bindings: list[tuple[JSON, JSON]] = []
         for pv, pvc in pv_.static_bindings:
             new_pv = await client.update("persistentvolumes", pv)
-            self.snapshot.pvs.assume(_name(new_pv), new_pv)
+            self.snapshot.pvs.assume(name_of(new_pv), new_pv)
             bindings.append((new_pv, pvc))
         claims: list[JSON] = []
         for claim in pv_.dynamic_provisions:
             new_claim = await client.update("persistentvolumeclaims", claim, _ns(claim))
-            self.snapshot.pvcs.assume(f"{_ns(new_claim)}/{_name(new_claim)}", new_claim)
+            self.snapshot.pvcs.assume(f"{_ns(new_claim)}/{name_of(new_claim)}", new_claim)
             claims.append(new_claim)
         pv_.static_bindings = bindings
         pv_.dynamic_provisions = claims
         clock = self.handle.clock
-        keys = {f"pv:{_name(pv)}" for pv, _ in bindings}
-        keys |= {f"pvc:{_ns(c)}/{_name(c)}" for _, c in bindings}
-        keys |= {f"pvc:{_ns(c)}/{_name(c)}" for c in claims}
-        keys.add(f"pod:{_ns(pod)}/{_name(pod)}")
+        keys = {f"pv:{name_of(pv)}" for pv, _ in bindings}
+        keys |= {f"pvc:{_ns(c)}/{name_of(c)}" for _, c in bindings}
+        keys |= {f"pvc:{_ns(c)}/{name_of(c)}" for c in claims}
+        keys.add(f"pod:{_ns(pod)}/{name_of(pod)}")
         deadline = clock.monotonic() + self.handle.bind_timeout_seconds
         while True:
             try:
@@ -617,7 +559,7 @@ class VolumeBinding:
             if remaining <= 0:
                 raise BindingError(ERR_BINDING_VOLUMES.format(ERR_DEADLINE))
             for c in claims:   # a claim's PV may arrive after the claim names it
-                vn = ((self.snapshot.pvcs.get_api(f"{_ns(c)}/{_name(c)}") or {}).get("spec") or {}).get("volumeName")
+                vn = ((self.snapshot.pvcs.get_api(f"{_ns(c)}/{name_of(c)}") or {}).get("spec") or {}).get("volumeName")
                 if vn:
                     keys.add(f"pv:{vn}")
             await self.snapshot.wait_volume_change(clock, min(POLL_INTERVAL_SECONDS, remaining), keys)
@@ -630,33 +572,33 @@ class VolumeBinding:
         if node_info is None or node_info.node is None:
             raise BindingError(ERR_NODE_NOT_FOUND.format(node_name))
         node = node_info.node
-        key = f"{_ns(pod)}/{_name(pod)}"
+        key = f"{_ns(pod)}/{name_of(pod)}"
         if key not in snap.pods:
-            raise BindingError(ERR_POD_GONE.format(_ns(pod), _name(pod), _name(pod)))
+            raise BindingError(ERR_POD_GONE.format(_ns(pod), name_of(pod), name_of(pod)))
         for pv, pvc in bindings:
-            api_pv = snap.pvs.get_api(_name(pv))
-            api_pvc = snap.pvcs.get_api(f"{_ns(pvc)}/{_name(pvc)}")
+            api_pv = snap.pvs.get_api(name_of(pv))
+            api_pvc = snap.pvcs.get_api(f"{_ns(pvc)}/{name_of(pvc)}")
             if api_pv is None:
-                raise BindingError(f'failed to check binding: PersistentVolume "{_name(pv)}" not found')
+                raise BindingError(f'failed to check binding: PersistentVolume "{name_of(pv)}" not found')
             if api_pvc is None:
                 raise BindingError("failed to check binding: PersistentVolumeClaim "
-                                   f'"{_ns(pvc)}/{_name(pvc)}" not found')
+                                   f'"{_ns(pvc)}/{name_of(pvc)}" not found')
             if _rv(pv) > _rv(api_pv):
                 return False
             ref = (api_pv.get("spec") or {}).get("claimRef")
             if not ref or not ref.get("uid"):
-                raise BindingError(ERR_CLAIMREF_RESET.format(_name(api_pv)))
+                raise BindingError(ERR_CLAIMREF_RESET.format(name_of(api_pv)))
             if not self._is_pvc_bound_check(api_pvc, node):
                 return False
         for claim in claims:
-            api = snap.pvcs.get_api(f"{_ns(claim)}/{_name(claim)}")
+            api = snap.pvcs.get_api(f"{_ns(claim)}/{name_of(claim)}")
             if api is None:
                 raise BindingError("failed to check provisioning pvc: PersistentVolumeClaim "
-                                   f'"{_ns(claim)}/{_name(claim)}" not found')
+                                   f'"{_ns(claim)}/{name_of(claim)}" not found')
             if _rv(claim) > _rv(api):
                 return False
-            if _ann(api).get(ANN_SELECTED_NODE) != node_name:
-                raise BindingError(ERR_PROVISIONING_FAILED.format(_name(api)))
+            if annotations_of(api).get(ANN_SELECTED_NODE) != node_name:
+                raise BindingError(ERR_PROVISIONING_FAILED.format(name_of(api)))
             vn = (api.get("spec") or {}).get("volumeName")
             if vn:
                 bound_pv = snap.pvs.get_api(vn)
@@ -675,7 +617,7 @@ class VolumeBinding:
         if pv is None:
             return False
         if not pv_node_affinity_matches(pv, node):
-            raise BindingError(ERR_PV_AFFINITY.format(_name(pv), _name(node)))
+            raise BindingError(ERR_PV_AFFINITY.format(name_of(pv), name_of(node)))
         return True
 
 

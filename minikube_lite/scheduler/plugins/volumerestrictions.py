@@ -10,7 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
+from ..framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
+    Handle,
+    NodeInfo,
+    PreFilterPlugin,
+    PreFilterResult,
+    Status,
+)
 from ..snapshot import JSON, pod_key
 from .volumebinding import ERR_PVC_NOT_FOUND, claim_names
 
@@ -46,7 +57,7 @@ class _State:
     rwop_conflicts: int
 
 
-class VolumeRestrictions:
+class VolumeRestrictions(PreFilterPlugin, FilterPlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle) -> None:

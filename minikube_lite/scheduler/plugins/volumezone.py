@@ -5,8 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..framework import ClusterEvent, Code, CycleState, Handle, NodeInfo, PreFilterResult, Status
-from ..snapshot import JSON, pvc_class
+from ...kube.names import LEGACY_REGION_LABEL, LEGACY_ZONE_LABEL, REGION_LABEL, ZONE_LABEL
+from ...kube.volumes import claim_class
+from ..framework import (
+    ClusterEvent,
+    Code,
+    CycleState,
+    EnqueueExtensions,
+    FilterPlugin,
+    Handle,
+    NodeInfo,
+    PreFilterPlugin,
+    PreFilterResult,
+    Status,
+)
+from ..snapshot import JSON
 from .volumebinding import claim_names
 
 NAME = "VolumeZone"
@@ -18,10 +31,8 @@ ERR_PVC_NOT_FOUND = 'persistentvolumeclaim "{}" not found'
 ERR_PV_NOT_FOUND = 'persistentvolume "{}" not found'
 ERR_SC_NOT_FOUND = 'storageclass.storage.k8s.io "{}" not found'
 _STATE_KEY = "PreFilter" + NAME
-TOPOLOGY_LABELS = ("failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region",
-                   "topology.kubernetes.io/zone", "topology.kubernetes.io/region")
-_TO_GA = {"failure-domain.beta.kubernetes.io/zone": "topology.kubernetes.io/zone",
-          "failure-domain.beta.kubernetes.io/region": "topology.kubernetes.io/region"}
+TOPOLOGY_LABELS = (LEGACY_ZONE_LABEL, LEGACY_REGION_LABEL, ZONE_LABEL, REGION_LABEL)
+_TO_GA = {LEGACY_ZONE_LABEL: ZONE_LABEL, LEGACY_REGION_LABEL: REGION_LABEL}
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,7 @@ def label_zones_to_set(value: str) -> frozenset[str]:
     return frozenset(v.strip() for v in value.split("__") if v.strip())
 
 
-class VolumeZone:
+class VolumeZone(PreFilterPlugin, FilterPlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
     def __init__(self, handle: Handle) -> None:
@@ -59,7 +70,7 @@ class VolumeZone:
                                     [ERR_PVC_NOT_FOUND.format(name)])
             pv_name = (pvc.get("spec") or {}).get("volumeName") or ""
             if not pv_name:
-                sc_name = pvc_class(pvc)
+                sc_name = claim_class(pvc)
                 if not sc_name:
                     return None, Status(Code.UnschedulableAndUnresolvable,
                                         [ERR_PVC_NO_PV_NO_CLASS])

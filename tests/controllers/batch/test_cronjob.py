@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from minikube_lite.api.cron import parse_schedule
 from minikube_lite.controllers.batch.cronjob import SCHEDULED_TIMESTAMP_ANNOTATION, job_name, schedule_times
+from minikube_lite.kube.cron import parse_schedule
 
 JSON = dict[str, Any]
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from minikube_lite.api.quantity import (
+from minikube_lite.kube.quantity import (
     ERR_FORMAT_WRONG,
     ERR_NUMERIC,
     ERR_SUFFIX,
@@ -14,7 +14,10 @@ from minikube_lite.api.quantity import (
     canonical,
     compare,
     format_quantity,
+    milli_value,
     parse_quantity,
+    resource_units,
+    value,
 )
 
 
@@ -73,3 +76,16 @@ def test_canonical_numbers_and_compare() -> None:
     assert compare("2", "1500m") == 1
     assert format_quantity(Decimal(2**30), "BinarySI") == "1Gi"
     assert format_quantity(Decimal(2**30)) == "1073741824"
+
+
+@pytest.mark.parametrize(
+    ("q", "units", "millis"),
+    [("1", 1, 1000), ("500m", 1, 500), ("1.5Gi", 3 * 2**29, 3 * 2**29 * 1000), (2, 2, 2000), (0.25, 1, 250),
+     ("1n", 1, 1), ("not-a-quantity", 0, 0)],
+)
+def test_value_and_milli_value_round_up_as_upstream(q: object, units: int, millis: int) -> None:
+    """``Value()``/``MilliValue()`` round up; the scheduler and the volume binder both compare with them."""
+    assert value(q) == units
+    assert milli_value(q) == millis
+    assert resource_units("cpu", q) == millis
+    assert resource_units("memory", q) == units

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minikube_lite.api.cron import CronError, CronSchedule, EverySchedule, parse_schedule
+from minikube_lite.kube.cron import CronError, CronSchedule, EverySchedule, parse_schedule
 
 UTC = dt.UTC
 

@@ -5,13 +5,20 @@ CAPACITY) everywhere, so the rules follow apimachinery ``pkg/api/resource/quanti
 a value keeps the *format* of its suffix (binary ``Ki..Ei``, decimal ``n..E`` or an exponent),
 is rounded up to nano precision, and ``format_quantity`` gives ``Quantity.String()``
 (``1024Mi`` -> ``1Gi``, ``1000m`` -> ``1``, ``1.5Gi`` -> ``1536Mi``).
+
+This is the one parser of the tree: the API server validates with it, the config file reads node
+capacities with it, controllers size volumes with it and the scheduler compares requests in the
+integer units of ``Value()``/``MilliValue()`` (:func:`value`, :func:`milli_value`), so no two
+components can read the same string differently.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Literal
 
 Format = Literal["BinarySI", "DecimalSI", "DecimalExponent"]
 
@@ -35,7 +42,9 @@ class QuantityError(ValueError):
     """A string that is not a Quantity; ``str()`` is the upstream message."""
 
 
+@lru_cache(maxsize=4096)
 def _parse(text: str) -> tuple[Decimal, Format]:
+    # Cached: the same few strings ("100m", "1Gi") are read millions of times in a large cluster.
     if not isinstance(text, str) or not text:
         raise QuantityError(ERR_FORMAT_WRONG)
     m = _SPLIT.match(text)
@@ -141,3 +150,33 @@ def compare(a: str, b: str) -> int:
     """-1, 0 or 1 as ``Quantity.Cmp``."""
     x, y = parse_quantity(a), parse_quantity(b)
     return (x > y) - (x < y)
+
+
+def _number(q: Any) -> Decimal:
+    """A stored quantity (string, or a number as JSON gives it) as an exact decimal."""
+    if isinstance(q, bool):
+        raise QuantityError(ERR_FORMAT_WRONG)
+    if isinstance(q, int | float):
+        return Decimal(str(q))
+    return parse_quantity(str(q))
+
+
+def value(q: Any) -> int:
+    """``Quantity.Value()``: the integer value rounded up (bytes, counts); 0 for a non-quantity."""
+    try:
+        return math.ceil(_number(q))
+    except QuantityError:
+        return 0
+
+
+def milli_value(q: Any) -> int:
+    """``Quantity.MilliValue()``: thousandths rounded up (CPU millicores); 0 for a non-quantity."""
+    try:
+        return math.ceil(_number(q) * 1000)
+    except QuantityError:
+        return 0
+
+
+def resource_units(name: str, q: Any) -> int:
+    """The unit the scheduler compares a resource in: millicores for cpu, plain value otherwise."""
+    return milli_value(q) if name == "cpu" else value(q)

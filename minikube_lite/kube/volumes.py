@@ -1,0 +1,157 @@
+"""The PV/PVC rules both the PV controller and the scheduler's VolumeBinding apply (storage.md §1.2, §1.3).
+
+component-helpers ``storage/volume`` (pv_helpers.go) on plain dicts: which class a claim asks for,
+whether a PV is bound to a claim, delay binding, and ``FindMatchingVolume``. The binder and the
+scheduler must pick the same PV for the same claim, so there is one copy of each rule, here.
+
+Sizes are compared as upstream compares them: ``Quantity.Value()`` of the claim's request and of
+the PV's capacity, both rounded *up* to whole bytes, so a fractional request (``1.5`` bytes, or
+``0.1Ki``) asks for the next whole byte on both paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .meta import (
+    annotations_of,
+    has_annotation,
+    metadata_of,
+    name_of,
+    namespace_of,
+    phase_of,
+    spec_of,
+    uid_of,
+)
+from .names import ANN_BETA_STORAGE_CLASS
+from .quantity import value
+from .selectors import match_label_selector, pv_node_affinity_matches
+
+WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
+
+
+# --------------------------------------------------------------------------- sizes and modes
+
+
+def storage_bytes(quantity: Any) -> int:
+    """``Quantity.Value()`` of a storage quantity: whole bytes, rounded up; 0 when absent or unreadable."""
+    if quantity is None or quantity == "":
+        return 0
+    return value(quantity)
+
+
+def claim_request(pvc: Mapping[str, Any]) -> int:
+    return storage_bytes(((spec_of(pvc).get("resources") or {}).get("requests") or {}).get("storage"))
+
+
+def volume_capacity(pv: Mapping[str, Any]) -> int:
+    return storage_bytes((spec_of(pv).get("capacity") or {}).get("storage"))
+
+
+def volume_mode(spec: Mapping[str, Any]) -> str:
+    return str(spec.get("volumeMode") or "Filesystem")
+
+
+def volume_mode_mismatch(pvc: Mapping[str, Any], pv: Mapping[str, Any]) -> bool:
+    """``CheckVolumeModeMismatches``: nil counts as Filesystem on both sides."""
+    return volume_mode(spec_of(pvc)) != volume_mode(spec_of(pv))
+
+
+def access_modes_ok(pvc: Mapping[str, Any], pv: Mapping[str, Any]) -> bool:
+    """``CheckAccessModes``: the PV offers every mode the claim asks for."""
+    have = set(spec_of(pv).get("accessModes") or [])
+    return all(m in have for m in spec_of(pvc).get("accessModes") or [])
+
+
+# --------------------------------------------------------------------------- classes
+
+
+def claim_has_class(pvc: Mapping[str, Any]) -> bool:
+    """``PersistentVolumeClaimHasClass``: an explicit ``""`` counts as a class (the "no class" one)."""
+    return has_annotation(pvc, ANN_BETA_STORAGE_CLASS) or spec_of(pvc).get("storageClassName") is not None
+
+
+def claim_class(pvc: Mapping[str, Any]) -> str:
+    """``GetPersistentVolumeClaimClass``: the beta annotation wins over the field (§0.1)."""
+    anns = annotations_of(pvc)
+    if ANN_BETA_STORAGE_CLASS in anns:
+        return str(anns[ANN_BETA_STORAGE_CLASS])
+    return str(spec_of(pvc).get("storageClassName") or "")
+
+
+def volume_class(pv: Mapping[str, Any]) -> str:
+    """``GetPersistentVolumeClass``: the beta annotation wins over the field."""
+    anns = annotations_of(pv)
+    if ANN_BETA_STORAGE_CLASS in anns:
+        return str(anns[ANN_BETA_STORAGE_CLASS])
+    return str(spec_of(pv).get("storageClassName") or "")
+
+
+def is_delay_binding_mode(pvc: Mapping[str, Any], classes: Mapping[str, Mapping[str, Any]]) -> bool:
+    """§1.2: WaitForFirstConsumer only with a named class that exists; a missing class is Immediate."""
+    name = claim_class(pvc)
+    if not name:
+        return False
+    sc = classes.get(name)
+    return sc is not None and sc.get("volumeBindingMode") == WAIT_FOR_FIRST_CONSUMER
+
+
+# --------------------------------------------------------------------------- binding
+
+
+def is_volume_bound_to_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> bool:
+    """``IsVolumeBoundToClaim``: the claimRef names this claim (and its UID, when the ref has one)."""
+    ref = spec_of(pv).get("claimRef")
+    if not ref:
+        return False
+    if ref.get("name") != name_of(pvc) or (ref.get("namespace") or "") != namespace_of(pvc):
+        return False
+    uid = ref.get("uid")
+    return not uid or uid == uid_of(pvc)
+
+
+def find_matching_volume(pvc: Mapping[str, Any], volumes: Iterable[Mapping[str, Any]], *,
+                         node: Mapping[str, Any] | None = None, excluded: set[str] | None = None,
+                         delay_binding: bool = False) -> Mapping[str, Any] | None:
+    """``FindMatchingVolume``: rules 1-9 of §1.3 over one candidate set; pre-bound wins, else smallest."""
+    excluded = excluded or set()
+    requested = claim_request(pvc)
+    requested_class = claim_class(pvc)
+    selector = spec_of(pvc).get("selector")
+    vac = spec_of(pvc).get("volumeAttributesClassName") or ""
+    smallest: Mapping[str, Any] | None = None
+    smallest_size = 0
+    for pv in volumes:
+        if name_of(pv) in excluded:
+            continue
+        pv_spec = spec_of(pv)
+        if pv_spec.get("claimRef") and not is_volume_bound_to_claim(pv, pvc):
+            continue  # rule 1
+        size = volume_capacity(pv)
+        if size < requested:
+            continue  # rule 2
+        if volume_mode_mismatch(pvc, pv):
+            continue  # rule 3
+        if (pv_spec.get("volumeAttributesClassName") or "") != vac:
+            continue  # rule 4
+        if metadata_of(pv).get("deletionTimestamp"):
+            continue  # rule 5
+        affinity_ok = node is None or pv_node_affinity_matches(pv, node)
+        if is_volume_bound_to_claim(pv, pvc):
+            return pv if affinity_ok else None  # rule 6
+        if node is None and delay_binding:
+            continue  # rule 7
+        if phase_of(pv) != "Available":
+            continue  # rule 8
+        if selector is not None and not match_label_selector(selector, metadata_of(pv).get("labels")):
+            continue
+        if volume_class(pv) != requested_class:
+            continue
+        if not affinity_ok:
+            continue
+        if node is not None and not access_modes_ok(pvc, pv):
+            continue
+        if smallest is None or size < smallest_size:  # rule 9
+            smallest, smallest_size = pv, size
+    return smallest

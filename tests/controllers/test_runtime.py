@@ -1,0 +1,110 @@
+"""The controller runtime is the one retry rule: errors back off, expected failures back off quietly,
+terminal errors stop, ``requeue_after`` comes back once, and a held key sits out its backoff."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from minikube_lite.clock import VirtualClock
+from minikube_lite.controllers.runtime import RETRY, Backoff, Controller, Result, TerminalError
+
+
+class Expected(Exception):
+    pass
+
+
+class Recorder(Controller):
+    """Runs ``script`` one outcome per reconcile and records when each reconcile ran."""
+
+    name = "recorder"
+    backoff = Backoff(1.0, 8.0)
+    expected_errors = (Expected,)
+
+    def __init__(self, clock: VirtualClock, script: list[object]) -> None:
+        super().__init__(None, clock)  # type: ignore[arg-type]  # no informers: the client is never used
+        self.script = script
+        self.runs: list[float] = []
+
+    async def reconcile(self, key: str) -> Result:
+        self.runs.append(self.clock.now())
+        outcome = self.script.pop(0) if self.script else Result()
+        if isinstance(outcome, Exception):
+            raise outcome
+        assert isinstance(outcome, Result)
+        return outcome
+
+
+class Held(Recorder):
+    hold_backoff = True
+
+
+async def run(controller: Recorder, clock: VirtualClock, seconds: float) -> None:
+    await controller.start()
+    controller.queue.add("k")
+    for _ in range(int(seconds * 2)):
+        await asyncio.sleep(0)
+        await clock.advance(0.5)
+    await asyncio.sleep(0)
+    await controller.stop()
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("boom"), Expected("reported"), RETRY])
+async def test_failures_retry_with_doubling_backoff_up_to_the_cap(failure: object) -> None:
+    clock = VirtualClock(start=0)
+    c = Recorder(clock, [failure] * 5)
+    await run(c, clock, 30)
+    assert c.runs == [0.0, 1.0, 3.0, 7.0, 15.0, 23.0]  # 1, 2, 4, 8, then capped at 8; the 6th succeeds
+    assert c.errors == (5 if isinstance(failure, RuntimeError) else 0)  # expected failures are quiet
+
+
+async def test_a_backoff_factor_stretches_the_delay_within_the_cap() -> None:
+    clock = VirtualClock(start=0)
+    c = Recorder(clock, [Result(rate_limited=True, backoff_factor=3), Result(rate_limited=True, backoff_factor=3)])
+    await run(c, clock, 12)
+    assert c.runs == [0.0, 3.0, 9.0]  # 1*3, then min(8, 2*3)
+
+
+async def test_a_terminal_error_is_not_retried() -> None:
+    clock = VirtualClock(start=0)
+    c = Recorder(clock, [TerminalError("not ours")])
+    await run(c, clock, 20)
+    assert c.runs == [0.0] and c.errors == 0
+
+
+async def test_requeue_after_comes_back_once_and_forgets_the_failures() -> None:
+    clock = VirtualClock(start=0)
+    c = Recorder(clock, [Expected("x"), Expected("y"), Result(requeue_after=5), Expected("z")])
+    await run(c, clock, 20)
+    # 0 fails (1 s), 1 fails (2 s), 3 asks for 5 s, 8 fails: the backoff starts again at 1 s.
+    assert c.runs == [0.0, 1.0, 3.0, 8.0, 9.0]
+
+
+async def test_a_held_key_sits_out_its_backoff_unless_expedited() -> None:
+    clock = VirtualClock(start=0)
+    held = Held(clock, [Expected("x")])
+    await held.start()
+    held.queue.add("k")
+    await asyncio.sleep(0)
+    await clock.advance(0.25)
+    held.queue.add("k")          # our own status write, say: not news
+    for _ in range(8):
+        await asyncio.sleep(0)
+        await clock.advance(0.25)
+    await held.stop()
+    assert held.runs == [0.0, 1.0]
+
+    clock = VirtualClock(start=0)
+    news = Held(clock, [Expected("x")])
+    await news.start()
+    news.queue.add("k")
+    await asyncio.sleep(0)
+    await clock.advance(0.25)
+    news.queue.expedite("k")     # another object changed: run now
+    news.queue.add("k")
+    for _ in range(2):
+        await asyncio.sleep(0)
+        await clock.advance(0.25)
+    await news.stop()
+    assert news.runs[:2] == [0.0, 0.25]
