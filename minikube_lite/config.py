@@ -9,6 +9,7 @@ demos can change how long a disk takes to create without touching code (kwok Sta
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import re
@@ -486,8 +487,14 @@ class ClusterConfig(_Model):
 
     @classmethod
     def default(cls) -> ClusterConfig:
-        """The course's cluster (DESIGN.md "Contracts"); ``examples/clusters/default.yaml``."""
-        return cls.from_yaml(DEFAULT_CLUSTER_YAML, "<default>")
+        """The course's cluster (DESIGN.md "Contracts"); ``examples/clusters/default.yaml``.
+
+        A fresh copy each call (callers change it); the YAML is parsed once per process, since
+        parsing it costs more than starting a cluster.
+        """
+        if cls is not ClusterConfig:
+            return cls.from_yaml(DEFAULT_CLUSTER_YAML, "<default>")
+        return _parsed_default().model_copy(deep=True)
 
     # ---- derived views
 
@@ -693,3 +700,8 @@ objects:
     driver: hostpath.csi.k8s.io
     deletionPolicy: Delete
 """
+
+
+@functools.lru_cache(maxsize=1)
+def _parsed_default() -> ClusterConfig:
+    return ClusterConfig.from_yaml(DEFAULT_CLUSTER_YAML, "<default>")
