@@ -15,7 +15,6 @@ It talks only through the API client and the CSI protocol. Timings are configura
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,7 +28,17 @@ from ..config import timings_of
 from ..csi import spec
 from ..kube.quantity import canonical
 from . import resize_status as rs
-from .runtime import DONE, Backoff, Controller, Key, Result, get_or_none, namespaced_key, split_key
+from .runtime import (
+    DONE,
+    Backoff,
+    Controller,
+    Key,
+    PerDriverControllers,
+    Result,
+    get_or_none,
+    namespaced_key,
+    split_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +314,7 @@ async def _capabilities(driver: spec.CsiDriver) -> tuple[bool, bool]:
     return "EXPAND_VOLUME" in ctrl, "EXPAND_VOLUME" in node
 
 
-class ExternalResizers:
+class ExternalResizers(PerDriverControllers["ExternalResizer"]):
     """What the cluster starts: one :class:`ExternalResizer` per driver that can expand volumes
     (upstream's csi-resizer refuses to run for a driver with neither controller nor node expansion)."""
 
@@ -313,11 +322,11 @@ class ExternalResizers:
 
     def __init__(self, client: Client, clock: Clock, *, config: Any = None,
                  drivers: Mapping[str, spec.CsiDriver] | None = None) -> None:
+        super().__init__()
         self.client = client
         self.clock = clock
         self.config = config
         self.drivers = dict(drivers or {})
-        self.instances: dict[str, ExternalResizer] = {}
 
     async def start(self) -> None:
         for name, driver in self.drivers.items():
@@ -331,18 +340,6 @@ class ExternalResizers:
             await inst.start()
             self.instances[name] = inst
 
-    async def stop(self) -> None:
-        for inst in self.instances.values():
-            with contextlib.suppress(Exception):
-                await inst.stop()
-        self.instances.clear()
-
-    def busy(self) -> bool:
-        return any(inst.busy() for inst in self.instances.values())
-
-    @property
-    def errors(self) -> int:
-        return sum(inst.errors for inst in self.instances.values())
 
 
 __all__ = ["ExternalResizer", "ExternalResizers", "needs_resize"]

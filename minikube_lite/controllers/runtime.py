@@ -23,7 +23,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..client.base import JSON, ApiError, Client
 from ..client.informer import Informer, shared_informer
@@ -328,3 +328,27 @@ class Controller:
                         self.queue.add_after(key, result.requeue_after)
             finally:
                 self.queue.done(key)
+
+
+C = TypeVar("C", bound="Controller")
+
+
+class PerDriverControllers(Generic[C]):
+    """What the cluster starts for a CSI sidecar: one controller per driver that needs it, run,
+    stopped and reported on together (``busy``, ``errors``), as one sidecar container per driver."""
+
+    def __init__(self) -> None:
+        self.instances: dict[str, C] = {}
+
+    async def stop(self) -> None:
+        for inst in self.instances.values():
+            with contextlib.suppress(Exception):
+                await inst.stop()
+        self.instances.clear()
+
+    def busy(self) -> bool:
+        return any(inst.busy() for inst in self.instances.values())
+
+    @property
+    def errors(self) -> int:
+        return sum(inst.errors for inst in self.instances.values())

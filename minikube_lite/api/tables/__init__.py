@@ -40,7 +40,7 @@ _PRINTERS: dict[tuple[str, str], tuple[list[JSON], RowFn]] = {
     ("", "ConfigMap"): (core.CONFIGMAP_COLUMNS, core.configmap_row),
     ("", "Secret"): (core.SECRET_COLUMNS, core.secret_row),
     ("", "Service"): (core.SERVICE_COLUMNS, core.service_row),
-    ("", "ServiceAccount"): (core.SERVICEACCOUNT_COLUMNS, core.serviceaccount_row),
+    ("", "ServiceAccount"): (core.NAME_AGE_COLUMNS, core.name_age_row),
     ("", "Endpoints"): (core.ENDPOINTS_COLUMNS, core.endpoints_row),
     ("storage.k8s.io", "StorageClass"): (storage_apps.STORAGECLASS_COLUMNS, storage_apps.storageclass_row),
     ("storage.k8s.io", "CSIDriver"): (storage_apps.CSIDRIVER_COLUMNS, storage_apps.csidriver_row),
@@ -88,9 +88,9 @@ _PRINTERS: dict[tuple[str, str], tuple[list[JSON], RowFn]] = {
     ("flowcontrol.apiserver.k8s.io", "FlowSchema"): (ct.FLOWSCHEMA_COLUMNS, ct.flowschema_row),
     ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"): (ct.PLC_COLUMNS, ct.plc_row),
     ("apiregistration.k8s.io", "APIService"): (ct.APISERVICE_COLUMNS, ct.apiservice_row),
-    ("resource.k8s.io", "DeviceClass"): (ct.NAME_AGE_COLUMNS, ct.name_age_row),
+    ("resource.k8s.io", "DeviceClass"): (core.NAME_AGE_COLUMNS, core.name_age_row),
     ("resource.k8s.io", "ResourceClaim"): (ct.RESOURCECLAIM_COLUMNS, ct.resourceclaim_row),
-    ("resource.k8s.io", "ResourceClaimTemplate"): (ct.NAME_AGE_COLUMNS, ct.name_age_row),
+    ("resource.k8s.io", "ResourceClaimTemplate"): (core.NAME_AGE_COLUMNS, core.name_age_row),
     ("resource.k8s.io", "ResourceSlice"): (ct.RESOURCESLICE_COLUMNS, ct.resourceslice_row),
 }
 

@@ -241,13 +241,6 @@ def servicecidr_row(obj: JSON, now: float) -> list[Cell]:
 
 # --- resource.k8s.io ---------------------------------------------------------------------------
 
-NAME_AGE_COLUMNS = [name_col(), age_col()]
-
-
-def name_age_row(obj: JSON, now: float) -> list[Cell]:
-    return [name_of(obj), age_of(obj, now)]
-
-
 RESOURCECLAIM_COLUMNS = [
     name_col(),
     col("State", description="A summary of the current state (allocated, pending, reserved, etc.)."),

@@ -543,11 +543,12 @@ def service_row(svc: JSON, now: float) -> list[Cell]:
     ]
 
 
-SERVICEACCOUNT_COLUMNS = [name_col(), age_col()]
+#: The table of a type whose printer shows only its name and age (ServiceAccount, DeviceClass, ...).
+NAME_AGE_COLUMNS = [name_col(), age_col()]
 
 
-def serviceaccount_row(sa: JSON, now: float) -> list[Cell]:
-    return [name_of(sa), age_of(sa, now)]
+def name_age_row(obj: JSON, now: float) -> list[Cell]:
+    return [name_of(obj), age_of(obj, now)]
 
 
 ENDPOINTS_COLUMNS = [

@@ -36,7 +36,17 @@ from ...kube.names import ANN_PROVISIONED_BY, ANN_SELECTED_NODE
 from ...kube.volumes import claim_class
 from ...logs import klog
 from ..csi_calls import CsiCallError
-from ..runtime import DONE, RETRY, Backoff, Controller, Key, Result, get_or_none, split_key
+from ..runtime import (
+    DONE,
+    RETRY,
+    Backoff,
+    Controller,
+    Key,
+    PerDriverControllers,
+    Result,
+    get_or_none,
+    split_key,
+)
 from . import restore
 from .driver import Capabilities, create_volume, delete_volume, get_capabilities
 from .errors import IgnoredClaim, ProvisioningError
@@ -638,19 +648,19 @@ class ExternalProvisioner(Controller):
                 raise
 
 
-class ExternalProvisioners:
+class ExternalProvisioners(PerDriverControllers["ExternalProvisioner"]):
     """What the cluster starts: one :class:`ExternalProvisioner` per driver that can create volumes."""
 
     name = "csi-provisioners"
 
     def __init__(self, client: Client, clock: Clock, *, config: Any = None,
                  drivers: Mapping[str, spec.CsiDriver] | None = None, rng: random.Random | None = None) -> None:
+        super().__init__()
         self.client = client
         self.clock = clock
         self.config = config
         self.rng = rng or random.Random()
         self.drivers = dict(drivers or {})
-        self.instances: dict[str, ExternalProvisioner] = {}
         self.shared_informers: dict[str, Informer] = {}
 
     async def start(self) -> None:
@@ -666,15 +676,5 @@ class ExternalProvisioners:
             self.instances[name] = inst
 
     async def stop(self) -> None:
-        for inst in self.instances.values():
-            with contextlib.suppress(Exception):
-                await inst.stop()
-        self.instances.clear()
+        await super().stop()
         self.shared_informers.clear()
-
-    def busy(self) -> bool:
-        return any(inst.busy() for inst in self.instances.values())
-
-    @property
-    def errors(self) -> int:
-        return sum(inst.errors for inst in self.instances.values())
