@@ -10,7 +10,7 @@ import pytest_asyncio
 
 from minikube_lite.cluster import Cluster
 from minikube_lite.csi import spec
-from minikube_lite.csi.http import CALLS, RemoteCsiDriver, decode, encode
+from minikube_lite.csi.http import CALLS, RemoteCsiDriver, decode, encode, field_types
 from minikube_lite.csi.spec import Code, CsiError
 
 DISK = "diskplugin.csi.alibabacloud.com"
@@ -66,6 +66,18 @@ async def test_a_remote_driver_creates_and_deletes_the_cloud_disk(served_cluster
         served_cluster.cloud.disks[created.volume_id].status == "Deleting"
     info = await driver.node_get_info(spec.NodeGetInfoRequest("node1"))
     assert info.node_id == served_cluster.cloud.instance_for_node("node1").instance_id  # type: ignore[union-attr]
+
+
+def test_decoding_resolves_each_message_class_once() -> None:
+    """A CreateVolumeRequest with a term per node (thousands in a large cluster) resolves the
+    Topology class's field types once, not once per term."""
+    terms = [spec.Topology({"topology.kubernetes.io/zone": f"z-{i % 3}", "node": f"n-{i}"}) for i in range(3000)]
+    req = volume_request("pvc-many")
+    req.accessibility_requirements = spec.TopologyRequirement(requisite=terms, preferred=terms[:10])
+    field_types.cache_clear()
+    assert decode(spec.CreateVolumeRequest, encode(req)) == req
+    resolved = field_types.cache_info()
+    assert resolved.misses < 10 and resolved.hits >= 3000   # one resolution per class, hits for the rest
 
 
 async def test_a_remote_driver_connects_for_thousands_of_nodes(served_cluster: Cluster,
