@@ -343,6 +343,11 @@ def summary(res: JSON) -> str:
     return "\n".join(lines)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM as Ctrl-C: asyncio.run cancels the run, whose ``finally`` stops every child."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> JSON:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = ap.add_mutually_exclusive_group(required=True)
@@ -358,7 +363,9 @@ def main(argv: list[str] | None = None) -> JSON:
     ap.add_argument("--workdir", type=Path, default=None, help="keep the config and the process logs here")
     args = ap.parse_args(argv)
     print(f"load average before: {os.getloadavg()}", flush=True)
+    previous = signal.signal(signal.SIGTERM, _interrupt)   # a background job ignores SIGINT: stop on TERM too
     with contextlib.ExitStack() as stack:
+        stack.callback(signal.signal, signal.SIGTERM, previous)
         workdir = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="split-bench-")))
         workdir.mkdir(parents=True, exist_ok=True)
         if args.split:
