@@ -208,13 +208,18 @@ def running_config(n_nodes: int, n_pods: int, instant_cloud: bool) -> Any:
     """A ``n_nodes``-node, 3-zone cluster with a WFFC cloud-disk class and quotas for ``n_pods`` disks."""
     from minikube_lite.config import ClusterConfig
 
+    return ClusterConfig.model_validate(running_config_doc(n_nodes, n_pods, instant_cloud))
+
+
+def running_config_doc(n_nodes: int, n_pods: int, instant_cloud: bool) -> JSON:
+    """:func:`running_config` as the cluster YAML document (``split_bench.py`` writes it to a file)."""
     # Quotas out of the way: any one zone may take every disk (placement is never exactly even).
     cloud: JSON = {"region": "cn-hangzhou", "zones": RUN_ZONES,
                    "quotas": {"disksPerZone": n_pods + 200, "totalCapacityGiB": 20 * n_pods + 1000,
                               "disksPerInstance": 64}}
     if instant_cloud:
         cloud["durations"] = {"createDisk": 0, "deleteDisk": 0, "attachDisk": 0, "detachDisk": 0}
-    return ClusterConfig.model_validate({
+    return {
         "systemPods": False,  # only the benchmark's pods are counted
         "cloud": cloud,
         "nodes": [{"name": "worker", "count": n_nodes, "zones": RUN_ZONES,
@@ -223,10 +228,21 @@ def running_config(n_nodes: int, n_pods: int, instant_cloud: bool) -> Any:
         "objects": [{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": RUN_CLASS},
                      "provisioner": RUN_DRIVER, "parameters": {"type": "cloud_ssd"},
                      "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"}],
-    })
+    }
 
 
-class _Progress:
+def running_pair(i: int) -> tuple[JSON, JSON]:
+    """The ``i``-th PVC (20 Gi of the WFFC class) and the pod that mounts it, as a user creates them."""
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": f"data-{i:05d}", "namespace": "default"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": RUN_CLASS,
+                      "resources": {"requests": {"storage": "20Gi"}}}}
+    pod = make_pod(i)
+    pod["metadata"].pop("uid")
+    return claim, pod
+
+
+class Progress:
     """Watches pods and records when each was first scheduled and first Running (wall and cluster)."""
 
     def __init__(self, n: int, clock: Any) -> None:
@@ -261,7 +277,7 @@ async def bench_running(n_nodes: int, n_pods: int, time_limit: float, instant_cl
         if freeze:
             gc.collect()
             gc.freeze()
-        progress = _Progress(n_pods, clock)
+        progress = Progress(n_pods, clock)
         stop = asyncio.Event()
 
         async def watcher() -> None:
@@ -289,14 +305,8 @@ async def bench_running(n_nodes: int, n_pods: int, time_limit: float, instant_cl
         start = time.perf_counter()
         cpu_start = time.process_time()
         for i in range(n_pods):
-            await client.create("persistentvolumeclaims", {
-                "apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                "metadata": {"name": f"data-{i:05d}", "namespace": "default"},
-                "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": RUN_CLASS,
-                         "resources": {"requests": {"storage": "20Gi"}}}}, "default")
-            pod = make_pod(i)
-            for k in ("uid",):
-                pod["metadata"].pop(k)
+            claim, pod = running_pair(i)
+            await client.create("persistentvolumeclaims", claim, "default")
             await client.create("pods", pod, "default")
             if i % 100 == 99:
                 await asyncio.sleep(0)   # let the controllers start on what is there, as a real API would
