@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from minikube_lite import Cluster
-from minikube_lite import cluster as cluster_module
 
 try:
     from tests.e2e import kubectl_binaries as kb
@@ -27,16 +26,6 @@ except ImportError:  # tests/ is not a package: pytest put this directory on sys
     import kubectl_binaries as kb  # type: ignore[no-redef]
 
 KUBECTL_TIMEOUT_S = 60.0
-KUBELET = ("minikube_lite.controllers.kubelet", "KubeletController")
-
-def has_controller(module: str) -> bool:
-    """True when a controller from ``module`` starts with every cluster."""
-    return any(name == module for name, _ in cluster_module.CONTROLLERS)
-
-
-def has_kubelet() -> bool:
-    """True when the fake kubelet runs with every cluster (pods then reach Running)."""
-    return any(module == KUBELET[0] for module, _ in cluster_module.CONTROLLERS)
 
 
 @dataclass

@@ -11,13 +11,9 @@ import asyncio
 import json
 
 import pytest
-from kubectl_runner import Kubectl, has_controller, has_kubelet
+from kubectl_runner import Kubectl
 
-pytestmark = [
-    pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.skipif(not has_controller("minikube_lite.controllers.batch.job") or not has_kubelet(),
-                       reason="job controller or kubelet not registered"),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 
 async def job_pods(kubectl: Kubectl, job: str) -> list[dict[str, object]]:

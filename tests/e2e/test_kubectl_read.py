@@ -14,7 +14,7 @@ import re
 
 import pytest
 import yaml
-from kubectl_runner import Kubectl, has_controller, has_kubelet
+from kubectl_runner import Kubectl
 
 from minikube_lite.api.errors import ApiError
 from minikube_lite.client.events import EventRecorder
@@ -162,7 +162,7 @@ async def test_create_strict_and_get_pods_and_pvcs(kubectl: Kubectl) -> None:
     pods = await kubectl.ok("get", "po")
     assert header(pods) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     cells = row(pods, "tbl")
-    assert cells[1] == "0/1" or (has_kubelet() and cells[1] == "1/1")
+    assert cells[1] in ("0/1", "1/1")   # ready once the kubelet has started it
     assert cells[3] == "0"
     wide = await kubectl.ok("get", "pod", "tbl", "-o", "wide")
     assert header(wide) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE",
@@ -336,8 +336,6 @@ async def test_describe_node_sections(kubectl: Kubectl) -> None:
 
 async def test_describe_node_lease_is_found(kubectl: Kubectl) -> None:
     """Real kubelets renew a Lease in kube-node-lease; describe prints its holder and renew time."""
-    if not has_kubelet():
-        pytest.xfail("no node Leases in kube-node-lease (kubelet controller not wired)")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 30
     while await stored(kubectl, "leases.coordination.k8s.io", "node2", "kube-node-lease") is None:
@@ -397,12 +395,8 @@ async def test_wait_for_condition_and_jsonpath(kubectl: Kubectl) -> None:
     out = await kubectl.ok("wait", "--for=jsonpath={.status.phase}=Active", "namespace/default", "--timeout=20s")
     assert out.strip() == "namespace/default condition met"
     await make_pod(kubectl, "wt")
-    if not has_kubelet():
-        result = await kubectl.fail("wait", "--for=condition=Ready", "pod/wt", "--timeout=1s")
-        assert "timed out waiting for the condition on pods/wt" in result.err
-    else:
-        out = await kubectl.ok("wait", "--for=condition=Ready", "pod/wt", "--timeout=30s")
-        assert out.strip() == "pod/wt condition met"
+    out = await kubectl.ok("wait", "--for=condition=Ready", "pod/wt", "--timeout=30s")
+    assert out.strip() == "pod/wt condition met"
 
 
 async def test_wait_for_create(kubectl: Kubectl) -> None:
@@ -456,22 +450,18 @@ async def test_delete_waits_and_prints_deleted(kubectl: Kubectl) -> None:
 
 async def test_logs(kubectl: Kubectl) -> None:
     await make_pod(kubectl, "lg")
-    if has_kubelet():
-        await kubectl.ok("wait", "--for=condition=Ready", "pod/lg", "--timeout=30s")
-        out = await kubectl.ok("logs", "lg")
-        assert out.strip()
-        assert (await kubectl.ok("logs", "lg", "-c", "app", "--tail=1")).count("\n") == 1
-    else:
-        result = await kubectl.fail("logs", "lg")
-        assert 'Error from server (BadRequest): container "app" in pod "lg" is waiting to start' in result.err
+    await kubectl.ok("wait", "--for=condition=Ready", "pod/lg", "--timeout=30s")
+    out = await kubectl.ok("logs", "lg")
+    assert out.strip()
+    assert (await kubectl.ok("logs", "lg", "-c", "app", "--tail=1")).count("\n") == 1
     bad = await kubectl.fail("logs", "lg", "-c", "nope")
     assert "container nope is not valid for pod lg" in bad.err
 
 
 async def test_exec_says_containers_do_not_run(kubectl: Kubectl) -> None:
     await kubectl.ok("run", "ex", "--image=nginx:1.27")
-    if has_kubelet():  # attach waits (--pod-running-timeout) for a running pod
-        await kubectl.ok("wait", "--for=condition=Ready", "pod/ex", "--timeout=30s")
+    # attach waits (--pod-running-timeout) for a running pod
+    await kubectl.ok("wait", "--for=condition=Ready", "pod/ex", "--timeout=30s")
     result = await kubectl.fail("exec", "ex", "--", "ls", timeout=30)
     # As upstream prints a refused stream upgrade: "error: unable to upgrade connection: <message>".
     assert "unable to upgrade connection" in result.err or "Error from server (BadRequest)" in result.err, \
@@ -611,9 +601,8 @@ async def test_field_selectors_and_describe_custom_resource(kubectl: Kubectl) ->
     await kubectl.ok("run", "fsel", "--image=nginx:1.27")
     names = (await kubectl.ok("get", "pods", "--field-selector", "metadata.name=fsel", "-o", "name")).split()
     assert names == ["pod/fsel"]
-    phase = "Running" if has_kubelet() else "Pending"
-    if has_kubelet():
-        await kubectl.ok("wait", "--for=jsonpath={.status.phase}=Running", "pod/fsel", "--timeout=30s")
+    phase = "Running"
+    await kubectl.ok("wait", "--for=jsonpath={.status.phase}=Running", "pod/fsel", "--timeout=30s")
     assert "pod/fsel" in (await kubectl.ok("get", "pods", "--field-selector", f"status.phase={phase}",
                                            "-o", "name")).split()
     assert "pod/fsel" not in (await kubectl.ok("get", "pods", "--field-selector", "status.phase!=" + phase,
@@ -664,8 +653,6 @@ async def test_objects_every_real_cluster_has(kubectl: Kubectl) -> None:
 
 async def test_provisioned_claim_in_tables_and_describe(kubectl: Kubectl) -> None:
     """A dynamically provisioned claim looks as on a real cluster (kubectl-output.md 7.1)."""
-    if not has_controller("minikube_lite.controllers.provisioning.controller"):
-        pytest.skip("the external provisioner is not wired into the cluster")
     await make_pod(kubectl, "prov")
     await kubectl.ok("wait", "--for=jsonpath={.status.phase}=Bound", "pvc/prov-data", "--timeout=30s")
     claim = row(await kubectl.ok("get", "pvc", "prov-data"), "prov-data")

@@ -15,13 +15,9 @@ import contextlib
 import json
 
 import pytest
-from kubectl_runner import Kubectl, has_controller, has_kubelet
+from kubectl_runner import Kubectl
 
-pytestmark = [
-    pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module"),
-    pytest.mark.skipif(not has_controller("minikube_lite.controllers.endpointslice") or not has_kubelet(),
-                       reason="controllers or kubelet not registered"),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 STATEFULSET = """\
 apiVersion: apps/v1
