@@ -13,7 +13,7 @@ load of a shared machine the way requests per second do. ``--no-controllers`` se
 alone, to tell the write path's own cost from the work the controllers do for each new pod.
 
 The created pods differ only in name, as a ReplicaSet's do, so after the first one the create
-path's shape memos answer (``minikube_lite/api/shape_memo.py``); the ``unique_shapes`` figures
+path's shape memos answer (``minikube_lite/apiserver/schema/shape_memo.py``); the ``unique_shapes`` figures
 give every pod a label value of its own, so that no memo ever does.
 """
 

@@ -13,7 +13,7 @@ calls through the in-process engine (no controllers run). Each figure is the bes
 ``--repeat`` runs, in microseconds per call.
 
 The stage figures are the full computations. The whole-create figures go through the shape
-memos (``api/shape_memo.py``): pods that differ only in name reuse the managedFields,
+memos (``apiserver/schema/shape_memo.py``): pods that differ only in name reuse the managedFields,
 schema-check and pod-validation results of the first one. ``engine_create_http_path`` passes
 the body as the server does (only when it may repeat a key);
 ``..._unique_shapes`` gives every pod its own label value, so no memo ever answers.
@@ -36,10 +36,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from api_bench import pod  # noqa: E402
 
-from minikube_lite.api.defaults import apply_defaults  # noqa: E402
-from minikube_lite.api.managed_fields import default_reset_fields, update_managed_fields  # noqa: E402
-from minikube_lite.api.schema import SchemaSet, free_of_duplicate_keys  # noqa: E402
-from minikube_lite.api.validation import validate_create, validate_update  # noqa: E402
+from minikube_lite.apiserver.apply.managed_fields import default_reset_fields, update_managed_fields  # noqa: E402
+from minikube_lite.apiserver.schema.defaults import apply_defaults  # noqa: E402
+from minikube_lite.apiserver.schema.upstream import SchemaSet, free_of_duplicate_keys  # noqa: E402
+from minikube_lite.apiserver.schema.validation import validate_create, validate_update  # noqa: E402
 
 
 def best_us(fn: Callable[[int], Any], n: int, repeat: int) -> float:
@@ -54,7 +54,7 @@ def best_us(fn: Callable[[int], Any], n: int, repeat: int) -> float:
 
 
 def _engine() -> Any:
-    from minikube_lite.api.engine import ApiEngine
+    from minikube_lite.apiserver.engine import ApiEngine
     from minikube_lite.clock import VirtualClock
 
     engine = ApiEngine(VirtualClock())

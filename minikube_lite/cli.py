@@ -38,7 +38,7 @@ def _log_level(value: str) -> str:
 
 
 def _storage(value: str) -> str:
-    from .api.backend import StorageUrlError, parse_storage_url
+    from .apiserver.storage.backend import StorageUrlError, parse_storage_url
 
     try:
         parse_storage_url(value)

@@ -24,11 +24,11 @@ import orjson
 import yaml
 from aiohttp import web
 
-from .api import crd
-from .api.backend import MEMORY, open_backend
-from .api.engine import ApiEngine
-from .api.errors import ApiError
-from .api.server import ApiServer
+from .apiserver.engine import ApiEngine
+from .apiserver.errors import ApiError
+from .apiserver.resources import crd
+from .apiserver.storage.backend import MEMORY, open_backend
+from .apiserver.wire.server import ApiServer
 from .client.inprocess import InProcessClient
 from .client.manifests import DEFAULT_FIELD_MANAGER, Manifests
 from .clock import Clock, RealClock, VirtualClock
@@ -134,7 +134,7 @@ class Cluster:
         #: draws never shift another's.
         self.seed = seed
         self.rng = random.Random(seed)
-        #: ``memory`` or ``etcd://HOST:PORT[/PREFIX]`` (see api/backend.py).
+        #: ``memory`` or ``etcd://HOST:PORT[/PREFIX]`` (see apiserver/storage/backend.py).
         self.storage = storage
         self.engine = ApiEngine(self.clock, store=open_backend(storage, history_size=history_size),
                                 rng=self.child_rng(), seeded_uids=seed is not None)
@@ -170,7 +170,7 @@ class Cluster:
         return random.Random(self.rng.getrandbits(64))
 
     def _register_admission(self) -> None:
-        from .api.storage_admission import install as install_storage
+        from .apiserver.admission.volumes import install as install_storage
 
         install_storage(self.engine)
 
@@ -233,7 +233,7 @@ class Cluster:
 
     async def _create_apiserver_defaults(self) -> None:
         """The apiserver's start objects: system PriorityClasses, RBAC defaults, APF, APIServices."""
-        from .api.bootstrap import install
+        from .apiserver.bootstrap import install
 
         install(self.engine, keep_existing=self.storage != MEMORY)
 

@@ -30,7 +30,7 @@ LOGGING_CONTAINERS = frozenset({
     "kube-apiserver", "kube-scheduler", "kube-controller-manager", "csi-provisioner", "csi-attacher",
     "csi-resizer", "csi-snapshotter", "snapshot-controller", "csi-plugin", "coredns"})
 
-# The values of the system PriorityClasses the API server creates at start (api/bootstrap.py).
+# The values of the system PriorityClasses the API server creates at start (apiserver/bootstrap.py).
 PRIORITY = {"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
 
 

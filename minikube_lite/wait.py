@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from .api.errors import ApiError
+from .apiserver.errors import ApiError
 from .client.base import JSON, Client
 from .clock import Clock, VirtualClock
 

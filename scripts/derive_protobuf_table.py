@@ -2,7 +2,7 @@
 """Derive ``minikube_lite/data/protobuf_table.json`` from the shared protobuf facts table.
 
 kubectl >= 1.32 writes typed objects as ``application/vnd.kubernetes.protobuf``; the server
-decodes them with ``minikube_lite.api.protobuf``, which needs field numbers, names, types and
+decodes them with ``minikube_lite.apiserver.wire.protobuf``, which needs field numbers, names, types and
 the Go struct-tag flags of every message. Those facts come from
 ``k8s-protobuf-schema.json`` (see that file's README), which lives outside the repository.
 The project must run without it, so this script copies the part the decoder needs into the

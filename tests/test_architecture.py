@@ -35,7 +35,7 @@ def files(subpackage: str) -> list[Path]:
 
 
 def test_controllers_and_scheduler_never_touch_the_store_or_engine() -> None:
-    forbidden = ("minikube_lite.api.store", "minikube_lite.api.engine", "minikube_lite.api.server")
+    forbidden = ("minikube_lite.apiserver.storage.store", "minikube_lite.apiserver.engine", "minikube_lite.apiserver.wire.server")
     for sub in ("controllers", "scheduler"):
         for path in files(sub):
             bad = {m for m in imports_of(path) if m.startswith(forbidden)}
@@ -45,14 +45,14 @@ def test_controllers_and_scheduler_never_touch_the_store_or_engine() -> None:
 def test_why_pending_reads_only_through_the_client() -> None:
     """The dry run must not reach around the API: no store, engine or server, no controllers."""
     path = PACKAGE / "scheduler" / "why_pending.py"
-    bad = {m for m in imports_of(path) if m.startswith(("minikube_lite.api", "minikube_lite.controllers",
+    bad = {m for m in imports_of(path) if m.startswith(("minikube_lite.apiserver", "minikube_lite.controllers",
                                                         "minikube_lite.cluster"))}
     assert not bad, f"why_pending imports {bad}"
 
 
 def test_cloud_knows_nothing_of_kubernetes() -> None:
     """The mock cloud is a cloud: disks, snapshots, instances. Its config is plain data (config.py)."""
-    kubernetes = ("minikube_lite.api", "minikube_lite.client", "minikube_lite.controllers", "minikube_lite.scheduler",
+    kubernetes = ("minikube_lite.apiserver", "minikube_lite.client", "minikube_lite.controllers", "minikube_lite.scheduler",
                   "minikube_lite.kube", "minikube_lite.csi", "minikube_lite.cluster")
     for path in files("cloud"):
         bad = {m for m in imports_of(path) if m.startswith(kubernetes)}
@@ -79,9 +79,9 @@ def test_kube_vocabulary_imports_nothing_of_ours() -> None:
 def test_api_knows_nothing_of_controllers_scheduler_or_kubelet() -> None:
     forbidden = ("minikube_lite.controllers", "minikube_lite.scheduler", "minikube_lite.csi", "minikube_lite.cloud",
                  "minikube_lite.cluster", "minikube_lite.ui", "minikube_lite.client", "minikube_lite.config")
-    for path in files("api"):
+    for path in files("apiserver"):
         bad = {m for m in ours(path) if allowed(m, forbidden)}
-        assert not bad, f"api/{path.relative_to(PACKAGE / 'api')} imports {bad}"
+        assert not bad, f"apiserver/{path.relative_to(PACKAGE / 'apiserver')} imports {bad}"
 
 
 #: What a control loop may use besides the client and the shared vocabulary: the cluster clock (all

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minikube_lite.api.subresources import pod_log
+from minikube_lite.apiserver.resources.subresources import pod_log
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig

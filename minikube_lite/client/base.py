@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from ..api.errors import ApiError
-from ..api.registry import ResourceType
+from ..apiserver.errors import ApiError
+from ..apiserver.registry import ResourceType
 from .manifests import DEFAULT_FIELD_MANAGER, Manifests
 
 JSON = dict[str, Any]

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from ..api.errors import ApiError
+from ..apiserver.errors import ApiError
 from ..clock import Clock, rfc3339, rfc3339_micro
 from ..logs import klog
 from .base import JSON, Client

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from ..api.errors import ApiError
-from ..api.registry import Registry, ResourceType
+from ..apiserver.errors import ApiError
+from ..apiserver.registry import Registry, ResourceType
 from .base import JSON, PatchType, WatchEvent
 from .inprocess import PATCH_CONTENT_TYPES, delete_options, list_query, write_query
 from .manifests import DEFAULT_FIELD_MANAGER, Manifests, apply_documents, load_documents
@@ -67,7 +67,7 @@ class HttpClient:
     async def registry(self) -> Registry:
         if self._registry is None:
             registry = Registry()
-            from ..api.discovery import AGG_ACCEPT
+            from ..apiserver.wire.discovery import AGG_ACCEPT
 
             for path in ("/api", "/apis"):
                 async with self._sess().get(self.base_url + path, headers={"Accept": AGG_ACCEPT}) as resp:

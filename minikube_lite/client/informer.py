@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..api.errors import ApiError
+from ..apiserver.errors import ApiError
 from ..clock import Clock, RealClock
 from .base import JSON, Client
 

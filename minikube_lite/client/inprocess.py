@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 
-from ..api.engine import ApiEngine
-from ..api.errors import ApiError
-from ..api.registry import ResourceType
-from ..api.writes import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
+from ..apiserver.apply.writes import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
+from ..apiserver.engine import ApiEngine
+from ..apiserver.errors import ApiError
+from ..apiserver.registry import ResourceType
 from .base import JSON, PatchType, WatchEvent
 from .manifests import DEFAULT_FIELD_MANAGER, Manifests, apply_documents, load_documents
 
@@ -85,7 +85,7 @@ class InProcessClient:
         await asyncio.sleep(0)
         rt = resolve(self.engine, resource)
         if subresource:
-            from ..api.subresources import get_subresource
+            from ..apiserver.resources.subresources import get_subresource
 
             return get_subresource(self.engine, rt, namespace, name, subresource)
         return self.engine.get(rt, namespace, name).object()

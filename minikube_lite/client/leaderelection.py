@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..api.errors import ApiError
+from ..apiserver.errors import ApiError
 from ..clock import Clock, rfc3339_micro
 from .base import JSON, Client
 from .events import NORMAL, EventRecorder

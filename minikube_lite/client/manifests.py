@@ -24,8 +24,8 @@ from typing import Any
 import orjson
 import yaml
 
-from ..api.errors import ApiError
-from ..api.registry import ResourceType
+from ..apiserver.errors import ApiError
+from ..apiserver.registry import ResourceType
 
 JSON = dict[str, Any]
 #: What ``apply`` takes: one object, a list of objects, YAML text (any number of documents),

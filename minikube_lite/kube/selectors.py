@@ -4,7 +4,7 @@ These are the apimachinery/component-helpers rules (metav1.LabelSelector, node s
 topology selector terms, PV node affinity, taints and tolerations). The scheduler plugins, the
 PV binder, the workload controllers and the RBAC aggregator must agree on them to the letter,
 so they live once, here. (Selectors in a list request's query string are the API server's own
-parsing, in ``api/selectors.py``.)
+parsing, in ``apiserver/selectors.py``.)
 """
 
 from __future__ import annotations

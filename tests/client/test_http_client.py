@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from minikube_lite import Cluster
-from minikube_lite.api.errors import ApiError
+from minikube_lite.apiserver.errors import ApiError
 from minikube_lite.client.http import HttpClient
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import minikube_lite.cluster as cluster_mod
-from minikube_lite.api.subresources import pod_log
+from minikube_lite.apiserver.resources.subresources import pod_log
 from minikube_lite.clock import VirtualClock, parse_time
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig

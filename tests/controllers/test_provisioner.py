@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from minikube_lite.api.errors import ApiError
+from minikube_lite.apiserver.errors import ApiError
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig

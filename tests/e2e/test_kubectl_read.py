@@ -16,7 +16,7 @@ import pytest
 import yaml
 from kubectl_runner import Kubectl
 
-from minikube_lite.api.errors import ApiError
+from minikube_lite.apiserver.errors import ApiError
 from minikube_lite.client.events import EventRecorder
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]

@@ -18,7 +18,7 @@ import yaml
 from kubectl_runner import Kubectl
 
 from minikube_lite import Cluster
-from minikube_lite.api.errors import ApiError
+from minikube_lite.apiserver.errors import ApiError
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import minikube_lite.cluster as cluster_mod
-from minikube_lite.api.errors import ApiError
+from minikube_lite.apiserver.errors import ApiError
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 

@@ -61,8 +61,8 @@ def test_generated_file_is_up_to_date() -> None:
 
 
 def test_runtime_does_not_import_kubernetes_validate() -> None:
-    code = ("import sys; from minikube_lite.api.schema import SchemaSet; SchemaSet.load().node('v1', 'Pod'); "
-            "import minikube_lite.api.openapi, minikube_lite.api.crd_schema; "
+    code = ("import sys; from minikube_lite.apiserver.schema.upstream import SchemaSet; SchemaSet.load().node('v1', 'Pod'); "
+            "import minikube_lite.apiserver.wire.openapi, minikube_lite.apiserver.schema.crd; "
             "print('kubernetes_validate' in sys.modules, 'jsonschema' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert out.returncode == 0, out.stderr
