@@ -34,7 +34,7 @@ from .client.manifests import DEFAULT_FIELD_MANAGER, Manifests
 from .clock import Clock, RealClock, VirtualClock
 from .components import COMPONENTS, build, select
 from .config import ClusterConfig
-from .controllers.node_registration import node_manifests
+from .kubelet.node import node_manifests
 from .logs import ComponentLogs, PodLogSource, install_capture, klog
 
 log = logging.getLogger(__name__)

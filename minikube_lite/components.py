@@ -42,6 +42,7 @@ class Component:
 
 
 _C = "minikube_lite.controllers"
+_K = "minikube_lite.kubelet"
 #: Every component, in start order (the order ``Cluster`` has always used).
 COMPONENTS: tuple[Component, ...] = (
     Component("namespace", CONTROLLER_MANAGER, f"{_C}.namespace", "NamespaceController"),
@@ -60,11 +61,12 @@ COMPONENTS: tuple[Component, ...] = (
     Component("capacity", CONTROLLER_MANAGER, f"{_C}.capacity", "CapacityController"),
     Component("scheduler", SCHEDULER, "minikube_lite.scheduler.scheduler", "Scheduler"),
     Component("snapshot", CONTROLLER_MANAGER, f"{_C}.snapshot", "SnapshotController"),
-    Component("node-lifecycle", KUBELETS, f"{_C}.node_lifecycle", "NodeLifecycleController"),
+    Component("node-heartbeat", KUBELETS, f"{_K}.heartbeat", "NodeHeartbeat"),
+    Component("node-lifecycle", CONTROLLER_MANAGER, f"{_C}.node_lifecycle", "NodeLifecycleController"),
     Component("attach-detach", CONTROLLER_MANAGER, f"{_C}.attach_detach", "AttachDetachController"),
     Component("csi-attacher", CONTROLLER_MANAGER, f"{_C}.attach_detach", "CSIAttacher"),
-    Component("kubelet", KUBELETS, f"{_C}.kubelet", "Kubelet"),
-    Component("kubelet-volume-expansion", KUBELETS, f"{_C}.kubelet_expansion", "KubeletVolumeExpansion"),
+    Component("kubelet", KUBELETS, f"{_K}.pods", "Kubelet"),
+    Component("kubelet-volume-expansion", KUBELETS, f"{_K}.volume_expansion", "KubeletVolumeExpansion"),
     Component("csi-snapshotter", CONTROLLER_MANAGER, f"{_C}.snapshot_sidecar", "SnapshotSidecar"),
     Component("replicaset", CONTROLLER_MANAGER, f"{_C}.workloads.replicaset", "ReplicaSetController"),
     Component("deployment", CONTROLLER_MANAGER, f"{_C}.workloads.deployment", "DeploymentController"),

@@ -14,8 +14,9 @@ from minikube_lite.components_cli import parse_components
 def test_every_component_has_one_unique_name_and_a_process() -> None:
     assert len({c.name for c in COMPONENTS}) == len(COMPONENTS)
     assert names(SCHEDULER) == ["scheduler"]
-    assert names(KUBELETS) == ["node-lifecycle", "kubelet", "kubelet-volume-expansion"]
-    assert {"pv-binder", "provisioner", "snapshot", "csi-snapshotter", "csi-attacher"} <= set(names(CONTROLLER_MANAGER))
+    assert names(KUBELETS) == ["node-heartbeat", "kubelet", "kubelet-volume-expansion"]
+    assert {"pv-binder", "provisioner", "snapshot", "csi-snapshotter", "csi-attacher",
+            "node-lifecycle"} <= set(names(CONTROLLER_MANAGER))
     assert cluster_mod.CONTROLLERS == [c.target for c in COMPONENTS]
 
 
@@ -23,7 +24,8 @@ def test_selection_by_name_group_star_and_none() -> None:
     assert select(None, CONTROLLER_MANAGER) == select("*", CONTROLLER_MANAGER) == \
         [c for c in COMPONENTS if c.group == CONTROLLER_MANAGER]
     assert [c.name for c in select("snapshot,pv-binder", CONTROLLER_MANAGER)] == ["pv-binder", "snapshot"]
-    assert [c.name for c in select("kubelets,scheduler")] == ["scheduler", "node-lifecycle", "kubelet", "kubelet-volume-expansion"]
+    assert [c.name for c in select("kubelets,scheduler")] == ["scheduler", "node-heartbeat", "kubelet",
+                                                              "kubelet-volume-expansion"]
     assert select("none") == [] and select("") == []
     with pytest.raises(ValueError, match="unknown component.*scheduler; known: namespace"):
         select("scheduler", CONTROLLER_MANAGER)  # the scheduler is not a controller-manager controller
@@ -35,6 +37,6 @@ def test_selection_by_name_group_star_and_none() -> None:
 async def test_a_cluster_runs_only_the_chosen_components() -> None:
     async with Cluster(clock=VirtualClock(), controllers="scheduler,kubelets") as c:
         assert sorted(type(ctl).__name__ for ctl in c.controllers) == ["Kubelet", "KubeletVolumeExpansion",
-                                                                  "NodeLifecycleController", "Scheduler"]
+                                                                  "NodeHeartbeat", "Scheduler"]
     async with Cluster(clock=VirtualClock(), controllers=False) as bare:
         assert bare.controllers == []

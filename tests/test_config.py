@@ -19,7 +19,7 @@ from minikube_lite.config import (
     parse_quantity,
     timings_of,
 )
-from minikube_lite.controllers.node_registration import node_manifests
+from minikube_lite.kubelet.node import node_manifests
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "clusters"
 

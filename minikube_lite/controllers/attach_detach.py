@@ -21,7 +21,6 @@ Both talk to the API only through the client and to storage only through the CSI
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -32,6 +31,7 @@ from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
 from ..config import ClusterConfig, timings_of
 from ..csi import spec
+from ..kube.attachments import attach_required, attachment_name, pod_claims
 from ..logs import klog
 from .runtime import DONE, Backoff, Controller, Key, Result
 
@@ -64,39 +64,12 @@ RETRY_START = 1.0
 RETRY_MAX = 300.0
 
 
-# ---------------------------------------------------------------- shared helpers (also used by the kubelet)
-
-
-def attachment_name(volume_handle: str, driver: str, node: str) -> str:
-    """The VolumeAttachment name kubelet's CSI attacher uses (csi_attacher.go getAttachmentName)."""
-    return "csi-" + hashlib.sha256(f"{volume_handle}{driver}{node}".encode()).hexdigest()
+# ---------------------------------------------------------------- helpers
 
 
 def finalizer_name(driver: str) -> str:
     """``external-attacher/<driver with every character outside [a-zA-Z0-9-] as '-'>``."""
     return FINALIZER_PREFIX + re.sub(r"[^a-zA-Z0-9-]", "-", driver)
-
-
-def attach_required(csidriver: JSON | None) -> bool:
-    """A CSI volume needs attaching unless its CSIDriver says ``attachRequired: false``
-    (a missing CSIDriver object means attach, as in kubelet and the controller)."""
-    if csidriver is None:
-        return True
-    value = (csidriver.get("spec") or {}).get("attachRequired")
-    return True if value is None else bool(value)
-
-
-def pod_claims(pod: JSON) -> list[tuple[str, str]]:
-    """(volume name, claim name) for every PVC-backed volume, generic ephemeral ones included."""
-    meta = pod.get("metadata") or {}
-    out = []
-    for vol in (pod.get("spec") or {}).get("volumes") or []:
-        claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
-        if claim:
-            out.append((str(vol.get("name")), str(claim)))
-        elif vol.get("ephemeral") is not None:
-            out.append((str(vol.get("name")), f"{meta.get('name')}-{vol.get('name')}"))
-    return out
 
 
 def pod_terminated(pod: JSON) -> bool:

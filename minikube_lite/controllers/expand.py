@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from ..client.base import JSON, Client
 from ..client.events import WARNING, EventRecorder
 from ..clock import Clock
-from . import resize_status as rs
+from ..kube import resize_status as rs
 from .runtime import DONE, Controller, Key, Result, get_or_none, namespaced_key, split_key
 
 COMPONENT = "volume_expand"

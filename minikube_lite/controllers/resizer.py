@@ -5,7 +5,7 @@ whose request exceeds their capacity, and only for volumes of its own driver it 
 ``ControllerExpandVolume``, grows the PV's ``spec.capacity`` and records on the claim where the
 expansion stands (``status.allocatedResources``, ``allocatedResourceStatuses``, the ``Resizing``
 / ``FileSystemResizePending`` conditions). The kubelet finishes the node side
-(:mod:`minikube_lite.controllers.kubelet_expansion`). The decisions follow upstream's
+(:mod:`minikube_lite.kubelet.volume_expansion`). The decisions follow upstream's
 ``expandAndRecover`` (RecoverVolumeExpansionFailure): which size to expand to depends on the
 claim's resource status, so a claim whose expansion failed can be lowered and retried.
 
@@ -26,8 +26,8 @@ from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
 from ..config import timings_of
 from ..csi import spec
+from ..kube import resize_status as rs
 from ..kube.quantity import canonical
-from . import resize_status as rs
 from .runtime import (
     DONE,
     Backoff,

@@ -26,6 +26,8 @@ EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane"
 TAINT_NODE_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
+#: Where each kubelet keeps its node's Lease (its frequent heartbeat).
+NODE_LEASE_NAMESPACE = "kube-node-lease"
 
 # ---------------------------------------------------------------- PV/PVC annotations (storage.md §0.1)
 ANN_BIND_COMPLETED = "pv.kubernetes.io/bind-completed"

@@ -7,7 +7,7 @@ from typing import Any
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
-from minikube_lite.controllers.node_lifecycle import DOWN_ANNOTATION
+from minikube_lite.kube.nodes import DOWN_ANNOTATION
 
 JSON = dict[str, Any]
 

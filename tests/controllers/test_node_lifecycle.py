@@ -1,6 +1,6 @@
-"""Node heartbeats (Leases in kube-node-lease, Ready lastHeartbeatTime) and nodes marked down:
-NotReady with the node lifecycle controller's reason/message, taints, pods no longer Ready, no
-new pods started, and recovery."""
+"""Nodes marked down (their kubelet stopped): Unknown with the node lifecycle controller's
+reason/message after the grace period, taints, pods no longer Ready, no new pods started, and
+recovery when the kubelet posts again."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock, parse_time
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers.node_lifecycle import DOWN_ANNOTATION, LEASE_NAMESPACE
+from minikube_lite.kube.names import NODE_LEASE_NAMESPACE
+from minikube_lite.kube.nodes import DOWN_ANNOTATION
 
 JSON = dict[str, Any]
 
 CONTROLLERS = [
     ("minikube_lite.controllers.namespace", "NamespaceController"),
     ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.controllers.kubelet", "Kubelet"),
+    ("minikube_lite.kubelet.pods", "Kubelet"),
+    ("minikube_lite.kubelet.heartbeat", "NodeHeartbeat"),
     ("minikube_lite.controllers.node_lifecycle", "NodeLifecycleController"),
 ]
 
@@ -65,60 +67,6 @@ async def events_about(c: Cluster, name: str) -> list[tuple[str, str, str, str]]
     return [(e["type"], e["reason"], e["source"]["component"], e["message"]) for e in items]
 
 
-# ---------------------------------------------------------------- heartbeats
-
-
-async def test_every_node_has_a_lease(make_cluster: Any) -> None:
-    async with make_cluster() as c:
-        leases = (await c.client.list("leases", LEASE_NAMESPACE))["items"]
-        assert sorted(lease["metadata"]["name"] for lease in leases) == ["master", "node1", "node2"]
-        for lease in leases:
-            name = lease["metadata"]["name"]
-            node = await c.client.get("nodes", name)
-            assert lease["spec"]["holderIdentity"] == name
-            assert lease["spec"]["leaseDurationSeconds"] == 40
-            assert parse_time(lease["spec"]["renewTime"]) == pytest.approx(c.clock.now(), abs=1)
-            assert lease["metadata"]["ownerReferences"] == [
-                {"apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"]["uid"]}]
-
-
-async def test_lease_and_ready_heartbeat_move_every_interval(make_cluster: Any) -> None:
-    async with make_cluster(timings={"nodeStatusUpdateInterval": "10s", "nodeStatusReportInterval": "10s"}) as c:
-        start = c.clock.now()
-        before = await c.client.get("nodes", "node1")
-        transition = condition(before, "Ready")["lastTransitionTime"]
-        await c.clock.advance(25)
-        await c.settle()
-        node = await c.client.get("nodes", "node1")
-        ready = condition(node, "Ready")
-        assert ready["status"] == "True" and ready["reason"] == "KubeletReady"
-        assert parse_time(ready["lastHeartbeatTime"]) == start + 20
-        assert ready["lastTransitionTime"] == transition
-        assert parse_time(condition(node, "MemoryPressure")["lastHeartbeatTime"]) == start + 20
-        lease = await c.client.get("leases", "node1", LEASE_NAMESPACE)
-        assert parse_time(lease["spec"]["renewTime"]) == pytest.approx(start + 20)
-
-
-async def test_lease_is_renewed_often_and_status_reported_rarely(make_cluster: Any) -> None:
-    async with make_cluster() as c:
-        start = c.clock.now()
-        await c.clock.advance(65)
-        lease = await c.client.get("leases", "node1", LEASE_NAMESPACE)
-        assert parse_time(lease["spec"]["renewTime"]) == pytest.approx(start + 60)
-        ready = condition(await c.client.get("nodes", "node1"), "Ready")
-        assert parse_time(ready["lastHeartbeatTime"]) == start
-        await c.clock.advance(300)
-        ready = condition(await c.client.get("nodes", "node1"), "Ready")
-        assert parse_time(ready["lastHeartbeatTime"]) == start + 300
-
-
-async def test_heartbeats_do_not_keep_settle_busy(make_cluster: Any) -> None:
-    async with make_cluster() as c:
-        start = c.clock.now()
-        await c.settle()
-        assert c.clock.now() == start
-
-
 # ---------------------------------------------------------------- a node goes down
 
 
@@ -139,7 +87,7 @@ async def test_node_marked_down_goes_unknown_after_the_grace_period(make_cluster
         assert parse_time(node["spec"]["taints"][1]["timeAdded"]) == start + 50
         assert await events_about(c, "node1") == [
             ("Normal", "NodeNotReady", "node-controller", "Node node1 status is now: NodeNotReady")]
-        lease = await c.client.get("leases", "node1", LEASE_NAMESPACE)
+        lease = await c.client.get("leases", "node1", NODE_LEASE_NAMESPACE)
         assert parse_time(lease["spec"]["renewTime"]) == pytest.approx(start, abs=1)
         # The other nodes stay Ready.
         assert condition(await c.client.get("nodes", "node2"), "Ready")["status"] == "True"
@@ -213,5 +161,5 @@ async def test_node_marked_down_in_the_config(make_cluster: Any) -> None:
         node = await c.client.get("nodes", "node1")
         assert condition(node, "Ready")["status"] == "Unknown"
         assert condition(await c.client.get("nodes", "node2"), "Ready")["status"] == "True"
-        leases = (await c.client.list("leases", LEASE_NAMESPACE))["items"]
+        leases = (await c.client.list("leases", NODE_LEASE_NAMESPACE))["items"]
         assert [lease["metadata"]["name"] for lease in leases] == ["node2"]

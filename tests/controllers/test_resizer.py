@@ -9,8 +9,8 @@ import pytest_asyncio
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
-from minikube_lite.controllers import resize_status as rs
 from minikube_lite.controllers.resizer import ExternalResizers
+from minikube_lite.kube import resize_status as rs
 
 JSON = dict[str, Any]
 DISK = "diskplugin.csi.alibabacloud.com"

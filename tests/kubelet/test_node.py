@@ -1,10 +1,10 @@
-"""The Node object each node's kubelet posts when it registers (controllers/node_registration.py)."""
+"""The Node object each node's kubelet posts when it registers (kubelet/node.py)."""
 
 from __future__ import annotations
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers.node_registration import node_manifests
+from minikube_lite.kubelet.node import node_manifests
 
 
 def test_node_manifests_as_kubelet_registers_them() -> None:

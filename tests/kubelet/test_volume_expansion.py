@@ -9,7 +9,7 @@ import pytest_asyncio
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
-from minikube_lite.controllers.kubelet_expansion import KubeletVolumeExpansion
+from minikube_lite.kubelet.volume_expansion import KubeletVolumeExpansion
 
 JSON = dict[str, Any]
 

@@ -1,6 +1,6 @@
 """The kubelet's part of volume expansion: NodeExpandVolume for claims in use on a node.
 
-Why a loop of its own next to :mod:`~minikube_lite.controllers.kubelet`: in the real kubelet the
+Why a loop of its own next to :mod:`~minikube_lite.kubelet.pods`: in the real kubelet the
 volume manager's reconciler, not the pod workers, notices that a mounted volume's PV grew beyond
 the claim's capacity and grows the file system (online expansion), or does it while mounting
 for a pod that starts. Here that is one controller keyed by claim: when the claim waits for the
@@ -9,8 +9,11 @@ node, it calls ``NodeExpandVolume`` of the volume's driver on that node, then do
 ``MarkFSResizeFinished`` does (capacity = the PV's size, resize conditions and status cleared)
 and records ``FileSystemResizeSuccessful`` on the pod and the claim, as kubelet ``<node>``.
 
-It talks only through the API client and the CSI protocol. Timings are configuration:
-``timings.kubeletExpandRetryInitial`` / ``kubeletExpandRetryMax`` (backoff after a failed call).
+It talks only through the API client and the CSI protocol. A failed call is retried by the
+controller runtime's one rule (a rate-limited requeue that sits out its backoff even when the
+claim's own status write brings the key back): ``timings.kubeletExpandRetryInitial`` doubling up
+to ``kubeletExpandRetryMax``. Before acting it reads the claim from the API, not the cache: the
+cache may not yet hold its own last write, and acting on that would expand twice.
 """
 
 from __future__ import annotations
@@ -24,10 +27,20 @@ from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
 from ..clock import Clock, rfc3339
 from ..config import timings_of
+from ..controllers.runtime import (
+    DONE,
+    RETRY,
+    Backoff,
+    Controller,
+    Key,
+    Result,
+    get_or_none,
+    namespaced_key,
+    split_key,
+)
 from ..csi import spec
-from . import resize_status as rs
-from .attach_detach import pod_claims
-from .runtime import DONE, Backoff, Controller, Key, Result, get_or_none, namespaced_key, split_key
+from ..kube import resize_status as rs
+from ..kube.attachments import pod_claims
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +77,17 @@ class KubeletVolumeExpansion(Controller):
     """Online/offline node expansion for every node's kubelet (keyed by claim)."""
 
     name = "kubelet-volume-expansion"
+    #: A failed NodeExpandVolume waits out its backoff even when its own status write (the
+    #: NodeResizeError condition) brings the claim back sooner, as the kubelet's operation backoff.
+    hold_backoff = True
 
     def __init__(self, client: Client, clock: Clock, config: Any = None,
                  drivers: Mapping[str, spec.CsiDriver] | None = None) -> None:
         super().__init__(client, clock)
         self.drivers = dict(drivers or {})
         timings = timings_of(config)
-        base, cap = timings.kubeletExpandRetryInitial, timings.kubeletExpandRetryMax
-        self.retry_backoff = Backoff(base, cap)
+        self.use_backoff(Backoff(timings.kubeletExpandRetryInitial, timings.kubeletExpandRetryMax))
         self._recorders: dict[str, EventRecorder] = {}
-        self._failures: dict[Key, tuple[int, float]] = {}
-        #: The resourceVersion of our last status write per claim: a cache older than that is
-        #: stale (the informer has not seen our write yet) and must not be acted on again.
-        self._written: dict[Key, int] = {}
 
     def setup(self) -> None:
         self.pods = self.informer("pods", key_of=self._pod_keys)
@@ -91,8 +102,7 @@ class KubeletVolumeExpansion(Controller):
 
     def _claim_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
         if event == "DELETED":
-            self._failures.pop(namespaced_key(obj), None)
-            self._written.pop(namespaced_key(obj), None)
+            self.queue.forget(namespaced_key(obj))
             return []
         return [namespaced_key(obj)] if node_expansion_pending(obj) else []
 
@@ -108,10 +118,9 @@ class KubeletVolumeExpansion(Controller):
     async def reconcile(self, key: Key) -> Result:
         ns, name = split_key(key)
         pvc = self.pvcs.get(name, ns)
-        if pvc is not None and int(pvc["metadata"].get("resourceVersion") or 0) < self._written.get(key, 0):
-            return DONE  # our own newer write is on its way to the cache; its event brings us back
+        if pvc is not None and node_expansion_pending(pvc):
+            pvc = await get_or_none(self.client, "persistentvolumeclaims", name, ns)  # not a stale copy
         if pvc is None or not node_expansion_pending(pvc):
-            self._failures.pop(key, None)
             return DONE
         pv_name = str((pvc.get("spec") or {}).get("volumeName") or "")
         pv = (self.pvs.get(pv_name) or await get_or_none(self.client, "persistentvolumes", pv_name)) if pv_name else None
@@ -123,10 +132,6 @@ class KubeletVolumeExpansion(Controller):
         pod = self._pod_using(pvc)
         if pod is None:
             return DONE  # FileSystemResizePending: waits for a pod to (re-)start
-        retry = self._failures.get(key)
-        now = self.clock.now()
-        if retry is not None and now < retry[1]:
-            return Result(requeue_after=retry[1] - now)
         node = str(pod["spec"]["nodeName"])
         csi = (pv.get("spec") or {}).get("csi") or {}
         driver = self.drivers.get(str(csi.get("driver") or ""))
@@ -140,7 +145,6 @@ class KubeletVolumeExpansion(Controller):
             await self._node_expand(driver, pod, pv, node, int(new_size))
         except spec.CsiError as err:
             return await self._failed(key, pvc, pod, pv_name, node, err)
-        self._failures.pop(key, None)
         message = MSG_FS_RESIZE_SUCCESSFUL.format(pv=pv_name, node=node)
         rec = self.recorder(node)
         await rec.event(pod, NORMAL, REASON_FS_RESIZE_SUCCESSFUL, message)
@@ -175,7 +179,7 @@ class KubeletVolumeExpansion(Controller):
 
     async def _failed(self, key: Key, pvc: JSON, pod: JSON, pv_name: str, node: str, err: spec.CsiError) -> Result:
         """A Warning on the pod, NodeResizeError on the claim (NodeResizeInfeasible for an
-        infeasible size), another attempt after the backoff."""
+        infeasible size), another attempt after the runtime's backoff."""
         status = dict(pvc.get("status") or {})
         now = rfc3339(self.clock.now())
         status["conditions"] = rs.merge_resize_conditions(
@@ -189,10 +193,7 @@ class KubeletVolumeExpansion(Controller):
         await self._write_status(pvc, status)
         await self.recorder(node).event(pod, WARNING, REASON_FS_RESIZE_FAILED,
                                         MSG_FS_RESIZE_FAILED.format(pv=pv_name, node=node, err=err))
-        count = (self._failures.get(key) or (0, 0.0))[0] + 1
-        delay = self.retry_backoff.delay(count)
-        self._failures[key] = (count, self.clock.now() + delay)
-        return Result(requeue_after=delay)
+        return RETRY
 
     async def _write_status(self, pvc: JSON, status: JSON) -> JSON:
         if status == (pvc.get("status") or {}):
@@ -200,7 +201,6 @@ class KubeletVolumeExpansion(Controller):
         ns = (pvc.get("metadata") or {}).get("namespace")
         updated: JSON = await self.client.update("persistentvolumeclaims", {**pvc, "status": status}, ns,
                                                  subresource="status")
-        self._written[namespaced_key(updated)] = int(updated["metadata"]["resourceVersion"])
         return updated
 
 

@@ -2,8 +2,8 @@
 
 Labels, taints, capacity and allocatable come from the cluster config (``ClusterConfig.resolved_nodes``);
 what kubelet itself reports (conditions, nodeInfo, addresses, runtime handlers) is spelled here, as
-``pkg/kubelet/nodestatus/setters.go`` sets it. The kubelet and the node lifecycle controller post
-the same conditions later, so the condition constants live here too.
+``pkg/kubelet/nodestatus/setters.go`` sets it. The kubelet's heartbeats (``heartbeat.py``) post
+the same conditions again after a restart, so the condition constants live here too.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ COND_NOT_READY = (
     "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
     "message:Network plugin returns error: cni plugin not initialized",
 )
+#: The order kubelet lists the Node conditions in.
+CONDITION_ORDER = ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")
 
 
 def node_manifests(config: ClusterConfig, clock: Clock | None = None) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers.container_lifecycle import (
+from minikube_lite.kubelet.containers import (
     EXIT_AFTER_ANNOTATION,
     EXIT_CODE_ANNOTATION,
     ExitPlan,
@@ -26,7 +26,8 @@ JSON = dict[str, Any]
 CONTROLLERS = [
     ("minikube_lite.controllers.namespace", "NamespaceController"),
     ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.controllers.kubelet", "Kubelet"),
+    ("minikube_lite.kubelet.pods", "Kubelet"),
+    ("minikube_lite.kubelet.heartbeat", "NodeHeartbeat"),
     ("minikube_lite.controllers.node_lifecycle", "NodeLifecycleController"),
 ]
 CONFIG: JSON = {

@@ -23,13 +23,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..client.events import NORMAL, WARNING
 from ..clock import rfc3339
 from ..config import parse_duration
-from .runtime import DONE, Key, Result
+from ..controllers.runtime import DONE, Key, Result
+from . import stages
+from .containerd import ContainerRuntime, PodRuntime, container_id
+from .events import EVENT_BACKOFF, EVENT_CREATED, EVENT_PULLED, EVENT_STARTED, go_duration
 
 if TYPE_CHECKING:
-    from .kubelet import ContainerRuntime, Kubelet, PodRuntime
+    from .pods import Kubelet
 
 JSON = dict[str, Any]
 
@@ -43,9 +45,10 @@ BACKOFF_MAX = 300.0
 REASON_CRASH_LOOP = "CrashLoopBackOff"
 REASON_COMPLETED = "Completed"
 REASON_ERROR = "Error"
-EVENT_BACKOFF = "BackOff"
-MSG_BACKOFF = "Back-off restarting failed container {container} in pod {pod}"
 MSG_CRASH_LOOP = "back-off {delay} restarting failed container={container} pod={pod}"
+
+#: The stage this module drives (its events, as the table lists them).
+_RUNNING = stages.stage(stages.RUNNING)
 
 
 @dataclass(frozen=True)
@@ -106,18 +109,7 @@ def terminated_state(c: ContainerRuntime) -> JSON:
 
 
 async def advance(kubelet: Kubelet, key: Key, pod: JSON, rt: PodRuntime, node: JSON) -> Result:
-    """Drive a started pod: exits due now, restarts due now, then the status; requeue for the next."""
-    from .kubelet import (
-        EVENT_CREATED,
-        EVENT_PULLED,
-        EVENT_STARTED,
-        MSG_ALREADY_PRESENT,
-        MSG_CREATED,
-        MSG_STARTED,
-        container_id,
-        go_duration,
-    )
-
+    """The ``running`` stage: exits due now, restarts due now, then the status; requeue for the next."""
     now = kubelet.clock.now()
     plan = exit_plan(pod, kubelet.run_duration)
     policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
@@ -142,8 +134,7 @@ async def advance(kubelet: Kubelet, key: Key, pod: JSON, rt: PodRuntime, node: J
                     delay = go_duration(crash_backoff(c.restart_count))
                     c.reason, c.message = REASON_CRASH_LOOP, MSG_CRASH_LOOP.format(
                         delay=delay, container=c.name, pod=pod_ref(pod))
-                    await rec.container_event(pod, c, WARNING, EVENT_BACKOFF,
-                                              MSG_BACKOFF.format(container=c.name, pod=pod_ref(pod)))
+                    await rec.record(pod, c, _RUNNING.event(EVENT_BACKOFF), container=c.name, pod=pod_ref(pod))
                 next_due = c.restart_due if next_due is None else min(next_due, c.restart_due)
                 continue
             if c.reason != REASON_CRASH_LOOP:
@@ -151,19 +142,19 @@ async def advance(kubelet: Kubelet, key: Key, pod: JSON, rt: PodRuntime, node: J
             c.restart_count += 1
             c.restart_due = None
             c.container_id = container_id(rt.uid, c.name, c.restart_count)
-            await rec.container_event(pod, c, NORMAL, EVENT_PULLED, MSG_ALREADY_PRESENT.format(image=c.image))
-            await rec.container_event(pod, c, NORMAL, EVENT_CREATED, MSG_CREATED)
-            await rec.container_event(pod, c, NORMAL, EVENT_STARTED, MSG_STARTED)
+            await rec.record(pod, c, _RUNNING.event(EVENT_PULLED), image=c.image)
+            await rec.record(pod, c, _RUNNING.event(EVENT_CREATED))
+            await rec.record(pod, c, _RUNNING.event(EVENT_STARTED))
             c.state, c.reason, c.message, c.started_at, c.started_epoch = "running", "", "", rfc3339(now), now
             if plan is not None:
                 due = now + plan.after
                 next_due = due if next_due is None else min(next_due, due)
     main = [c for c in rt.containers if not c.init]
     if main and all(c.state == "terminated" and c.restart_due is None for c in main):
-        rt.stage = "done"
-    await kubelet._write_status(pod, rt, node)
-    if rt.stage == "done":
-        kubelet._release_ip(key, rt)
+        rt.stage = stages.DONE
+    await kubelet.write_status(pod, rt, node)
+    if rt.stage == stages.DONE:
+        kubelet.release_ip(key, rt)
         return DONE
     if next_due is None:
         return DONE

@@ -14,13 +14,10 @@ from minikube_lite.apiserver.resources.subresources import pod_log
 from minikube_lite.clock import VirtualClock, parse_time
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers.kubelet import (
-    EXIT_CODE_ANNOTATION,
-    Kubelet,
-    go_duration,
-    kubelet_events_for,
-    normalize_image,
-)
+from minikube_lite.kubelet.containerd import normalize_image
+from minikube_lite.kubelet.containers import EXIT_CODE_ANNOTATION
+from minikube_lite.kubelet.events import go_duration, kubelet_events_for
+from minikube_lite.kubelet.pods import Kubelet
 
 JSON = dict[str, Any]
 
@@ -29,7 +26,8 @@ KUBELET_CONTROLLERS = [
     ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
     ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
     ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.kubelet", "Kubelet"),
+    ("minikube_lite.kubelet.pods", "Kubelet"),
+    ("minikube_lite.kubelet.heartbeat", "NodeHeartbeat"),
     ("minikube_lite.controllers.node_lifecycle", "NodeLifecycleController"),
     ("minikube_lite.controllers.attach_detach", "AttachDetachController"),
     ("minikube_lite.controllers.attach_detach", "CSIAttacher"),

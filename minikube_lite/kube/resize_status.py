@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from ..client.base import JSON
-from ..kube.quantity import format_quantity, parse_quantity
+from .quantity import format_quantity, parse_quantity
+
+JSON = dict[str, Any]
 
 # allocatedResourceStatuses values (core/v1 ClaimResourceStatus).
 CONTROLLER_RESIZE_IN_PROGRESS = "ControllerResizeInProgress"
