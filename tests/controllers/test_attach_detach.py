@@ -4,7 +4,6 @@ wrong-zone attach, detach on pod deletion, and a dynamically provisioned volume 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,7 +14,8 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers.attach_detach import attachment_name, finalizer_name, multi_attach_suffix
+from minikube_lite.controllers.attach_detach import finalizer_name, multi_attach_suffix
+from minikube_lite.kube.attachments import attachment_name
 
 JSON = dict[str, Any]
 DRIVER = "diskplugin.csi.alibabacloud.com"
@@ -107,12 +107,6 @@ def instance(c: Cluster, node: str) -> str:
 
 
 # ---------------------------------------------------------------- names
-
-
-def test_attachment_name_is_sha256_of_handle_driver_node() -> None:
-    expected = "csi-" + hashlib.sha256(b"d-123" + DRIVER.encode() + b"node1").hexdigest()
-    assert attachment_name("d-123", DRIVER, "node1") == expected
-    assert len(expected) == 68
 
 
 def test_finalizer_name_sanitizes_the_driver() -> None:
