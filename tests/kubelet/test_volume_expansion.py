@@ -120,3 +120,35 @@ async def test_node_expansion_failure_is_recorded_and_retried(cluster: Cluster) 
     await cluster.settle()
     status = (await cluster.client.get("pvc", "data", "default"))["status"]
     assert status["capacity"] == {"storage": "2Gi"} and "conditions" not in status
+
+
+async def test_failed_node_expansion_backs_off_by_the_runtime_rule(cluster: Cluster) -> None:
+    """Each failed NodeExpandVolume waits ``kubeletExpandRetryInitial`` doubling, even though its
+    own status write (NodeResizeError) brings the claim back at once."""
+    await cluster.client.create("pvc", {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                                        "metadata": {"name": "data"},
+                                        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "csi-hostpath-sc",
+                                                 "resources": {"requests": {"storage": "1Gi"}}}}, "default")
+    await cluster.settle()
+    await cluster.client.patch("pvc", "data", {"spec": {"resources": {"requests": {"storage": "2Gi"}}}}, "default")
+    await cluster.settle()
+    pvc = await cluster.client.get("pvc", "data", "default")
+    driver = cluster.drivers["hostpath.csi.k8s.io"]
+    handle = (await cluster.client.get("persistentvolumes", pvc["spec"]["volumeName"]))["spec"]["csi"]["volumeHandle"]
+    driver.volumes.pop(handle)
+    await cluster.client.create("pods", pod(), "default")
+    attempts: list[float] = []
+    seen = 0
+    for _ in range(200):
+        await cluster._quiesce()
+        items = (await cluster.client.list("events", "default", field_selector="involvedObject.name=app"))["items"]
+        count = sum(int(e.get("count") or 1) for e in items if e["reason"] == "FileSystemResizeFailed")
+        if count > seen:
+            attempts.append(cluster.clock.now())
+            seen = count
+        if len(attempts) == 4:
+            break
+        await cluster.clock.advance(0.25)  # type: ignore[attr-defined]
+    initial = cluster.config.timings.kubeletExpandRetryInitial
+    gaps = [round(b - a, 3) for a, b in zip(attempts, attempts[1:], strict=False)]
+    assert gaps == [initial, 2 * initial, 4 * initial]
