@@ -120,3 +120,14 @@ async def test_deletion_waits_the_stopping_delay(monkeypatch: pytest.MonkeyPatch
         killing = [m for r, _, m in kubelet_events_for((await c.client.list("events", "default"))["items"])
                    if r == "Killing"]
         assert killing == [stages.stage(stages.KILLING).event("Killing").text(name="a")]
+
+
+def test_the_package_docstring_documents_every_stage_and_its_delay() -> None:
+    import minikube_lite.kubelet as package
+
+    rows = {line.split()[0]: line for line in (package.__doc__ or "").splitlines()
+            if line and not line.startswith((" ", "=")) and line.split()[0] in stages.BY_NAME}
+    assert set(rows) == set(stages.BY_NAME)
+    for s in stages.STAGES:
+        if s.delay:
+            assert s.delay in rows[s.name], s.name
