@@ -1,14 +1,15 @@
 """The pod lifecycle as data: the stages a pod walks on its node, as kwok's ``Stage`` resources.
 
 A kwok Stage names what it applies to (``selector``), how long to wait (``delay``) and what then
-changes (``next``: status patch, event). Each :class:`Stage` here does the same for the fake
+changes (``next``: status template, event, delete). Each :class:`Stage` here does the same for the fake
 kubelet: what the pod waits for in it, which timing of ``config.Timings`` is its delay (counted
 from when the pod entered the stage), what the kubelet changes in the pod status, which events it
 records (reason, type, message template, exactly as upstream), and the stages that may follow.
 
 The kubelet (:mod:`~minikube_lite.kubelet.pods`) walks this table: it waits out a stage's delay,
-runs the stage's step, records the events listed here and enters the next stage, setting that
-stage's delay from the table. Changing a delay, an event text or the order is a change here.
+runs the stage's step (a method of the kubelet, which records the events listed here, taken from
+this table) and enters the next stage, whose delay the table gives. Which timing delays a stage
+and which events a step may record are changed here; the steps hold only the logic.
 """
 
 from __future__ import annotations
