@@ -233,10 +233,10 @@ class Kubelet(Controller):
             outcome = await self._steps[stage.name](key, pod, rt, node, now)
             if isinstance(outcome, Result):
                 return outcome
-            if isinstance(outcome, tuple):
-                self._enter(rt, outcome[0], now, delay=outcome[1])
-            else:
-                self._enter(rt, outcome, now)
+            target, delay = outcome if isinstance(outcome, tuple) else (outcome, None)
+            if target not in stage.next:
+                raise RuntimeError(f"stage {stage.name} may not lead to {target}: the table says {stage.next}")
+            self._enter(rt, target, now, delay=delay)
 
     # ------------------------------------------------------------------ the steps of starting a pod
 
