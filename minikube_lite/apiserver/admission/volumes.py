@@ -9,7 +9,7 @@
 - ``PersistentVolumeStatusStrategy``: the PV registry stamps ``status.lastPhaseTransitionTime``
   on create and on every phase change (the strategy's PrepareForCreate/PrepareForUpdate).
 
-The StorageClass update rules of §0.4 are enforced by ``api/validation`` (not duplicated here).
+The StorageClass update rules of §0.4 are enforced by ``schema/validation`` (not duplicated here).
 
 ``install(engine)`` is called by ``Cluster`` when this module exists.
 """
