@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from minikube_lite.apiserver.errors import invalid_value, not_supported, required
 from minikube_lite.apiserver.schema.batch_defaults import (
@@ -192,8 +193,6 @@ def validate_time_zone(zone: Any, path: str) -> Errors:
     if text.lower() == "local":
         return [invalid_value(path, text, "timeZone must be an explicit time zone as defined in "
                                           "https://www.iana.org/time-zones")]
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):

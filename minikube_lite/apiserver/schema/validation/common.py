@@ -9,10 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from minikube_lite.apiserver.errors import FieldError, forbidden_field, invalid_value, required
+from minikube_lite.apiserver.errors import FieldError, _go_value, forbidden_field, invalid_value, required
 from minikube_lite.kube.quantity import QuantityError, format_quantity, parse_quantity, quantity_format
 
-from .names import NameFn, is_dns1123_subdomain, is_qualified_name, is_valid_label_value
+from .names import NameFn, is_dns1123_subdomain, is_qualified_name, is_valid_label_value, name_is_dns_label
 
 JSON = dict[str, Any]
 Errors = list[FieldError]
@@ -38,8 +38,6 @@ class _NotFound(FieldError):
     """``field.NotFound``: errors.py has no text for it, so render it here."""
 
     def body(self) -> str:
-        from minikube_lite.apiserver.errors import _go_value
-
         text = "Not found: " + _go_value(self.value)
         return text + (": " + self.detail if self.detail else "")
 
@@ -223,8 +221,6 @@ def validate_object_meta(obj: JSON, namespaced: bool, name_fn: NameFn, path: str
         if not namespace:
             errs.append(required(child(path, "namespace")))
         else:
-            from .names import name_is_dns_label
-
             errs.extend(invalid_value(child(path, "namespace"), namespace, msg)
                         for msg in name_is_dns_label(namespace, False))
     elif namespace:
