@@ -30,7 +30,7 @@ from ...kube.names import (
 )
 from ...kube.quantity import parse_quantity
 from ..errors import forbidden
-from ..schema.validation.core import validate_pvc_update
+from ..schema.validation.volumes import validate_pvc_update
 from ..services import EngineServices
 from .chain import CREATE, UPDATE, AdmissionContext
 

@@ -24,8 +24,20 @@ from minikube_lite.apiserver.schema.batch_defaults import (
 )
 from minikube_lite.kube.cron import CronError, parse_schedule
 
-from .common import Errors, GoValue, as_dict, as_list, as_str, child, get, key, validate_labels
-from .core import validate_label_selector, validate_nonnegative_int, validate_pod_spec
+from .common import (
+    Errors,
+    GoValue,
+    as_dict,
+    as_list,
+    as_str,
+    child,
+    get,
+    key,
+    validate_labels,
+    validate_nonnegative_int,
+)
+from .pods import validate_pod_spec
+from .selectors import validate_label_selector
 from .storage_apps import _go_map, _selector_matches, go_label_selector
 
 JSON = dict[str, Any]

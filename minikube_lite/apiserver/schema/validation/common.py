@@ -6,6 +6,7 @@ Paths are built as ``field.Path`` prints them (``spec.containers[0].name``,
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -254,3 +255,23 @@ def validate_object_meta_update(obj: JSON, old: JSON, path: str = "metadata") ->
 
 def validate_dns_subdomain(value: str, path: str) -> Errors:
     return [invalid_value(path, value, msg) for msg in is_dns1123_subdomain(value)]
+
+
+def spec_diff(type_name: str, old: JSON, new: JSON) -> str:
+    """A compact ``cmp.Diff``-style rendering of the changed top-level fields."""
+    lines = [f"  {type_name}{{"]
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) != new.get(name):
+            field = name[:1].upper() + name[1:]
+            if name in old:
+                lines.append(f"- \t{field}: {json.dumps(old[name], sort_keys=True, default=str)},")
+            if name in new:
+                lines.append(f"+ \t{field}: {json.dumps(new[name], sort_keys=True, default=str)},")
+    lines.append("  }")
+    return "\n".join(lines)
+
+
+def validate_nonnegative_int(value: Any, path: str) -> Errors:
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        return [invalid_value(path, value, IS_NEGATIVE)]
+    return []
