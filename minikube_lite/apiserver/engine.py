@@ -47,7 +47,7 @@ from .results import ListResult, WatchItem, WriteResult
 from .schema.batch_defaults import prepare_for_create
 from .schema.check import check_object
 from .schema.defaults import apply_defaults
-from .schema.upstream import json_kind
+from .schema.go_json import json_kind
 from .schema.validate import validate_object
 from .services import EngineServices, WriteHook
 from .storage.store import PreconditionFailed, Store, StoredObject

@@ -16,7 +16,7 @@ from ..admission.chain import CREATE, AdmissionContext
 from ..errors import FieldError
 from ..registry import ResourceType, field_getter
 from ..schema import crd as crd_schema
-from ..schema.upstream import find_duplicate_fields
+from ..schema.duplicate_keys import find_duplicate_fields
 from ..schema.validation.common import validate_object_meta, validate_object_meta_update
 from ..schema.validation.names import name_is_dns_subdomain
 from ..services import EngineServices

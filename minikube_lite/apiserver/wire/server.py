@@ -28,7 +28,8 @@ from ..resources.component_status import DEPRECATED_APIS
 from ..resources.reviews import CURRENT_USER
 from ..resources.subresources import get_subresource, pod_log
 from ..results import ListResult, WatchItem, WriteResult
-from ..schema.upstream import SchemaSet, free_of_duplicate_keys
+from ..schema.duplicate_keys import free_of_duplicate_keys
+from ..schema.upstream import SchemaSet
 from . import discovery
 from .pod_logs import LogSource, render
 
