@@ -29,7 +29,7 @@ from .admission.chain import (
 )
 from .admission.ingress_class import DefaultIngressClass
 from .admission.priority import PriorityAdmission
-from .apply.managed_fields import manager_name, validate_write_options
+from .apply.field_manager import manager_name, validate_write_options
 from .apply.writes import PatchEngine, patch_content_type, record_managed_fields
 from .deletion import delete_collection, delete_object, namespace_pending
 from .errors import ApiError

@@ -19,11 +19,11 @@ from ..results import WriteResult
 from ..schema.nodes import SchemaNode
 from ..schema.upstream import SchemaSet
 from ..services import EngineServices
+from .field_manager import validate_write_options
 from .managed_fields import (
     create_managed_fields,
     default_reset_fields,
     update_managed_fields,
-    validate_write_options,
 )
 from .server_side import apply as ssa_apply
 from .strategic_merge import StrategicMergeError, strategic_merge

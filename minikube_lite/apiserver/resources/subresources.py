@@ -9,7 +9,7 @@ from typing import Any
 
 from ...clock import rfc3339
 from .. import errors
-from ..apply.managed_fields import manager_name
+from ..apply.field_manager import manager_name
 from ..apply.writes import APPLY_PATCH, apply_patch, parse_apply_body
 from ..errors import ApiError
 from ..query_params import Query
