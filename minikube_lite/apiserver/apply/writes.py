@@ -26,7 +26,8 @@ from .managed_fields import (
     update_managed_fields,
 )
 from .server_side import apply as ssa_apply
-from .strategic_merge import StrategicMergeError, strategic_merge
+from .strategic_merge import strategic_merge
+from .strategic_merge_errors import StrategicMergeError
 
 JSON = dict[str, Any]
 
