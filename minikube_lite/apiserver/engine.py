@@ -54,6 +54,7 @@ from .storage.store import PreconditionFailed, Store, StoredObject
 
 JSON = dict[str, Any]
 
+# The result types live in results.py; they stay importable from here, where callers met them first.
 __all__ = ["ApiEngine", "ListResult", "WatchItem", "WriteResult", "tracks_generation"]
 
 # Types whose status is reset on create, as their upstream strategies' PrepareForCreate does.
