@@ -211,7 +211,7 @@ def test_module_imports_sees_function_level_and_type_checking_imports() -> None:
 
 
 def test_api_server_has_no_import_cycle() -> None:
-    """The engine imports its handlers; they see it only through ``services.EngineServices``, so no
+    """The engine imports its handlers; they see it only through ``engine_services.EngineServices``, so no
     import (deferred or under TYPE_CHECKING either) leads back."""
     cycles = import_cycles("minikube_lite.apiserver")
     assert not cycles, "import cycles in apiserver/: " + "; ".join(" -> ".join(c) for c in cycles.values())

@@ -19,9 +19,9 @@ import orjson
 
 from .admission.priority import SYSTEM_PRIORITY_CLASSES
 from .bootstrap_rbac import default_cluster_role_bindings, default_cluster_roles
+from .engine_services import EngineServices
 from .errors import ApiError
 from .registry import Registry
-from .services import EngineServices
 
 JSON = dict[str, Any]
 

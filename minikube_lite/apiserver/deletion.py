@@ -14,11 +14,11 @@ from typing import Any
 from ..clock import rfc3339
 from . import errors
 from .admission.chain import DELETE
+from .engine_services import EngineServices
 from .errors import ApiError
 from .query_params import Query, dry_run
 from .registry import ResourceType
 from .results import WriteResult
-from .services import EngineServices
 from .storage.store import StoredObject
 
 JSON = dict[str, Any]

@@ -6,7 +6,7 @@ store, whether it came over a socket or not.
 
 The engine holds the write path of create, update and patch; the read path of list and watch is
 in :mod:`.reads`, deletion in :mod:`.deletion`. Those, and the handlers of subresources, views
-and PATCH, see the engine through :class:`~minikube_lite.apiserver.services.EngineServices`.
+and PATCH, see the engine through :class:`~minikube_lite.apiserver.engine_services.EngineServices`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .admission.priority import PriorityAdmission
 from .apply.field_manager import manager_name, validate_write_options
 from .apply.writes import PatchEngine, patch_content_type, record_managed_fields
 from .deletion import delete_collection, delete_object, namespace_pending
+from .engine_services import EngineServices, WriteHook
 from .errors import ApiError
 from .objects import generate_name, new_uid, seeded_uid, spec_part
 from .query_params import Query, dry_run, parse_resource_version
@@ -49,7 +50,6 @@ from .schema.check import check_object
 from .schema.defaults import apply_defaults
 from .schema.go_json import json_kind
 from .schema.validate import validate_object
-from .services import EngineServices, WriteHook
 from .storage.store import PreconditionFailed, Store, StoredObject
 
 JSON = dict[str, Any]

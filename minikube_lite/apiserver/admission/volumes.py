@@ -29,9 +29,9 @@ from ...kube.names import (
     PVC_PROTECTION_FINALIZER,
 )
 from ...kube.quantity import parse_quantity
+from ..engine_services import EngineServices
 from ..errors import forbidden
 from ..schema.validation.volumes import validate_pvc_update
-from ..services import EngineServices
 from .chain import CREATE, UPDATE, AdmissionContext
 
 JSON = dict[str, Any]

@@ -12,13 +12,13 @@ import jsonpatch
 import yaml
 
 from .. import errors
+from ..engine_services import EngineServices
 from ..errors import ApiError
 from ..query_params import Query
 from ..registry import ResourceType
 from ..results import WriteResult
 from ..schema.nodes import SchemaNode
 from ..schema.upstream import SchemaSet
-from ..services import EngineServices
 from .field_manager import validate_write_options
 from .managed_fields import (
     create_managed_fields,

@@ -13,13 +13,13 @@ from typing import Any
 from ...clock import rfc3339
 from .. import errors
 from ..admission.chain import CREATE, AdmissionContext
+from ..engine_services import EngineServices
 from ..errors import FieldError
 from ..registry import ResourceType, field_getter
 from ..schema import crd as crd_schema
 from ..schema.duplicate_keys import find_duplicate_fields
 from ..schema.validation.common import validate_object_meta, validate_object_meta_update
 from ..schema.validation.names import name_is_dns_subdomain
-from ..services import EngineServices
 
 JSON = dict[str, Any]
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")

@@ -16,9 +16,9 @@ import orjson
 from ...clock import parse_time, rfc3339, rfc3339_micro
 from .. import errors
 from ..apply.writes import APPLY_PATCH, apply_patch
+from ..engine_services import EngineServices
 from ..registry import ResourceType
 from ..results import ListResult, WatchItem, WriteResult
-from ..services import EngineServices
 from ..storage.store import StoredObject
 
 JSON = dict[str, Any]

@@ -18,9 +18,9 @@ from typing import Any
 from ...clock import rfc3339
 from ...kube.selectors import match_label_selector
 from .. import errors
+from ..engine_services import EngineServices
 from ..errors import ApiError
 from ..registry import ResourceType
-from ..services import EngineServices
 
 JSON = dict[str, Any]
 

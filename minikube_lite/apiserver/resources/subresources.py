@@ -11,11 +11,11 @@ from ...clock import rfc3339
 from .. import errors
 from ..apply.field_manager import manager_name
 from ..apply.writes import APPLY_PATCH, apply_patch, parse_apply_body
+from ..engine_services import EngineServices
 from ..errors import ApiError
 from ..query_params import Query
 from ..registry import ResourceType
 from ..results import WriteResult
-from ..services import EngineServices
 from ..wire.pod_logs import LogSource, render, select_lines
 from .eviction import evict
 from .reviews import token_request

@@ -1,10 +1,10 @@
 """What the request handlers may use of the engine: :class:`EngineServices`.
 
-Subresources, event views, eviction, PATCH and apply, the read and delete paths, and the
+Subresources, event views, eviction, PATCH and apply, deletion, the bootstrap objects and the
 installers of CRD serving and storage admission all work on an engine, and the engine calls
 them. They import this Protocol rather than :mod:`.engine`, so the imports run one way only
-(engine -> handlers -> services) and a handler sees a narrow, public surface instead of the
-engine's private members. :class:`~minikube_lite.apiserver.engine.ApiEngine` implements it.
+(engine -> handlers -> engine_services) and a handler sees a narrow, public surface instead of
+the engine's private members. :class:`~minikube_lite.apiserver.engine.ApiEngine` implements it.
 """
 
 from __future__ import annotations
