@@ -38,7 +38,8 @@ from api_bench import pod  # noqa: E402
 
 from minikube_lite.apiserver.apply.managed_fields import default_reset_fields, update_managed_fields  # noqa: E402
 from minikube_lite.apiserver.schema.defaults import apply_defaults  # noqa: E402
-from minikube_lite.apiserver.schema.upstream import SchemaSet, free_of_duplicate_keys  # noqa: E402
+from minikube_lite.apiserver.schema.duplicate_keys import free_of_duplicate_keys  # noqa: E402
+from minikube_lite.apiserver.schema.upstream import SchemaSet  # noqa: E402
 from minikube_lite.apiserver.schema.validation import validate_create, validate_update  # noqa: E402
 
 

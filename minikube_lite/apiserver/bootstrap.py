@@ -13,17 +13,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from .admission.priority import SYSTEM_PRIORITY_CLASSES
 from .bootstrap_rbac import default_cluster_role_bindings, default_cluster_roles
+from .engine_services import EngineServices
 from .errors import ApiError
 from .registry import Registry
-
-if TYPE_CHECKING:
-    from .engine import ApiEngine
 
 JSON = dict[str, Any]
 
@@ -131,7 +129,7 @@ _WRITTEN: dict[tuple[tuple[str, tuple[str, ...]], ...], list[tuple[tuple[str, st
 _WRITTEN_MAX = 8
 
 
-def install(engine: ApiEngine, keep_existing: bool = False) -> None:
+def install(engine: EngineServices, keep_existing: bool = False) -> None:
     """Write the start objects into a fresh engine.
 
     The first engine of a process (per set of served groups) takes the full create path

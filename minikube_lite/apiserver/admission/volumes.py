@@ -9,7 +9,7 @@
 - ``PersistentVolumeStatusStrategy``: the PV registry stamps ``status.lastPhaseTransitionTime``
   on create and on every phase change (the strategy's PrepareForCreate/PrepareForUpdate).
 
-The StorageClass update rules of §0.4 are enforced by ``schema/validation`` (not duplicated here).
+The StorageClass update rules of §0.4 are enforced by ``apiserver/schema/validation`` (not duplicated here).
 
 ``install(engine)`` is called by ``Cluster`` when this module exists.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...clock import rfc3339
 from ...kube.names import (
@@ -29,11 +29,10 @@ from ...kube.names import (
     PVC_PROTECTION_FINALIZER,
 )
 from ...kube.quantity import parse_quantity
+from ..engine_services import EngineServices
 from ..errors import forbidden
+from ..schema.validation.volumes import validate_pvc_update
 from .chain import CREATE, UPDATE, AdmissionContext
-
-if TYPE_CHECKING:
-    from ..engine import ApiEngine
 
 JSON = dict[str, Any]
 
@@ -151,8 +150,6 @@ class PersistentVolumeClaimResize:
             return
         if _requested_storage(obj) <= _requested_storage(old):
             return
-        from ..schema.validation.core import validate_pvc_update
-
         if validate_pvc_update(obj, old):
             return  # field validation answers with its 422, as upstream's order gives
         name = str((obj.get("metadata") or {}).get("name") or "")
@@ -209,7 +206,7 @@ def plugins() -> list[Any]:
             PersistentVolumeStatusStrategy()]
 
 
-def install(engine: ApiEngine) -> None:
+def install(engine: EngineServices) -> None:
     """Add the storage plugins to the engine's admission chain (after NamespaceLifecycle)."""
     for plugin in plugins():
         engine.admission.add(plugin)

@@ -1,4 +1,4 @@
-"""``metadata.managedFields``: entries, manager names, and the bookkeeping of ordinary writes.
+"""``metadata.managedFields``: entries and the bookkeeping of ordinary writes.
 
 Every write records which manager owns which fields, because server-side apply decides
 conflicts and pruning from that record, and because clients (kubectl's upgrade from
@@ -6,7 +6,9 @@ client-side apply, ``kubectl get -o yaml``) read it. The rules follow apimachine
 ``pkg/util/managedfields/internal`` stack: identities (``managedfields.go``), timestamps
 (``managedfieldsupdater.go``), the cap on Update entries (``capmanagers.go``), stripped
 metadata (``stripmeta.go``), tracking only from create (``skipnonapplied.go``) and resets
-(``fieldmanager.go``). Everything here is pure: dicts in, dicts out.
+(``fieldmanager.go``). Everything here is pure: dicts in, dicts out. Manager names and the
+fieldManager option are in :mod:`.field_manager`; kubectl's client-side apply upgrade in
+:mod:`.csa_upgrade`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from typing import Any
 
 import orjson
 
-from minikube_lite.apiserver import errors
+from minikube_lite.apiserver.apply.compare import Comparison, compare
 from minikube_lite.apiserver.apply.fieldpath import FieldPathError, FieldSet, go_json, path_string
-from minikube_lite.apiserver.apply.typed import Comparison, TypedError, compare, dotted, field_path
+from minikube_lite.apiserver.apply.typed import TypedError, dotted, field_path
 from minikube_lite.apiserver.schema.nodes import SchemaNode
 from minikube_lite.apiserver.schema.shape_memo import ShapeMemo, json_key_without
 from minikube_lite.clock import parse_time
@@ -32,20 +34,15 @@ APPLY = "Apply"
 UPDATE = "Update"
 FIELDS_V1 = "FieldsV1"
 
-UNKNOWN_MANAGER = "unknown"
 BEFORE_FIRST_APPLY = "before-first-apply"
 ANCIENT_CHANGES = "ancient-changes"
 DEFAULT_MAX_UPDATE_MANAGERS = 10
-FIELD_MANAGER_MAX_LENGTH = 128
 
 # kubectl's manager names (kc:pkg/cmd/apply/apply.go)
 KUBECTL = "kubectl"
 KUBECTL_CLIENT_SIDE_APPLY = "kubectl-client-side-apply"
 KUBECTL_LAST_APPLIED = "kubectl-last-applied"
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
-
-REQUIRED_FOR_APPLY = "is required for apply patch"
-FORCE_FORBIDDEN = "may not be specified for non-apply patch"
 
 # Never tracked (stripmeta.go). "metadata" itself is removed path-exactly: its children stay.
 _STRIP_EXACT = FieldSet.of(field_path("metadata"))
@@ -246,66 +243,6 @@ def live_entries(obj: JSON | None) -> list[Entry]:
         return []
     raw = (obj.get("metadata") or {}).get("managedFields")
     return decode_managed_fields(raw) or []
-
-
-# --- manager names and options ------------------------------------------------------------------
-
-def prefix_from_user_agent(user_agent: str | None) -> str:
-    """The User-Agent up to its first ``/``, printable runes only, at most 128 bytes."""
-    head = (user_agent or "").split("/", 1)[0]
-    out = []
-    size = 0
-    for ch in head:
-        if not ch.isprintable():
-            continue
-        n = len(ch.encode())
-        if size + n > FIELD_MANAGER_MAX_LENGTH:
-            break
-        out.append(ch)
-        size += n
-    return "".join(out)
-
-
-def manager_name(field_manager: str | None, user_agent: str | None) -> str:
-    """fieldManager if set, else the User-Agent prefix, else ``unknown``."""
-    if field_manager:
-        return field_manager
-    return prefix_from_user_agent(user_agent) or UNKNOWN_MANAGER
-
-
-def _options_invalid(kind: str, causes: list[errors.FieldError]) -> errors.ApiError:
-    err = errors.invalid(f"{kind}.meta.k8s.io", "meta.k8s.io", kind, "", causes)
-    if err.details is not None:
-        err.details.pop("name", None)
-    return err
-
-
-def field_manager_errors(field_manager: str | None) -> list[errors.FieldError]:
-    """``ValidateFieldManager``: at most 128 bytes, printable characters only."""
-    fm = field_manager or ""
-    errs: list[errors.FieldError] = []
-    if len(fm.encode()) > FIELD_MANAGER_MAX_LENGTH:
-        errs.append(errors.FieldError("FieldValueTooLong", "fieldManager",
-                                      f"may not be more than {FIELD_MANAGER_MAX_LENGTH} bytes"))
-    pos = 0
-    for ch in fm:
-        if not ch.isprintable():
-            errs.append(errors.invalid_value("fieldManager", fm,
-                                             f"invalid character U+{ord(ch):04X} (at position {pos})"))
-        pos += len(ch.encode())
-    return errs
-
-
-def validate_write_options(field_manager: str | None, *, kind: str = "PatchOptions", is_apply: bool = False,
-                           force: bool | None = None) -> None:
-    """422 for bad fieldManager / force options of create (``CreateOptions``), update, patch."""
-    errs = field_manager_errors(field_manager)
-    if is_apply and not field_manager:
-        errs.insert(0, errors.required("fieldManager", REQUIRED_FOR_APPLY))
-    if not is_apply and force:
-        errs.append(errors.forbidden_field("force", FORCE_FORBIDDEN))
-    if errs:
-        raise _options_invalid(kind, errs)
 
 
 # --- reset fields and filtering ---------------------------------------------------------------
@@ -617,45 +554,9 @@ def owners_of(obj: JSON, path: str) -> list[str]:
 __all__ = [
     "APPLY", "UPDATE", "ANCIENT_CHANGES", "BEFORE_FIRST_APPLY", "Entry", "KUBECTL",
     "KUBECTL_CLIENT_SIDE_APPLY", "KUBECTL_LAST_APPLIED", "LAST_APPLIED_ANNOTATION",
-    "cap_update_managers", "csa_upgrade", "decode_managed_fields", "default_reset_fields", "encode_managed_fields",
-    "equal_ignoring_managed_fields_timestamps", "field_manager_errors", "identity", "is_reset",
-    "live_entries", "manager_name", "owners_of", "path_string", "prefix_from_user_agent",
+    "cap_update_managers", "decode_managed_fields", "default_reset_fields", "encode_managed_fields",
+    "equal_ignoring_managed_fields_timestamps", "identity", "is_reset",
+    "live_entries", "owners_of", "path_string",
     "record_update", "restore_timestamps", "sort_entries", "strip_managed_fields", "strip_meta",
-    "update_managed_fields", "validate_write_options",
+    "update_managed_fields",
 ]
-
-
-# --- kubectl's client-side -> server-side upgrade (client-go util/csaupgrade) ----------------------
-
-def csa_upgrade(managed_fields: list[JSON], csa_managers: Iterable[str], ssa_manager: str,
-                subresource: str = "") -> list[JSON]:
-    """The managedFields kubectl sends after its first server-side apply of a CSA object (§6.3).
-
-    The ``ssa_manager`` Apply entry (or, if none, the newest CSA Update entry renamed to it)
-    absorbs the sets of the CSA Update entries with its apiVersion; all CSA Update entries of
-    that subresource are dropped. In-process clients use this to migrate like kubectl does.
-    """
-    names = set(csa_managers)
-    entries = copy.deepcopy(managed_fields)
-
-    def is_csa(e: JSON) -> bool:
-        return (e.get("manager") in names and e.get("operation") == UPDATE
-                and (e.get("subresource") or "") == subresource)
-
-    target = next((i for i, e in enumerate(entries) if e.get("manager") == ssa_manager
-                   and e.get("operation") == APPLY and (e.get("subresource") or "") == subresource), None)
-    if target is None:
-        target = next((i for i, e in enumerate(entries) if is_csa(e)), None)
-        if target is None:
-            return entries
-        entries[target]["manager"], entries[target]["operation"] = ssa_manager, APPLY
-    tgt = entries[target]
-    combined = FieldSet.from_fieldsv1(tgt.get("fieldsV1") or {})
-    merged_any = False
-    for e in entries:
-        if is_csa(e) and e.get("apiVersion") == tgt.get("apiVersion"):
-            combined = combined.union(FieldSet.from_fieldsv1(e.get("fieldsV1") or {}))
-            merged_any = True
-    if merged_any:
-        tgt["fieldsV1"] = combined.to_fieldsv1()
-    return [e for e in entries if not is_csa(e)]

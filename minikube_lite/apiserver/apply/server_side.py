@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from minikube_lite.apiserver import errors
+from minikube_lite.apiserver.apply.compare import compare
+from minikube_lite.apiserver.apply.field_manager import validate_write_options
 from minikube_lite.apiserver.apply.fieldpath import FieldSet, Path, go_json, path_string
 from minikube_lite.apiserver.apply.managed_fields import (
     APPLY,
@@ -32,12 +34,10 @@ from minikube_lite.apiserver.apply.managed_fields import (
     record_update,
     sort_entries,
     strip_meta,
-    validate_write_options,
     without_managed_fields,
 )
 from minikube_lite.apiserver.apply.typed import (
     TypedError,
-    compare,
     deep_equal,
     ensure_named_fields_are_members,
     merge,

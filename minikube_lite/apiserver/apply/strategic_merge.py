@@ -30,10 +30,21 @@ the list with the deletion list).
 from __future__ import annotations
 
 import copy
-from decimal import Decimal
 from typing import Any
 
-from minikube_lite.apiserver.errors import ApiError
+from minikube_lite.apiserver.apply.strategic_merge_errors import (
+    ERR_BAD_JSON_DOC,
+    ERR_BAD_PATCH_FORMAT_FOR_PRIMITIVE_LIST,
+    ERR_BAD_PATCH_FORMAT_FOR_RETAIN_KEYS,
+    ERR_BAD_PATCH_FORMAT_FOR_SET_ELEMENT_ORDER_LIST,
+    ERR_MERGING_LISTS_DIRECTIVE,
+    ERR_NO_LIST_OF_LISTS,
+    StrategicMergeError,
+    err_bad_arg_type,
+    err_bad_patch_type,
+    err_no_merge_key,
+    go_value,
+)
 from minikube_lite.apiserver.schema.nodes import SchemaNode
 
 JSON = dict[str, Any]
@@ -47,113 +58,8 @@ RETAIN_KEYS_DIRECTIVE = "$retainKeys"
 DELETE_FROM_PRIMITIVE_LIST_PREFIX = "$deleteFromPrimitiveList"
 SET_ELEMENT_ORDER_PREFIX = "$setElementOrder"
 
-# mergepatch/errors.go
-ERR_BAD_JSON_DOC = "invalid JSON document"
-ERR_NO_LIST_OF_LISTS = "lists of lists are not supported"
-ERR_BAD_PATCH_FORMAT_FOR_PRIMITIVE_LIST = "invalid patch format of primitive list"
-ERR_BAD_PATCH_FORMAT_FOR_RETAIN_KEYS = "invalid patch format of retainKeys"
-ERR_BAD_PATCH_FORMAT_FOR_SET_ELEMENT_ORDER_LIST = "invalid patch format of setElementOrder list"
-ERR_PATCH_CONTENT_NOT_MATCH_RETAIN_KEYS = "patch content doesn't match retainKeys list"
-ERR_UNSUPPORTED_SMP_FORMAT = "strategic merge patch format is not supported"
-ERR_MERGING_LISTS_DIRECTIVE = "merging lists cannot yet be specified in the patch"
-
-# Messages interpretStrategicMergePatchError maps to 400 BadRequest or 422 (the rest are 500).
-_BAD_REQUEST = frozenset({ERR_BAD_JSON_DOC, ERR_BAD_PATCH_FORMAT_FOR_PRIMITIVE_LIST,
-                          ERR_BAD_PATCH_FORMAT_FOR_RETAIN_KEYS, ERR_BAD_PATCH_FORMAT_FOR_SET_ELEMENT_ORDER_LIST,
-                          ERR_UNSUPPORTED_SMP_FORMAT})
-_UNPROCESSABLE = frozenset({ERR_NO_LIST_OF_LISTS, ERR_PATCH_CONTENT_NOT_MATCH_RETAIN_KEYS})
-UNPROCESSABLE_MESSAGE = "the server rejected our request due to an error in our request"
-
 # The lead answers 415 for SMP on custom resources (kubectl-wire.md §5.3); nothing happens here.
 SMP_UNSUPPORTED_FOR_CR = "strategic merge patch is not supported for custom resources: answer 415"
-
-
-class StrategicMergeError(Exception):
-    """A patch the apiserver would refuse; ``code``/``reason`` are what upstream answers."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-        if message in _BAD_REQUEST:
-            self.code, self.reason = 400, "BadRequest"
-        elif message in _UNPROCESSABLE:
-            self.code, self.reason = 422, "Invalid"
-        else:
-            # Not a metav1.Status error: ErrorToAPIStatus makes it a 500 with no reason,
-            # which kubectl prints as "Error from server: <message>".
-            self.code, self.reason = 500, ""
-
-    def to_api_error(self) -> ApiError:
-        """The ``Status`` a real server sends for this failure."""
-        if self.code == 422:
-            return ApiError(422, "Invalid", UNPROCESSABLE_MESSAGE,
-                            {"causes": [{"type": "UnexpectedServerResponse", "message": self.message}]})
-        return ApiError(self.code, self.reason, self.message)
-
-
-# ---------------------------------------------------------------------------------------------
-# Go-style rendering for error messages (fmt %v of map[string]interface{})
-
-
-def go_value(v: Any) -> str:
-    """``fmt.Sprintf("%v", v)`` for decoded JSON: maps sorted by key, lists space-separated."""
-    if v is None:
-        return "<nil>"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, dict):
-        return "map[" + " ".join(f"{k}:{go_value(v[k])}" for k in sorted(v)) + "]"
-    if isinstance(v, list):
-        return "[" + " ".join(go_value(x) for x in v) + "]"
-    if isinstance(v, float):
-        return _go_float(v)
-    return str(v)
-
-
-def _go_float(f: float) -> str:
-    """strconv's shortest ``%v``: exponent form below 1e-4 or from 1e21 on, as Go prints floats."""
-    if f != f or f in (float("inf"), float("-inf")):
-        return {True: "+Inf", False: "-Inf"}[f > 0] if f == f else "NaN"
-    if f == int(f) and abs(f) < 1e21:
-        return str(int(f))  # k8s' JSON decoding turns integral numbers into int64
-    sign, digits, exp = Decimal(repr(f)).normalize().as_tuple()
-    assert isinstance(exp, int)
-    text = "".join(map(str, digits))
-    x = len(text) + exp - 1
-    prefix = "-" if sign else ""
-    if x < -4 or x >= 21:
-        mant = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        return f"{prefix}{mant}e{'-' if x < 0 else '+'}{abs(x):02d}"
-    return prefix + format(Decimal(text).scaleb(exp), "f")
-
-
-def _go_type(v: Any) -> str:
-    if v is None:
-        return "<nil>"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, dict):
-        return "map[string]interface {}"
-    if isinstance(v, list):
-        return "[]interface {}"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, int):
-        return "int64"
-    return "float64"
-
-
-def _err_no_merge_key(m: Any, key: str) -> StrategicMergeError:
-    return StrategicMergeError(f"map: {go_value(m)} does not contain declared merge key: {key}")
-
-
-def _err_bad_arg_type(expected: str, actual: Any) -> StrategicMergeError:
-    return StrategicMergeError(f"expected a {expected}, but received a {_go_type(actual)}")
-
-
-def _err_bad_patch_type(t: Any, m: Any) -> StrategicMergeError:
-    text = t if isinstance(t, str) else f"%!s({_go_type(t)}={go_value(t)})"
-    return StrategicMergeError(f"unknown patch type: {text} in map: {go_value(m)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,7 +147,7 @@ def _strip(v: Any) -> tuple[Any, bool]:
             if d == DELETE_DIRECTIVE:
                 return None, False
             if d not in (REPLACE_DIRECTIVE, MERGE_DIRECTIVE):
-                raise _err_bad_patch_type(d, v)
+                raise err_bad_patch_type(d, v)
         out: JSON = {}
         for k, x in v.items():
             if x is None or _is_directive_key(k):
@@ -255,7 +161,7 @@ def _strip(v: Any) -> tuple[Any, bool]:
         for x in v:
             if isinstance(x, dict) and DIRECTIVE_MARKER in x:
                 if x[DIRECTIVE_MARKER] not in (DELETE_DIRECTIVE, REPLACE_DIRECTIVE, MERGE_DIRECTIVE):
-                    raise _err_bad_patch_type(x[DIRECTIVE_MARKER], x)
+                    raise err_bad_patch_type(x[DIRECTIVE_MARKER], x)
                 continue
             val, keep = _strip(x)
             if keep:
@@ -305,7 +211,7 @@ def _merge_map(original: JSON, patch: JSON, schema: SchemaNode | None) -> JSON:
             return _strip(patch)[0]  # type: ignore[no-any-return]
         if directive == DELETE_DIRECTIVE:
             return {}
-        raise _err_bad_patch_type(directive, patch)
+        raise err_bad_patch_type(directive, patch)
 
     _apply_retain_keys(original, patch)
     _merge_ordered_lists(original, patch, schema)
@@ -365,7 +271,7 @@ def _merge_ordered_lists(original: JSON, patch: JSON, schema: SchemaNode | None)
     for key in [k for k in patch if k.startswith(SET_ELEMENT_ORDER_PREFIX)]:
         order = patch.pop(key)
         if not isinstance(order, list):
-            raise _err_bad_arg_type("[]interface {}", order)
+            raise err_bad_arg_type("[]interface {}", order)
         list_key = _extract_key(key, SET_ELEMENT_ORDER_PREFIX)
         found_original = list_key in original
         found_patch = list_key in patch
@@ -373,11 +279,11 @@ def _merge_ordered_lists(original: JSON, patch: JSON, schema: SchemaNode | None)
         patch_list: list[Any] = []
         if found_original:
             if not isinstance(original[list_key], list):
-                raise _err_bad_arg_type("[]interface {}", original[list_key])
+                raise err_bad_arg_type("[]interface {}", original[list_key])
             original_list = original[list_key]
         if found_patch:
             if not isinstance(patch[list_key], list):
-                raise _err_bad_arg_type("[]interface {}", patch[list_key])
+                raise err_bad_arg_type("[]interface {}", patch[list_key])
             patch_list = patch[list_key]
         node = _prop(schema, list_key)
         _, strategy = _strategy(node)
@@ -410,13 +316,13 @@ def _merge_key_equal(left: Any, right: Any, merge_key: str) -> bool:
     if not merge_key:
         return _eq(left, right)
     if not isinstance(left, dict):
-        raise _err_bad_arg_type("map[string]interface {}", left)
+        raise err_bad_arg_type("map[string]interface {}", left)
     if not isinstance(right, dict):
-        raise _err_bad_arg_type("map[string]interface {}", right)
+        raise err_bad_arg_type("map[string]interface {}", right)
     if merge_key not in left:
-        raise _err_no_merge_key(left, merge_key)
+        raise err_no_merge_key(left, merge_key)
     if merge_key not in right:
-        raise _err_no_merge_key(right, merge_key)
+        raise err_no_merge_key(right, merge_key)
     return _eq(left[merge_key], right[merge_key])
 
 
@@ -444,7 +350,7 @@ def _split_deletes(items: list[Any]) -> tuple[list[Any], list[Any]]:
     keep, delete = [], []
     for v in items:
         if not isinstance(v, dict):
-            raise _err_bad_arg_type("map[string]interface {}", v)
+            raise err_bad_arg_type("map[string]interface {}", v)
         if v.get(DIRECTIVE_MARKER) == DELETE_DIRECTIVE:
             delete.append(v)
         else:
@@ -455,7 +361,7 @@ def _split_deletes(items: list[Any]) -> tuple[list[Any], list[Any]]:
 def _merge_slice_handler(original: list[Any], patch: Any, node: SchemaNode | None, strategy: str,
                          is_delete_list: bool) -> list[Any]:
     if not isinstance(patch, list):
-        raise _err_bad_arg_type("[]interface {}", patch)
+        raise err_bad_arg_type("[]interface {}", patch)
     merge_key = (node.patch_merge_key if node is not None else None) or ""
     if strategy == MERGE_DIRECTIVE:
         return _merge_slice(original, patch, _items(node), merge_key, is_delete_list)
@@ -503,14 +409,14 @@ def _merge_special_elements(original: list[Any], patch: list[Any],
         directive = v[DIRECTIVE_MARKER]
         if directive == DELETE_DIRECTIVE:
             if merge_key not in v:
-                raise _err_no_merge_key(v, merge_key)
+                raise err_no_merge_key(v, merge_key)
             original = _delete_matching(original, merge_key, v[merge_key])
         elif directive == REPLACE_DIRECTIVE:
             replace = True
         elif directive == MERGE_DIRECTIVE:
             raise StrategicMergeError(ERR_MERGING_LISTS_DIRECTIVE)
         else:
-            raise _err_bad_patch_type(directive, v)
+            raise err_bad_patch_type(directive, v)
     if replace:
         return [_strip(v)[0] for v in plain], []
     return original, plain
@@ -536,7 +442,7 @@ def _merge_keyed(original: list[Any], patch: list[Any], merge_key: str, elem: Sc
     merged = list(original)
     for v in patch:
         if merge_key not in v:
-            raise _err_no_merge_key(v, merge_key)
+            raise err_no_merge_key(v, merge_key)
         i = _find_by_key(merged, merge_key, v[merge_key])
         if i >= 0:
             merged[i] = _merge_map(merged[i], v, elem)
@@ -562,9 +468,9 @@ def _partition_maps(items: list[Any], by: list[Any], merge_key: str) -> tuple[li
     server_only: list[Any] = []
     for v in items:
         if not isinstance(v, dict):
-            raise _err_bad_arg_type("map[string]interface {}", v)
+            raise err_bad_arg_type("map[string]interface {}", v)
         if merge_key not in v:
-            raise _err_no_merge_key(v, merge_key)
+            raise err_no_merge_key(v, merge_key)
         (in_patch if _find_by_key(by, merge_key, v[merge_key]) >= 0 else server_only).append(v)
     return in_patch, server_only
 
@@ -587,9 +493,9 @@ def _normalize_slice_order(to_sort: list[Any], order: list[Any], merge_key: str,
         for lst in (to_sort, order):
             for item in lst:
                 if not isinstance(item, dict):
-                    raise _err_bad_arg_type("map[string]interface {}", item)
+                    raise err_bad_arg_type("map[string]interface {}", item)
                 if merge_key not in item:
-                    raise _err_no_merge_key(item, merge_key)
+                    raise err_no_merge_key(item, merge_key)
         to_sort, to_delete = _split_deletes(to_sort)
     # Items absent from ``order`` go first, as upstream's always-true comparison moves them.
     ranked = sorted(to_sort, key=lambda x: _position(order, x, merge_key, kind))

@@ -1,7 +1,8 @@
-"""Schema-driven walks over plain-dict objects: field sets, compare, merge and removal.
+"""Schema-driven walks over plain-dict objects: field sets, merge and removal (compare is in
+:mod:`.compare`).
 
 These are the four operations of ``smd:typed`` that server-side apply and managedFields are
-built from. They are separate from :mod:`fieldpath` (pure set algebra) because every one of
+built from, with what they share: the shape a schema gives each position. They are separate from :mod:`fieldpath` (pure set algebra) because every one of
 them needs the schema to know, at each position, whether a dict is a struct (declared
 fields) or a map, and whether a list is atomic, a set of scalars, or keyed by some fields.
 
@@ -35,7 +36,7 @@ _KEY_DEFAULTS: dict[tuple[str, ...], dict[str, Any]] = {
     ("port", "protocol"): {"port": 0, "protocol": "TCP"},
 }
 
-_MISSING: Any = object()
+MISSING: Any = object()
 
 
 class TypedError(ValueError):
@@ -93,8 +94,8 @@ def _preserves_unknown(node: SchemaNode) -> bool:
 
 
 def _declared_fields(node: SchemaNode) -> Any:
-    """The node's declared properties if it exposes them (a mapping or a method), else ``_MISSING``."""
-    props = getattr(node, "properties", _MISSING)
+    """The node's declared properties if it exposes them (a mapping or a method), else ``MISSING``."""
+    props = getattr(node, "properties", MISSING)
     if callable(props):
         props = props()
     return props
@@ -131,7 +132,7 @@ def _dict_shape(node: SchemaNode) -> Shape:
     if _is_map_schema(node):
         return MAP
     props = _declared_fields(node)
-    if props is _MISSING:
+    if props is MISSING:
         return MAP if _preserves_unknown(node) else STRUCT
     return STRUCT if props else MAP  # no declared fields: deduced
 
@@ -189,7 +190,7 @@ def _key_default(item_node: SchemaNode | None, keys: tuple[str, ...], name: str)
         d = getattr(sub, "default", None) if sub is not None else None
         if d is not None:
             return d
-    return _KEY_DEFAULTS.get(keys, {}).get(name, _MISSING)
+    return _KEY_DEFAULTS.get(keys, {}).get(name, MISSING)
 
 
 def item_pe(shape: Shape, item_node: SchemaNode | None, item: Any, path: Path) -> PE:
@@ -206,7 +207,7 @@ def item_pe(shape: Shape, item_node: SchemaNode | None, item: Any, path: Path) -
             fields[k] = item[k]
         else:
             d = _key_default(item_node, shape.keys, k)
-            if d is not _MISSING:
+            if d is not MISSING:
                 fields[k] = d
     if not fields:
         raise TypedError(path, f"{KEYS_MISSING} {list(shape.keys)!r} (and doesn't have default values "
@@ -233,7 +234,7 @@ def list_items(shape: Shape, node: SchemaNode | None, items: list[Any], path: Pa
     return order, by_pe, dups
 
 
-def _is_empty_container(v: Any) -> bool:
+def is_empty_container(v: Any) -> bool:
     return v is None or v == {} or v == []
 
 
@@ -301,354 +302,26 @@ def _fieldset(v: Any, node: SchemaNode | None, path: Path, out: FieldSet, strict
                 _fieldset(item, item_node, p, out, strict)
 
 
-# --- compare (§4.2) -------------------------------------------------------------------------------
-
-@dataclass
-class Comparison:
-    added: FieldSet
-    modified: FieldSet
-    removed: FieldSet
-
-    def changed(self) -> FieldSet:
-        return self.added.union(self.modified).union(self.removed)
-
-    def empty(self) -> bool:
-        return self.added.empty() and self.modified.empty() and self.removed.empty()
-
-
-def compare(old: Any, new: Any, node: SchemaNode | None, *, skip: FieldSet | None = None) -> Comparison:
-    """What changed between two objects of the same type (``smd:typed/compare.go``).
-
-    ``skip`` leaves out whole subtrees (as if ``recursive_difference(skip)`` were applied to each
-    result set afterwards) without walking them: managedFields never tracks reset fields or
-    server metadata, so there is no point in diffing them.
-
-    The walk builds each result trie level by level (a trie node is created only once
-    something lands in it) instead of inserting full paths from the root: a create diffs a
-    whole object against an empty one, and this is the hot loop of every write.
-    """
-    _, a, m, r = _diff(old, new, node, (), skip)
-    return Comparison(FieldSet() if a is None else a, FieldSet() if m is None else m,
-                      FieldSet() if r is None else r)
-
-
-_NO_CHANGE: tuple[bool, None, None, None] = (False, None, None, None)
-_SELF_MODIFIED: tuple[bool, None, None, None] = (True, None, None, None)
-
-
-def _leaf_equal(a: Any, b: Any) -> bool:
-    """:func:`deep_equal` with fast paths for plain JSON (``True`` still differs from ``1``)."""
-    ta = type(a)
-    if ta is type(b) and (ta is str or ta is int or ta is bool):
-        return bool(a == b)
-    try:
-        return _plain_equal(a, b)
-    except _NotPlain:
-        return deep_equal(a, b)
-
-
-class _NotPlain(Exception):
-    """A value :func:`_plain_equal` leaves to :func:`deep_equal` (floats, tuples, odd keys)."""
-
-
-def _plain_equal(a: Any, b: Any) -> bool:
-    """Equality of str/int/bool/None/list/str-keyed dict values, type for type, without freezing.
-
-    For such values this is exactly :func:`deep_equal`; anything else raises :class:`_NotPlain`.
-    """
-    ta = type(a)
-    if ta is not type(b):
-        if (ta in _PLAIN_SCALARS or ta is list or ta is dict) and \
-                (type(b) in _PLAIN_SCALARS or type(b) is list or type(b) is dict):
-            return False  # different JSON kinds (bool vs int included: freeze tags them apart)
-        raise _NotPlain
-    if ta is dict:
-        if len(a) != len(b):
-            return False  # frozen maps of different sizes never match either
-        for k, v in a.items():
-            if type(k) is not str:
-                raise _NotPlain
-            if k not in b:
-                if all(type(x) is str for x in b):
-                    return False
-                raise _NotPlain  # freeze would compare str(key): {1: x} equals {"1": x}
-            if not _plain_equal(v, b[k]):
-                return False
-        return True
-    if ta is list:
-        return len(a) == len(b) and all(_plain_equal(x, y) for x, y in zip(a, b, strict=True))
-    if ta in _PLAIN_SCALARS:
-        return bool(a == b)
-    raise _NotPlain
-
-
-_PLAIN_SCALARS = (str, int, bool, type(None))
-
-
-def _diff(old: Any, new: Any, node: SchemaNode | None, path: Path, skip: FieldSet | None
-          ) -> tuple[bool, FieldSet | None, FieldSet | None, FieldSet | None]:
-    """(this position itself modified, added, modified, removed tries rooted at ``path``).
-
-    Tries are None when empty, so unchanged subtrees allocate nothing.
-    """
-    if _is_empty_container(old) and _is_empty_container(new):
-        # both empty or null: a leaf, so {} against null is a change (smd keeps the distinction)
-        return _NO_CHANGE if deep_equal(old, new) else _SELF_MODIFIED
-    so, sn = shape_of(node, old), shape_of(node, new)
-    if old is None and not sn.leaf:
-        old, so = ([] if isinstance(new, list) else {}), sn
-    elif new is None and not so.leaf:
-        new, sn = ([] if isinstance(old, list) else {}), so
-    if so.leaf or sn.leaf or so.kind != sn.kind:
-        return _NO_CHANGE if _leaf_equal(old, new) else _SELF_MODIFIED
-    added: FieldSet | None = None
-    modified: FieldSet | None = None
-    removed: FieldSet | None = None
-    skip_members = skip.members if skip is not None else _NO_MEMBERS
-    skip_children = skip.children if skip is not None else _NO_CHILDREN
-    if sn.is_dict:
-        for k, cv in new.items():
-            pe = ("f", k)
-            if pe in skip_members:
-                ov = old.get(k, _MISSING)
-                if (ov and isinstance(ov, dict | list)) or (cv and isinstance(cv, dict | list)):
-                    _walk_pair(ov, cv, node.property(k) if node is not None else None, path + (pe,))
-                continue
-            if k not in old:
-                if added is None:
-                    added = FieldSet()
-                added.members.add(pe)
-                if cv and isinstance(cv, dict | list):
-                    t = _subtree(cv, node.property(k) if node is not None else None, path + (pe,),
-                                 skip_children.get(pe))
-                    if t is not None:
-                        added.children[pe] = t
-                continue
-            ov = old[k]
-            tv = type(cv)
-            if tv is type(ov) and (tv is str or tv is int or tv is bool):
-                if ov != cv:
-                    if modified is None:
-                        modified = FieldSet()
-                    modified.members.add(pe)
-                continue
-            mod, ca, cm, cr = _diff(ov, cv, node.property(k) if node is not None else None, path + (pe,),
-                                    skip_children.get(pe))
-            if mod:
-                if modified is None:
-                    modified = FieldSet()
-                modified.members.add(pe)
-            if ca is not None:
-                if added is None:
-                    added = FieldSet()
-                added.children[pe] = ca
-            if cm is not None:
-                if modified is None:
-                    modified = FieldSet()
-                modified.children[pe] = cm
-            if cr is not None:
-                if removed is None:
-                    removed = FieldSet()
-                removed.children[pe] = cr
-        for k, ov in old.items():
-            if k in new:
-                continue
-            pe = ("f", k)
-            if pe in skip_members:
-                if ov and isinstance(ov, dict | list):
-                    _walk_pair(ov, _MISSING, node.property(k) if node is not None else None, path + (pe,))
-                continue
-            if removed is None:
-                removed = FieldSet()
-            removed.members.add(pe)
-            if ov and isinstance(ov, dict | list):
-                t = _subtree(ov, node.property(k) if node is not None else None, path + (pe,),
-                             skip_children.get(pe))
-                if t is not None:
-                    removed.children[pe] = t
-        return False, added, modified, removed
-    # associative lists and sets (old first, as the error of a malformed list is reported)
-    item_node = node.items() if node is not None else None
-    oorder, oby, _ = list_items(so, node, old, path, strict=False)
-    norder, nby, _ = list_items(sn, node, new, path, strict=False)
-    recurse = sn.kind != "set"
-    for pe in norder:
-        cv = nby[pe]
-        if pe in skip_members:
-            if recurse:
-                _walk_pair(oby.get(pe, _MISSING), cv, item_node, path + (pe,))
-            continue
-        if pe not in oby:
-            if added is None:
-                added = FieldSet()
-            added.members.add(pe)
-            if recurse:
-                t = _subtree(cv, item_node, path + (pe,), skip_children.get(pe))
-                if t is not None:
-                    added.children[pe] = t
-        elif recurse:
-            mod, ca, cm, cr = _diff(oby[pe], cv, item_node, path + (pe,), skip_children.get(pe))
-            if mod:
-                if modified is None:
-                    modified = FieldSet()
-                modified.members.add(pe)
-            if ca is not None:
-                if added is None:
-                    added = FieldSet()
-                added.children[pe] = ca
-            if cm is not None:
-                if modified is None:
-                    modified = FieldSet()
-                modified.children[pe] = cm
-            if cr is not None:
-                if removed is None:
-                    removed = FieldSet()
-                removed.children[pe] = cr
-    for pe in oorder:
-        if pe in nby:
-            continue
-        if pe in skip_members:
-            if so.kind != "set":
-                _walk_pair(oby[pe], _MISSING, item_node, path + (pe,))
-            continue
-        if removed is None:
-            removed = FieldSet()
-        removed.members.add(pe)
-        if so.kind != "set":
-            t = _subtree(oby[pe], item_node, path + (pe,), skip_children.get(pe))
-            if t is not None:
-                removed.children[pe] = t
-    return False, added, modified, removed
-
-
-def _walk_pair(old: Any, new: Any, node: SchemaNode | None, path: Path) -> None:
-    """Walk a skipped position as the compare would, only to raise the same :class:`TypedError`.
-
-    Skipping must not make an object the schema cannot walk look walkable: managedFields
-    drops everything for such an object (``UpdateNoErrors``), skipped parts included.
-    ``_MISSING`` stands for a side that does not have the position (an added or removed subtree).
-    """
-    if old is _MISSING or new is _MISSING or old is new:
-        # One side only, or one object on both sides (the engine carries the stored status or
-        # spec over as it is): walking it once raises exactly what walking the pair would.
-        _walk_one(new if old is _MISSING else old, node, path)
-        return
-    if _is_empty_container(old) and _is_empty_container(new):
-        return
-    so, sn = shape_of(node, old), shape_of(node, new)
-    if old is None and not sn.leaf:
-        old, so = ([] if isinstance(new, list) else {}), sn
-    elif new is None and not so.leaf:
-        new, sn = ([] if isinstance(old, list) else {}), so
-    if so.leaf or sn.leaf or so.kind != sn.kind:
-        return
-    if sn.is_dict:
-        for k, cv in new.items():
-            _walk_pair(old.get(k, _MISSING), cv, node.property(k) if node is not None else None,
-                       path + (("f", k),))
-        for k, ov in old.items():
-            if k not in new:
-                _walk_pair(ov, _MISSING, node.property(k) if node is not None else None, path + (("f", k),))
-        return
-    item_node = node.items() if node is not None else None
-    _, oby, _ = list_items(so, node, old, path, strict=False)
-    norder, nby, _ = list_items(sn, node, new, path, strict=False)
-    if sn.kind == "set":
-        return
-    for pe in norder:
-        _walk_pair(oby.get(pe, _MISSING), nby[pe], item_node, path + (pe,))
-    for pe, ov in oby.items():
-        if pe not in nby:
-            _walk_pair(ov, _MISSING, item_node, path + (pe,))
-
-
-def _walk_one(v: Any, node: SchemaNode | None, path: Path) -> None:
-    """:func:`_walk_pair` for a position only one side has (what :func:`_subtree` would walk)."""
-    if not v or not isinstance(v, dict | list):
-        return
-    shape = shape_of(node, v)
-    if shape.leaf:
-        return
-    if isinstance(v, dict):
-        for k, cv in v.items():
-            if cv and isinstance(cv, dict | list):
-                _walk_one(cv, node.property(k) if node is not None else None, path + (("f", k),))
-        return
-    order, by_pe, _ = list_items(shape, node, v, path, strict=False)
-    if shape.kind == "set":
-        return
-    item_node = node.items() if node is not None else None
-    for pe in order:
-        _walk_one(by_pe[pe], item_node, path + (pe,))
-
-
-_NO_MEMBERS: frozenset[PE] = frozenset()
-_NO_CHILDREN: dict[PE, FieldSet] = {}
-
-
-def _subtree(v: Any, node: SchemaNode | None, path: Path, skip: FieldSet | None) -> FieldSet | None:
-    """Every node below ``path`` (an added or removed subtree) as a trie, None if there is none."""
-    shape = shape_of(node, v)
-    if shape.leaf:
-        return None
-    skip_members = skip.members if skip is not None else _NO_MEMBERS
-    skip_children = skip.children if skip is not None else _NO_CHILDREN
-    out: FieldSet | None = None
-    if shape.is_dict:
-        for k, cv in v.items():
-            pe = ("f", k)
-            if pe in skip_members:
-                if cv and isinstance(cv, dict | list):
-                    _walk_pair(_MISSING, cv, node.property(k) if node is not None else None, path + (pe,))
-                continue
-            if out is None:
-                out = FieldSet()
-            out.members.add(pe)
-            if cv and isinstance(cv, dict | list):
-                t = _subtree(cv, node.property(k) if node is not None else None, path + (pe,),
-                             skip_children.get(pe))
-                if t is not None:
-                    out.children[pe] = t
-        return out
-    order, by_pe, _ = list_items(shape, node, v, path, strict=False)
-    item_node = node.items() if node is not None else None
-    for pe in order:
-        if pe in skip_members:
-            if shape.kind != "set":
-                _walk_pair(_MISSING, by_pe[pe], item_node, path + (pe,))
-            continue
-        if out is None:
-            out = FieldSet()
-        out.members.add(pe)
-        if shape.kind != "set":
-            cv = by_pe[pe]
-            if cv and isinstance(cv, dict | list):
-                t = _subtree(cv, item_node, path + (pe,), skip_children.get(pe))
-                if t is not None:
-                    out.children[pe] = t
-    return out
-
-
 # --- merge (§4.3) ---------------------------------------------------------------------------------
 
 def merge(live: Any, config: Any, node: SchemaNode | None) -> Any:
     """Merge an applied configuration into the live object (``smd:typed/merge.go``)."""
-    if live is _MISSING or live is None and not isinstance(config, dict | list):
+    if live is MISSING or live is None and not isinstance(config, dict | list):
         return copy.deepcopy(config)
     return _merge(live, config, node, ())
 
 
 def _merge(lhs: Any, rhs: Any, node: SchemaNode | None, path: Path) -> Any:
-    if lhs is _MISSING:
+    if lhs is MISSING:
         return copy.deepcopy(rhs)
     sl, sr = shape_of(node, lhs), shape_of(node, rhs)
-    if sr.leaf or sl.kind != sr.kind or (_is_empty_container(rhs) and _is_empty_container(lhs)):
+    if sr.leaf or sl.kind != sr.kind or (is_empty_container(rhs) and is_empty_container(lhs)):
         return copy.deepcopy(rhs)
     if sr.kind in ("struct", "map"):
         out = dict(lhs)
         for k, cv in rhs.items():
             sub, _ = child_schema(node, sr, k)
-            out[k] = _merge(lhs.get(k, _MISSING), cv, sub, path + (("f", k),))
+            out[k] = _merge(lhs.get(k, MISSING), cv, sub, path + (("f", k),))
         return out
     # associative list
     item_node = _item_schema(node)
@@ -660,7 +333,7 @@ def _merge(lhs: Any, rhs: Any, node: SchemaNode | None, path: Path) -> Any:
             if sr.kind == "set":
                 result.append(copy.deepcopy(rby[pe]))
             else:
-                result.append(_merge(lby.get(pe, _MISSING), rby[pe], item_node, path + (pe,)))
+                result.append(_merge(lby.get(pe, MISSING), rby[pe], item_node, path + (pe,)))
         else:
             result.append(lby[pe])
     return result
@@ -712,11 +385,11 @@ def merge_order(lhs: list[PE], rhs: list[PE]) -> list[PE]:
 def remove_items(obj: Any, to_remove: FieldSet, node: SchemaNode | None) -> Any:
     """``obj`` without the subtrees rooted at members of ``to_remove``.
 
-    A map or list that removal empties disappears (returned as ``_MISSING`` internally, so the
+    A map or list that removal empties disappears (returned as ``MISSING`` internally, so the
     parent drops the key), as upstream's typed round-trip drops empty-after-prune containers.
     """
     out = _remove(obj, to_remove, node, ())
-    return {} if out is _MISSING else out
+    return {} if out is MISSING else out
 
 
 def _remove(v: Any, rm: FieldSet, node: SchemaNode | None, path: Path) -> Any:
@@ -732,12 +405,12 @@ def _remove(v: Any, rm: FieldSet, node: SchemaNode | None, path: Path) -> Any:
                 continue
             if pe in rm.children:
                 nv = _remove(cv, rm.children[pe], sub, path + (pe,))
-                if nv is _MISSING:
+                if nv is MISSING:
                     continue
                 out[pe[1]] = nv
             else:
                 out[pe[1]] = cv
-        return out if out or not v else _MISSING
+        return out if out or not v else MISSING
     items = []
     item_node = _item_schema(node)
     for item in v:
@@ -750,12 +423,12 @@ def _remove(v: Any, rm: FieldSet, node: SchemaNode | None, path: Path) -> Any:
             continue
         if pe in rm.children and shape.kind != "set":
             nv = _remove(item, rm.children[pe], item_node, path + (pe,))
-            if nv is _MISSING:
+            if nv is MISSING:
                 nv = {}
             items.append(nv)
         else:
             items.append(item)
-    return items if items or not v else _MISSING
+    return items if items or not v else MISSING
 
 
 def ensure_named_fields_are_members(fs: FieldSet, obj: Any, node: SchemaNode | None) -> FieldSet:
@@ -772,16 +445,16 @@ def ensure_named_fields_are_members(fs: FieldSet, obj: Any, node: SchemaNode | N
 def _ensure(fs: FieldSet, v: Any, node: SchemaNode | None, path: Path) -> None:
     if not fs.children:
         return
-    shape = shape_of(node, v) if v is not _MISSING else _shape_from_schema(node)
+    shape = shape_of(node, v) if v is not MISSING else _shape_from_schema(node)
     for pe, child in list(fs.children.items()):
         sub: SchemaNode | None
-        cv: Any = _MISSING
+        cv: Any = MISSING
         if shape.kind in ("struct", "map") and pe[0] == "f":
             sub, declared = child_schema(node, shape, pe[1])
             if declared and not child.empty():
                 fs.members.add(pe)
             if isinstance(v, dict):
-                cv = v.get(pe[1], _MISSING)
+                cv = v.get(pe[1], MISSING)
         elif shape.kind == "assoc":
             sub = _item_schema(node)
         else:
@@ -833,7 +506,7 @@ def dotted(path: str) -> Path:
 
 
 __all__ = [
-    "Comparison", "Shape", "TypedError", "FIELD_NOT_DECLARED", "compare", "deep_equal",
+    "MISSING", "Shape", "TypedError", "FIELD_NOT_DECLARED", "deep_equal", "is_empty_container", "list_items",
     "dotted", "ensure_named_fields_are_members", "field_path", "item_pe", "list_relationship",
     "merge", "merge_order", "path_exists", "remove_items", "schema_at", "shape_of", "to_fieldset",
 ]

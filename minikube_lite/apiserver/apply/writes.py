@@ -6,22 +6,30 @@ The patch is applied to the live object, then the result takes the same road as 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jsonpatch
 import yaml
 
 from .. import errors
+from ..engine_services import EngineServices
 from ..errors import ApiError
-
-if TYPE_CHECKING:
-    from ..engine import ApiEngine, WriteResult
-    from ..registry import ResourceType
-    from ..schema.nodes import SchemaNode
+from ..query_params import Query
+from ..registry import ResourceType
+from ..results import WriteResult
+from ..schema.nodes import SchemaNode
+from ..schema.upstream import SchemaSet
+from .field_manager import validate_write_options
+from .managed_fields import (
+    create_managed_fields,
+    default_reset_fields,
+    update_managed_fields,
+)
+from .server_side import apply as ssa_apply
+from .strategic_merge import strategic_merge
+from .strategic_merge_errors import StrategicMergeError
 
 JSON = dict[str, Any]
-Query = Mapping[str, str]
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -47,9 +55,6 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 def schema_node(rt: ResourceType) -> SchemaNode | None:
     """The schema of a type, for list semantics in strategic merge and apply."""
-    from ..schema.upstream import (
-        SchemaSet,  # lazily: loading the schemas costs, and most writes never need them
-    )
     schemas = SchemaSet.load()
     if rt.custom and rt.crd_version is not None:
         schema = ((rt.crd_version.get("schema") or {}).get("openAPIV3Schema")) or {}
@@ -57,11 +62,9 @@ def schema_node(rt: ResourceType) -> SchemaNode | None:
     return schemas.node(rt.api_version, rt.kind)
 
 
-def record_managed_fields(engine: ApiEngine, rt: ResourceType, old: JSON | None, new: JSON, manager: str,
+def record_managed_fields(engine: EngineServices, rt: ResourceType, old: JSON | None, new: JSON, manager: str,
                           subresource: str | None) -> None:
     """Give the fields this write changed to ``manager`` (operation Update)."""
-    from .managed_fields import create_managed_fields, default_reset_fields, update_managed_fields
-
     has_status = "status" in rt.subresources
     if old is None and not rt.custom:
         # Built-in schemas and reset fields are fixed per type and subresource, so a create can
@@ -77,28 +80,57 @@ def record_managed_fields(engine: ApiEngine, rt: ResourceType, old: JSON | None,
     new["metadata"] = updated["metadata"]
 
 
+def patch_content_type(rt: ResourceType, content_type: str) -> str:
+    """The patch type of a PATCH request, once the type is known to serve PATCH and accept it."""
+    if "patch" not in rt.verbs:
+        raise errors.method_not_allowed("patch", rt.kind)
+    ct = (content_type or "").split(";")[0].strip().lower()
+    accepted = CR_PATCH_TYPES if rt.custom else PATCH_TYPES
+    if ct not in accepted:
+        raise errors.unsupported_media_type(ct, accepted)
+    return ct
+
+
+def apply_patch(rt: ResourceType, live: JSON, patch: Any, ct: str) -> Any:
+    """A JSON, merge or strategic-merge patch applied to ``live`` (a copy; the result may be any JSON)."""
+    if ct == JSON_PATCH:
+        if not isinstance(patch, list):
+            raise errors.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+        try:
+            return jsonpatch.apply_patch(live, patch)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
+            # patch.go answers NewGenericServerResponse(422, ..., isUnexpectedResponse=false), which
+            # keeps only the generic message: kubectl prints "The request is invalid: ...".
+            raise ApiError(422, "Invalid", "the server rejected our request due to an error in our request",
+                           {}) from None
+        except (TypeError, KeyError, ValueError, IndexError, AttributeError) as exc:
+            raise errors.bad_request(f"invalid JSON patch: {exc}") from None
+    if not isinstance(patch, dict):
+        raise errors.bad_request("json: cannot unmarshal array into Go value of type map[string]interface {}")
+    if ct == MERGE_PATCH:
+        return merge_patch(live, patch)
+    try:
+        return strategic_merge(live, patch, schema_node(rt))
+    except StrategicMergeError as exc:
+        raise exc.to_api_error() from None
+
+
 class PatchEngine:
-    def __init__(self, engine: ApiEngine) -> None:
+    """PATCH and server-side apply of a main resource or its ``status``/``finalize`` (other
+    subresources are the engine's to route); the result takes the road of a PUT."""
+
+    def __init__(self, engine: EngineServices) -> None:
         self.engine = engine
 
-    def patch(self, rt: ResourceType, namespace: str | None, name: str, patch: Any, content_type: str,
+    def patch(self, rt: ResourceType, namespace: str | None, name: str, patch: Any, ct: str,
               query: Query, *, user_agent: str = "", subresource: str | None = None) -> WriteResult:
+        """``ct`` is the patch type :func:`patch_content_type` accepted."""
         engine = self.engine
-        if "patch" not in rt.verbs:
-            raise errors.method_not_allowed("patch", rt.kind)
-        ct = (content_type or "").split(";")[0].strip().lower()
-        accepted = CR_PATCH_TYPES if rt.custom else PATCH_TYPES
-        if ct not in accepted:
-            raise errors.unsupported_media_type(ct, accepted)
-        if subresource and subresource not in ("status", "finalize"):
-            from ..resources.subresources import patch_subresource
-
-            return patch_subresource(self.engine, rt, namespace, name, subresource, patch, ct, query)
         if ct == APPLY_PATCH:
             return self._apply(rt, namespace, name, patch, query, user_agent, subresource)
         current = engine.get_stored(rt, namespace, name)
         live = current.object()
-        patched = self.apply_patch(rt, live, patch, ct)
+        patched = apply_patch(rt, live, patch, ct)
         if not isinstance(patched, dict):
             raise errors.bad_request("patched object is not a JSON object")
         meta = patched.get("metadata")
@@ -117,56 +149,28 @@ class PatchEngine:
             raise errors.bad_request(f"the API version in the data ({patched.get('apiVersion')}) does not match "
                                      f"the expected API version ({rt.api_version})")
         warnings: list[str] = []
-        patched = engine._schema_check(rt, patched, query, warnings)
+        patched = engine.schema_check(rt, patched, query, warnings)
         result = engine.write_update(rt, current, patched, query, user_agent=user_agent, subresource=subresource)
         result.warnings[:0] = warnings
         return result
 
-    def apply_patch(self, rt: ResourceType, live: JSON, patch: Any, ct: str) -> Any:
-        if ct == JSON_PATCH:
-            if not isinstance(patch, list):
-                raise errors.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
-            try:
-                return jsonpatch.apply_patch(live, patch)
-            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
-                # patch.go answers NewGenericServerResponse(422, ..., isUnexpectedResponse=false), which
-                # keeps only the generic message: kubectl prints "The request is invalid: ...".
-                raise ApiError(422, "Invalid", "the server rejected our request due to an error in our request",
-                               {}) from None
-            except (TypeError, KeyError, ValueError, IndexError, AttributeError) as exc:
-                raise errors.bad_request(f"invalid JSON patch: {exc}") from None
-        if not isinstance(patch, dict):
-            raise errors.bad_request("json: cannot unmarshal array into Go value of type map[string]interface {}")
-        if ct == MERGE_PATCH:
-            return merge_patch(live, patch)
-        from .strategic_merge import StrategicMergeError, strategic_merge
-
-        try:
-            return strategic_merge(live, patch, schema_node(rt))
-        except StrategicMergeError as exc:
-            raise exc.to_api_error() from None
-
     def _apply(self, rt: ResourceType, namespace: str | None, name: str, body: Any, query: Query,
                user_agent: str, subresource: str | None) -> WriteResult:
-        from .server_side import apply as ssa_apply
-
         engine = self.engine
-        from .managed_fields import default_reset_fields, validate_write_options
-
         manager = query.get("fieldManager") or ""
         validate_write_options(manager, is_apply=True)
         reset = default_reset_fields(rt.kind, subresource, "status" in rt.subresources)
         config = parse_apply_body(body)
         force = (query.get("force") or "").lower() in ("true", "1")
         warnings: list[str] = []
-        config = engine._check_body(rt, config)
+        config = engine.check_body(rt, config)
         cmeta = config["metadata"]
         if cmeta.get("name") not in (None, "", name):
             raise errors.bad_request(f"the name of the object ({cmeta.get('name')}) does not match the name on "
                                      f"the URL ({name})")
         # Apply never drops unknown fields silently: upstream rejects them in any mode.
-        config = engine._schema_check(rt, config, {**query, "fieldValidation": "Strict"}, warnings)
-        current = engine.store.get(rt.key, engine._object_ns(rt, namespace), name)
+        config = engine.schema_check(rt, config, {**query, "fieldValidation": "Strict"}, warnings)
+        current = engine.store.get(rt.key, engine.object_namespace(rt, namespace), name)
         schema = schema_node(rt)
         if current is None:
             if subresource:

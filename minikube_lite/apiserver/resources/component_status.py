@@ -15,6 +15,7 @@ from .. import errors
 from ..storage.store import StoredObject
 
 JSON = dict[str, Any]
+COMPONENT_STATUS_KEY = ("", "componentstatuses")  # computed on read, never stored
 COMPONENTS = ("scheduler", "controller-manager", "etcd-0")
 DEPRECATION_WARNING = "v1 ComponentStatus is deprecated in v1.19+"
 # (group, version, plural) -> the warning kube-apiserver adds to every response of that API.

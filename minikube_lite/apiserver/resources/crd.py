@@ -8,15 +8,18 @@ CRD removes the rows and every custom resource of it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...clock import rfc3339
+from .. import errors
 from ..admission.chain import CREATE, AdmissionContext
+from ..engine_services import EngineServices
 from ..errors import FieldError
 from ..registry import ResourceType, field_getter
-
-if TYPE_CHECKING:
-    from ..engine import ApiEngine
+from ..schema import crd as crd_schema
+from ..schema.duplicate_keys import find_duplicate_fields
+from ..schema.validation.common import validate_object_meta, validate_object_meta_update
+from ..schema.validation.names import name_is_dns_subdomain
 
 JSON = dict[str, Any]
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
@@ -27,22 +30,16 @@ def _schema(rt: ResourceType) -> JSON:
 
 
 def default_custom(rt: ResourceType, obj: JSON) -> None:
-    from ..schema.crd import apply_defaults
-
     schema = _schema(rt)
     if schema:
-        apply_defaults(schema, obj)
+        crd_schema.apply_defaults(schema, obj)
 
 
 def check_custom(rt: ResourceType, obj: JSON, mode: str, warnings: list[str], raw: bytes | None = None) -> JSON:
-    from .. import errors
-    from ..schema.crd import prune, unknown_fields
-    from ..schema.upstream import find_duplicate_fields
-
     schema = _schema(rt)
     if not schema:
         return obj
-    problems = [f'unknown field "{f}"' for f in unknown_fields(schema, obj)]
+    problems = [f'unknown field "{f}"' for f in crd_schema.unknown_fields(schema, obj)]
     if raw is not None and mode != "Ignore":
         problems.extend(f'json: duplicate field "{d}"' for d in find_duplicate_fields(raw))
     if problems:
@@ -51,21 +48,17 @@ def check_custom(rt: ResourceType, obj: JSON, mode: str, warnings: list[str], ra
                                      "strict decoding error: " + ", ".join(problems))
         if mode == "Warn":
             warnings.extend(problems)
-    pruned: JSON = prune(schema, obj)
+    pruned: JSON = crd_schema.prune(schema, obj)
     return pruned
 
 
 def validate_custom(rt: ResourceType, obj: JSON, old: JSON | None) -> list[FieldError]:
-    from ..schema.crd import validate
-    from ..schema.validation.common import validate_object_meta, validate_object_meta_update
-    from ..schema.validation.names import name_is_dns_subdomain
-
     errs: list[FieldError] = list(validate_object_meta(obj, rt.namespaced, name_is_dns_subdomain))
     if old is not None:
         errs.extend(validate_object_meta_update(obj, old))
     schema = _schema(rt)
     if schema:
-        errs.extend(validate(schema, obj, old))
+        errs.extend(crd_schema.validate(schema, obj, old))
     return errs
 
 
@@ -128,7 +121,7 @@ class CrdStatus:
         return None
 
 
-def install(engine: ApiEngine) -> None:
+def install(engine: EngineServices) -> None:
     """Serve CRDs: admission for their status, and registry rows that follow every write."""
     engine.admission.add(CrdStatus())
 

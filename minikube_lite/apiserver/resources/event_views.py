@@ -9,16 +9,17 @@ alike (``regarding`` is ``involvedObject``, ``note`` is ``message``, ``series`` 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from ...clock import parse_time, rfc3339, rfc3339_micro
+from .. import errors
+from ..apply.writes import APPLY_PATCH, apply_patch
+from ..engine_services import EngineServices
+from ..registry import ResourceType
+from ..results import ListResult, WatchItem, WriteResult
 from ..storage.store import StoredObject
-
-if TYPE_CHECKING:
-    from ..engine import ApiEngine, ListResult, WatchItem, WriteResult
-    from ..registry import ResourceType
 
 JSON = dict[str, Any]
 VIEW_KEY = ("events.k8s.io", "events")
@@ -105,7 +106,7 @@ def _viewed(stored: StoredObject) -> StoredObject:
 class EventView:
     """Serve events.k8s.io/v1 Events from the stored core/v1 Events."""
 
-    def __init__(self, engine: ApiEngine) -> None:
+    def __init__(self, engine: EngineServices) -> None:
         self.engine = engine
 
     @property
@@ -128,8 +129,6 @@ class EventView:
         return self._convert(stream)
 
     async def _convert(self, stream: AsyncIterator[WatchItem]) -> AsyncIterator[WatchItem]:
-        from ..engine import WatchItem
-
         try:
             async for item in stream:
                 if item.stored is not None:
@@ -158,16 +157,13 @@ class EventView:
 
     def patch(self, rt: ResourceType, namespace: str | None, name: str, patch: Any, content_type: str,
               query: Mapping[str, str], user_agent: str) -> WriteResult:
-        from .. import errors
-        from ..apply.writes import APPLY_PATCH
-
         if content_type.split(";")[0].strip() == APPLY_PATCH:
             raise errors.unsupported_media_type(content_type, ["application/json-patch+json",
                                                                "application/merge-patch+json",
                                                                "application/strategic-merge-patch+json"])
         current = self.engine.get_stored(self.base, namespace, name)
         viewed = to_view(current.object())
-        patched = self.engine.patches.apply_patch(rt, viewed, patch, content_type.split(";")[0].strip())
+        patched = apply_patch(rt, viewed, patch, content_type.split(";")[0].strip())
         if not isinstance(patched, dict):
             raise errors.bad_request("patched object is not a JSON object")
         return self._out(self.engine.write_update(self.base, current, from_view(patched), query,

@@ -13,16 +13,14 @@ budget is already met (``IfHealthyBudget``) or always (``AlwaysAllow``). The pod
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...clock import rfc3339
 from ...kube.selectors import match_label_selector
 from .. import errors
+from ..engine_services import EngineServices
 from ..errors import ApiError
-
-if TYPE_CHECKING:
-    from ..engine import ApiEngine
-    from ..registry import ResourceType
+from ..registry import ResourceType
 
 JSON = dict[str, Any]
 
@@ -55,7 +53,7 @@ def _can_ignore_budget(pod: Mapping[str, Any]) -> bool:
     return phase in ("Succeeded", "Failed", "Pending") or bool((pod.get("metadata") or {}).get("deletionTimestamp"))
 
 
-def evict(engine: ApiEngine, rt: ResourceType, namespace: str | None, name: str, body: JSON,
+def evict(engine: EngineServices, rt: ResourceType, namespace: str | None, name: str, body: JSON,
           query: Mapping[str, str]) -> None:
     """Check the budget, spend it, mark the pod and delete it; raise the upstream errors otherwise."""
     if (body.get("metadata") or {}).get("name") not in (None, "", name):
@@ -73,7 +71,7 @@ def evict(engine: ApiEngine, rt: ResourceType, namespace: str | None, name: str,
     engine.delete(rt, namespace, name, options, delete_query)
 
 
-def _check_budgets(engine: ApiEngine, namespace: str | None, pod: JSON, dry_run: bool) -> None:
+def _check_budgets(engine: EngineServices, namespace: str | None, pod: JSON, dry_run: bool) -> None:
     pdb_rt = engine.registry.get("policy", "v1", "poddisruptionbudgets")
     if pdb_rt is None:
         return
@@ -132,7 +130,7 @@ def _allowed_condition(conditions: list[JSON], allowed: bool, now: str, generati
     return out
 
 
-def _mark_disruption_target(engine: ApiEngine, rt: ResourceType, namespace: str | None, name: str) -> None:
+def _mark_disruption_target(engine: EngineServices, rt: ResourceType, namespace: str | None, name: str) -> None:
     """The DisruptionTarget condition tells the pod's owner (and Job pod failure policies) why it went."""
     current = engine.get_stored(rt, namespace, name)
     pod = current.object()

@@ -5,20 +5,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...clock import rfc3339
 from .. import errors
+from ..apply.field_manager import manager_name
+from ..apply.writes import APPLY_PATCH, apply_patch, parse_apply_body
+from ..engine_services import EngineServices
 from ..errors import ApiError
-
-if TYPE_CHECKING:
-    from ..engine import ApiEngine, WriteResult
-    from ..registry import ResourceType
-    from ..wire.pod_logs import LogSource
+from ..query_params import Query
+from ..registry import ResourceType
+from ..results import WriteResult
+from ..wire.pod_logs import LogSource, render, select_lines
+from .eviction import evict
+from .reviews import token_request
 
 JSON = dict[str, Any]
-Query = Mapping[str, str]
 
 SUCCESS: JSON = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
@@ -28,10 +30,8 @@ def _check_subresource(rt: ResourceType, subresource: str) -> None:
         raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
 
 
-def create_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | None, name: str, subresource: str,
+def create_subresource(engine: EngineServices, rt: ResourceType, namespace: str | None, name: str, subresource: str,
                        body: Any, query: Query) -> WriteResult:
-    from ..engine import WriteResult
-
     _check_subresource(rt, subresource)
     if not isinstance(body, dict):
         raise errors.bad_request("the body of the request was in an unknown format")
@@ -39,19 +39,15 @@ def create_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | Non
         bind(engine, rt, namespace, name, body, query)
         return WriteResult(201, dict(SUCCESS))
     if rt.key == ("", "serviceaccounts") and subresource == "token":
-        from .reviews import token_request
-
         account = engine.get(rt, namespace, name).object()
         return WriteResult(201, token_request(account, body, engine.clock.now(), engine.authn))
     if rt.key == ("", "pods") and subresource == "eviction":
-        from .eviction import evict
-
         evict(engine, rt, namespace, name, body, query)
         return WriteResult(201, dict(SUCCESS))
     raise errors.method_not_allowed("create", f"{rt.kind}/{subresource}")
 
 
-def bind(engine: ApiEngine, rt: ResourceType, namespace: str | None, name: str, body: JSON, query: Query) -> None:
+def bind(engine: EngineServices, rt: ResourceType, namespace: str | None, name: str, body: JSON, query: Query) -> None:
     """``pods/binding``: set ``spec.nodeName`` once, as the scheduler's DefaultBinder asks."""
     target = body.get("target") or {}
     node = target.get("name") if isinstance(target, dict) else None
@@ -80,7 +76,7 @@ def bind(engine: ApiEngine, rt: ResourceType, namespace: str | None, name: str, 
     if _dry(query):
         return
     stored = engine.store.update(stored_rt.key, pod, stored_rt.selectable_fields(pod), expected_rv=current.rv)
-    engine._notify("update", stored_rt, pod, current.object())
+    engine.notify("update", stored_rt, pod, current.object())
     del stored
 
 
@@ -126,7 +122,7 @@ def _json_path(obj: Any, path: str) -> Any:
     return cur
 
 
-def get_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | None, name: str,
+def get_subresource(engine: EngineServices, rt: ResourceType, namespace: str | None, name: str,
                     subresource: str) -> JSON:
     _check_subresource(rt, subresource)
     stored = engine.get(rt, namespace, name)
@@ -137,10 +133,8 @@ def get_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | None, 
     raise errors.method_not_allowed("get", f"{rt.kind}/{subresource}")
 
 
-def _set_replicas(engine: ApiEngine, rt: ResourceType, namespace: str | None, name: str, replicas: Any,
+def _set_replicas(engine: EngineServices, rt: ResourceType, namespace: str | None, name: str, replicas: Any,
                   expected_rv: str | None, query: Query) -> WriteResult:
-    from ..engine import WriteResult
-
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
         raise errors.invalid("Scale", "autoscaling", "Scale", name, [
             errors.invalid_value("spec.replicas", replicas, "must be greater than or equal to 0")])
@@ -157,14 +151,12 @@ def _set_replicas(engine: ApiEngine, rt: ResourceType, namespace: str | None, na
         cur[keys[-1]] = replicas
     else:
         obj.setdefault("spec", {})["replicas"] = replicas
-    from ..apply.managed_fields import manager_name
-
     result = engine.write_update(rt, current, obj, query, manager=manager_name(query.get("fieldManager"), ""),
                                  fields_subresource="scale")
     return WriteResult(200, _scale_of(rt, result.obj))
 
 
-def update_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | None, name: str, subresource: str,
+def update_subresource(engine: EngineServices, rt: ResourceType, namespace: str | None, name: str, subresource: str,
                        body: Any, query: Query) -> WriteResult:
     _check_subresource(rt, subresource)
     if subresource != "scale":
@@ -176,22 +168,20 @@ def update_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | Non
                          query)
 
 
-def patch_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | None, name: str, subresource: str,
+def patch_subresource(engine: EngineServices, rt: ResourceType, namespace: str | None, name: str, subresource: str,
                       patch: Any, content_type: str, query: Query) -> WriteResult:
     _check_subresource(rt, subresource)
     if subresource != "scale":
         raise errors.method_not_allowed("patch", f"{rt.kind}/{subresource}")
     current = engine.get(rt, namespace, name)
     scale = _scale_of(rt, current.object())
-    from ..apply.writes import APPLY_PATCH, PatchEngine, parse_apply_body
-
     if content_type == APPLY_PATCH:
         patched = parse_apply_body(patch)
         if not isinstance(patched, dict):
             raise errors.bad_request("invalid apply body")
         patched = {**scale, **patched, "spec": {**scale["spec"], **(patched.get("spec") or {})}}
     else:
-        patched = PatchEngine(engine).apply_patch(rt, scale, patch, content_type)
+        patched = apply_patch(rt, scale, patch, content_type)
     if not isinstance(patched, dict):
         raise errors.bad_request("patched object is not a JSON object")
     replicas = (patched.get("spec") or {}).get("replicas", 0)
@@ -200,7 +190,7 @@ def patch_subresource(engine: ApiEngine, rt: ResourceType, namespace: str | None
                          else None, query)
 
 
-def pod_log(engine: ApiEngine, namespace: str, name: str, query: Query, log_source: LogSource | None = None
+def pod_log(engine: EngineServices, namespace: str, name: str, query: Query, log_source: LogSource | None = None
             ) -> str:
     """The container's log: the lines of the component it stands for when ``log_source`` knows it,
     else a short synthetic log from what the kubelet recorded in the pod status."""
@@ -234,8 +224,6 @@ def pod_log(engine: ApiEngine, namespace: str, name: str, query: Query, log_sour
                                  f"{'ContainerCreating' if reason == 'ContainerCreating' else reason}")
     component = log_source.component_of(pod, container) if log_source is not None else None
     if component is not None and log_source is not None:
-        from ..wire.pod_logs import render, select_lines
-
         return render(select_lines(log_source.lines(component), query, engine.clock.now()), query)
     image = next((c.get("image") for c in pod["spec"]["containers"] if c.get("name") == container), "")
     started = running.get("startedAt", "")

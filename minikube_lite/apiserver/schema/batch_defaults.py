@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .pod_defaults import pod_spec_defaults
+
 JSON = dict[str, Any]
 
 CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
@@ -25,8 +27,6 @@ MAX_INT32 = 2**31 - 1
 
 
 def _template_spec_defaults(template: Any) -> None:
-    from .defaults import pod_spec_defaults
-
     if isinstance(template, dict) and isinstance(template.get("spec"), dict):
         pod_spec_defaults(template["spec"])
 

@@ -6,13 +6,12 @@ resources against their CRD's structural schema (``apiserver/schema/crd.py``), w
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import errors
-
-if TYPE_CHECKING:
-    from ..engine import ApiEngine
-    from ..registry import ResourceType
+from ..registry import ResourceType
+from ..resources.crd import check_custom
+from .upstream import SchemaSet
 
 JSON = dict[str, Any]
 # With no fieldValidation parameter the server warns (upstream default since 1.27).
@@ -26,15 +25,11 @@ def field_validation_mode(value: str) -> str:
     return mode
 
 
-def check_object(engine: ApiEngine, rt: ResourceType, obj: JSON, field_validation: str,
+def check_object(rt: ResourceType, obj: JSON, field_validation: str,
                  warnings: list[str], raw: bytes | None = None, *, memo: bool = False) -> JSON:
     mode = field_validation_mode(field_validation)
     if rt.custom:
-        from ..resources.crd import check_custom
-
         return check_custom(rt, obj, mode, warnings, raw)
-    from .upstream import SchemaSet
-
     result = SchemaSet.load().check(rt.api_version, rt.kind, obj, mode, raw=raw, memo=memo)
     if result.error is not None:
         raise result.error

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import FieldError, invalid_value, not_supported, required
+from .upstream import SchemaSet
 
 JSON = dict[str, Any]
 
@@ -121,8 +122,6 @@ def _prune(schema: JSON, value: Any, path: str, unknown: list[str] | None, root:
 
 def _prune_meta(meta: JSON, path: str, unknown: list[str] | None) -> JSON:
     """ObjectMeta of a custom resource is typed: unknown metadata fields are dropped too."""
-    from .upstream import SchemaSet
-
     pruned, meta_unknown = SchemaSet.load().prune_object_meta(meta)
     if unknown is not None:
         unknown.extend(_child(path, p) for p in meta_unknown)

@@ -9,42 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .batch_defaults import cronjob_defaults, job_defaults
 from .cluster_defaults import CLUSTER_DEFAULTERS
+from .pod_defaults import pod_spec_defaults
 
 JSON = dict[str, Any]
-
-
-def _container_defaults(c: JSON) -> None:
-    c.setdefault("terminationMessagePath", "/dev/termination-log")
-    c.setdefault("terminationMessagePolicy", "File")
-    if "imagePullPolicy" not in c:
-        image = str(c.get("image") or "")
-        tag = image.rsplit("/", 1)[-1]
-        has_tag = ":" in tag and "@" not in image
-        c["imagePullPolicy"] = "Always" if (not has_tag or tag.endswith(":latest")) and "@" not in image \
-            else "IfNotPresent"
-    c.setdefault("resources", {})
-    for port in c.get("ports") or []:
-        if isinstance(port, dict):
-            port.setdefault("protocol", "TCP")
-
-
-def pod_spec_defaults(spec: JSON) -> None:
-    spec.setdefault("restartPolicy", "Always")
-    spec.setdefault("terminationGracePeriodSeconds", 30)
-    spec.setdefault("dnsPolicy", "ClusterFirst")
-    spec.setdefault("securityContext", {})
-    spec.setdefault("schedulerName", "default-scheduler")
-    spec.setdefault("enableServiceLinks", True)
-    for key in ("containers", "initContainers"):
-        for c in spec.get(key) or []:
-            if isinstance(c, dict):
-                _container_defaults(c)
-    for vol in spec.get("volumes") or []:
-        if isinstance(vol, dict):
-            for src in ("configMap", "secret"):
-                if isinstance(vol.get(src), dict):
-                    vol[src].setdefault("defaultMode", 420)
 
 
 def _pod(obj: JSON) -> None:
@@ -212,8 +181,6 @@ def _event(obj: JSON) -> None:
     if obj.get("apiVersion") == "v1":
         obj.setdefault("count", 1)
 
-
-from .batch_defaults import cronjob_defaults, job_defaults  # noqa: E402  (batch uses pod_spec_defaults above)
 
 DEFAULTERS: dict[tuple[str, str], Callable[[JSON], None]] = {
     ("", "Pod"): _pod,

@@ -16,16 +16,28 @@ memoised, so checking a pod with a full status costs a single walk over the obje
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...openapi import load_definitions
 from .. import errors
 from ..errors import ApiError
+from .duplicate_keys import PairsDict, find_duplicate_fields, join_path, parse_pairs
+from .go_json import (
+    DECODE_ERROR_FMT,
+    DUPLICATE_FIELD_FMT,
+    GO_STRUCT_FIELD_FMT,
+    GO_VALUE_FMT,
+    MAX_STRICT_ERRORS,
+    QUANTITY_FORMAT_WRONG,
+    UNKNOWN_FIELD_FMT,
+    base64_error,
+    json_kind,
+    number_literal,
+    quantity_error,
+    rfc3339_error,
+    strict_message,
+)
 from .nodes import SchemaNode
 from .shape_memo import ShapeMemo, json_key_without
 
@@ -37,20 +49,6 @@ FIELD_VALIDATION_STRICT = "Strict"
 # What kube-apiserver applies when the request carries no fieldValidation parameter.
 DEFAULT_FIELD_VALIDATION = FIELD_VALIDATION_WARN
 
-STRICT_DECODING_PREFIX = "strict decoding error: "
-UNKNOWN_FIELD_FMT = 'unknown field "{}"'
-DUPLICATE_FIELD_FMT = 'duplicate field "{}"'
-# apiserver handlers/rest.go transformDecodeError.
-DECODE_ERROR_FMT = '{kind} in version "{version}" cannot be handled as a {kind}: {error}'
-# apimachinery resource.ErrFormatWrong / ErrSuffix / ErrNumeric.
-QUANTITY_FORMAT_WRONG = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-QUANTITY_SUFFIX_WRONG = "unable to parse quantity's suffix"
-QUANTITY_NUMERIC_WRONG = "unable to parse numeric part of quantity"
-# Go's UnmarshalTypeError.Error().
-GO_STRUCT_FIELD_FMT = "json: cannot unmarshal {value} into Go struct field {struct}.{field} of type {type}"
-GO_VALUE_FMT = "json: cannot unmarshal {value} into Go value of type {type}"
-# sigs.k8s.io/json stops collecting strict errors after this many.
-MAX_STRICT_ERRORS = 100
 
 _REF_PREFIX = "#/components/schemas/"
 _QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
@@ -69,11 +67,7 @@ _OPAQUE_TYPES = {
     "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrStringArray",
 }
 
-_QUANTITY_RE = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
-_QUANTITY_SUFFIXES = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"}
-_EXP_SUFFIX_RE = re.compile(r"^[eE][-+]?[0-9]+$")
 _INT_RANGE = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1), "int": (-(2**63), 2**63 - 1)}
-_B64_ALPHABET = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 # Node kinds used by the decode walk.
 K_STRUCT, K_MAP, K_ARRAY, K_STRING, K_BYTES, K_INT, K_NUMBER, K_BOOL = range(8)
@@ -254,137 +248,6 @@ class _Walk:
         bucket.append(path)
 
 
-class _PairsDict(dict[str, Any]):
-    """A JSON object parsed from raw bytes that remembers every key occurrence, in order."""
-
-    __slots__ = ("pairs",)
-    pairs: list[tuple[str, Any]]
-
-
-def _pairs_hook(pairs: list[tuple[str, Any]]) -> _PairsDict:
-    d = _PairsDict(pairs)
-    d.pairs = pairs
-    return d
-
-
-def json_kind(value: Any) -> str:
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "null"
-
-
-def _number_literal(value: float | int) -> str:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return repr(value)  # "1.0", as written
-    return repr(value)
-
-
-def quantity_error(text: str) -> str | None:
-    """The apimachinery ParseQuantity error for ``text``, None when it parses."""
-    text = text.strip()
-    m = _QUANTITY_RE.match(text)
-    if not m:
-        return QUANTITY_FORMAT_WRONG
-    number, suffix = m.group(1), m.group(2)
-    if suffix not in _QUANTITY_SUFFIXES and not _EXP_SUFFIX_RE.match(suffix):
-        return QUANTITY_SUFFIX_WRONG
-    try:
-        float(number)
-    except ValueError:
-        return QUANTITY_NUMERIC_WRONG
-    return None
-
-
-RFC3339_LAYOUT = "2006-01-02T15:04:05Z07:00"
-# (layout element, digits, range-error name, low, high); "" digits = literal separator.
-_RFC3339_ELEMENTS: tuple[tuple[str, int, str, int, int], ...] = (
-    ("2006", 4, "", 0, 9999), ("-", 0, "", 0, 0), ("01", 2, "month", 1, 12), ("-", 0, "", 0, 0),
-    ("02", 2, "day", 1, 31), ("T", 0, "", 0, 0), ("15", 2, "hour", 0, 23), (":", 0, "", 0, 0),
-    ("04", 2, "minute", 0, 59), (":", 0, "", 0, 0), ("05", 2, "second", 0, 59),
-)
-
-
-def _go_quote(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _days_in(month: int, year: int) -> int:
-    if month == 2:
-        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
-    return 30 if month in (4, 6, 9, 11) else 31
-
-
-def rfc3339_error(value: str) -> str | None:
-    """Go's ``time.Parse(time.RFC3339, value)`` error text (what metav1.Time decoding reports), or None."""
-    rest = value
-    fields: dict[str, int] = {}
-
-    def cannot(elem: str) -> str:
-        return (f"parsing time {_go_quote(value)} as {_go_quote(RFC3339_LAYOUT)}: cannot parse "
-                f"{_go_quote(rest)} as {_go_quote(elem)}")
-
-    for elem, digits, name, low, high in _RFC3339_ELEMENTS:
-        if not digits:
-            if not rest.startswith(elem):
-                return cannot(elem)
-            rest = rest[len(elem):]
-            continue
-        chunk = rest[:digits]
-        if len(chunk) < digits or not chunk.isdigit() or not chunk.isascii():
-            return cannot(elem)
-        number = int(chunk)
-        if name and not low <= number <= high:
-            return f"parsing time {_go_quote(value)}: {name} out of range"
-        fields[elem] = number
-        rest = rest[digits:]
-        if elem == "05" and rest.startswith((".", ",")) and rest[1:2].isdigit():
-            i = 1
-            while i < len(rest) and rest[i].isdigit():
-                i += 1
-            rest = rest[i:]
-    if rest.startswith("Z"):
-        rest = rest[1:]
-    elif (len(rest) >= 6 and rest[0] in "+-" and rest[3] == ":" and rest[1:3].isdigit()
-          and rest[4:6].isdigit()):
-        rest = rest[6:]
-    else:
-        return cannot("Z07:00")
-    if rest:
-        return f"parsing time {_go_quote(value)}: extra text: {_go_quote(rest)}"
-    if fields["02"] > _days_in(fields["01"], fields["2006"]):
-        return f"parsing time {_go_quote(value)}: day out of range"
-    return None
-
-
-def _base64_error(text: str) -> str | None:
-    """Go's base64.StdEncoding error for ``text`` (``illegal base64 data at input byte N``)."""
-    data = text.encode("utf-8", "surrogatepass")
-    stripped = data.replace(b"\r", b"").replace(b"\n", b"")
-    try:
-        base64.b64decode(stripped, validate=True)
-        if len(stripped) % 4 == 0:
-            return None
-    except (binascii.Error, ValueError):
-        pass
-    for i, ch in enumerate(stripped):
-        if ch == ord("="):
-            # Padding is only valid in the last two positions of a complete quantum.
-            if len(stripped) % 4 == 0 and i >= len(stripped) - 2:
-                continue
-            return f"illegal base64 data at input byte {i}"
-        if ch not in _B64_ALPHABET:
-            return f"illegal base64 data at input byte {i}"
-    return f"illegal base64 data at input byte {len(stripped) - len(stripped) % 4}"
-
-
 class SchemaSet:
     """The upstream type schemas, compiled on demand."""
 
@@ -517,7 +380,7 @@ class SchemaSet:
         target = obj
         extra_dups: list[str] = []
         if raw is not None and mode != FIELD_VALIDATION_IGNORE:
-            parsed = _parse_pairs(raw)
+            parsed = parse_pairs(raw)
             if parsed is not None and parsed == obj:
                 target = parsed
             elif parsed is not None:
@@ -553,30 +416,6 @@ _ANY_STRING_ROOT = ("apiVersion", "kind")
 _ANY_STRING_META = ("name", "generateName", "namespace", "uid", "resourceVersion", "selfLink")
 # Shapes (see ``check``) that decoded with no error, warning, unknown or duplicate field.
 _CLEAN_SHAPES: ShapeMemo[bool] = ShapeMemo()
-
-
-def strict_message(strict_errors: list[str]) -> str:
-    """``strict decoding error: unknown field "spec.foo", duplicate field "spec.bar"``."""
-    return STRICT_DECODING_PREFIX + ", ".join(strict_errors)
-
-
-def _parse_pairs(raw: bytes | str) -> Any:
-    try:
-        return json.loads(raw, object_pairs_hook=_pairs_hook)
-    except (ValueError, TypeError):
-        return None
-
-
-def _join(path: list[str]) -> str:
-    out = ""
-    for seg in path:
-        if seg.startswith("["):
-            out += seg
-        elif out:
-            out += "." + seg
-        else:
-            out = seg
-    return out
 
 
 # Node kinds for which any string is fine as it is (no parse, no error): the decode walk
@@ -626,19 +465,19 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
             return value
         props = node.properties()
         out: JSON = {}
-        pairs = value.pairs if walk.check_dups and isinstance(value, _PairsDict) else value.items()
+        pairs = value.pairs if walk.check_dups and isinstance(value, PairsDict) else value.items()
         seen: set[str] = set()
         struct_name = node.struct_name
         for key, sub in pairs:
             child = props.get(key, _MISSING)
             if child is _MISSING:
                 if not node.preserve_unknown:
-                    walk.strict_error(UNKNOWN_FIELD_FMT, _join([*path, key]), walk.unknown)
+                    walk.strict_error(UNKNOWN_FIELD_FMT, join_path([*path, key]), walk.unknown)
                 else:
                     out[key] = sub
                 continue
             if key in seen:
-                walk.strict_error(DUPLICATE_FIELD_FMT, _join([*path, key]), walk.duplicates)
+                walk.strict_error(DUPLICATE_FIELD_FMT, join_path([*path, key]), walk.duplicates)
             seen.add(key)
             # Leaves that are already right need no call: most of an object is such leaves.
             if child is None or sub is None or _leaf_ok(child, sub):
@@ -656,11 +495,11 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
             return value
         elem = node.additional()
         out = {}
-        pairs = value.pairs if walk.check_dups and isinstance(value, _PairsDict) else value.items()
+        pairs = value.pairs if walk.check_dups and isinstance(value, PairsDict) else value.items()
         seen = set()
         for key, sub in pairs:
             if key in seen:
-                walk.strict_error(DUPLICATE_FIELD_FMT, _join([*path, key]), walk.duplicates)
+                walk.strict_error(DUPLICATE_FIELD_FMT, join_path([*path, key]), walk.duplicates)
             seen.add(key)
             if elem is None or sub is None or _leaf_ok(elem, sub):
                 out[key] = sub
@@ -693,7 +532,7 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         if not isinstance(value, str):
             walk.type_error(json_kind(value), "[]uint8", struct, stack)
         else:
-            problem = _base64_error(value)
+            problem = base64_error(value)
             if problem:
                 walk.other_error(problem)
         return value
@@ -703,7 +542,7 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         else:
             lo, hi = _INT_RANGE[node.go_type]
             if isinstance(value, float) or not lo <= value <= hi:
-                walk.type_error("number " + _number_literal(value), node.go_type, struct, stack)
+                walk.type_error("number " + number_literal(value), node.go_type, struct, stack)
         return value
     if kind == K_NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -721,7 +560,7 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
                     _GOOD_QUANTITIES.clear()
                 _GOOD_QUANTITIES.add(value)
         elif isinstance(value, int | float) and not isinstance(value, bool):
-            problem = quantity_error(_number_literal(value))
+            problem = quantity_error(number_literal(value))
         else:
             problem = QUANTITY_FORMAT_WRONG
         if problem:
@@ -733,7 +572,7 @@ def _decode(walk: _Walk, node: _Node, value: Any, path: list[str], struct: str, 
         if isinstance(value, bool) or not isinstance(value, int | float):
             walk.type_error(json_kind(value), "int32", struct, stack)
         elif isinstance(value, float) or not -(2**31) <= value < 2**31:
-            walk.type_error("number " + _number_literal(value), "int32", struct, stack)
+            walk.type_error("number " + number_literal(value), "int32", struct, stack)
         return value
     if kind == K_TIME:
         if not isinstance(value, str):
@@ -757,61 +596,3 @@ class _Missing:
 _MISSING: Any = _Missing()
 
 
-_SPACE_BEFORE_COLON = re.compile(rb'"[ \t\r\n]+:')
-
-
-def _count_keys(value: Any) -> int:
-    """Object keys in a decoded JSON tree, nested ones included."""
-    n = 0
-    if type(value) is dict:
-        n = len(value)
-        value = value.values()
-    for sub in value:
-        t = type(sub)
-        if t is dict or t is list:
-            n += _count_keys(sub)
-    return n
-
-
-def free_of_duplicate_keys(raw: bytes | str, parsed: Any) -> bool:
-    """True only if the JSON text ``raw``, which decoded (last key wins) to ``parsed``, repeats no key.
-
-    Without whitespace between a string and a colon, every key of ``raw`` ends in one ``":``
-    and anything else that contains ``":`` is inside a string, so counting ``":`` gives at
-    least the number of keys of ``raw``, which is at least the number of keys of ``parsed``
-    (a repeated key, and whatever it held the first time, is gone from ``parsed``). The counts
-    are equal only when nothing repeats. False means "maybe": parse again to find out. This
-    spares the second, pure-Python parse for nearly every body clients send.
-    """
-    if not isinstance(parsed, dict | list):
-        return False
-    data = raw.encode() if isinstance(raw, str) else raw
-    if _SPACE_BEFORE_COLON.search(data):
-        return False
-    return data.count(b'":') == _count_keys(parsed)
-
-
-def find_duplicate_fields(raw: bytes | str) -> list[str]:
-    """Paths of keys repeated inside one JSON object of ``raw``, in document order.
-
-    Schema-agnostic (map keys count too); returns [] for bodies that are not valid JSON.
-    """
-    tree = _parse_pairs(raw)
-    found: list[str] = []
-
-    def visit(value: Any, path: list[str]) -> None:
-        if isinstance(value, _PairsDict):
-            seen: set[str] = set()
-            for key, sub in value.pairs:
-                if key in seen:
-                    text = _join([*path, key])
-                    if text not in found:
-                        found.append(text)
-                seen.add(key)
-                visit(sub, [*path, key])
-        elif isinstance(value, list):
-            for i, sub in enumerate(value):
-                visit(sub, [*path, f"[{i}]"])
-
-    visit(tree, [])
-    return found

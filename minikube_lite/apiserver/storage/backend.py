@@ -109,6 +109,7 @@ def open_backend(url: str, **options: Any) -> Store:
     scheme, endpoint, prefix = parse_storage_url(url)
     if scheme == MEMORY:
         return Store(**options)
+    # deferred: the etcd backend (its client, watch threads) loads only for an etcd:// storage URL
     from .etcd_store import EtcdStore
 
     return EtcdStore(endpoint, prefix=prefix, **options)

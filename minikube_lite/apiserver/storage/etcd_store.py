@@ -50,6 +50,8 @@ from dataclasses import dataclass
 import orjson
 
 from ..errors import ApiError
+from ..registry import builtin_types
+from ..resources.event_views import VIEW_KEY
 from .store import JSON, PreconditionFailed, ResourceKey, Store, StoredObject, Watcher
 
 log = logging.getLogger(__name__)
@@ -112,9 +114,6 @@ GROUP_PREFIXED = frozenset({"apiextensions.k8s.io", "apiregistration.k8s.io"})
 
 def builtin_prefixes() -> dict[ResourceKey, str]:
     """The key prefix (under ``/registry/``) of every stored built-in type."""
-    from ..registry import builtin_types
-    from ..resources.event_views import VIEW_KEY
-
     return {rt.key: SPECIAL_PREFIXES.get(rt.key, rt.plural) for rt in builtin_types()
             if rt.group not in GROUP_PREFIXED and rt.key != VIEW_KEY}
 

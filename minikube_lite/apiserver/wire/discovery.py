@@ -5,6 +5,8 @@ Both come from the registry, so a CRD appears in every form as soon as it is est
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 from ..registry import Registry, ResourceType
@@ -131,9 +133,6 @@ def resource_list(registry: Registry, group: str, version: str) -> JSON | None:
 
 
 def _hash(rt: ResourceType) -> str:
-    import base64
-    import hashlib
-
     digest = hashlib.sha256(f"{rt.group}/{rt.version}/{rt.kind}".encode()).digest()[:8]
     return base64.b64encode(digest).decode()
 

@@ -21,14 +21,17 @@ import yaml
 from aiohttp import web
 
 from .. import errors
-from ..engine import ApiEngine, ListResult, WatchItem, WriteResult
+from ..engine import ApiEngine
 from ..errors import ApiError
 from ..registry import ResourceType
 from ..resources.component_status import DEPRECATED_APIS
 from ..resources.reviews import CURRENT_USER
-from ..schema.upstream import free_of_duplicate_keys
+from ..resources.subresources import get_subresource, pod_log
+from ..results import ListResult, WatchItem, WriteResult
+from ..schema.duplicate_keys import free_of_duplicate_keys
+from ..schema.upstream import SchemaSet
 from . import discovery
-from .pod_logs import LogSource
+from .pod_logs import LogSource, render
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +166,7 @@ class ApiServer:
         if path == "/apis":
             return self._discovery(request, core=False)
         if path == "/openapi/v3":
+            # deferred: OpenAPI is built for the clients that ask only
             from .openapi import openapi_v3_root
 
             return _json_response(openapi_v3_root(self.engine.registry, _schemas()))
@@ -180,6 +184,7 @@ class ApiServer:
         raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
 
     def _openapi_document(self, request: web.Request, rest: str) -> web.Response:
+        # deferred: OpenAPI is built for the clients that ask only
         from .openapi import openapi_v3_document
 
         parts = rest.split("/")
@@ -308,8 +313,6 @@ class ApiServer:
 
     async def _get_subresource(self, request: web.Request, rt: ResourceType, namespace: str, name: str,
                                subresource: str, query: dict[str, str]) -> web.StreamResponse:
-        from ..resources.subresources import get_subresource, pod_log
-
         if rt.key == ("", "pods") and subresource == "log":
             text = pod_log(self.engine, namespace, name, query, self.log_source)
             if query.get("follow", "").lower() not in ("true", "1"):
@@ -333,8 +336,6 @@ class ApiServer:
     async def _follow_component_log(self, request: web.Request, rt: ResourceType, namespace: str, name: str,
                                     component: str, text: str, query: dict[str, str]) -> web.StreamResponse:
         """``logs -f`` of a component: its lines so far, then each new one, until the pod goes."""
-        from .pod_logs import render
-
         assert self.log_source is not None
         response = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
         response.enable_chunked_encoding()
@@ -391,6 +392,7 @@ class ApiServer:
     def _table_response(self, rt: ResourceType, objects: list[dict[str, Any]], query: dict[str, str], rv: str,
                         continue_token: str = "", headers: dict[str, str] | None = None,
                         status: int = 200) -> web.Response:
+        # deferred: the printers of every type load on the first Table asked for
         from .tables import build_table
 
         table = build_table(rt, objects, now=self.engine.clock.now(),
@@ -470,6 +472,7 @@ class ApiServer:
         return ws
 
     def _table_event(self, rt: ResourceType, item: WatchItem, with_headers: bool) -> bytes:
+        # deferred: the printers of every type load on the first Table asked for
         from .tables import build_table
 
         obj = item.object()
@@ -517,8 +520,6 @@ def _container_running(pod: dict[str, Any], container: str) -> bool:
 
 
 def _schemas() -> Any:
-    from ..schema.upstream import SchemaSet
-
     return SchemaSet.load()
 
 
@@ -531,6 +532,7 @@ def _no_containers(name: str, subresource: str) -> ApiError:
 def _decode_body(raw: bytes, content_type: str, kind: str) -> Any:
     ct = content_type.split(";")[0].strip().lower()
     if ct == PROTOBUF_CT:
+        # deferred: the protobuf codec (and its type tables) load on the first protobuf body only
         from .protobuf import ProtobufDecodeError, decode, decode_error_status
 
         try:

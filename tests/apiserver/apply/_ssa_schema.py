@@ -11,11 +11,11 @@ import copy
 from typing import Any
 
 from minikube_lite.apiserver import errors
+from minikube_lite.apiserver.apply.field_manager import manager_name
 from minikube_lite.apiserver.apply.fieldpath import FieldSet
 from minikube_lite.apiserver.apply.managed_fields import (
     default_reset_fields,
     equal_ignoring_managed_fields_timestamps,
-    manager_name,
     update_managed_fields,
 )
 from minikube_lite.apiserver.apply.server_side import apply_detailed

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from _ssa_schema import SCHEMAS, MiniServer, entry, managers
 
-from minikube_lite.apiserver.apply.managed_fields import LAST_APPLIED_ANNOTATION, csa_upgrade
+from minikube_lite.apiserver.apply.csa_upgrade import csa_upgrade
+from minikube_lite.apiserver.apply.managed_fields import LAST_APPLIED_ANNOTATION
 from minikube_lite.apiserver.apply.server_side import apply, apply_detailed, gvk_string
 from minikube_lite.apiserver.errors import ApiError
 from minikube_lite.apiserver.schema.upstream import SchemaSet

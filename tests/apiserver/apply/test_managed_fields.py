@@ -1,4 +1,4 @@
-"""FieldsV1 encoding, field-set algebra, managedFields entries, manager names and Update bookkeeping."""
+"""FieldsV1 encoding, field-set algebra, managedFields entries and Update bookkeeping."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from minikube_lite.apiserver.apply.fieldpath import (
     pe_to_string,
     value,
 )
-from minikube_lite.apiserver.errors import ApiError
 
 NOW = "2026-11-27T11:00:00Z"
 LATER = "2026-11-27T11:00:05Z"
@@ -223,44 +222,6 @@ def test_cap_folds_oldest_updates_per_version() -> None:
     assert sorted(p[1][1] for p in bucket.fields.paths()) == ["k0", "k1", "k2", "k3"]
     assert bucket.time == "2026-11-27T11:00:03Z"
     assert [n for n in names if n.startswith("u")] == [f"u{i:02d}" for i in range(4, 13)]
-
-
-# --- manager names and options -------------------------------------------------------------------
-
-@pytest.mark.parametrize(("fm", "ua", "expected"), [
-    ("kubectl-edit", "kubectl/v1.35.0 (linux/amd64) kubernetes/abc", "kubectl-edit"),
-    (None, "kubectl/v1.35.0 (linux/amd64) kubernetes/abc", "kubectl"),
-    (None, "kube-controller-manager/v1.35.0 (linux/amd64) kubernetes/abc/pv-binder", "kube-controller-manager"),
-    (None, "OpenAPI-Generator/33.1.0/python", "OpenAPI-Generator"),
-    (None, "kr8s/0.17.0", "kr8s"),
-    (None, "kubectl1.35/v1.35.0", "kubectl1.35"),
-    (None, "", "unknown"),
-    (None, None, "unknown"),
-    (None, "/v1", "unknown"),
-    (None, "cu\x00rl\x07/8", "curl"),
-    (None, "x" * 200, "x" * 128),
-    (None, "é" * 100, "é" * 64),
-])
-def test_manager_name(fm: str | None, ua: str | None, expected: str) -> None:
-    assert mf.manager_name(fm, ua) == expected
-
-
-def test_options_validation_messages() -> None:
-    with pytest.raises(ApiError) as ei:
-        mf.validate_write_options("x" * 129, kind="CreateOptions")
-    assert ei.value.code == 422
-    assert ei.value.message == ('CreateOptions.meta.k8s.io "" is invalid: fieldManager: Too long: '
-                                "may not be more than 128 bytes")
-    with pytest.raises(ApiError) as ei:
-        mf.validate_write_options("a\x07b")
-    assert ei.value.message == ('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "a\x07b": '
-                                "invalid character U+0007 (at position 1)")
-    with pytest.raises(ApiError) as ei:
-        mf.validate_write_options("m", force=True)
-    assert ei.value.message == ('PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: '
-                                "may not be specified for non-apply patch")
-    mf.validate_write_options("kubectl", is_apply=True, force=True)
-    mf.validate_write_options(None)
 
 
 # --- update bookkeeping ---------------------------------------------------------------------------

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
-from minikube_lite.apiserver.apply.strategic_merge import (
+from minikube_lite.apiserver.apply.strategic_merge import strategic_merge
+from minikube_lite.apiserver.apply.strategic_merge_errors import (
     ERR_BAD_PATCH_FORMAT_FOR_PRIMITIVE_LIST,
     ERR_BAD_PATCH_FORMAT_FOR_RETAIN_KEYS,
     ERR_MERGING_LISTS_DIRECTIVE,
     ERR_NO_LIST_OF_LISTS,
     StrategicMergeError,
     go_value,
-    strategic_merge,
 )
 from minikube_lite.apiserver.schema.nodes import SchemaNode
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from minikube_lite.apiserver.apply.compare import _leaf_equal, compare
 from minikube_lite.apiserver.apply.fieldpath import FieldSet
-from minikube_lite.apiserver.apply.typed import TypedError, _leaf_equal, compare, deep_equal, dotted
+from minikube_lite.apiserver.apply.typed import TypedError, deep_equal, dotted
 from minikube_lite.apiserver.schema.nodes import SchemaNode
 from minikube_lite.apiserver.schema.upstream import SchemaSet
 

@@ -20,7 +20,7 @@ from minikube_lite.apiserver.apply.managed_fields import (
     update_managed_fields,
 )
 from minikube_lite.apiserver.schema.upstream import SchemaSet
-from minikube_lite.apiserver.schema.validation.core import _json_copy, validate_pod_update
+from minikube_lite.apiserver.schema.validation.pods import _json_copy, validate_pod_update
 
 JSON = dict[str, Any]
 T0, T1, T2 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z", "2026-01-01T00:00:02Z"

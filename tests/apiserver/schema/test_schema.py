@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from minikube_lite.apiserver.errors import ApiError
-from minikube_lite.apiserver.schema.upstream import (
+from minikube_lite.apiserver.schema.duplicate_keys import find_duplicate_fields
+from minikube_lite.apiserver.schema.go_json import (
     QUANTITY_FORMAT_WRONG,
-    SchemaSet,
-    find_duplicate_fields,
     quantity_error,
     rfc3339_error,
     strict_message,
 )
+from minikube_lite.apiserver.schema.upstream import SchemaSet
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,10 @@ from minikube_lite.apiserver.apply.managed_fields import (
     default_reset_fields,
     update_managed_fields,
 )
+from minikube_lite.apiserver.schema.duplicate_keys import find_duplicate_fields, free_of_duplicate_keys
 from minikube_lite.apiserver.schema.shape_memo import ShapeMemo, json_key, json_key_without
-from minikube_lite.apiserver.schema.upstream import SchemaSet, find_duplicate_fields, free_of_duplicate_keys
-from minikube_lite.apiserver.schema.validation.core import validate_pod
+from minikube_lite.apiserver.schema.upstream import SchemaSet
+from minikube_lite.apiserver.schema.validation.pods import validate_pod
 
 JSON = dict[str, Any]
 T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:07Z"

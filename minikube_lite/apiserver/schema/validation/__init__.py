@@ -15,7 +15,7 @@ from typing import Any
 from minikube_lite.apiserver.errors import FieldError, required
 from minikube_lite.apiserver.registry import ResourceType
 
-from . import batch, core, networking, storage_apps
+from . import batch, core, networking, pods, storage_apps, volumes
 from . import cluster_types as ct
 from .common import as_dict, as_str, validate_object_meta, validate_object_meta_update
 from .names import NameFn, name_is_dns1035_label, name_is_dns_label, name_is_dns_subdomain, path_segment_name
@@ -40,9 +40,9 @@ def _none(_obj: JSON) -> list[FieldError]:
 _RULES: dict[tuple[str, str], tuple[NameFn, CreateFn, UpdateFn | None]] = {
     ("", "Namespace"): (name_is_dns_label, core.validate_namespace, None),
     ("", "Node"): (name_is_dns_subdomain, core.validate_node, core.validate_node_update),
-    ("", "Pod"): (name_is_dns_subdomain, core.validate_pod, core.validate_pod_update),
-    ("", "PersistentVolume"): (name_is_dns_subdomain, core.validate_pv, core.validate_pv_update),
-    ("", "PersistentVolumeClaim"): (name_is_dns_subdomain, core.validate_pvc, core.validate_pvc_update),
+    ("", "Pod"): (name_is_dns_subdomain, pods.validate_pod, pods.validate_pod_update),
+    ("", "PersistentVolume"): (name_is_dns_subdomain, volumes.validate_pv, volumes.validate_pv_update),
+    ("", "PersistentVolumeClaim"): (name_is_dns_subdomain, volumes.validate_pvc, volumes.validate_pvc_update),
     ("", "ConfigMap"): (name_is_dns_subdomain, core.validate_configmap, core.validate_configmap_update),
     ("", "Secret"): (name_is_dns_subdomain, core.validate_secret, core.validate_secret_update),
     ("", "Service"): (name_is_dns1035_label, core.validate_service, core.validate_service_update),

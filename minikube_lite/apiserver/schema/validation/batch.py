@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from minikube_lite.apiserver.errors import invalid_value, not_supported, required
 from minikube_lite.apiserver.schema.batch_defaults import (
@@ -23,8 +24,20 @@ from minikube_lite.apiserver.schema.batch_defaults import (
 )
 from minikube_lite.kube.cron import CronError, parse_schedule
 
-from .common import Errors, GoValue, as_dict, as_list, as_str, child, get, key, validate_labels
-from .core import validate_label_selector, validate_nonnegative_int, validate_pod_spec
+from .common import (
+    Errors,
+    GoValue,
+    as_dict,
+    as_list,
+    as_str,
+    child,
+    get,
+    key,
+    validate_labels,
+    validate_nonnegative_int,
+)
+from .pods import validate_pod_spec
+from .selectors import validate_label_selector
 from .storage_apps import _go_map, _selector_matches, go_label_selector
 
 JSON = dict[str, Any]
@@ -192,8 +205,6 @@ def validate_time_zone(zone: Any, path: str) -> Errors:
     if text.lower() == "local":
         return [invalid_value(path, text, "timeZone must be an explicit time zone as defined in "
                                           "https://www.iana.org/time-zones")]
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):

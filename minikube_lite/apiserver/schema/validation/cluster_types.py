@@ -26,7 +26,6 @@ from .common import (
     idx,
     validate_immutable,
 )
-from .core import validate_label_selector
 from .names import (
     is_dns1035_label,
     is_dns1123_label,
@@ -34,6 +33,7 @@ from .names import (
     is_qualified_name,
     path_segment_name,
 )
+from .selectors import validate_label_selector
 
 JSON = dict[str, Any]
 

@@ -6,13 +6,14 @@ Paths are built as ``field.Path`` prints them (``spec.containers[0].name``,
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
-from minikube_lite.apiserver.errors import FieldError, forbidden_field, invalid_value, required
+from minikube_lite.apiserver.errors import FieldError, _go_value, forbidden_field, invalid_value, required
 from minikube_lite.kube.quantity import QuantityError, format_quantity, parse_quantity, quantity_format
 
-from .names import NameFn, is_dns1123_subdomain, is_qualified_name, is_valid_label_value
+from .names import NameFn, is_dns1123_subdomain, is_qualified_name, is_valid_label_value, name_is_dns_label
 
 JSON = dict[str, Any]
 Errors = list[FieldError]
@@ -38,8 +39,6 @@ class _NotFound(FieldError):
     """``field.NotFound``: errors.py has no text for it, so render it here."""
 
     def body(self) -> str:
-        from minikube_lite.apiserver.errors import _go_value
-
         text = "Not found: " + _go_value(self.value)
         return text + (": " + self.detail if self.detail else "")
 
@@ -223,8 +222,6 @@ def validate_object_meta(obj: JSON, namespaced: bool, name_fn: NameFn, path: str
         if not namespace:
             errs.append(required(child(path, "namespace")))
         else:
-            from .names import name_is_dns_label
-
             errs.extend(invalid_value(child(path, "namespace"), namespace, msg)
                         for msg in name_is_dns_label(namespace, False))
     elif namespace:
@@ -258,3 +255,23 @@ def validate_object_meta_update(obj: JSON, old: JSON, path: str = "metadata") ->
 
 def validate_dns_subdomain(value: str, path: str) -> Errors:
     return [invalid_value(path, value, msg) for msg in is_dns1123_subdomain(value)]
+
+
+def spec_diff(type_name: str, old: JSON, new: JSON) -> str:
+    """A compact ``cmp.Diff``-style rendering of the changed top-level fields."""
+    lines = [f"  {type_name}{{"]
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) != new.get(name):
+            field = name[:1].upper() + name[1:]
+            if name in old:
+                lines.append(f"- \t{field}: {json.dumps(old[name], sort_keys=True, default=str)},")
+            if name in new:
+                lines.append(f"+ \t{field}: {json.dumps(new[name], sort_keys=True, default=str)},")
+    lines.append("  }")
+    return "\n".join(lines)
+
+
+def validate_nonnegative_int(value: Any, path: str) -> Errors:
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        return [invalid_value(path, value, IS_NEGATIVE)]
+    return []

@@ -24,8 +24,8 @@ from .common import (
     too_long,
     validate_immutable,
 )
-from .core import validate_label_selector
 from .names import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
+from .selectors import validate_label_selector
 
 JSON = dict[str, Any]
 

@@ -26,16 +26,14 @@ from .common import (
     too_long,
     validate_immutable,
     validate_labels,
+    validate_nonnegative_int,
     validate_nonnegative_quantity,
 )
-from .core import (
-    validate_csi_driver_name,
-    validate_label_selector,
-    validate_nonnegative_int,
-    validate_pod_spec,
-)
-from .core import validate_pvc_spec as _pvc_spec
 from .names import is_qualified_name
+from .pods import validate_pod_spec
+from .selectors import validate_label_selector
+from .volumes import validate_csi_driver_name
+from .volumes import validate_pvc_spec as _pvc_spec
 
 JSON = dict[str, Any]
 

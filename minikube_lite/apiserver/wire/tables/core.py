@@ -16,6 +16,7 @@ from ....kube.names import ANN_BETA_STORAGE_CLASS
 from .common import (
     JSON,
     Cell,
+    access_modes_string,
     age_col,
     age_of,
     col,
@@ -332,8 +333,6 @@ def _vac(obj: JSON) -> str:
 
 
 def pv_row(pv: JSON, now: float) -> list[Cell]:
-    from .common import access_modes_string
-
     spec = dct(pv, "spec")
     claim = ""
     ref = d(spec, "claimRef")
@@ -351,8 +350,6 @@ def pv_row(pv: JSON, now: float) -> list[Cell]:
 
 
 def pvc_row(pvc: JSON, now: float) -> list[Cell]:
-    from .common import access_modes_string
-
     spec = dct(pvc, "spec")
     phase = s(pvc, "status", "phase")
     if d(pvc, "metadata", "deletionTimestamp") is not None:
