@@ -21,23 +21,35 @@ The rule, as data (kwok-style) rather than a real process:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ..clock import rfc3339
+from ..clock import Clock, rfc3339
 from ..config import parse_duration
-from ..controllers.runtime import DONE, Key, Result
+from ..controllers.runtime import DONE, Key, Result, WorkQueue
 from . import stages
 from .containerd import ContainerRuntime, PodRuntime, container_id
-from .events import EVENT_BACKOFF, EVENT_CREATED, EVENT_PULLED, EVENT_STARTED, go_duration
-
-if TYPE_CHECKING:
-    from .pods import Kubelet
+from .events import EVENT_BACKOFF, EVENT_CREATED, EVENT_PULLED, EVENT_STARTED, KubeletRecorder, go_duration
 
 JSON = dict[str, Any]
 
 EXIT_AFTER_ANNOTATION = "minikube-lite.io/exit-after"
 EXIT_CODE_ANNOTATION = "minikube-lite.io/exit-code"
 BATCH_RESTART_POLICIES = ("Never", "OnFailure")
+
+
+class PodWorkers(Protocol):
+    """What the running stage needs of the kubelet (``pods.Kubelet``), named here so that this
+    module does not import the kubelet that imports it."""
+
+    clock: Clock
+    run_duration: float
+    queue: WorkQueue
+
+    def recorder(self, node: str) -> KubeletRecorder: ...
+
+    def release_ip(self, key: Key, rt: PodRuntime) -> None: ...
+
+    async def write_status(self, pod: JSON, rt: PodRuntime, node: JSON, *, terminal: bool = False) -> None: ...
 
 # pkg/kubelet/kuberuntime: the crash-loop back-off (initial 10 s, doubling, at most 5 minutes).
 BACKOFF_INITIAL = 10.0
@@ -108,7 +120,7 @@ def terminated_state(c: ContainerRuntime) -> JSON:
                            "finishedAt": c.finished_at, "containerID": c.container_id}}
 
 
-async def advance(kubelet: Kubelet, key: Key, pod: JSON, rt: PodRuntime, node: JSON) -> Result:
+async def advance(kubelet: PodWorkers, key: Key, pod: JSON, rt: PodRuntime, node: JSON) -> Result:
     """The ``running`` stage: exits due now, restarts due now, then the status; requeue for the next."""
     now = kubelet.clock.now()
     plan = exit_plan(pod, kubelet.run_duration)
