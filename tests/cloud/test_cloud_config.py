@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from minikube_lite.clock import VirtualClock
 from minikube_lite.cloud import MockCloud
 from minikube_lite.cloud.config import DEFAULT_CATEGORY_SIZES, CloudConfig, CloudFaultsConfig
-from minikube_lite.clock import VirtualClock
 from minikube_lite.config import ClusterConfig, ConfigError
 from minikube_lite.configmodel import format_validation_error
 

@@ -15,22 +15,36 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers.attach_detach import attachment_name, finalizer_name, multi_attach_suffix
+from minikube_lite.controllers.attach_detach import (
+    AttachDetachController,
+    CSIAttacher,
+    attachment_name,
+    finalizer_name,
+    multi_attach_suffix,
+)
+from minikube_lite.controllers.garbage_collector import GarbageCollector
+from minikube_lite.controllers.kubelet import Kubelet
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.node_lifecycle import NodeLifecycleController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.provisioning.controller import ExternalProvisioners
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
+from minikube_lite.scheduler.scheduler import Scheduler
 
 JSON = dict[str, Any]
 DRIVER = "diskplugin.csi.alibabacloud.com"
 FINALIZER = "external-attacher/diskplugin-csi-alibabacloud-com"
 
 CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.kubelet", "Kubelet"),
-    ("minikube_lite.controllers.node_lifecycle", "NodeLifecycleController"),
-    ("minikube_lite.controllers.attach_detach", "AttachDetachController"),
-    ("minikube_lite.controllers.attach_detach", "CSIAttacher"),
+    NamespaceController,
+    GarbageCollector,
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
+    Kubelet,
+    NodeLifecycleController,
+    AttachDetachController,
+    CSIAttacher,
 ]
 
 CONFIG: JSON = {
@@ -47,7 +61,7 @@ CONFIG: JSON = {
 @pytest.fixture
 def make_cluster(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     @asynccontextmanager
-    async def make(config: JSON | None = None, extra: list[tuple[str, str]] | None = None) -> AsyncIterator[Cluster]:
+    async def make(config: JSON | None = None, extra: list[type] | None = None) -> AsyncIterator[Cluster]:
         monkeypatch.setattr(cluster_mod, "CONTROLLERS", [*CONTROLLERS, *(extra or [])])
         async with Cluster(ClusterConfig.from_dict(config or CONFIG), clock=VirtualClock()) as c:
             await c.settle()
@@ -292,8 +306,8 @@ async def test_volume_of_a_driver_without_attach_is_not_attached(make_cluster: A
 
 async def test_provisioned_volume_is_attached_in_the_selected_zone(make_cluster: Any) -> None:
     """WaitForFirstConsumer class, scheduler, provisioner, attach, kubelet: the course's fixed path."""
-    extra = [("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
-             ("minikube_lite.scheduler.scheduler", "Scheduler")]
+    extra = [ExternalProvisioners,
+             Scheduler]
     config = dict(CONFIG)
     config["objects"] = [{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
                           "metadata": {"name": "alicloud-disk-topology"}, "provisioner": DRIVER,
@@ -320,8 +334,8 @@ async def test_default_cluster_runs_pods_on_both_drivers(monkeypatch: pytest.Mon
     """The course's default cluster: an Immediate cloud-disk claim and a host-path claim, each used by a
     pod the scheduler places; both volumes are attached through their driver and the pods run."""
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", [
-        *CONTROLLERS, ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
-        ("minikube_lite.scheduler.scheduler", "Scheduler")])
+        *CONTROLLERS, ExternalProvisioners,
+        Scheduler])
     async with Cluster(clock=VirtualClock()) as c:
         for claim, sc in (("disk", "alicloud-disk-ssd"), ("local", "csi-hostpath-sc")):
             await c.client.create("persistentvolumeclaims", {

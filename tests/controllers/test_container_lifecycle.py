@@ -20,14 +20,18 @@ from minikube_lite.controllers.container_lifecycle import (
     exit_plan,
     restarts_after,
 )
+from minikube_lite.controllers.garbage_collector import GarbageCollector
+from minikube_lite.controllers.kubelet import Kubelet
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.node_lifecycle import NodeLifecycleController
 
 JSON = dict[str, Any]
 
 CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.controllers.kubelet", "Kubelet"),
-    ("minikube_lite.controllers.node_lifecycle", "NodeLifecycleController"),
+    NamespaceController,
+    GarbageCollector,
+    Kubelet,
+    NodeLifecycleController,
 ]
 CONFIG: JSON = {
     "nodes": [{"name": "node1", "zone": "cn-hangzhou-b"}],

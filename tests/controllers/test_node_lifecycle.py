@@ -14,15 +14,18 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock, parse_time
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers.node_lifecycle import DOWN_ANNOTATION, LEASE_NAMESPACE
+from minikube_lite.controllers.garbage_collector import GarbageCollector
+from minikube_lite.controllers.kubelet import Kubelet
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.node_lifecycle import DOWN_ANNOTATION, LEASE_NAMESPACE, NodeLifecycleController
 
 JSON = dict[str, Any]
 
 CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.controllers.kubelet", "Kubelet"),
-    ("minikube_lite.controllers.node_lifecycle", "NodeLifecycleController"),
+    NamespaceController,
+    GarbageCollector,
+    Kubelet,
+    NodeLifecycleController,
 ]
 
 CONFIG: JSON = {

@@ -15,6 +15,8 @@ from minikube_lite.apiserver.errors import ApiError
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
 from minikube_lite.controllers.provisioning.controller import ExternalProvisioner, ExternalProvisioners
 from minikube_lite.controllers.provisioning.driver import Capabilities
 from minikube_lite.controllers.provisioning.errors import ProvisioningError
@@ -34,7 +36,9 @@ from minikube_lite.controllers.provisioning.topology import (
     pvc_name_hash_and_index,
     volume_node_affinity,
 )
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
 from minikube_lite.kube.names import ANN_PROVISIONED_BY, ANN_SELECTED_NODE
+from minikube_lite.scheduler.scheduler import Scheduler
 
 DRIVER = "topo.csi.example.com"
 ZONE = "topology.kubernetes.io/zone"
@@ -156,7 +160,7 @@ async def topo(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Cluster, 
     storage controller but the provisioner under test (objects stay as the test writes them)."""
     import minikube_lite.cluster as cluster_mod
 
-    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [("minikube_lite.controllers.namespace", "NamespaceController")])
+    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [NamespaceController])
     config = ClusterConfig.from_dict(THREE_ZONES)
     async with Cluster(config, clock=VirtualClock()) as c:
         for node in ("master", "node1", "node2", "node3"):
@@ -317,7 +321,7 @@ async def test_3_6_missing_snapshot(topo: Any) -> None:
 # ---------------------------------------------------------------- end to end through the real drivers
 
 CLOUD_DRIVER = "diskplugin.csi.alibabacloud.com"
-PROVISIONER = ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners")
+PROVISIONER = ExternalProvisioners
 CLOUD_CONFIG: dict[str, Any] = {
     "nodes": [
         {"name": "master", "controlPlane": True, "zone": "cn-hangzhou-b"},
@@ -730,11 +734,11 @@ async def test_3_9_resource_exhausted_reschedules_the_pod_to_another_zone(monkey
 
     import minikube_lite.cluster as cluster_mod
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", [
-        ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-        ("minikube_lite.controllers.protection", "PVCProtectionController"),
-        ("minikube_lite.controllers.protection", "PVProtectionController"),
-        ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
-        ("minikube_lite.scheduler.scheduler", "Scheduler"),
+        PersistentVolumeController,
+        PVCProtectionController,
+        PVProtectionController,
+        ExternalProvisioners,
+        Scheduler,
     ])
     config = {**CLOUD_CONFIG, "cloud": {**CLOUD_CONFIG["cloud"], "quotas": {"disksPerZone": 1}}}
     async with Cluster(ClusterConfig.from_dict(config), clock=VirtualClock()) as c:

@@ -34,6 +34,7 @@ from minikube_lite.client.informer import Informer  # noqa: E402
 from minikube_lite.clock import VirtualClock  # noqa: E402
 from minikube_lite.cluster import Cluster  # noqa: E402
 from minikube_lite.controllers import snapshot as S  # noqa: E402
+from minikube_lite.controllers.snapshot_sidecar import SnapshotSidecar
 
 pytestmark = pytest.mark.skipif(not real_drivers_available(), reason="needs the CSI drivers (csi/registry.py)")
 
@@ -41,7 +42,7 @@ NS = "default"
 GROUP = "snapshot.storage.k8s.io"
 HOSTPATH = "hostpath.csi.k8s.io"
 ALL = [*BASE_CONTROLLERS, *PROVISIONER, *SNAPSHOT_CONTROLLERS,
-       ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar")]
+       SnapshotSidecar]
 
 
 def claim(name: str, size: str, sc: str, snapshot: str | None = None) -> dict[str, Any]:
