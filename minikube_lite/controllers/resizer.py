@@ -30,6 +30,7 @@ from ..config import timings_of
 from ..csi import spec
 from ..kube.quantity import canonical
 from . import resize_status as rs
+from .csi_calls import CsiCallError, call_driver
 from .runtime import (
     DONE,
     RETRY,
@@ -56,11 +57,12 @@ MSG_RESIZE_SUCCESSFUL = "Resize volume succeeded"
 REASON_RESIZE_FAILED = "VolumeResizeFailed"
 MSG_RESIZE_FAILED = 'resize volume "{pv}" by resizer "{driver}" failed: {err}'
 
-#: gRPC codes after which the driver may still be working: retried, the claim is not marked failed.
-NON_FINAL = frozenset({spec.Code.CANCELLED, spec.Code.DEADLINE_EXCEEDED, spec.Code.UNAVAILABLE,
-                       spec.Code.RESOURCE_EXHAUSTED, spec.Code.ABORTED})
+#: gRPC codes (as Go prints them, ``CsiCallError.code``) after which the driver may still be
+#: working: retried, the claim is not marked failed.
+NON_FINAL = frozenset(c.go_name for c in (spec.Code.CANCELLED, spec.Code.DEADLINE_EXCEEDED, spec.Code.UNAVAILABLE,
+                                          spec.Code.RESOURCE_EXHAUSTED, spec.Code.ABORTED))
 #: Final errors that say the size can never be reached: ``ControllerResizeInfeasible``.
-INFEASIBLE = frozenset({spec.Code.INVALID_ARGUMENT, spec.Code.OUT_OF_RANGE, spec.Code.NOT_FOUND})
+INFEASIBLE = frozenset(c.go_name for c in (spec.Code.INVALID_ARGUMENT, spec.Code.OUT_OF_RANGE, spec.Code.NOT_FOUND))
 
 
 @dataclass
@@ -204,7 +206,7 @@ class ExternalResizer(Controller):
         await self.recorder.event(pvc, NORMAL, REASON_RESIZING, MSG_RESIZING.format(pv=pv_name))
         try:
             new_bytes, node_required = await self._resize(pv, target)
-        except spec.CsiError as err:
+        except CsiCallError as err:
             return await self._failed(key, pvc, pv_name, err)
         self._final_errors.discard(key)
         await self._update_pv_capacity(pv, new_bytes)
@@ -225,11 +227,11 @@ class ExternalResizer(Controller):
             capacity_range=spec.CapacityRange(required_bytes=int(target.value)),
             volume_capability=spec.VolumeCapability(block=block, mount=None if block else spec.MountVolume(
                 fs_type=str(csi.get("fsType") or ""))))
-        resp = await self.driver.controller_expand_volume(req)
+        resp = await call_driver(self.driver.controller_expand_volume, req)
         size = Decimal(int(resp.capacity_bytes or 0)) or target.value
         return size, bool(resp.node_expansion_required)
 
-    async def _failed(self, key: Key, pvc: JSON, pv_name: str, err: spec.CsiError) -> Result:
+    async def _failed(self, key: Key, pvc: JSON, pv_name: str, err: CsiCallError) -> Result:
         """Record the failure (condition, resource status, event) and retry through the rate limiter."""
         final = err.code not in NON_FINAL
         if final:
@@ -304,9 +306,9 @@ class ExternalResizer(Controller):
 
 async def _capabilities(driver: spec.CsiDriver) -> tuple[bool, bool]:
     """(controller expansion, node expansion) from the driver's capabilities."""
-    ctrl = {getattr(c, "name", str(c)) for c in await driver.controller_get_capabilities()}
+    ctrl = {getattr(c, "name", str(c)) for c in await call_driver(driver.controller_get_capabilities)}
     node_caps = getattr(driver, "node_get_capabilities", None)
-    node = {getattr(c, "name", str(c)) for c in (await node_caps() if node_caps is not None else [])}
+    node = {getattr(c, "name", str(c)) for c in (await call_driver(node_caps) if node_caps is not None else [])}
     return "EXPAND_VOLUME" in ctrl, "EXPAND_VOLUME" in node
 
 

@@ -272,6 +272,41 @@ async def test_wrong_zone_attach_fails_with_the_driver_error(make_cluster: Any) 
         assert c.cloud.disks[disk].instance_ids == []
 
 
+class PluginStatusError(Exception):
+    """An error as another CSI client library raises it: a gRPC code name and a message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+async def test_attach_errors_go_through_the_csi_call_wrapper(make_cluster: Any) -> None:
+    """The attacher calls the driver as every sidecar does (controllers/csi_calls.py): any error
+    carrying a gRPC code, from a sync or async plugin method, is the Go error text in attachError."""
+    async with make_cluster() as c:
+        await static_volume(c)
+        driver = c.drivers[DRIVER]
+
+        def unavailable(request: Any) -> Any:
+            raise PluginStatusError("UNAVAILABLE", "plugin restarting")
+
+        driver.controller_publish_volume = unavailable  # this driver object only
+        await c.client.create("pods", pod("app", "node1"), "default")
+        await c.settle(timeout=5)
+        (va,) = await attachments(c)
+        message = "rpc error: code = Unavailable desc = plugin restarting"
+        assert va["status"]["attached"] is False
+        assert va["status"]["attachError"]["message"] == message
+        assert (await events(c, "app"))[0] == ("Warning", "FailedAttachVolume", "attachdetach-controller",
+                                               f'AttachVolume.Attach failed for volume "disk-pv" : {message}')
+        del driver.controller_publish_volume  # the plugin is back
+        await c.settle()
+        assert await phase(c, "app") == "Running"
+        (va,) = await attachments(c)
+        assert va["status"]["attached"] is True
+
+
 async def test_attach_failures_are_retried_with_backoff(make_cluster: Any) -> None:
     async with make_cluster() as c:
         await static_volume(c, zone="cn-hangzhou-d")
