@@ -1,7 +1,8 @@
 """The PV/PVC rules both the PV controller and the scheduler's VolumeBinding apply (storage.md §1.2, §1.3).
 
 component-helpers ``storage/volume`` (pv_helpers.go) on plain dicts: which class a claim asks for,
-whether a PV is bound to a claim, delay binding, and ``FindMatchingVolume``. The binder and the
+whether a PV is bound to a claim, delay binding, ``FindMatchingVolume`` and ``GetBindVolumeToClaim``
+(the PV the binder writes, and the PV the scheduler assumes before it writes the same). The binder and the
 scheduler must pick the same PV for the same claim, so there is one copy of each rule, here.
 
 Sizes are compared as upstream compares them: ``Quantity.Value()`` of the claim's request and of
@@ -11,6 +12,7 @@ the PV's capacity, both rounded *up* to whole bytes, so a fractional request (``
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,10 +23,11 @@ from .meta import (
     name_of,
     namespace_of,
     phase_of,
+    set_annotation,
     spec_of,
     uid_of,
 )
-from .names import ANN_BETA_STORAGE_CLASS
+from .names import ANN_BETA_STORAGE_CLASS, ANN_BOUND_BY_CONTROLLER
 from .quantity import value
 from .selectors import match_label_selector, pv_node_affinity_matches
 
@@ -109,6 +112,31 @@ def is_volume_bound_to_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> b
         return False
     uid = ref.get("uid")
     return not uid or uid == uid_of(pvc)
+
+
+def claim_reference(pvc: Mapping[str, Any]) -> dict[str, Any]:
+    """``reference.GetReference`` for a claim, in the field order client-go writes."""
+    return {"kind": "PersistentVolumeClaim", "namespace": namespace_of(pvc), "name": name_of(pvc),
+            "uid": uid_of(pvc), "apiVersion": "v1", "resourceVersion": str(metadata_of(pvc).get("resourceVersion") or "")}
+
+
+def bind_volume_to_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """``GetBindVolumeToClaim``: a copy with a full claimRef; bound-by-controller unless user
+    pre-bound. ``dirty`` says whether anything changed (nothing to write otherwise)."""
+    set_bound_by = not is_volume_bound_to_claim(pv, pvc)
+    ref = spec_of(pv).get("claimRef") or {}
+    new_ref = (not ref or ref.get("name") != name_of(pvc) or (ref.get("namespace") or "") != namespace_of(pvc)
+               or (ref.get("uid") or "") != uid_of(pvc))
+    new_ann = set_bound_by and not has_annotation(pv, ANN_BOUND_BY_CONTROLLER)
+    if not (new_ref or new_ann):
+        # Already bound (every resync of a bound claim): no copy of a PV with its managedFields.
+        return dict(pv), False
+    new: dict[str, Any] = copy.deepcopy(dict(pv))
+    if new_ref:
+        new.setdefault("spec", {})["claimRef"] = claim_reference(pvc)
+    if new_ann:
+        set_annotation(new, ANN_BOUND_BY_CONTROLLER, "yes")
+    return new, True
 
 
 def find_matching_volume(pvc: Mapping[str, Any], volumes: Iterable[Mapping[str, Any]], *,

@@ -18,7 +18,6 @@ from ...client.base import ApiError
 from ...kube.meta import annotations_of, name_of
 from ...kube.names import (
     ANN_BIND_COMPLETED,
-    ANN_BOUND_BY_CONTROLLER,
     ANN_SELECTED_NODE,
     HOSTNAME_LABEL,
     NOT_SUPPORTED_PROVISIONER,
@@ -31,6 +30,7 @@ from ...kube.selectors import (
 )
 from ...kube.volumes import (
     access_modes_ok,
+    bind_volume_to_claim,
     claim_class,
     claim_request,
     is_delay_binding_mode,
@@ -139,25 +139,6 @@ def prepare_matching(pvc: JSON, volumes: list[JSON]) -> tuple[JSON | None, list[
         candidates.append((qty, i, pv))
     candidates.sort(key=lambda t: (t[0], t[1]))
     return None, [pv for _, _, pv in candidates]
-
-
-def bind_volume_to_claim(pv: JSON, pvc: JSON) -> tuple[JSON, bool]:
-    """``GetBindVolumeToClaim``: a copy of the PV with a full claimRef; dirty if anything changed."""
-    new = copy.deepcopy(pv)
-    dirty = False
-    should_set_bound_by = not is_volume_bound_to_claim(pv, pvc)
-    md = pvc.get("metadata") or {}
-    ref = (new.get("spec") or {}).get("claimRef") or {}
-    if ref.get("name") != md.get("name") or ref.get("namespace") != _ns(pvc) or ref.get("uid") != md.get("uid"):
-        new.setdefault("spec", {})["claimRef"] = {
-            "kind": "PersistentVolumeClaim", "namespace": _ns(pvc), "name": md.get("name"),
-            "uid": md.get("uid"), "apiVersion": "v1", "resourceVersion": md.get("resourceVersion"),
-        }
-        dirty = True
-    if should_set_bound_by and annotations_of(new).get(ANN_BOUND_BY_CONTROLLER) != "yes":
-        _md(new).setdefault("annotations", {})[ANN_BOUND_BY_CONTROLLER] = "yes"
-        dirty = True
-    return new, dirty
 
 
 def local_pv_node_names(pv: JSON | None) -> set[str] | None:
