@@ -18,6 +18,7 @@ runtime's one rule (a rate-limited requeue that sits out its backoff, as upstrea
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -224,7 +225,8 @@ class ExternalResizer(Controller):
         block = (pv.get("spec") or {}).get("volumeMode") == "Block"
         req = spec.ControllerExpandVolumeRequest(
             volume_id=str(csi.get("volumeHandle") or ""),
-            capacity_range=spec.CapacityRange(required_bytes=int(target.value)),
+            # Quantity.Value(): a fraction of a byte asks for the next whole byte.
+            capacity_range=spec.CapacityRange(required_bytes=math.ceil(target.value)),
             volume_capability=spec.VolumeCapability(block=block, mount=None if block else spec.MountVolume(
                 fs_type=str(csi.get("fsType") or ""))))
         resp = await call_driver(self.driver.controller_expand_volume, req)

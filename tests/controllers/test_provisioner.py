@@ -20,6 +20,7 @@ from minikube_lite.controllers.protection import PVCProtectionController, PVProt
 from minikube_lite.controllers.provisioning.controller import ExternalProvisioner, ExternalProvisioners
 from minikube_lite.controllers.provisioning.driver import Capabilities
 from minikube_lite.controllers.provisioning.errors import ProvisioningError
+from minikube_lite.controllers.provisioning.fields import limit_bytes, request_bytes
 from minikube_lite.controllers.provisioning.messages import (
     ANN_DELETION_SECRET_NAME,
     ANN_DELETION_SECRET_NAMESPACE,
@@ -853,3 +854,33 @@ async def test_3_2_a_selected_node_that_is_gone_is_rescheduled(prov_cluster: Any
         assert ANN_SELECTED_NODE not in got["metadata"]["annotations"]
         assert ("Warning", "ProvisioningFailed", 'node "ghost" not found') in await claim_events(c, "data")
         assert not c.cloud.disks
+
+
+def sized_claim(request: str, limit: str | None = None) -> dict[str, Any]:
+    resources: dict[str, Any] = {"requests": {"storage": request}}
+    if limit is not None:
+        resources["limits"] = {"storage": limit}
+    return {"metadata": {"name": "data", "namespace": "default"}, "spec": {"resources": resources}}
+
+
+@pytest.mark.parametrize(("request_", "want"), [("1.5Ki", 1536), ("100m", 1), ("1.5", 2), ("1Gi", 2**30),
+                                                ("0.1Ki", 103)])
+def test_3_2_required_bytes_are_the_quantity_value_rounded_up(request_: str, want: int) -> None:
+    """external-provisioner sends ``Quantity.Value()`` of the request: a fraction of a byte asks
+    for the next whole byte (the binder sizes the claim the same way, so the PV satisfies it)."""
+    assert request_bytes(sized_claim(request_)) == want
+    assert limit_bytes(sized_claim("1Gi", limit=request_)) == want
+    assert limit_bytes(sized_claim("1Gi")) == 0
+
+
+@pytest.mark.parametrize(("request_", "capacity"), [("1.5Ki", "1536"), ("100m", "1")])
+async def test_3_2_a_fractional_request_is_provisioned_and_bound(request_: str, capacity: str) -> None:
+    async with Cluster(clock=VirtualClock(), components=[NamespaceController, PersistentVolumeController,
+                                                         ExternalProvisioners]) as c:
+        await c.client.create("pvc", claim("data", size=request_, sc="csi-hostpath-sc"), "default")
+        await c.settle()
+        got = await c.client.get("pvc", "data", "default")
+        assert got["status"]["phase"] == "Bound"
+        assert got["status"]["capacity"] == {"storage": capacity}
+        pv = await c.client.get("persistentvolumes", got["spec"]["volumeName"])
+        assert pv["spec"]["capacity"] == {"storage": capacity}

@@ -199,3 +199,14 @@ async def test_a_new_request_cuts_the_backoff_short() -> None:
         status = (await c.client.get("pvc", "data", "default"))["status"]
         assert status["allocatedResources"] == {"storage": "40Gi"}
         assert status["allocatedResourceStatuses"] == {"storage": "NodeResizePending"}
+
+
+async def test_a_fractional_request_expands_to_the_next_whole_byte(cluster: Cluster) -> None:
+    """ControllerExpandVolume gets ``Quantity.Value()`` of the new request, rounded up."""
+    pvc = await bound(cluster, size="1Ki", cls="csi-hostpath-sc")
+    await grow(cluster, "1024.5")
+    await cluster.settle()
+    pv = await cluster.client.get("persistentvolumes", pvc["spec"]["volumeName"])
+    assert pv["spec"]["capacity"] == {"storage": "1025"}
+    status = (await cluster.client.get("pvc", "data", "default"))["status"]
+    assert status["allocatedResourceStatuses"] == {"storage": "NodeResizePending"}
