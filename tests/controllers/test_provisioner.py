@@ -181,7 +181,7 @@ async def test_3_4_selected_node_requisite_is_aggregated_and_preferred_starts_at
     sc = await c.client.create("storageclasses", storage_class("zonal"))
     node = await c.client.get("nodes", "node2")
     pvc = claim("data", annotations={ANN_SELECTED_NODE: "node2"})
-    requisite, preferred = await prov.accessibility(pvc, sc, node)
+    requisite, preferred = await prov.accessibility.generate(pvc, sc, node)
     assert requisite == [{ZONE: "cn-hangzhou-b"}, {ZONE: "cn-hangzhou-d"}, {ZONE: "cn-hangzhou-h"}]
     assert preferred == [{ZONE: "cn-hangzhou-d"}, {ZONE: "cn-hangzhou-h"}, {ZONE: "cn-hangzhou-b"}]
 
@@ -191,7 +191,7 @@ async def test_3_4_allowed_topologies_give_the_requisite(topo: Any) -> None:
     allowed = [{"matchLabelExpressions": [{"key": ZONE, "values": ["cn-hangzhou-h", "cn-hangzhou-d"]}]}]
     sc = await c.client.create("storageclasses", storage_class("zonal", allowed=allowed))
     node = await c.client.get("nodes", "node3")
-    requisite, preferred = await prov.accessibility(claim("data"), sc, node)
+    requisite, preferred = await prov.accessibility.generate(claim("data"), sc, node)
     assert requisite == [{ZONE: "cn-hangzhou-d"}, {ZONE: "cn-hangzhou-h"}]
     assert preferred == [{ZONE: "cn-hangzhou-h"}, {ZONE: "cn-hangzhou-d"}]
 
@@ -202,7 +202,7 @@ async def test_3_4_selected_node_outside_allowed_topologies_is_an_error(topo: An
     sc = await c.client.create("storageclasses", storage_class("zonal", allowed=allowed))
     node = await c.client.get("nodes", "node1")
     with pytest.raises(ProvisioningError) as err:
-        await prov.accessibility(claim("data"), sc, node)
+        await prov.accessibility.generate(claim("data"), sc, node)
     assert err.value.message == (
         'error generating accessibility requirements: topology map[topology.kubernetes.io/zone:cn-hangzhou-b] '
         'from selected node "node1" is not in requisite: [map[topology.kubernetes.io/zone:cn-hangzhou-d]]')
@@ -216,7 +216,7 @@ async def test_3_4_missing_csinode_asks_for_a_reschedule(topo: Any) -> None:
     sc = await c.client.create("storageclasses", storage_class("zonal"))
     node = await c.client.get("nodes", "node3")
     with pytest.raises(ProvisioningError) as err:
-        await prov.accessibility(claim("data"), sc, node)
+        await prov.accessibility.generate(claim("data"), sc, node)
     assert err.value.reschedule
     assert err.value.message == 'csinode.storage.k8s.io "node3" not found'
 
@@ -228,7 +228,7 @@ async def test_3_4_csinode_without_the_driver_is_an_error(topo: Any) -> None:
     sc = await c.client.create("storageclasses", storage_class("zonal"))
     node = await c.client.get("nodes", "node3")
     with pytest.raises(ProvisioningError) as err:
-        await prov.accessibility(claim("data"), sc, node)
+        await prov.accessibility.generate(claim("data"), sc, node)
     assert err.value.message == "error generating accessibility requirements: no topology key found on CSINode node3"
     assert not err.value.reschedule
 
@@ -236,7 +236,7 @@ async def test_3_4_csinode_without_the_driver_is_an_error(topo: Any) -> None:
 async def test_3_4_immediate_claim_preferred_is_rotated_by_name_hash(topo: Any) -> None:
     c, prov = topo
     sc = await c.client.create("storageclasses", storage_class("zonal", mode="Immediate"))
-    first = [(await prov.accessibility(claim(f"data-web-{i}"), sc, None))[1][0] for i in range(3)]
+    first = [(await prov.accessibility.generate(claim(f"data-web-{i}"), sc, None))[1][0] for i in range(3)]
     assert sorted(t[ZONE] for t in first) == ["cn-hangzhou-b", "cn-hangzhou-d", "cn-hangzhou-h"]
 
 
@@ -247,7 +247,7 @@ async def test_3_4_missing_topology_label_on_selected_node_is_an_error(topo: Any
     sc = await c.client.create("storageclasses", storage_class("zonal"))
     node = await c.client.get("nodes", "node1")
     with pytest.raises(ProvisioningError, match="does not match topology keys from CSINode"):
-        await prov.accessibility(claim("data"), sc, node)
+        await prov.accessibility.generate(claim("data"), sc, node)
 
 
 # ---------------------------------------------------------------- restore checks (§3.6)
