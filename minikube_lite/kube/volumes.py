@@ -13,8 +13,8 @@ the PV's capacity, both rounded *up* to whole bytes, so a fractional request (``
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from .meta import (
     annotations_of,
@@ -27,11 +27,13 @@ from .meta import (
     spec_of,
     uid_of,
 )
-from .names import ANN_BETA_STORAGE_CLASS, ANN_BOUND_BY_CONTROLLER
+from .names import ANN_BETA_STORAGE_CLASS, ANN_BIND_COMPLETED, ANN_BOUND_BY_CONTROLLER, HOSTNAME_LABEL
 from .quantity import value
 from .selectors import match_label_selector, pv_node_affinity_matches
 
 WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
+
+V = TypeVar("V", bound=Mapping[str, Any])
 
 
 # --------------------------------------------------------------------------- sizes and modes
@@ -114,6 +116,30 @@ def is_volume_bound_to_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> b
     return not uid or uid == uid_of(pvc)
 
 
+def is_pvc_fully_bound(pvc: Mapping[str, Any]) -> bool:
+    """The claim names its volume and the binder has finished (``bind-completed``)."""
+    return bool((pvc.get("spec") or {}).get("volumeName")) and ANN_BIND_COMPLETED in annotations_of(pvc)
+
+
+def local_pv_node_names(pv: Mapping[str, Any] | None) -> set[str] | None:
+    """``GetLocalPersistentVolumeNodeNames``: hostnames a PV is pinned to, or None."""
+    if pv is None:
+        return None
+    required = ((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required")
+    if not required:
+        return None
+    result: set[str] = set()
+    for term in required.get("nodeSelectorTerms") or []:
+        nodes: set[str] | None = None
+        for expr in term.get("matchExpressions") or []:
+            if expr.get("key") == HOSTNAME_LABEL and expr.get("operator") == "In":
+                vals = set(expr.get("values") or [])
+                nodes = vals if nodes is None else nodes & vals
+        if nodes:
+            result |= nodes
+    return result or None
+
+
 def claim_reference(pvc: Mapping[str, Any]) -> dict[str, Any]:
     """``reference.GetReference`` for a claim, in the field order client-go writes."""
     return {"kind": "PersistentVolumeClaim", "namespace": namespace_of(pvc), "name": name_of(pvc),
@@ -183,3 +209,43 @@ def find_matching_volume(pvc: Mapping[str, Any], volumes: Iterable[Mapping[str, 
         if smallest is None or size < smallest_size:  # rule 9
             smallest, smallest_size = pv, size
     return smallest
+
+
+def prepare_matching(pvc: Mapping[str, Any], volumes: Sequence[V]) -> tuple[V | None, list[V]]:
+    """:func:`find_matching_volume` with a node, as the scheduler runs it: the checks that do not
+    depend on the node, done once per cycle, so each node only tests node affinity.
+
+    Returns the first PV pre-bound to the claim (which, if present, decides alone: it is chosen
+    when its node affinity fits, and otherwise nothing is), or the PVs that pass every check but
+    node affinity, smallest first (ties in list order), so each node only tests affinity.
+    """
+    requested = claim_request(pvc)
+    requested_class = claim_class(pvc)
+    spec = pvc.get("spec") or {}
+    selector = spec.get("selector")
+    vac = spec.get("volumeAttributesClassName") or ""
+    mode = volume_mode(spec)
+    candidates: list[tuple[int, int, V]] = []
+    for i, pv in enumerate(volumes):
+        pv_spec = pv.get("spec") or {}
+        bound_here = is_volume_bound_to_claim(pv, pvc)
+        if pv_spec.get("claimRef") and not bound_here:
+            continue
+        qty = volume_capacity(pv)
+        if qty < requested or volume_mode(pv_spec) != mode:
+            continue
+        if (pv_spec.get("volumeAttributesClassName") or "") != vac:
+            continue
+        if (pv.get("metadata") or {}).get("deletionTimestamp"):
+            continue
+        if bound_here:
+            return pv, []
+        if (pv.get("status") or {}).get("phase") != "Available":
+            continue
+        if selector is not None and not match_label_selector(selector, (pv.get("metadata") or {}).get("labels")):
+            continue
+        if volume_class(pv) != requested_class or not access_modes_ok(pvc, pv):
+            continue
+        candidates.append((qty, i, pv))
+    candidates.sort(key=lambda t: (t[0], t[1]))
+    return None, [pv for _, _, pv in candidates]

@@ -11,6 +11,7 @@ from minikube_lite.kube.volumes import (
     bind_volume_to_claim,
     claim_request,
     find_matching_volume,
+    prepare_matching,
     volume_capacity,
 )
 from minikube_lite.scheduler.plugins import volumebinding
@@ -42,7 +43,7 @@ def test_binder_and_scheduler_agree_on_a_fractional_request(request_: str) -> No
     volumes = [pv("too-small", str(int(float(request_.rstrip("m")) / (1000 if request_.endswith("m") else 1)))),
                pv("fits", "1Ki")]
     binder = volume_util.find_best_match_for_claim(claim, volumes, delay_binding=False)
-    prebound, candidates = volumebinding.prepare_matching(claim, volumes)
+    prebound, candidates = prepare_matching(claim, volumes)
     assert prebound is None
     scheduler = candidates[0] if candidates else None
     assert binder is not None and scheduler is not None
@@ -79,3 +80,4 @@ def test_the_scheduler_assumes_the_pv_the_binder_would_write() -> None:
     """VolumeBinding's Reserve and the PV controller build the bound PV with the one rule."""
     assert volumebinding.bind_volume_to_claim is bind_volume_to_claim
     assert not hasattr(volume_util, "bind_volume_to_claim")
+    assert volumebinding.prepare_matching is prepare_matching
