@@ -134,7 +134,7 @@ async def bench_e2e(n_nodes: int, n_pods: int, time_limit: float, freeze: bool =
     clock = RealClock()
     config = ClusterConfig.default()
     config.systemPods = False  # only the benchmark's pods are counted
-    async with Cluster(config, clock=clock, controllers=False) as c:
+    async with Cluster(config, clock=clock, components=False) as c:
         client = c.client
         for i in range(n_nodes):
             await client.create("nodes", make_node(i))

@@ -36,7 +36,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 async def measure(storage: str, n: int) -> dict[str, tuple[float, float]]:
     with tempfile.TemporaryDirectory() as tmp:
-        async with Cluster(serve=True, port=0, controllers=False, storage=storage,
+        async with Cluster(serve=True, port=0, components=False, storage=storage,
                            kubeconfig_path=Path(tmp) / "kubeconfig.yaml") as cluster, aiohttp.ClientSession(
                 headers={"Authorization": "Bearer minikube-lite"}) as session:
             base = f"{cluster.url}/api/v1/namespaces/default/configmaps"

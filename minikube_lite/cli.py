@@ -173,7 +173,7 @@ async def _serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"--components: {exc}") from None
     cluster = Cluster(config, serve=True, host=args.host, port=args.port, token=args.token, tls=args.tls,
                       kubeconfig_path=kubeconfig, kubeconfig_server=args.kubeconfig_server,
-                      controllers=components, storage=args.storage)
+                      components=components, storage=args.storage)
     # Handlers first: a stop asked for while starting (or right after the banner) is a clean stop.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

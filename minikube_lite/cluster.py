@@ -16,7 +16,7 @@ import random
 import secrets
 import ssl
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from .apiserver.wire.server import ApiServer
 from .client.inprocess import InProcessClient
 from .client.manifests import DEFAULT_FIELD_MANAGER, Manifests
 from .clock import Clock, RealClock, VirtualClock
-from .components import COMPONENTS, build, select
+from .components import COMPONENTS, Selection, build, select
 from .config import ClusterConfig
 from .kubelet.node import node_manifests
 from .logs import ComponentLogs, PodLogSource, install_capture, klog
@@ -82,9 +82,10 @@ LOG_COMPONENTS = {"Scheduler": "kube-scheduler", "ExternalProvisioners": "csi-pr
                   "SnapshotSidecar": "csi-snapshotter", "CSIAttacher": "csi-attacher", "Kubelet": "kubelet"}
 DEFAULT_LOG_COMPONENT = "kube-controller-manager"
 
-# Controllers started with every cluster, as (module, class), in start order; each talks only
-# through the client. ``components.COMPONENTS`` names them and says which process runs each.
-CONTROLLERS: list[tuple[str, str]] = [c.target for c in COMPONENTS]
+# The controller classes a cluster started with ``components=True`` runs, in start order; each
+# talks only through the client. ``components.COMPONENTS`` names them and says which process
+# runs each.
+CONTROLLERS: list[type] = [c.cls for c in COMPONENTS]
 
 
 def builtin_crds() -> list[dict[str, Any]]:
@@ -123,7 +124,7 @@ def connect_host(host: str) -> str:
 class Cluster:
     def __init__(self, config: ClusterConfig | None = None, *, clock: Clock | None = None, serve: bool = False,
                  host: str = "127.0.0.1", port: int = 0, token: str | None = None, tls: bool = False,
-                 kubeconfig_path: str | Path | None = None, controllers: bool | str | Iterable[str] = True,
+                 kubeconfig_path: str | Path | None = None, components: bool | Selection = True,
                  history_size: int = 1000, kubeconfig_server: str | None = None,
                  seed: int | None = None, storage: str = MEMORY) -> None:
         self.config = config or _default_config().model_copy(deep=True)
@@ -151,8 +152,9 @@ class Cluster:
         #: address than the one it listens on (a published container port); default: ``url``.
         self.kubeconfig_server = kubeconfig_server
         #: True: every component; False/"none": none (an API server and cloud for components
-        #: running elsewhere); else a ``components.select`` list of component or group names.
-        self.run_controllers: bool | str | Iterable[str] = controllers
+        #: running elsewhere); else what ``components.select`` takes: component classes
+        #: (``[PersistentVolumeController, Scheduler]``), component names or group names.
+        self.components: bool | Selection = components
         self.cloud: Any = None
         self.drivers: dict[str, Any] = {}
         self.controllers: list[Any] = []
@@ -196,7 +198,7 @@ class Cluster:
         await register_drivers(self.client, self.config, self.drivers)
         await self._create_config_objects()
         self._log_startup()
-        if self.run_controllers is not False:
+        if self.components is not False:
             await self._start_controllers()
             if self.config.systemPods:
                 # Only with the components they stand for running; created after the controllers
@@ -280,16 +282,12 @@ class Cluster:
         return PodLogSource(self.logs, LOGGING_CONTAINERS)
 
     def controller_classes(self) -> list[type]:
-        import importlib
-
-        if self.run_controllers is True:
-            targets = CONTROLLERS
-        elif self.run_controllers is False:
-            targets = []
-        else:
-            chosen = {c.target for c in select(self.run_controllers)}
-            targets = [t for t in CONTROLLERS if t in chosen]
-        return [getattr(importlib.import_module(module), name) for module, name in targets]
+        """The classes this cluster starts, in start order (``components``)."""
+        if self.components is True:
+            return list(CONTROLLERS)
+        if self.components is False:
+            return []
+        return [c.cls for c in select(self.components)]
 
     async def _start_controllers(self) -> None:
         for cls in self.controller_classes():

@@ -5,13 +5,15 @@ Why one table: an in-process :class:`~minikube_lite.cluster.Cluster` and a stand
 process must start the same controllers in the same order with the same arguments; only the
 client (in-process or HTTP) and the drivers (local objects or :class:`~.csi.http.RemoteCsiDriver`)
 differ. Every component talks to the API only through the client it is given.
+
+The table holds the classes themselves, imported here: a cluster imports every one of them when
+it starts anyway, and an import error shows at import, not when a component is first chosen.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import inspect
 import logging
 import random
@@ -20,6 +22,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from .clock import Clock
+from .controllers.apiservice_autoregister import APIServiceAutoregistration
+from .controllers.attach_detach import AttachDetachController, CSIAttacher
+from .controllers.batch.cronjob import CronJobController
+from .controllers.batch.job import JobController
+from .controllers.batch.ttl import TTLAfterFinishedController
+from .controllers.capacity import CapacityController
+from .controllers.clusterrole_aggregation import ClusterRoleAggregationController
+from .controllers.disruption import DisruptionController
+from .controllers.endpoints import EndpointsController
+from .controllers.endpointslice import EndpointSliceController
+from .controllers.expand import ExpandController
+from .controllers.garbage_collector import GarbageCollector
+from .controllers.namespace import NamespaceController
+from .controllers.node_lifecycle import NodeLifecycleController
+from .controllers.protection import PVCProtectionController, PVProtectionController
+from .controllers.provisioning.controller import ExternalProvisioners
+from .controllers.pv_binder import PersistentVolumeController
+from .controllers.resizer import ExternalResizers
+from .controllers.serviceaccount import ServiceAccountController
+from .controllers.snapshot import SnapshotController
+from .controllers.snapshot_sidecar import SnapshotSidecar
+from .controllers.workloads.daemonset import DaemonSetController
+from .controllers.workloads.deployment import DeploymentController
+from .controllers.workloads.replicaset import ReplicaSetController
+from .controllers.workloads.statefulset import StatefulSetController
+from .kubelet.heartbeat import NodeHeartbeat
+from .kubelet.pods import Kubelet
+from .kubelet.volume_expansion import KubeletVolumeExpansion
+from .scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -33,51 +64,42 @@ GROUPS = (CONTROLLER_MANAGER, SCHEDULER, KUBELETS)
 class Component:
     name: str      #: the name ``--controllers`` / ``--components`` take
     group: str     #: which standalone process runs it
-    module: str
-    cls: str
-
-    @property
-    def target(self) -> tuple[str, str]:
-        return (self.module, self.cls)
+    cls: type      #: the controller class, built as ``cls(client, clock, ...)`` (see :func:`build`)
 
 
-_C = "minikube_lite.controllers"
-_K = "minikube_lite.kubelet"
 #: Every component, in start order (the order ``Cluster`` has always used).
 COMPONENTS: tuple[Component, ...] = (
-    Component("namespace", CONTROLLER_MANAGER, f"{_C}.namespace", "NamespaceController"),
-    Component("serviceaccount", CONTROLLER_MANAGER, f"{_C}.serviceaccount", "ServiceAccountController"),
-    Component("clusterrole-aggregation", CONTROLLER_MANAGER, f"{_C}.clusterrole_aggregation",
-              "ClusterRoleAggregationController"),
-    Component("apiservice-autoregistration", CONTROLLER_MANAGER, f"{_C}.apiservice_autoregister",
-              "APIServiceAutoregistration"),
-    Component("garbage-collector", CONTROLLER_MANAGER, f"{_C}.garbage_collector", "GarbageCollector"),
-    Component("pv-binder", CONTROLLER_MANAGER, f"{_C}.pv_binder", "PersistentVolumeController"),
-    Component("pvc-protection", CONTROLLER_MANAGER, f"{_C}.protection", "PVCProtectionController"),
-    Component("pv-protection", CONTROLLER_MANAGER, f"{_C}.protection", "PVProtectionController"),
-    Component("provisioner", CONTROLLER_MANAGER, f"{_C}.provisioning.controller", "ExternalProvisioners"),
-    Component("expand", CONTROLLER_MANAGER, f"{_C}.expand", "ExpandController"),
-    Component("csi-resizer", CONTROLLER_MANAGER, f"{_C}.resizer", "ExternalResizers"),
-    Component("capacity", CONTROLLER_MANAGER, f"{_C}.capacity", "CapacityController"),
-    Component("scheduler", SCHEDULER, "minikube_lite.scheduler.scheduler", "Scheduler"),
-    Component("snapshot", CONTROLLER_MANAGER, f"{_C}.snapshot", "SnapshotController"),
-    Component("node-heartbeat", KUBELETS, f"{_K}.heartbeat", "NodeHeartbeat"),
-    Component("node-lifecycle", CONTROLLER_MANAGER, f"{_C}.node_lifecycle", "NodeLifecycleController"),
-    Component("attach-detach", CONTROLLER_MANAGER, f"{_C}.attach_detach", "AttachDetachController"),
-    Component("csi-attacher", CONTROLLER_MANAGER, f"{_C}.attach_detach", "CSIAttacher"),
-    Component("kubelet", KUBELETS, f"{_K}.pods", "Kubelet"),
-    Component("kubelet-volume-expansion", KUBELETS, f"{_K}.volume_expansion", "KubeletVolumeExpansion"),
-    Component("csi-snapshotter", CONTROLLER_MANAGER, f"{_C}.snapshot_sidecar", "SnapshotSidecar"),
-    Component("replicaset", CONTROLLER_MANAGER, f"{_C}.workloads.replicaset", "ReplicaSetController"),
-    Component("deployment", CONTROLLER_MANAGER, f"{_C}.workloads.deployment", "DeploymentController"),
-    Component("statefulset", CONTROLLER_MANAGER, f"{_C}.workloads.statefulset", "StatefulSetController"),
-    Component("daemonset", CONTROLLER_MANAGER, f"{_C}.workloads.daemonset", "DaemonSetController"),
-    Component("job", CONTROLLER_MANAGER, f"{_C}.batch.job", "JobController"),
-    Component("cronjob", CONTROLLER_MANAGER, f"{_C}.batch.cronjob", "CronJobController"),
-    Component("ttl-after-finished", CONTROLLER_MANAGER, f"{_C}.batch.ttl", "TTLAfterFinishedController"),
-    Component("endpointslice", CONTROLLER_MANAGER, f"{_C}.endpointslice", "EndpointSliceController"),
-    Component("endpoints", CONTROLLER_MANAGER, f"{_C}.endpoints", "EndpointsController"),
-    Component("disruption", CONTROLLER_MANAGER, f"{_C}.disruption", "DisruptionController"),
+    Component("namespace", CONTROLLER_MANAGER, NamespaceController),
+    Component("serviceaccount", CONTROLLER_MANAGER, ServiceAccountController),
+    Component("clusterrole-aggregation", CONTROLLER_MANAGER, ClusterRoleAggregationController),
+    Component("apiservice-autoregistration", CONTROLLER_MANAGER, APIServiceAutoregistration),
+    Component("garbage-collector", CONTROLLER_MANAGER, GarbageCollector),
+    Component("pv-binder", CONTROLLER_MANAGER, PersistentVolumeController),
+    Component("pvc-protection", CONTROLLER_MANAGER, PVCProtectionController),
+    Component("pv-protection", CONTROLLER_MANAGER, PVProtectionController),
+    Component("provisioner", CONTROLLER_MANAGER, ExternalProvisioners),
+    Component("expand", CONTROLLER_MANAGER, ExpandController),
+    Component("csi-resizer", CONTROLLER_MANAGER, ExternalResizers),
+    Component("capacity", CONTROLLER_MANAGER, CapacityController),
+    Component("scheduler", SCHEDULER, Scheduler),
+    Component("snapshot", CONTROLLER_MANAGER, SnapshotController),
+    Component("node-heartbeat", KUBELETS, NodeHeartbeat),
+    Component("node-lifecycle", CONTROLLER_MANAGER, NodeLifecycleController),
+    Component("attach-detach", CONTROLLER_MANAGER, AttachDetachController),
+    Component("csi-attacher", CONTROLLER_MANAGER, CSIAttacher),
+    Component("kubelet", KUBELETS, Kubelet),
+    Component("kubelet-volume-expansion", KUBELETS, KubeletVolumeExpansion),
+    Component("csi-snapshotter", CONTROLLER_MANAGER, SnapshotSidecar),
+    Component("replicaset", CONTROLLER_MANAGER, ReplicaSetController),
+    Component("deployment", CONTROLLER_MANAGER, DeploymentController),
+    Component("statefulset", CONTROLLER_MANAGER, StatefulSetController),
+    Component("daemonset", CONTROLLER_MANAGER, DaemonSetController),
+    Component("job", CONTROLLER_MANAGER, JobController),
+    Component("cronjob", CONTROLLER_MANAGER, CronJobController),
+    Component("ttl-after-finished", CONTROLLER_MANAGER, TTLAfterFinishedController),
+    Component("endpointslice", CONTROLLER_MANAGER, EndpointSliceController),
+    Component("endpoints", CONTROLLER_MANAGER, EndpointsController),
+    Component("disruption", CONTROLLER_MANAGER, DisruptionController),
 )
 
 #: The components that call CSI drivers (they need the drivers, local or remote).
@@ -89,34 +111,52 @@ def names(group: str | None = None) -> list[str]:
     return [c.name for c in COMPONENTS if group is None or c.group == group]
 
 
-def select(spec: str | Iterable[str] | None, group: str | None = None) -> list[Component]:
-    """The components a ``--controllers``/``--components`` value names, in start order.
+#: What ``select`` takes: a comma string, or an iterable of component names, group names and
+#: component classes (``Cluster(components=[PersistentVolumeController, "scheduler"])``).
+Selection = str | Iterable[str | type] | None
+
+
+def select(spec: Selection, group: str | None = None) -> list[Component]:
+    """The components a ``--controllers``/``--components`` value or a ``Cluster(components=...)``
+    list names, in start order.
 
     ``None``, ``"*"`` and ``"all"`` mean all (of ``group``); ``"none"`` or ``""`` nothing; otherwise
-    a comma list of component names or, outside a group, group names. Unknown names are a
-    ``ValueError`` naming them.
+    component names, component classes or, outside a group, group names. A class that is not in
+    the table (a test's own controller) runs after the table's, in the order given. Unknown names
+    are a ``ValueError`` naming them.
     """
     pool = [c for c in COMPONENTS if group is None or c.group == group]
     if spec is None:
         return pool
-    items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
+    raw = spec.split(",") if isinstance(spec, str) else list(spec)
+    items = [s.strip() if isinstance(s, str) else s for s in raw]
+    items = [s for s in items if s != ""]
     if not items or items == ["none"]:
         return []
     if "*" in items or "all" in items:
         return pool
     wanted: set[str] = set()
+    extra: list[Component] = []
     unknown = []
     for item in items:
-        if group is None and item in GROUPS:
+        if isinstance(item, type):
+            known = next((c for c in pool if c.cls is item), None)
+            if known is not None:
+                wanted.add(known.name)
+            elif group is None:
+                extra.append(Component(item.__name__, CONTROLLER_MANAGER, item))
+            else:
+                unknown.append(item.__name__)
+        elif group is None and item in GROUPS:
             wanted.update(c.name for c in pool if c.group == item)
         elif any(c.name == item for c in pool):
             wanted.add(item)
         else:
-            unknown.append(item)
+            unknown.append(str(item))
     if unknown:
-        known = ", ".join(names(group) + ([] if group else list(GROUPS)))
-        raise ValueError(f"unknown component(s) {', '.join(unknown)}; known: {known}")
-    return [c for c in pool if c.name in wanted]
+        known_names = ", ".join(names(group) + ([] if group else list(GROUPS)))
+        raise ValueError(f"unknown component(s) {', '.join(unknown)}; known: {known_names}")
+    return [c for c in pool if c.name in wanted] + extra
 
 
 def build(cls: type, client: Any, clock: Clock, *, config: Any = None, cloud: Any = None,
@@ -140,18 +180,12 @@ def _params(cls: type) -> frozenset[str]:
     return frozenset(inspect.signature(cls).parameters)
 
 
-def load(target: tuple[str, str]) -> type:
-    module, name = target
-    cls: type = getattr(importlib.import_module(module), name)
-    return cls
-
-
 class ComponentSet:
     """Components started together and stopped together (in reverse order)."""
 
-    def __init__(self, targets: Iterable[tuple[str, str]], client: Any, clock: Clock, *, config: Any = None,
+    def __init__(self, components: Iterable[Component], client: Any, clock: Clock, *, config: Any = None,
                  cloud: Any = None, drivers: Mapping[str, Any] | None = None) -> None:
-        self.targets = list(targets)
+        self.components = list(components)
         self.client = client
         self.clock = clock
         self.config = config
@@ -160,12 +194,12 @@ class ComponentSet:
         self.running: list[Any] = []
 
     async def start(self) -> None:
-        for target in self.targets:
-            controller = build(load(target), self.client, self.clock, config=self.config, cloud=self.cloud,
+        for component in self.components:
+            controller = build(component.cls, self.client, self.clock, config=self.config, cloud=self.cloud,
                                drivers=self.drivers)
             await controller.start()
             self.running.append(controller)
-            log.info("started %s", getattr(controller, "name", target[1]))
+            log.info("started %s", getattr(controller, "name", component.name))
 
     async def stop(self) -> None:
         while self.running:
@@ -175,4 +209,4 @@ class ComponentSet:
 
 
 __all__ = ["Component", "COMPONENTS", "ComponentSet", "GROUPS", "CONTROLLER_MANAGER", "SCHEDULER", "KUBELETS",
-           "NEEDS_DRIVERS", "names", "select", "build", "load"]
+           "NEEDS_DRIVERS", "Selection", "names", "select", "build"]

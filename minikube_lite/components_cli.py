@@ -54,7 +54,7 @@ def add_parsers(sub: Any, log_level: Callable[[str], str]) -> None:
 
 
 def parse_components(value: str) -> bool | str:
-    """serve's ``--components`` as ``Cluster(controllers=...)`` takes it; ValueError if unknown."""
+    """serve's ``--components`` as ``Cluster(components=...)`` takes it; ValueError if unknown."""
     if value in ("all", "*"):
         return True
     if value in ("none", ""):

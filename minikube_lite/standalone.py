@@ -132,7 +132,7 @@ async def run_components(group: str, components: list[Component], *, kubeconfig:
         await wait_for_api(client)
         drivers = await remote_drivers(kube, session, config) \
             if any(c.name in NEEDS_DRIVERS for c in components) else {}
-        running = ComponentSet([c.target for c in components], client, clock, config=config, drivers=drivers)
+        running = ComponentSet(components, client, clock, config=config, drivers=drivers)
         names = ", ".join(c.name for c in components) or "nothing"
         if not leader_elect or group not in ELECTION:
             await running.start()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from minikube_lite import cluster as cluster_mod
@@ -9,6 +11,9 @@ from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.components import COMPONENTS, CONTROLLER_MANAGER, KUBELETS, SCHEDULER, names, select
 from minikube_lite.components_cli import parse_components
+from minikube_lite.controllers.protection import PVCProtectionController
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
+from minikube_lite.scheduler.scheduler import Scheduler
 
 
 def test_every_component_has_one_unique_name_and_a_process() -> None:
@@ -17,7 +22,7 @@ def test_every_component_has_one_unique_name_and_a_process() -> None:
     assert names(KUBELETS) == ["node-heartbeat", "kubelet", "kubelet-volume-expansion"]
     assert {"pv-binder", "provisioner", "snapshot", "csi-snapshotter", "csi-attacher",
             "node-lifecycle"} <= set(names(CONTROLLER_MANAGER))
-    assert cluster_mod.CONTROLLERS == [c.target for c in COMPONENTS]
+    assert cluster_mod.CONTROLLERS == [c.cls for c in COMPONENTS]
 
 
 def test_selection_by_name_group_star_and_none() -> None:
@@ -35,8 +40,56 @@ def test_selection_by_name_group_star_and_none() -> None:
 
 
 async def test_a_cluster_runs_only_the_chosen_components() -> None:
-    async with Cluster(clock=VirtualClock(), controllers="scheduler,kubelets") as c:
+    async with Cluster(clock=VirtualClock(), components="scheduler,kubelets") as c:
         assert sorted(type(ctl).__name__ for ctl in c.controllers) == ["Kubelet", "KubeletVolumeExpansion",
                                                                   "NodeHeartbeat", "Scheduler"]
-    async with Cluster(clock=VirtualClock(), controllers=False) as bare:
+    async with Cluster(clock=VirtualClock(), components=False) as bare:
         assert bare.controllers == []
+
+
+def test_selection_by_class_mixes_with_names_and_keeps_the_start_order() -> None:
+    chosen = select([Scheduler, "pv-binder", PVCProtectionController])
+    assert [c.name for c in chosen] == ["pv-binder", "pvc-protection", "scheduler"]
+    assert [c.cls for c in chosen] == [PersistentVolumeController, PVCProtectionController, Scheduler]
+    assert [c.name for c in select([Scheduler], SCHEDULER)] == ["scheduler"]
+    with pytest.raises(ValueError, match="unknown component.*Scheduler; known: namespace"):
+        select([Scheduler], CONTROLLER_MANAGER)
+
+
+class CountingController:
+    """A controller of a test's own, not in the table: it runs after the table's components."""
+
+    def __init__(self, client: Any, clock: Any) -> None:
+        self.client = client
+        self.started = False
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def stop(self) -> None:
+        self.started = False
+
+    def busy(self) -> bool:
+        """Nothing queued (what ``cluster.settle()`` asks every controller)."""
+        return False
+
+
+async def test_a_cluster_given_classes_runs_just_those() -> None:
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "alicloud-disk-ssd",
+                      "resources": {"requests": {"storage": "20Gi"}}}}
+    async with Cluster(clock=VirtualClock(), components=[CountingController, PVCProtectionController,
+                                                         PersistentVolumeController]) as c:
+        assert [type(ctl) for ctl in c.controllers] == [PersistentVolumeController, PVCProtectionController,
+                                                        CountingController]
+        assert c.controllers[-1].started
+        await c.client.create("pvc", claim, "default")
+        await c.settle()
+        created = await c.client.get("pvc", "data", "default")
+        # The PV controller and the protection controller ran: the claim waits for its external
+        # provisioner (not running) and carries the protection finalizer.
+        assert created["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
+        assert created["metadata"]["annotations"]["volume.kubernetes.io/storage-provisioner"] == \
+            "diskplugin.csi.alibabacloud.com"
+        assert created["status"]["phase"] == "Pending"
+        assert (await c.client.list("persistentvolumes"))["items"] == []

@@ -49,7 +49,7 @@ def test_unknown_names_are_errors_not_tracebacks(capsys: pytest.CaptureFixture[s
 
 
 async def test_load_kubeconfig_reads_server_token_and_ca(tmp_path: Path) -> None:
-    async with Cluster(serve=True, port=0, tls=True, token="s3cret", controllers=False,
+    async with Cluster(serve=True, port=0, tls=True, token="s3cret", components=False,
                        kubeconfig_path=tmp_path / "kubeconfig.yaml") as served:
         kube = load_kubeconfig(tmp_path / "kubeconfig.yaml")
         assert kube.server == served.url and kube.server.startswith("https://")
@@ -60,7 +60,7 @@ async def test_load_kubeconfig_reads_server_token_and_ca(tmp_path: Path) -> None
 
 
 async def test_kubelets_run_against_a_served_cluster_and_stop_on_sigterm(tmp_path: Path) -> None:
-    async with Cluster(serve=True, port=0, controllers="none",
+    async with Cluster(serve=True, port=0, components="none",
                        kubeconfig_path=tmp_path / "kubeconfig.yaml") as served:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         proc = await asyncio.create_subprocess_exec(

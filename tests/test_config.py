@@ -221,7 +221,7 @@ async def test_every_example_starts_a_cluster(name: str) -> None:
     from minikube_lite.cluster import Cluster
 
     config = load_config(EXAMPLES / name)
-    async with Cluster(config, clock=VirtualClock(), controllers=False) as cluster:
+    async with Cluster(config, clock=VirtualClock(), components=False) as cluster:
         nodes = (await cluster.client.list("nodes"))["items"]
         assert len(nodes) == len(config.resolved_nodes())
         assert len((await cluster.client.list("csinodes"))["items"]) == len(nodes)

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..apiserver.errors import ApiError
 from ..clock import Clock, rfc3339_micro
+from ..config.timings import DEFAULT_TIMINGS, Timings
 from .base import JSON, Client
 from .events import NORMAL, EventRecorder
 
@@ -40,14 +41,8 @@ LEASE_NAMESPACE = "kube-system"
 #: The Lease names of upstream's components (``--leader-elect-resource-name`` defaults).
 CONTROLLER_MANAGER_LEASE = "kube-controller-manager"
 SCHEDULER_LEASE = "kube-scheduler"
-#: client-go's defaults (``--leader-elect-lease-duration`` etc.), in seconds.
-DEFAULT_LEASE_DURATION = 15.0
-DEFAULT_RENEW_DEADLINE = 10.0
-DEFAULT_RETRY_PERIOD = 2.0
 #: wait.JitterUntil's factor in client-go's acquire loop: each wait is period * (1 + rand * 1.2).
 JITTER_FACTOR = 1.2
-#: The Timings keys that override the defaults.
-TIMING_KEYS = ("leaderElectionLeaseDuration", "leaderElectionRenewDeadline", "leaderElectionRetryPeriod")
 
 REASON_LEADER_ELECTION = "LeaderElection"
 MSG_BECAME_LEADER = "%s became leader"
@@ -64,9 +59,10 @@ class LeaderElectionConfig:
     name: str
     namespace: str = LEASE_NAMESPACE
     identity: str = field(default_factory=default_identity)
-    lease_duration: float = DEFAULT_LEASE_DURATION
-    renew_deadline: float = DEFAULT_RENEW_DEADLINE
-    retry_period: float = DEFAULT_RETRY_PERIOD
+    #: client-go's defaults, declared once as the ``leaderElection*`` Timings.
+    lease_duration: float = DEFAULT_TIMINGS.leaderElectionLeaseDuration
+    renew_deadline: float = DEFAULT_TIMINGS.leaderElectionRenewDeadline
+    retry_period: float = DEFAULT_TIMINGS.leaderElectionRetryPeriod
     #: Give the Lease up on a clean stop, so a standby need not wait out the lease duration.
     release_on_cancel: bool = True
 
@@ -80,16 +76,12 @@ class LeaderElectionConfig:
             raise ValueError("retryPeriod and leaseDuration must be positive")
 
     @classmethod
-    def from_timings(cls, name: str, timings: Any = None, **overrides: Any) -> LeaderElectionConfig:
-        """The config of Lease ``name``, with ``leaderElection*`` timings of a ClusterConfig."""
-        def timing(key: str, default: float) -> float:
-            value = getattr(timings, key, None) if timings is not None else None
-            return float(value) if value is not None else default
-
+    def from_timings(cls, name: str, timings: Timings = DEFAULT_TIMINGS, **overrides: Any) -> LeaderElectionConfig:
+        """The config of Lease ``name``, with the ``leaderElection*`` timings of a ClusterConfig."""
         values: dict[str, Any] = {
-            "lease_duration": timing(TIMING_KEYS[0], DEFAULT_LEASE_DURATION),
-            "renew_deadline": timing(TIMING_KEYS[1], DEFAULT_RENEW_DEADLINE),
-            "retry_period": timing(TIMING_KEYS[2], DEFAULT_RETRY_PERIOD),
+            "lease_duration": timings.leaderElectionLeaseDuration,
+            "renew_deadline": timings.leaderElectionRenewDeadline,
+            "retry_period": timings.leaderElectionRetryPeriod,
         }
         values.update(overrides)
         return cls(name=name, **values)

@@ -12,7 +12,7 @@ import random
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..config import CloudFaultsConfig
+from .config import CloudFaultsConfig
 from .errors import (
     MSG_INJECTED,
     MSG_ZONE_OUTAGE,

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from ..configmodel import format_validation_error
 from .service import MockCloud
 
 CLOUD_KEY: web.AppKey[MockCloud] = web.AppKey("cloud", MockCloud)
@@ -90,8 +91,6 @@ async def _post_faults(request: web.Request) -> web.Response:
     try:
         cloud.faults.apply(body)
     except (ValidationError, ValueError) as exc:
-        from ..config import format_validation_error
-
         msg = format_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
         return _json({"Code": "InvalidParameter", "Message": msg}, 400)
     return _json(cloud.faults.to_dict())

@@ -16,12 +16,12 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
 
 from ..clock import Clock, RealClock
-from ..config import CloudConfig, ClusterConfig
 from . import errors as E
+from .config import CloudConfig
 from .errors import (
     CloudError,
     CloudTimeoutError,
@@ -56,6 +56,24 @@ _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _DEVICES = [f"/dev/vd{c}" for c in "bcdefghijklmnopqrstuvwxyz"]
 
 
+class NodeShape(Protocol):
+    """A node as the cloud sees it: the VM behind it (a ``config.ResolvedNode`` is one)."""
+
+    name: str
+    zone: str
+    instance_id: str
+
+
+class ClusterShape(Protocol):
+    """What the cloud reads of a cluster's configuration (a ``config.ClusterConfig`` is one):
+    its own section and the nodes it runs VMs for. Structural, so the cloud does not depend on
+    the cluster's configuration."""
+
+    cloud: CloudConfig
+
+    def resolved_nodes(self) -> Sequence[NodeShape]: ...
+
+
 def _resolver(fut: asyncio.Future[None]) -> Callable[[], None]:
     def resolve() -> None:
         if not fut.done():
@@ -87,8 +105,8 @@ class MockCloud:
         self._timer_seq = 0
 
     @classmethod
-    def for_cluster(cls, config: ClusterConfig, clock: Clock | None = None) -> MockCloud:
-        """The cloud of a cluster, with one instance per node in the node's zone."""
+    def for_cluster(cls, config: ClusterShape, clock: Clock | None = None) -> MockCloud:
+        """The cloud of a cluster (a ``ClusterConfig``), with one instance per node in its zone."""
         cloud = cls(config.cloud, clock)
         for node in config.resolved_nodes():
             cloud.add_instance(node.name, node.zone, node.instance_id)

@@ -33,6 +33,7 @@ from ..config import ClusterConfig, timings_of
 from ..csi import spec
 from ..kube.attachments import attach_required, attachment_name, pod_claims
 from ..logs import klog
+from .csi_calls import CsiCallError, call_driver
 from .runtime import DONE, Backoff, Controller, Key, Result
 
 log = logging.getLogger(__name__)
@@ -407,8 +408,8 @@ class CSIAttacher(Controller):
             readonly=bool(csi.get("readOnly")), volume_context=dict(csi.get("volumeAttributes") or {}))
         klog.info('"Attaching" VolumeAttachment="%s" volumeID="%s" node="%s"', name, request.volume_id, node)
         try:
-            response = await driver.controller_publish_volume(request)
-        except spec.CsiError as err:
+            response = await call_driver(driver.controller_publish_volume, request)
+        except CsiCallError as err:
             klog.info('"Attach failed" VolumeAttachment="%s" err=%s', name, str(err))
             await self._save_error(name, "attachError", str(err))
             raise _Retry(str(err)) from None
@@ -435,8 +436,8 @@ class CSIAttacher(Controller):
         if csi.get("volumeHandle") and node_id:
             request = spec.ControllerUnpublishVolumeRequest(volume_id=str(csi["volumeHandle"]), node_id=node_id)
             try:
-                await driver.controller_unpublish_volume(request)
-            except spec.CsiError as err:
+                await call_driver(driver.controller_unpublish_volume, request)
+            except CsiCallError as err:
                 await self._save_error(name, "detachError", str(err))
                 raise _Retry(str(err)) from None
         try:

@@ -415,7 +415,7 @@ class PersistentVolumeController(Controller):
         await self._update_claim_status(claim, "Bound", volume)
 
     async def _bind_volume_to_claim(self, volume: JSON, claim: JSON) -> JSON:
-        new, dirty = vu.bind_volume_to_claim(volume, claim)
+        new, dirty = kv.bind_volume_to_claim(volume, claim)
         if not dirty:
             return volume
         updated = await self.client.update("persistentvolumes", new, field_manager=FIELD_MANAGER)

@@ -9,13 +9,16 @@ expansion stands (``status.allocatedResources``, ``allocatedResourceStatuses``, 
 ``expandAndRecover`` (RecoverVolumeExpansionFailure): which size to expand to depends on the
 claim's resource status, so a claim whose expansion failed can be lowered and retried.
 
-It talks only through the API client and the CSI protocol. Timings are configuration:
-``timings.resizerRetryInitial`` / ``resizerRetryMax`` (backoff after a failed expansion).
+It talks only through the API client and the CSI protocol. A failed expansion is retried by the
+runtime's one rule (a rate-limited requeue that sits out its backoff, as upstream's
+``AddRateLimited``; a new request from the user cuts it short). Timings are configuration:
+``timings.resizerRetryInitial`` / ``resizerRetryMax``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,8 +31,10 @@ from ..config import timings_of
 from ..csi import spec
 from ..kube import resize_status as rs
 from ..kube.quantity import canonical
+from .csi_calls import CsiCallError, call_driver
 from .runtime import (
     DONE,
+    RETRY,
     Backoff,
     Controller,
     Key,
@@ -53,21 +58,12 @@ MSG_RESIZE_SUCCESSFUL = "Resize volume succeeded"
 REASON_RESIZE_FAILED = "VolumeResizeFailed"
 MSG_RESIZE_FAILED = 'resize volume "{pv}" by resizer "{driver}" failed: {err}'
 
-#: gRPC codes after which the driver may still be working: retried, the claim is not marked failed.
-NON_FINAL = frozenset({spec.Code.CANCELLED, spec.Code.DEADLINE_EXCEEDED, spec.Code.UNAVAILABLE,
-                       spec.Code.RESOURCE_EXHAUSTED, spec.Code.ABORTED})
+#: gRPC codes (as Go prints them, ``CsiCallError.code``) after which the driver may still be
+#: working: retried, the claim is not marked failed.
+NON_FINAL = frozenset(c.go_name for c in (spec.Code.CANCELLED, spec.Code.DEADLINE_EXCEEDED, spec.Code.UNAVAILABLE,
+                                          spec.Code.RESOURCE_EXHAUSTED, spec.Code.ABORTED))
 #: Final errors that say the size can never be reached: ``ControllerResizeInfeasible``.
-INFEASIBLE = frozenset({spec.Code.INVALID_ARGUMENT, spec.Code.OUT_OF_RANGE, spec.Code.NOT_FOUND})
-
-
-@dataclass
-class _Failure:
-    """The last failed attempt on a claim: when to try again, and for which requested size."""
-
-    count: int
-    retry_at: float
-    request: Decimal | None
-    final: bool
+INFEASIBLE = frozenset(c.go_name for c in (spec.Code.INVALID_ARGUMENT, spec.Code.OUT_OF_RANGE, spec.Code.NOT_FOUND))
 
 
 @dataclass
@@ -94,6 +90,8 @@ class ExternalResizer(Controller):
     """csi-resizer for one driver (event source ``external-resizer <driver>``)."""
 
     workers = 4
+    #: A failed claim sits out its backoff even when our own status write brings it back.
+    hold_backoff = True
 
     def __init__(self, client: Client, clock: Clock, driver_name: str, driver: spec.CsiDriver, *,
                  controller_expansion: bool = True, config: Any = None) -> None:
@@ -105,10 +103,11 @@ class ExternalResizer(Controller):
         #: the node to grow the volume (upstream's trivial resizer).
         self.controller_expansion = controller_expansion
         timings = timings_of(config)
-        base, cap = timings.resizerRetryInitial, timings.resizerRetryMax
-        self.retry_backoff = Backoff(base, cap)
+        self.use_backoff(Backoff(timings.resizerRetryInitial, timings.resizerRetryMax))
         self.recorder = EventRecorder(client, f"{COMPONENT_PREFIX} {driver_name}", clock)
-        self._failures: dict[Key, _Failure] = {}
+        #: Claims whose last expansion failed with a final error (upstream's ``finalErrorPVCs``):
+        #: for them the user's new, possibly lower, request wins over the size under way.
+        self._final_errors: set[Key] = set()
         #: The resourceVersion of our last status write per claim: a cache older than that is
         #: stale (the informer has not seen our write yet) and must not be acted on again.
         self._written: dict[Key, int] = {}
@@ -119,11 +118,16 @@ class ExternalResizer(Controller):
         self.pvs = self.informer("persistentvolumes", key_of=self._volume_keys)
 
     def _claim_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
+        key = namespaced_key(obj)
         if event == "DELETED":
-            self._failures.pop(namespaced_key(obj), None)
-            self._written.pop(namespaced_key(obj), None)
+            self._final_errors.discard(key)
+            self._written.pop(key, None)
             return []
-        return [namespaced_key(obj)] if needs_resize(obj) else []
+        if not needs_resize(obj):
+            return []
+        if old is not None and rs.requested(old) != rs.requested(obj):
+            self.queue.expedite(key)  # a new request is news: no need to sit out the old one's backoff
+        return [key]
 
     def _volume_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
         ref = (obj.get("spec") or {}).get("claimRef") or {}
@@ -143,7 +147,7 @@ class ExternalResizer(Controller):
         if pvc is not None and int(pvc["metadata"].get("resourceVersion") or 0) < self._written.get(key, 0):
             return DONE  # our own newer write is on its way to the cache; its event brings us back
         if pvc is None or not needs_resize(pvc):
-            self._failures.pop(key, None)
+            self._final_errors.discard(key)
             return DONE
         pv_name = str(pvc["spec"]["volumeName"])
         pv = self.pvs.get(pv_name)
@@ -151,11 +155,7 @@ class ExternalResizer(Controller):
             pv = await get_or_none(self.client, "persistentvolumes", pv_name)
         if pv is None or not self._can_expand(pv, pvc):
             return DONE
-        failure = self._failures.get(key)
-        now = self.clock.now()
-        if failure is not None and failure.request == rs.requested(pvc) and now < failure.retry_at:
-            return Result(requeue_after=failure.retry_at - now)
-        return await self._expand_and_recover(key, pvc, pv, failure)
+        return await self._expand_and_recover(key, pvc, pv)
 
     def _can_expand(self, pv: JSON, pvc: JSON) -> bool:
         """The volume is this driver's and is bound to exactly this claim."""
@@ -175,7 +175,6 @@ class ExternalResizer(Controller):
         alloc = _size(rs.allocated(pvc), raw_alloc)
         status = rs.resize_status(pvc)
         pv_size = rs.pv_capacity(pv)
-        failure = self._failures.get(key)
         if pv_size < request.value:
             if status == rs.NODE_RESIZE_INFEASIBLE:
                 return alloc or request
@@ -185,7 +184,7 @@ class ExternalResizer(Controller):
             if status == rs.CONTROLLER_RESIZE_IN_PROGRESS:
                 # A final error lets the user's new (possibly lower) request win; otherwise the
                 # operation under way must finish at its size first.
-                return request if failure is not None and failure.final else (alloc or request)
+                return request if key in self._final_errors else (alloc or request)
             return request
         if status in (rs.NODE_RESIZE_IN_PROGRESS, rs.NODE_RESIZE_PENDING):
             return None  # the controller part is done; the kubelet finishes
@@ -197,7 +196,7 @@ class ExternalResizer(Controller):
             return None
         return request
 
-    async def _expand_and_recover(self, key: Key, pvc: JSON, pv: JSON, failure: _Failure | None) -> Result:
+    async def _expand_and_recover(self, key: Key, pvc: JSON, pv: JSON) -> Result:
         target = self._target_size(key, pvc, pv)
         if target is None:
             return DONE
@@ -208,9 +207,9 @@ class ExternalResizer(Controller):
         await self.recorder.event(pvc, NORMAL, REASON_RESIZING, MSG_RESIZING.format(pv=pv_name))
         try:
             new_bytes, node_required = await self._resize(pv, target)
-        except spec.CsiError as err:
-            return await self._failed(key, pvc, pv_name, err, failure)
-        self._failures.pop(key, None)
+        except CsiCallError as err:
+            return await self._failed(key, pvc, pv_name, err)
+        self._final_errors.discard(key)
         await self._update_pv_capacity(pv, new_bytes)
         if node_required:
             await self._mark_node_expansion_pending(pvc)
@@ -226,17 +225,19 @@ class ExternalResizer(Controller):
         block = (pv.get("spec") or {}).get("volumeMode") == "Block"
         req = spec.ControllerExpandVolumeRequest(
             volume_id=str(csi.get("volumeHandle") or ""),
-            capacity_range=spec.CapacityRange(required_bytes=int(target.value)),
+            # Quantity.Value(): a fraction of a byte asks for the next whole byte.
+            capacity_range=spec.CapacityRange(required_bytes=math.ceil(target.value)),
             volume_capability=spec.VolumeCapability(block=block, mount=None if block else spec.MountVolume(
                 fs_type=str(csi.get("fsType") or ""))))
-        resp = await self.driver.controller_expand_volume(req)
+        resp = await call_driver(self.driver.controller_expand_volume, req)
         size = Decimal(int(resp.capacity_bytes or 0)) or target.value
         return size, bool(resp.node_expansion_required)
 
-    async def _failed(self, key: Key, pvc: JSON, pv_name: str, err: spec.CsiError,
-                      failure: _Failure | None) -> Result:
+    async def _failed(self, key: Key, pvc: JSON, pv_name: str, err: CsiCallError) -> Result:
+        """Record the failure (condition, resource status, event) and retry through the rate limiter."""
         final = err.code not in NON_FINAL
         if final:
+            self._final_errors.add(key)
             status = dict(pvc.get("status") or {})
             now = rfc3339(self.clock.now())
             status["conditions"] = rs.merge_resize_conditions(
@@ -246,13 +247,12 @@ class ExternalResizer(Controller):
             if err.code in INFEASIBLE:
                 rs.set_resource_status(status, rs.CONTROLLER_RESIZE_INFEASIBLE)
             pvc = await self._write_status(pvc, status, check_version=False)
+        else:
+            self._final_errors.discard(key)
         message = MSG_RESIZE_FAILED.format(pv=pv_name, driver=self.driver_name, err=err)
         await self.recorder.event(pvc, WARNING, REASON_RESIZE_FAILED, message)
-        count = (failure.count if failure is not None else 0) + 1
-        delay = self.retry_backoff.delay(count)
-        self._failures[key] = _Failure(count, self.clock.now() + delay, rs.requested(pvc), final)
         log.info("%s: %s", self.name, message)
-        return Result(requeue_after=delay)
+        return RETRY
 
     # ------------------------------------------------------------------ writes
 
@@ -308,9 +308,9 @@ class ExternalResizer(Controller):
 
 async def _capabilities(driver: spec.CsiDriver) -> tuple[bool, bool]:
     """(controller expansion, node expansion) from the driver's capabilities."""
-    ctrl = {getattr(c, "name", str(c)) for c in await driver.controller_get_capabilities()}
+    ctrl = {getattr(c, "name", str(c)) for c in await call_driver(driver.controller_get_capabilities)}
     node_caps = getattr(driver, "node_get_capabilities", None)
-    node = {getattr(c, "name", str(c)) for c in (await node_caps() if node_caps is not None else [])}
+    node = {getattr(c, "name", str(c)) for c in (await call_driver(node_caps) if node_caps is not None else [])}
     return "EXPAND_VOLUME" in ctrl, "EXPAND_VOLUME" in node
 
 

@@ -10,10 +10,10 @@ snapshot and its content from disappearing underneath each other. The sidecar
 Rules follow ``shared/spec/storage.md`` §4.3-4.5, §4.7 and §4.8; reasons and messages are the
 module constants below, passed unchanged to events and ``status.error``.
 """
+# size: one loop syncs snapshots, contents and source-claim finalizers as upstream's snapshot_controller.go does, with its upstream messages; the shared vocabulary is snapshot_objects.py
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from decimal import Decimal
@@ -27,31 +27,29 @@ from ..kube.names import ANN_SNAPSHOT_DEFAULT_CLASS
 from ..kube.quantity import format_quantity
 from ..logs import klog
 from .runtime import DONE, Backoff, Controller, Result, split_key
+from .snapshot_objects import (
+    ANN_BEING_DELETED,
+    FINALIZER_PVC_AS_SOURCE,
+    FINALIZER_VS_AS_SOURCE,
+    FINALIZER_VS_BOUND,
+    FINALIZER_VSC_BOUND,
+    GROUP,
+    VS,
+    VSC,
+    VSCLASS,
+    bound_content_name,
+    class_not_found,
+    dynamic_content_name,
+    go_quote,
+    is_ready,
+    new_content,
+    ref_points_to,
+    snapshot_key,
+)
 
 log = logging.getLogger(__name__)
 
 COMPONENT = "snapshot-controller"
-GROUP = "snapshot.storage.k8s.io"
-API_VERSION = f"{GROUP}/v1"
-
-VS = "volumesnapshots.snapshot.storage.k8s.io"
-VSC = "volumesnapshotcontents.snapshot.storage.k8s.io"
-VSCLASS = "volumesnapshotclasses.snapshot.storage.k8s.io"
-
-# Names, annotations and finalizers [ES pkg/utils/util.go].
-CONTENT_PREFIX = "snapcontent-"
-FINALIZER_VS_AS_SOURCE = "snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection"
-FINALIZER_VS_BOUND = "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"
-FINALIZER_VSC_BOUND = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
-FINALIZER_PVC_AS_SOURCE = "snapshot.storage.kubernetes.io/pvc-as-source-protection"
-ANN_BEING_CREATED = "snapshot.storage.kubernetes.io/volumesnapshot-being-created"
-ANN_BEING_DELETED = "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted"
-ANN_DELETION_SECRET_NAME = "snapshot.storage.kubernetes.io/deletion-secret-name"
-ANN_DELETION_SECRET_NAMESPACE = "snapshot.storage.kubernetes.io/deletion-secret-namespace"
-PARAM_SNAPSHOTTER_SECRET_NAME = "csi.storage.k8s.io/snapshotter-secret-name"
-PARAM_SNAPSHOTTER_SECRET_NAMESPACE = "csi.storage.k8s.io/snapshotter-secret-namespace"
-RESERVED_PARAM_PREFIX = "csi.storage.k8s.io/"
-
 # Events: reasons and messages (Go format verbs rendered with str.format).
 REASON_VALIDATION_ERROR = "SnapshotValidationError"
 MSG_VALIDATION_ERROR = "Exactly one of PersistentVolumeClaimName and VolumeSnapshotContentName should be specified"
@@ -114,11 +112,6 @@ def controller_update_error(name: str, message: str) -> str:
     return CONTROLLER_UPDATE_FAILED.format(name=name, message=message)
 
 
-def go_quote(text: object) -> str:
-    """Go's ``%q`` of a string: double-quoted with backslash escapes (JSON agrees for printable text)."""
-    return json.dumps(str(text), ensure_ascii=False)
-
-
 class SnapshotError(Exception):
     """A sync failure whose text is the upstream error; the runtime retries it with backoff."""
 
@@ -131,50 +124,6 @@ def _meta(obj: JSON) -> JSON:
 def _status(obj: JSON) -> JSON:
     status = obj.get("status")
     return status if isinstance(status, dict) else {}
-
-
-def class_not_found(name: str) -> str:
-    return f'volumesnapshotclass.snapshot.storage.k8s.io "{name}" not found'
-
-
-def snapshot_key(vs: JSON) -> str:
-    meta = vs.get("metadata") or {}
-    return f"{meta.get('namespace')}/{meta.get('name')}"
-
-
-def dynamic_content_name(vs: JSON) -> str:
-    return CONTENT_PREFIX + str((vs.get("metadata") or {}).get("uid", ""))
-
-
-def is_ready(vs: JSON) -> bool:
-    return _status(vs).get("readyToUse") is True
-
-
-def bound_content_name(vs: JSON) -> str | None:
-    name = _status(vs).get("boundVolumeSnapshotContentName")
-    return name if isinstance(name, str) and name else None
-
-
-def ref_points_to(content: JSON, vs: JSON, *, allow_empty_uid: bool = False) -> bool:
-    """Whether ``content.spec.volumeSnapshotRef`` names ``vs`` (and, once set, its uid)."""
-    ref = (content.get("spec") or {}).get("volumeSnapshotRef") or {}
-    meta = vs.get("metadata") or {}
-    if ref.get("name") != meta.get("name") or ref.get("namespace") != meta.get("namespace"):
-        return False
-    uid = ref.get("uid") or ""
-    return uid == meta.get("uid") or (allow_empty_uid and uid == "")
-
-
-def strip_reserved_parameters(params: dict[str, str] | None) -> dict[str, str]:
-    """Class parameters without the ``csi.storage.k8s.io/`` keys the sidecar consumes itself."""
-    return {k: v for k, v in (params or {}).items() if not k.startswith(RESERVED_PARAM_PREFIX)}
-
-
-def _resolve_template(value: str, content_name: str, vs: JSON) -> str:
-    meta = vs.get("metadata") or {}
-    return (value.replace("${volumesnapshotcontent.name}", content_name)
-            .replace("${volumesnapshot.namespace}", str(meta.get("namespace", "")))
-            .replace("${volumesnapshot.name}", str(meta.get("name", ""))))
 
 
 class SnapshotController(Controller):
@@ -483,25 +432,7 @@ class SnapshotController(Controller):
         if not csi:
             raise SnapshotError(ERR_NOT_CSI.format(pv=pv["metadata"]["name"]))
         name = dynamic_content_name(vs)
-        spec: JSON = {
-            "volumeSnapshotRef": {"kind": "VolumeSnapshot", "apiVersion": API_VERSION, "namespace": meta["namespace"],
-                                  "name": meta["name"], "uid": meta["uid"],
-                                  "resourceVersion": meta.get("resourceVersion")},
-            "source": {"volumeHandle": csi.get("volumeHandle")},
-            "volumeSnapshotClassName": class_name,
-            "deletionPolicy": snap_class.get("deletionPolicy"),
-            "driver": snap_class.get("driver"),
-        }
-        if (pv.get("spec") or {}).get("volumeMode"):  # --prevent-volume-mode-conversion (on by default)
-            spec["sourceVolumeMode"] = pv["spec"]["volumeMode"]
-        content: JSON = {"apiVersion": API_VERSION, "kind": "VolumeSnapshotContent",
-                         "metadata": {"name": name}, "spec": spec}
-        params = snap_class.get("parameters") or {}
-        if params.get(PARAM_SNAPSHOTTER_SECRET_NAME) and params.get(PARAM_SNAPSHOTTER_SECRET_NAMESPACE):
-            content["metadata"]["annotations"] = {
-                ANN_DELETION_SECRET_NAME: _resolve_template(params[PARAM_SNAPSHOTTER_SECRET_NAME], name, vs),
-                ANN_DELETION_SECRET_NAMESPACE: _resolve_template(params[PARAM_SNAPSHOTTER_SECRET_NAMESPACE], name, vs),
-            }
+        content = new_content(vs, class_name, snap_class, pv)
         klog.info("createSnapshotContent: Creating content for snapshot %s through the plugin ...", snapshot_key(vs))
         try:
             created: JSON = await self.client.create(VSC, content)

@@ -24,7 +24,7 @@ from ..csi import spec
 from ..logs import klog
 from .csi_calls import CsiCallError, call_driver
 from .runtime import DONE, Backoff, Controller, Result
-from .snapshot import (
+from .snapshot_objects import (
     ANN_BEING_CREATED,
     ANN_BEING_DELETED,
     FINALIZER_VSC_BOUND,

@@ -1,14 +1,13 @@
 """PV/PVC helpers of the PV controller and the protection controllers (storage.md §0.1, §1.2, §1.5).
 
-The rules the scheduler shares (classes, bound-to-claim, ``FindMatchingVolume``) live in
-:mod:`minikube_lite.kube.volumes`; what is here is the controller's own: the access-mode index
-walk of ``findByClaim``, ``GetBindVolumeToClaim``, ``checkVolumeSatisfyClaim``, default classes
-and the claims a pod uses.
+The rules the scheduler shares (classes, bound-to-claim, ``FindMatchingVolume``,
+``GetBindVolumeToClaim``) live in :mod:`minikube_lite.kube.volumes`; what is here is the
+controller's own: the access-mode index walk of ``findByClaim``, ``checkVolumeSatisfyClaim``,
+default classes and the claims a pod uses.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,13 +18,10 @@ from ..kube.meta import (
     name_of,
     namespace_of,
     phase_of,
-    set_annotation,
     spec_of,
-    uid_of,
 )
 from ..kube.names import (
     ANN_BETA_IS_DEFAULT_CLASS,
-    ANN_BOUND_BY_CONTROLLER,
     ANN_IS_DEFAULT_CLASS,
     ANN_SELECTED_NODE,
 )
@@ -34,7 +30,6 @@ from ..kube.volumes import (
     claim_class,
     claim_request,
     find_matching_volume,
-    is_volume_bound_to_claim,
     volume_capacity,
     volume_class,
     volume_mode_mismatch,
@@ -76,30 +71,6 @@ def is_delay_binding_provisioning(pvc: Mapping[str, Any]) -> bool:
 
 
 # --------------------------------------------------------------------------- binding predicates
-
-
-def claim_reference(pvc: Mapping[str, Any]) -> JSON:
-    """``reference.GetReference`` for a claim, in the field order client-go writes."""
-    return {"kind": "PersistentVolumeClaim", "namespace": namespace_of(pvc), "name": name_of(pvc),
-            "uid": uid_of(pvc), "apiVersion": "v1", "resourceVersion": str(metadata_of(pvc).get("resourceVersion") or "")}
-
-
-def bind_volume_to_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> tuple[JSON, bool]:
-    """``GetBindVolumeToClaim``: a copy with a full claimRef; bound-by-controller unless user pre-bound."""
-    set_bound_by = not is_volume_bound_to_claim(pv, pvc)
-    ref = spec_of(pv).get("claimRef") or {}
-    new_ref = (not ref or ref.get("name") != name_of(pvc) or (ref.get("namespace") or "") != namespace_of(pvc)
-               or (ref.get("uid") or "") != uid_of(pvc))
-    new_ann = set_bound_by and not has_annotation(pv, ANN_BOUND_BY_CONTROLLER)
-    if not (new_ref or new_ann):
-        # Already bound (every resync of a bound claim): no copy of a PV with its managedFields.
-        return dict(pv), False
-    new: JSON = copy.deepcopy(dict(pv))
-    if new_ref:
-        new.setdefault("spec", {})["claimRef"] = claim_reference(pvc)
-    if new_ann:
-        set_annotation(new, ANN_BOUND_BY_CONTROLLER, "yes")
-    return new, True
 
 
 def find_best_match_for_claim(pvc: Mapping[str, Any], volumes: Iterable[Mapping[str, Any]],

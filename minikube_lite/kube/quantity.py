@@ -120,7 +120,8 @@ def format_quantity(value: Decimal | int | str, fmt: Format = "DecimalSI") -> st
             while n % 1024 == 0 and exp < 60:
                 n //= 1024
                 exp += 10
-            return f"{n}{_BINARY_BY_EXP[exp]}"
+            # No power of 1024 divides it (``1.5Ki`` is 1536): plain bytes, no suffix.
+            return f"{n}{_BINARY_BY_EXP.get(exp, '')}"
     mantissa, exp = _int_and_exp10(value)
     # Lower the exponent to a multiple of three (Go: exponent % 3 keeps the dividend's sign).
     shift = exp % 3

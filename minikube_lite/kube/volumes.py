@@ -1,7 +1,8 @@
 """The PV/PVC rules both the PV controller and the scheduler's VolumeBinding apply (storage.md §1.2, §1.3).
 
 component-helpers ``storage/volume`` (pv_helpers.go) on plain dicts: which class a claim asks for,
-whether a PV is bound to a claim, delay binding, and ``FindMatchingVolume``. The binder and the
+whether a PV is bound to a claim, delay binding, ``FindMatchingVolume`` and ``GetBindVolumeToClaim``
+(the PV the binder writes, and the PV the scheduler assumes before it writes the same). The binder and the
 scheduler must pick the same PV for the same claim, so there is one copy of each rule, here.
 
 Sizes are compared as upstream compares them: ``Quantity.Value()`` of the claim's request and of
@@ -11,8 +12,9 @@ the PV's capacity, both rounded *up* to whole bytes, so a fractional request (``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from .meta import (
     annotations_of,
@@ -21,14 +23,17 @@ from .meta import (
     name_of,
     namespace_of,
     phase_of,
+    set_annotation,
     spec_of,
     uid_of,
 )
-from .names import ANN_BETA_STORAGE_CLASS
+from .names import ANN_BETA_STORAGE_CLASS, ANN_BIND_COMPLETED, ANN_BOUND_BY_CONTROLLER, HOSTNAME_LABEL
 from .quantity import value
 from .selectors import match_label_selector, pv_node_affinity_matches
 
 WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
+
+V = TypeVar("V", bound=Mapping[str, Any])
 
 
 # --------------------------------------------------------------------------- sizes and modes
@@ -111,6 +116,55 @@ def is_volume_bound_to_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> b
     return not uid or uid == uid_of(pvc)
 
 
+def is_pvc_fully_bound(pvc: Mapping[str, Any]) -> bool:
+    """The claim names its volume and the binder has finished (``bind-completed``)."""
+    return bool((pvc.get("spec") or {}).get("volumeName")) and ANN_BIND_COMPLETED in annotations_of(pvc)
+
+
+def local_pv_node_names(pv: Mapping[str, Any] | None) -> set[str] | None:
+    """``GetLocalPersistentVolumeNodeNames``: hostnames a PV is pinned to, or None."""
+    if pv is None:
+        return None
+    required = ((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required")
+    if not required:
+        return None
+    result: set[str] = set()
+    for term in required.get("nodeSelectorTerms") or []:
+        nodes: set[str] | None = None
+        for expr in term.get("matchExpressions") or []:
+            if expr.get("key") == HOSTNAME_LABEL and expr.get("operator") == "In":
+                vals = set(expr.get("values") or [])
+                nodes = vals if nodes is None else nodes & vals
+        if nodes:
+            result |= nodes
+    return result or None
+
+
+def claim_reference(pvc: Mapping[str, Any]) -> dict[str, Any]:
+    """``reference.GetReference`` for a claim, in the field order client-go writes."""
+    return {"kind": "PersistentVolumeClaim", "namespace": namespace_of(pvc), "name": name_of(pvc),
+            "uid": uid_of(pvc), "apiVersion": "v1", "resourceVersion": str(metadata_of(pvc).get("resourceVersion") or "")}
+
+
+def bind_volume_to_claim(pv: Mapping[str, Any], pvc: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """``GetBindVolumeToClaim``: a copy with a full claimRef; bound-by-controller unless user
+    pre-bound. ``dirty`` says whether anything changed (nothing to write otherwise)."""
+    set_bound_by = not is_volume_bound_to_claim(pv, pvc)
+    ref = spec_of(pv).get("claimRef") or {}
+    new_ref = (not ref or ref.get("name") != name_of(pvc) or (ref.get("namespace") or "") != namespace_of(pvc)
+               or (ref.get("uid") or "") != uid_of(pvc))
+    new_ann = set_bound_by and not has_annotation(pv, ANN_BOUND_BY_CONTROLLER)
+    if not (new_ref or new_ann):
+        # Already bound (every resync of a bound claim): no copy of a PV with its managedFields.
+        return dict(pv), False
+    new: dict[str, Any] = copy.deepcopy(dict(pv))
+    if new_ref:
+        new.setdefault("spec", {})["claimRef"] = claim_reference(pvc)
+    if new_ann:
+        set_annotation(new, ANN_BOUND_BY_CONTROLLER, "yes")
+    return new, True
+
+
 def find_matching_volume(pvc: Mapping[str, Any], volumes: Iterable[Mapping[str, Any]], *,
                          node: Mapping[str, Any] | None = None, excluded: set[str] | None = None,
                          delay_binding: bool = False) -> Mapping[str, Any] | None:
@@ -155,3 +209,43 @@ def find_matching_volume(pvc: Mapping[str, Any], volumes: Iterable[Mapping[str, 
         if smallest is None or size < smallest_size:  # rule 9
             smallest, smallest_size = pv, size
     return smallest
+
+
+def prepare_matching(pvc: Mapping[str, Any], volumes: Sequence[V]) -> tuple[V | None, list[V]]:
+    """:func:`find_matching_volume` with a node, as the scheduler runs it: the checks that do not
+    depend on the node, done once per cycle, so each node only tests node affinity.
+
+    Returns the first PV pre-bound to the claim (which, if present, decides alone: it is chosen
+    when its node affinity fits, and otherwise nothing is), or the PVs that pass every check but
+    node affinity, smallest first (ties in list order), so each node only tests affinity.
+    """
+    requested = claim_request(pvc)
+    requested_class = claim_class(pvc)
+    spec = pvc.get("spec") or {}
+    selector = spec.get("selector")
+    vac = spec.get("volumeAttributesClassName") or ""
+    mode = volume_mode(spec)
+    candidates: list[tuple[int, int, V]] = []
+    for i, pv in enumerate(volumes):
+        pv_spec = pv.get("spec") or {}
+        bound_here = is_volume_bound_to_claim(pv, pvc)
+        if pv_spec.get("claimRef") and not bound_here:
+            continue
+        qty = volume_capacity(pv)
+        if qty < requested or volume_mode(pv_spec) != mode:
+            continue
+        if (pv_spec.get("volumeAttributesClassName") or "") != vac:
+            continue
+        if (pv.get("metadata") or {}).get("deletionTimestamp"):
+            continue
+        if bound_here:
+            return pv, []
+        if (pv.get("status") or {}).get("phase") != "Available":
+            continue
+        if selector is not None and not match_label_selector(selector, (pv.get("metadata") or {}).get("labels")):
+            continue
+        if volume_class(pv) != requested_class or not access_modes_ok(pvc, pv):
+            continue
+        candidates.append((qty, i, pv))
+    candidates.sort(key=lambda t: (t[0], t[1]))
+    return None, [pv for _, _, pv in candidates]

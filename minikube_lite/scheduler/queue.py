@@ -17,15 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..clock import Clock, TimerHandle
+from ..config.timings import DEFAULT_TIMINGS
 from .framework import ClusterEvent
 from .snapshot import JSON, pod_key, pod_priority
 
 # (pod, resource, action, obj, old) -> may this event make the pod schedulable?
 QueueingHint = Callable[[JSON, str, str, JSON, "JSON | None"], bool]
 
-DEFAULT_INITIAL_BACKOFF = 1.0
-DEFAULT_MAX_BACKOFF = 10.0
-DEFAULT_MAX_IN_UNSCHEDULABLE = 300.0   # podMaxInUnschedulablePodsDuration
+# The defaults of a queue built without a cluster config: the scheduler Timings' defaults.
+DEFAULT_INITIAL_BACKOFF = DEFAULT_TIMINGS.schedulerBackoffInitial
+DEFAULT_MAX_BACKOFF = DEFAULT_TIMINGS.schedulerBackoffMax
+DEFAULT_MAX_IN_UNSCHEDULABLE = DEFAULT_TIMINGS.schedulerUnschedulableFlush   # podMaxInUnschedulablePodsDuration
+#: How often upstream's flushUnschedulablePodsLeftover runs (fixed, not a flag).
 UNSCHEDULABLE_FLUSH_INTERVAL = 30.0
 
 

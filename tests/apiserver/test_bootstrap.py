@@ -81,7 +81,7 @@ async def test_component_statuses_are_computed_on_read(cluster: Cluster) -> None
 
 
 async def test_later_clusters_get_the_same_objects_with_their_own_identity() -> None:
-    async with Cluster(controllers=False) as first, Cluster(controllers=False) as second:
+    async with Cluster(components=False) as first, Cluster(components=False) as second:
         for resource in ("clusterroles", "clusterrolebindings", "apiservices", "flowschemas", "priorityclasses"):
             a = {o["metadata"]["name"]: o for o in (await first.client.list(resource))["items"]}
             b = {o["metadata"]["name"]: o for o in (await second.client.list(resource))["items"]}

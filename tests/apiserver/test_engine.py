@@ -192,7 +192,7 @@ async def test_field_selectors_per_type_and_unsupported_fields(cluster: Cluster)
 async def test_pagination_with_continue_tokens_and_expiry() -> None:
     from minikube_lite import VirtualClock
 
-    async with Cluster(clock=VirtualClock(), history_size=10, controllers=False) as c:
+    async with Cluster(clock=VirtualClock(), history_size=10, components=False) as c:
         for i in range(7):
             await c.client.create("configmaps", cm(f"cm{i}"), "default")
         seen: list[str] = []

@@ -38,7 +38,7 @@ async def test_cache_follows_changes_and_handlers_see_them(cluster: Cluster) -> 
 
 
 async def test_relists_after_the_watch_expires() -> None:
-    async with Cluster(clock=VirtualClock(), history_size=3, controllers=False) as c:
+    async with Cluster(clock=VirtualClock(), history_size=3, components=False) as c:
         inf = Informer(c.client, "configmaps", "default", clock=c.clock, watch_timeout=5)
         events: list[tuple[str, str]] = []
         inf.add_handler(lambda ev, obj, old: events.append((ev, obj["metadata"]["name"])))

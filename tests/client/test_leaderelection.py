@@ -25,7 +25,7 @@ DURATION, DEADLINE, RETRY = 15.0, 10.0, 2.0
 
 @pytest_asyncio.fixture
 async def bare() -> AsyncIterator[Cluster]:
-    async with Cluster(clock=VirtualClock(), controllers=False) as c:
+    async with Cluster(clock=VirtualClock(), components=False) as c:
         yield c
 
 

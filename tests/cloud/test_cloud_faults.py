@@ -15,7 +15,7 @@ from minikube_lite.cloud import (
     error_for_code,
 )
 from minikube_lite.cloud import errors as E
-from minikube_lite.config import CloudConfig
+from minikube_lite.cloud.config import CloudConfig
 
 ZB, ZD = "cn-hangzhou-b", "cn-hangzhou-d"
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cloud import CloudError, MockCloud
+from minikube_lite.cloud.config import CloudConfig
 from minikube_lite.cloud.models import ATTACHING, DETACHING, IN_USE
-from minikube_lite.config import CloudConfig
 
 ZONES = ["cn-hangzhou-b", "cn-hangzhou-d"]
 

@@ -14,9 +14,9 @@ from minikube_lite.cloud import (
     QuotaExceededError,
 )
 from minikube_lite.cloud import errors as E
+from minikube_lite.cloud.config import CloudConfig
 from minikube_lite.cloud.errors import ConflictError, UnavailableError
 from minikube_lite.cloud.http import cloud_app
-from minikube_lite.config import CloudConfig
 
 ZB = "cn-hangzhou-b"
 

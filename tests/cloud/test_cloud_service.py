@@ -20,8 +20,9 @@ from minikube_lite.cloud import (
     ZoneError,
 )
 from minikube_lite.cloud import errors as E
+from minikube_lite.cloud.config import CloudConfig
 from minikube_lite.cloud.models import EMPTY_CHECKSUM, checksum
-from minikube_lite.config import CloudConfig, ClusterConfig
+from minikube_lite.config import ClusterConfig
 
 ZB, ZD = "cn-hangzhou-b", "cn-hangzhou-d"
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
+
 JSON = dict[str, Any]
 
 STORAGE_CONTROLLERS = [
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
 ]
 BASE_CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
+    NamespaceController,
 ]
 
 # Nodes only, no StorageClasses: tests create exactly the classes they need.

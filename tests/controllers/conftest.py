@@ -27,7 +27,7 @@ def storage_cluster(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
 
     @asynccontextmanager
     async def make(config: JSON | ClusterConfig | None = None,
-                   extra: Iterable[tuple[str, str]] = ()) -> AsyncIterator[Cluster]:
+                   extra: Iterable[type] = ()) -> AsyncIterator[Cluster]:
         monkeypatch.setattr(cluster_mod, "CONTROLLERS", [*BASE_CONTROLLERS, *STORAGE_CONTROLLERS, *extra])
         if config is None:
             cfg = ClusterConfig.from_dict(BARE_CONFIG)

@@ -18,6 +18,11 @@ from minikube_lite.cloud import CloudError
 from minikube_lite.cloud.errors import NotFoundError
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
+from minikube_lite.controllers.garbage_collector import GarbageCollector
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.provisioning.controller import ExternalProvisioners
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
 from minikube_lite.controllers.snapshot import SnapshotController
 from minikube_lite.controllers.snapshot_sidecar import SnapshotSidecar
 
@@ -30,15 +35,15 @@ VS = "volumesnapshots.snapshot.storage.k8s.io"
 VSC = "volumesnapshotcontents.snapshot.storage.k8s.io"
 VSCLASS = "volumesnapshotclasses.snapshot.storage.k8s.io"
 
-SNAPSHOT_CONTROLLERS = [("minikube_lite.controllers.snapshot", "SnapshotController")]
+SNAPSHOT_CONTROLLERS = [SnapshotController]
 BASE_CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
+    NamespaceController,
+    GarbageCollector,
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
 ]
-PROVISIONER = [("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners")]
+PROVISIONER = [ExternalProvisioners]
 
 # Nodes only, no drivers, classes or snapshot classes: tests create what they need.
 BARE_CONFIG: JSON = {
@@ -50,7 +55,7 @@ BARE_CONFIG: JSON = {
 
 @asynccontextmanager
 async def snapshot_cluster(monkeypatch: Any, config: ClusterConfig | None = None, *,
-                           extra: list[tuple[str, str]] | None = None) -> AsyncIterator[Cluster]:
+                           extra: list[type] | None = None) -> AsyncIterator[Cluster]:
     """A VirtualClock cluster with the PV, protection and snapshot controllers (plus ``extra``)."""
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", [*BASE_CONTROLLERS, *SNAPSHOT_CONTROLLERS, *(extra or [])])
     async with Cluster(config or ClusterConfig.from_dict(BARE_CONFIG), clock=VirtualClock()) as c:

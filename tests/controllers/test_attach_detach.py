@@ -14,24 +14,38 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers.attach_detach import finalizer_name, multi_attach_suffix
+from minikube_lite.controllers.attach_detach import (
+    AttachDetachController,
+    CSIAttacher,
+    finalizer_name,
+    multi_attach_suffix,
+)
+from minikube_lite.controllers.garbage_collector import GarbageCollector
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.node_lifecycle import NodeLifecycleController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.provisioning.controller import ExternalProvisioners
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
 from minikube_lite.kube.attachments import attachment_name
+from minikube_lite.kubelet.heartbeat import NodeHeartbeat
+from minikube_lite.kubelet.pods import Kubelet
+from minikube_lite.scheduler.scheduler import Scheduler
 
 JSON = dict[str, Any]
 DRIVER = "diskplugin.csi.alibabacloud.com"
 FINALIZER = "external-attacher/diskplugin-csi-alibabacloud-com"
 
 CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.kubelet.pods", "Kubelet"),
-    ("minikube_lite.kubelet.heartbeat", "NodeHeartbeat"),
-    ("minikube_lite.controllers.node_lifecycle", "NodeLifecycleController"),
-    ("minikube_lite.controllers.attach_detach", "AttachDetachController"),
-    ("minikube_lite.controllers.attach_detach", "CSIAttacher"),
+    NamespaceController,
+    GarbageCollector,
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
+    Kubelet,
+    NodeHeartbeat,
+    NodeLifecycleController,
+    AttachDetachController,
+    CSIAttacher,
 ]
 
 CONFIG: JSON = {
@@ -48,7 +62,7 @@ CONFIG: JSON = {
 @pytest.fixture
 def make_cluster(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     @asynccontextmanager
-    async def make(config: JSON | None = None, extra: list[tuple[str, str]] | None = None) -> AsyncIterator[Cluster]:
+    async def make(config: JSON | None = None, extra: list[type] | None = None) -> AsyncIterator[Cluster]:
         monkeypatch.setattr(cluster_mod, "CONTROLLERS", [*CONTROLLERS, *(extra or [])])
         async with Cluster(ClusterConfig.from_dict(config or CONFIG), clock=VirtualClock()) as c:
             await c.settle()
@@ -253,6 +267,41 @@ async def test_wrong_zone_attach_fails_with_the_driver_error(make_cluster: Any) 
         assert c.cloud.disks[disk].instance_ids == []
 
 
+class PluginStatusError(Exception):
+    """An error as another CSI client library raises it: a gRPC code name and a message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+async def test_attach_errors_go_through_the_csi_call_wrapper(make_cluster: Any) -> None:
+    """The attacher calls the driver as every sidecar does (controllers/csi_calls.py): any error
+    carrying a gRPC code, from a sync or async plugin method, is the Go error text in attachError."""
+    async with make_cluster() as c:
+        await static_volume(c)
+        driver = c.drivers[DRIVER]
+
+        def unavailable(request: Any) -> Any:
+            raise PluginStatusError("UNAVAILABLE", "plugin restarting")
+
+        driver.controller_publish_volume = unavailable  # this driver object only
+        await c.client.create("pods", pod("app", "node1"), "default")
+        await c.settle(timeout=5)
+        (va,) = await attachments(c)
+        message = "rpc error: code = Unavailable desc = plugin restarting"
+        assert va["status"]["attached"] is False
+        assert va["status"]["attachError"]["message"] == message
+        assert (await events(c, "app"))[0] == ("Warning", "FailedAttachVolume", "attachdetach-controller",
+                                               f'AttachVolume.Attach failed for volume "disk-pv" : {message}')
+        del driver.controller_publish_volume  # the plugin is back
+        await c.settle()
+        assert await phase(c, "app") == "Running"
+        (va,) = await attachments(c)
+        assert va["status"]["attached"] is True
+
+
 async def test_attach_failures_are_retried_with_backoff(make_cluster: Any) -> None:
     async with make_cluster() as c:
         await static_volume(c, zone="cn-hangzhou-d")
@@ -287,8 +336,8 @@ async def test_volume_of_a_driver_without_attach_is_not_attached(make_cluster: A
 
 async def test_provisioned_volume_is_attached_in_the_selected_zone(make_cluster: Any) -> None:
     """WaitForFirstConsumer class, scheduler, provisioner, attach, kubelet: the course's fixed path."""
-    extra = [("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
-             ("minikube_lite.scheduler.scheduler", "Scheduler")]
+    extra = [ExternalProvisioners,
+             Scheduler]
     config = dict(CONFIG)
     config["objects"] = [{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
                           "metadata": {"name": "alicloud-disk-topology"}, "provisioner": DRIVER,
@@ -315,8 +364,8 @@ async def test_default_cluster_runs_pods_on_both_drivers(monkeypatch: pytest.Mon
     """The course's default cluster: an Immediate cloud-disk claim and a host-path claim, each used by a
     pod the scheduler places; both volumes are attached through their driver and the pods run."""
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", [
-        *CONTROLLERS, ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
-        ("minikube_lite.scheduler.scheduler", "Scheduler")])
+        *CONTROLLERS, ExternalProvisioners,
+        Scheduler])
     async with Cluster(clock=VirtualClock()) as c:
         for claim, sc in (("disk", "alicloud-disk-ssd"), ("local", "csi-hostpath-sc")):
             await c.client.create("persistentvolumeclaims", {

@@ -16,7 +16,12 @@ from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
 from minikube_lite.controllers.capacity import LABEL_DRIVER, LABEL_MANAGED_BY, CapacityController
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.provisioning.controller import ExternalProvisioners
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
 from minikube_lite.kube.quantity import parse_quantity
+from minikube_lite.scheduler.scheduler import Scheduler
 
 ZONE = "topology.kubernetes.io/zone"
 GIB = 1024**3
@@ -48,7 +53,7 @@ async def env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Cluster, C
     import minikube_lite.cluster as cluster_mod
 
     # Only the controller under test publishes (the cluster's own list may include one too).
-    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [("minikube_lite.controllers.namespace", "NamespaceController")])
+    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [NamespaceController])
     async with Cluster(ClusterConfig.from_dict(CONFIG), clock=VirtualClock()) as c:
         await c.client.create("storageclasses", sc("fast"))
         ctl = CapacityController(c.client, c.clock, config=c.config, drivers=c.drivers)
@@ -166,13 +171,13 @@ async def test_maximum_volume_size_is_capped_by_the_category(env: Any) -> None:
 # ---------------------------------------------------------------- with the scheduler (storage.md §2.4 step 4)
 
 SCHEDULED_CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
-    ("minikube_lite.controllers.capacity", "CapacityController"),
-    ("minikube_lite.scheduler.scheduler", "Scheduler"),
+    NamespaceController,
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
+    ExternalProvisioners,
+    CapacityController,
+    Scheduler,
 ]
 
 

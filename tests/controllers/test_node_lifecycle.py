@@ -14,17 +14,22 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock, parse_time
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
+from minikube_lite.controllers.garbage_collector import GarbageCollector
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.node_lifecycle import NodeLifecycleController
 from minikube_lite.kube.names import NODE_LEASE_NAMESPACE
 from minikube_lite.kube.nodes import DOWN_ANNOTATION
+from minikube_lite.kubelet.heartbeat import NodeHeartbeat
+from minikube_lite.kubelet.pods import Kubelet
 
 JSON = dict[str, Any]
 
 CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.kubelet.pods", "Kubelet"),
-    ("minikube_lite.kubelet.heartbeat", "NodeHeartbeat"),
-    ("minikube_lite.controllers.node_lifecycle", "NodeLifecycleController"),
+    NamespaceController,
+    GarbageCollector,
+    Kubelet,
+    NodeHeartbeat,
+    NodeLifecycleController,
 ]
 
 CONFIG: JSON = {

@@ -15,9 +15,12 @@ from minikube_lite.apiserver.errors import ApiError
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
 from minikube_lite.controllers.provisioning.controller import ExternalProvisioner, ExternalProvisioners
 from minikube_lite.controllers.provisioning.driver import Capabilities
 from minikube_lite.controllers.provisioning.errors import ProvisioningError
+from minikube_lite.controllers.provisioning.fields import limit_bytes, request_bytes
 from minikube_lite.controllers.provisioning.messages import (
     ANN_DELETION_SECRET_NAME,
     ANN_DELETION_SECRET_NAMESPACE,
@@ -34,7 +37,9 @@ from minikube_lite.controllers.provisioning.topology import (
     pvc_name_hash_and_index,
     volume_node_affinity,
 )
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
 from minikube_lite.kube.names import ANN_PROVISIONED_BY, ANN_SELECTED_NODE
+from minikube_lite.scheduler.scheduler import Scheduler
 
 DRIVER = "topo.csi.example.com"
 ZONE = "topology.kubernetes.io/zone"
@@ -156,7 +161,7 @@ async def topo(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Cluster, 
     storage controller but the provisioner under test (objects stay as the test writes them)."""
     import minikube_lite.cluster as cluster_mod
 
-    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [("minikube_lite.controllers.namespace", "NamespaceController")])
+    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [NamespaceController])
     config = ClusterConfig.from_dict(THREE_ZONES)
     async with Cluster(config, clock=VirtualClock()) as c:
         for node in ("master", "node1", "node2", "node3"):
@@ -176,7 +181,7 @@ async def test_3_4_selected_node_requisite_is_aggregated_and_preferred_starts_at
     sc = await c.client.create("storageclasses", storage_class("zonal"))
     node = await c.client.get("nodes", "node2")
     pvc = claim("data", annotations={ANN_SELECTED_NODE: "node2"})
-    requisite, preferred = await prov.accessibility(pvc, sc, node)
+    requisite, preferred = await prov.accessibility.generate(pvc, sc, node)
     assert requisite == [{ZONE: "cn-hangzhou-b"}, {ZONE: "cn-hangzhou-d"}, {ZONE: "cn-hangzhou-h"}]
     assert preferred == [{ZONE: "cn-hangzhou-d"}, {ZONE: "cn-hangzhou-h"}, {ZONE: "cn-hangzhou-b"}]
 
@@ -186,7 +191,7 @@ async def test_3_4_allowed_topologies_give_the_requisite(topo: Any) -> None:
     allowed = [{"matchLabelExpressions": [{"key": ZONE, "values": ["cn-hangzhou-h", "cn-hangzhou-d"]}]}]
     sc = await c.client.create("storageclasses", storage_class("zonal", allowed=allowed))
     node = await c.client.get("nodes", "node3")
-    requisite, preferred = await prov.accessibility(claim("data"), sc, node)
+    requisite, preferred = await prov.accessibility.generate(claim("data"), sc, node)
     assert requisite == [{ZONE: "cn-hangzhou-d"}, {ZONE: "cn-hangzhou-h"}]
     assert preferred == [{ZONE: "cn-hangzhou-h"}, {ZONE: "cn-hangzhou-d"}]
 
@@ -197,7 +202,7 @@ async def test_3_4_selected_node_outside_allowed_topologies_is_an_error(topo: An
     sc = await c.client.create("storageclasses", storage_class("zonal", allowed=allowed))
     node = await c.client.get("nodes", "node1")
     with pytest.raises(ProvisioningError) as err:
-        await prov.accessibility(claim("data"), sc, node)
+        await prov.accessibility.generate(claim("data"), sc, node)
     assert err.value.message == (
         'error generating accessibility requirements: topology map[topology.kubernetes.io/zone:cn-hangzhou-b] '
         'from selected node "node1" is not in requisite: [map[topology.kubernetes.io/zone:cn-hangzhou-d]]')
@@ -211,7 +216,7 @@ async def test_3_4_missing_csinode_asks_for_a_reschedule(topo: Any) -> None:
     sc = await c.client.create("storageclasses", storage_class("zonal"))
     node = await c.client.get("nodes", "node3")
     with pytest.raises(ProvisioningError) as err:
-        await prov.accessibility(claim("data"), sc, node)
+        await prov.accessibility.generate(claim("data"), sc, node)
     assert err.value.reschedule
     assert err.value.message == 'csinode.storage.k8s.io "node3" not found'
 
@@ -223,7 +228,7 @@ async def test_3_4_csinode_without_the_driver_is_an_error(topo: Any) -> None:
     sc = await c.client.create("storageclasses", storage_class("zonal"))
     node = await c.client.get("nodes", "node3")
     with pytest.raises(ProvisioningError) as err:
-        await prov.accessibility(claim("data"), sc, node)
+        await prov.accessibility.generate(claim("data"), sc, node)
     assert err.value.message == "error generating accessibility requirements: no topology key found on CSINode node3"
     assert not err.value.reschedule
 
@@ -231,7 +236,7 @@ async def test_3_4_csinode_without_the_driver_is_an_error(topo: Any) -> None:
 async def test_3_4_immediate_claim_preferred_is_rotated_by_name_hash(topo: Any) -> None:
     c, prov = topo
     sc = await c.client.create("storageclasses", storage_class("zonal", mode="Immediate"))
-    first = [(await prov.accessibility(claim(f"data-web-{i}"), sc, None))[1][0] for i in range(3)]
+    first = [(await prov.accessibility.generate(claim(f"data-web-{i}"), sc, None))[1][0] for i in range(3)]
     assert sorted(t[ZONE] for t in first) == ["cn-hangzhou-b", "cn-hangzhou-d", "cn-hangzhou-h"]
 
 
@@ -242,7 +247,7 @@ async def test_3_4_missing_topology_label_on_selected_node_is_an_error(topo: Any
     sc = await c.client.create("storageclasses", storage_class("zonal"))
     node = await c.client.get("nodes", "node1")
     with pytest.raises(ProvisioningError, match="does not match topology keys from CSINode"):
-        await prov.accessibility(claim("data"), sc, node)
+        await prov.accessibility.generate(claim("data"), sc, node)
 
 
 # ---------------------------------------------------------------- restore checks (§3.6)
@@ -317,7 +322,7 @@ async def test_3_6_missing_snapshot(topo: Any) -> None:
 # ---------------------------------------------------------------- end to end through the real drivers
 
 CLOUD_DRIVER = "diskplugin.csi.alibabacloud.com"
-PROVISIONER = ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners")
+PROVISIONER = ExternalProvisioners
 CLOUD_CONFIG: dict[str, Any] = {
     "nodes": [
         {"name": "master", "controlPlane": True, "zone": "cn-hangzhou-b"},
@@ -730,11 +735,11 @@ async def test_3_9_resource_exhausted_reschedules_the_pod_to_another_zone(monkey
 
     import minikube_lite.cluster as cluster_mod
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", [
-        ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-        ("minikube_lite.controllers.protection", "PVCProtectionController"),
-        ("minikube_lite.controllers.protection", "PVProtectionController"),
-        ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
-        ("minikube_lite.scheduler.scheduler", "Scheduler"),
+        PersistentVolumeController,
+        PVCProtectionController,
+        PVProtectionController,
+        ExternalProvisioners,
+        Scheduler,
     ])
     config = {**CLOUD_CONFIG, "cloud": {**CLOUD_CONFIG["cloud"], "quotas": {"disksPerZone": 1}}}
     async with Cluster(ClusterConfig.from_dict(config), clock=VirtualClock()) as c:
@@ -849,3 +854,33 @@ async def test_3_2_a_selected_node_that_is_gone_is_rescheduled(prov_cluster: Any
         assert ANN_SELECTED_NODE not in got["metadata"]["annotations"]
         assert ("Warning", "ProvisioningFailed", 'node "ghost" not found') in await claim_events(c, "data")
         assert not c.cloud.disks
+
+
+def sized_claim(request: str, limit: str | None = None) -> dict[str, Any]:
+    resources: dict[str, Any] = {"requests": {"storage": request}}
+    if limit is not None:
+        resources["limits"] = {"storage": limit}
+    return {"metadata": {"name": "data", "namespace": "default"}, "spec": {"resources": resources}}
+
+
+@pytest.mark.parametrize(("request_", "want"), [("1.5Ki", 1536), ("100m", 1), ("1.5", 2), ("1Gi", 2**30),
+                                                ("0.1Ki", 103)])
+def test_3_2_required_bytes_are_the_quantity_value_rounded_up(request_: str, want: int) -> None:
+    """external-provisioner sends ``Quantity.Value()`` of the request: a fraction of a byte asks
+    for the next whole byte (the binder sizes the claim the same way, so the PV satisfies it)."""
+    assert request_bytes(sized_claim(request_)) == want
+    assert limit_bytes(sized_claim("1Gi", limit=request_)) == want
+    assert limit_bytes(sized_claim("1Gi")) == 0
+
+
+@pytest.mark.parametrize(("request_", "capacity"), [("1.5Ki", "1536"), ("100m", "1")])
+async def test_3_2_a_fractional_request_is_provisioned_and_bound(request_: str, capacity: str) -> None:
+    async with Cluster(clock=VirtualClock(), components=[NamespaceController, PersistentVolumeController,
+                                                         ExternalProvisioners]) as c:
+        await c.client.create("pvc", claim("data", size=request_, sc="csi-hostpath-sc"), "default")
+        await c.settle()
+        got = await c.client.get("pvc", "data", "default")
+        assert got["status"]["phase"] == "Bound"
+        assert got["status"]["capacity"] == {"storage": capacity}
+        pv = await c.client.get("persistentvolumes", got["spec"]["volumeName"])
+        assert pv["spec"]["capacity"] == {"storage": capacity}

@@ -13,8 +13,8 @@ from _storage_builders import BARE_CONFIG, events, pod, pv, pvc, reasons, storag
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.controllers import pv_binder as B
-from minikube_lite.controllers import volume_util as vu
 from minikube_lite.kube import names
+from minikube_lite.kube.volumes import claim_reference
 
 JSON = dict[str, Any]
 NS = "default"
@@ -168,7 +168,7 @@ async def test_1_3_delay_binding_binds_volume_pre_bound_by_scheduler(storage_clu
         await c.settle()
         # What the scheduler's PreBind writes (storage.md §7b step 4).
         volume = await get_pv(c, "local-pv")
-        volume["spec"]["claimRef"] = vu.claim_reference(claim)
+        volume["spec"]["claimRef"] = claim_reference(claim)
         volume["metadata"].setdefault("annotations", {})[names.ANN_BOUND_BY_CONTROLLER] = "yes"
         await c.client.update("persistentvolumes", volume)
         await c.settle()
@@ -397,7 +397,7 @@ async def test_1_7_provisioned_volume_binds_without_bound_by_controller(storage_
         # What an external provisioner creates (storage.md §7a step 2).
         name = f"pvc-{claim['metadata']['uid']}"
         await c.client.create("persistentvolumes", pv(
-            name, "1Gi", sc="csi", reclaim="Delete", claim_ref=vu.claim_reference(claim),
+            name, "1Gi", sc="csi", reclaim="Delete", claim_ref=claim_reference(claim),
             annotations={names.ANN_PROVISIONED_BY: "example.com/csi"},
             csi={"driver": "csi.example.com", "volumeHandle": "h-1"}))
         await c.settle()
@@ -447,7 +447,7 @@ async def test_1_8_controller_bound_volume_unbound_when_claim_bound_elsewhere(st
         await c.settle()
         # A controller had also reserved "b" for this claim.
         volume = await get_pv(c, "b")
-        volume["spec"]["claimRef"] = vu.claim_reference(claim)
+        volume["spec"]["claimRef"] = claim_reference(claim)
         volume["metadata"]["annotations"] = {names.ANN_BOUND_BY_CONTROLLER: "yes"}
         await c.client.update("persistentvolumes", volume)
         await c.settle()
@@ -461,7 +461,7 @@ async def test_1_8_user_pre_bound_volume_only_loses_uid(storage_cluster: Any) ->
         await c.client.create("persistentvolumes", pv("a", "1Gi"))
         claim = await c.client.create("pvc", pvc("claim", "1Gi", sc="", volume_name="a"), NS)
         await c.settle()
-        await c.client.create("persistentvolumes", pv("b", "1Gi", claim_ref=vu.claim_reference(claim)))
+        await c.client.create("persistentvolumes", pv("b", "1Gi", claim_ref=claim_reference(claim)))
         await c.settle()
         volume = await get_pv(c, "b")
         assert volume["spec"]["claimRef"]["name"] == "claim" and not volume["spec"]["claimRef"].get("uid")
@@ -474,7 +474,7 @@ async def test_1_8_provisioned_delete_volume_released_when_claim_bound_elsewhere
         claim = await c.client.create("pvc", pvc("claim", "1Gi", sc="", volume_name="a"), NS)
         await c.settle()
         await c.client.create("persistentvolumes", pv(
-            "extra", "1Gi", reclaim="Delete", claim_ref=vu.claim_reference(claim),
+            "extra", "1Gi", reclaim="Delete", claim_ref=claim_reference(claim),
             annotations={names.ANN_PROVISIONED_BY: "example.com/csi"},
             csi={"driver": "csi.example.com", "volumeHandle": "h"}))
         await c.settle()
@@ -487,7 +487,7 @@ async def test_1_8_volume_mode_mismatch_events(storage_cluster: Any) -> None:
     async with storage_cluster() as c:
         claim = await c.client.create("pvc", pvc("claim", "1Gi", sc="x"), NS)
         await c.client.create("persistentvolumes", pv("v", "1Gi", sc="x", volume_mode="Block",
-                                                      claim_ref=vu.claim_reference(claim)))
+                                                      claim_ref=claim_reference(claim)))
         await c.settle()
         assert ("Warning", "VolumeMismatch", 'Cannot bind PersistentVolume "v" to requested PersistentVolumeClaim '
                                              "due to incompatible volumeMode.") in await reasons(c.client, "claim")

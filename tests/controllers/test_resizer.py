@@ -9,6 +9,7 @@ import pytest_asyncio
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
+from minikube_lite.config import ClusterConfig
 from minikube_lite.controllers.resizer import ExternalResizers
 from minikube_lite.kube import resize_status as rs
 
@@ -157,3 +158,55 @@ def test_merge_resize_conditions_keeps_other_conditions_and_times() -> None:
     assert [c["type"] for c in merged] == ["Other", "FileSystemResizePending"]
     merged = rs.merge_resize_conditions(old, [rs.condition("FileSystemResizePending", "t1")], keep_old=True)
     assert [c["type"] for c in merged] == ["Resizing", "Other", "FileSystemResizePending"]
+
+
+def slow_retry_config(seconds: float) -> ClusterConfig:
+    config = ClusterConfig.default()
+    config.timings.resizerRetryInitial = seconds
+    config.timings.resizerRetryMax = 10 * seconds
+    return config
+
+
+async def test_a_failed_expansion_sits_out_the_configured_backoff() -> None:
+    """The runtime's retry rule: a rate-limited requeue held for ``resizerRetryInitial``, even
+    though the resizer's own status write brings the claim back sooner."""
+    async with Cluster(slow_retry_config(30.0), clock=VirtualClock()) as c:
+        await bound(c)
+        c.cloud.faults.fail_next("ResizeDisk", code="ServiceUnavailable", times=1)
+        await grow(c, "30Gi")
+        await c.settle(timeout=10)
+        assert c.cloud.faults.fired == [("ResizeDisk", "ServiceUnavailable")]
+        status = (await c.client.get("pvc", "data", "default"))["status"]
+        assert status["allocatedResourceStatuses"] == {"storage": "ControllerResizeInProgress"}
+        assert 20.0 <= resizer(c).queue.held_for("default/data") <= 30.0
+        await c.settle()
+        status = (await c.client.get("pvc", "data", "default"))["status"]
+        assert status["allocatedResourceStatuses"] == {"storage": "NodeResizePending"}
+        assert resizer(c).queue.held_for("default/data") == 0.0
+
+
+async def test_a_new_request_cuts_the_backoff_short() -> None:
+    """A final error holds the claim for the backoff; the user's lower request is news and runs now."""
+    async with Cluster(slow_retry_config(300.0), clock=VirtualClock()) as c:
+        await bound(c)
+        await grow(c, "40000Gi")  # above cloud_ssd's maximum: InvalidArgument, final
+        await c.settle(timeout=5)
+        status = (await c.client.get("pvc", "data", "default"))["status"]
+        assert status["allocatedResourceStatuses"] == {"storage": "ControllerResizeInfeasible"}
+        assert resizer(c).queue.held_for("default/data") > 250.0
+        await grow(c, "40Gi")
+        await c.settle(timeout=5)
+        status = (await c.client.get("pvc", "data", "default"))["status"]
+        assert status["allocatedResources"] == {"storage": "40Gi"}
+        assert status["allocatedResourceStatuses"] == {"storage": "NodeResizePending"}
+
+
+async def test_a_fractional_request_expands_to_the_next_whole_byte(cluster: Cluster) -> None:
+    """ControllerExpandVolume gets ``Quantity.Value()`` of the new request, rounded up."""
+    pvc = await bound(cluster, size="1Ki", cls="csi-hostpath-sc")
+    await grow(cluster, "1024.5")
+    await cluster.settle()
+    pv = await cluster.client.get("persistentvolumes", pvc["spec"]["volumeName"])
+    assert pv["spec"]["capacity"] == {"storage": "1025"}
+    status = (await cluster.client.get("pvc", "data", "default"))["status"]
+    assert status["allocatedResourceStatuses"] == {"storage": "NodeResizePending"}

@@ -30,6 +30,7 @@ from snapshot_fakes import (
 from minikube_lite.client.informer import Informer
 from minikube_lite.cluster import Cluster
 from minikube_lite.controllers import snapshot as S
+from minikube_lite.controllers import snapshot_objects as SO
 from minikube_lite.controllers.snapshot_sidecar import SnapshotSidecar
 
 NS = "default"
@@ -66,15 +67,15 @@ async def test_4_5_dynamic_snapshot_finalizers_content_status_and_events(cluster
     await c.settle(timeout=1)  # the cloud snapshot takes 5 s: stop while it is still progressing
 
     vs = await get_vs(c)
-    assert vs["metadata"]["finalizers"] == [S.FINALIZER_VS_AS_SOURCE, S.FINALIZER_VS_BOUND]
+    assert vs["metadata"]["finalizers"] == [SO.FINALIZER_VS_AS_SOURCE, SO.FINALIZER_VS_BOUND]
     assert vs["status"]["boundVolumeSnapshotContentName"] == f"snapcontent-{uid}"
     assert vs["status"]["readyToUse"] is False
     assert "creationTime" in vs["status"] and "error" not in vs["status"]
     claim = await c.client.get("persistentvolumeclaims", "src", NS)
-    assert S.FINALIZER_PVC_AS_SOURCE in claim["metadata"]["finalizers"]
+    assert SO.FINALIZER_PVC_AS_SOURCE in claim["metadata"]["finalizers"]
 
     content = await content_of(c, vs)
-    assert content["metadata"]["finalizers"] == [S.FINALIZER_VSC_BOUND]
+    assert content["metadata"]["finalizers"] == [SO.FINALIZER_VSC_BOUND]
     ref = content["spec"]["volumeSnapshotRef"]
     assert (ref["kind"], ref["apiVersion"], ref["namespace"], ref["name"], ref["uid"]) == (
         "VolumeSnapshot", "snapshot.storage.k8s.io/v1", NS, "snap1", uid)
@@ -86,7 +87,7 @@ async def test_4_5_dynamic_snapshot_finalizers_content_status_and_events(cluster
     assert content["status"]["readyToUse"] is False
     handle = content["status"]["snapshotHandle"]
     assert c.cloud.snapshots[handle].name == f"snapshot-{uid}"
-    assert S.ANN_BEING_CREATED not in (content["metadata"].get("annotations") or {})
+    assert SO.ANN_BEING_CREATED not in (content["metadata"].get("annotations") or {})
 
     await c.settle()
     vs = await get_vs(c)
@@ -98,7 +99,7 @@ async def test_4_5_dynamic_snapshot_finalizers_content_status_and_events(cluster
     assert vs["status"]["restoreSize"] == "20Gi"
     assert vs["status"]["creationTime"].endswith("Z")
     claim = await c.client.get("persistentvolumeclaims", "src", NS)
-    assert S.FINALIZER_PVC_AS_SOURCE not in claim["metadata"]["finalizers"]
+    assert SO.FINALIZER_PVC_AS_SOURCE not in claim["metadata"]["finalizers"]
     assert await reasons(c.client, "snap1") == [
         ("Normal", "CreatingSnapshot", "Waiting for a snapshot default/snap1 to be created by the CSI driver."),
         ("Normal", "SnapshotCreated", "Snapshot default/snap1 was successfully created by the CSI driver."),
@@ -124,7 +125,7 @@ async def test_4_5_source_claim_not_bound_fails_then_recovers(cluster: Cluster) 
     assert await names(c, VSC) == []
     # ensurePVCFinalizer runs first: the claim is protected although nothing was cut yet.
     pvc_now = await c.client.get("persistentvolumeclaims", "src", NS)
-    assert S.FINALIZER_PVC_AS_SOURCE in pvc_now["metadata"]["finalizers"]
+    assert SO.FINALIZER_PVC_AS_SOURCE in pvc_now["metadata"]["finalizers"]
 
     # The PV appears and binds: the snapshot proceeds without any user action.
     disk = await c.cloud.create_disk(zone="cn-hangzhou-b", size_gib=20, category="cloud_ssd")
@@ -139,7 +140,7 @@ async def test_4_5_source_claim_not_bound_fails_then_recovers(cluster: Cluster) 
     assert vs["status"]["readyToUse"] is True
     assert "error" not in vs["status"]
     pvc_now = await c.client.get("persistentvolumeclaims", "src", NS)
-    assert S.FINALIZER_PVC_AS_SOURCE not in pvc_now["metadata"]["finalizers"]
+    assert SO.FINALIZER_PVC_AS_SOURCE not in pvc_now["metadata"]["finalizers"]
 
 
 async def test_4_4_default_class_chosen_by_the_source_driver(cluster: Cluster) -> None:
@@ -195,8 +196,8 @@ async def test_4_3_deletion_secret_annotations_from_class_parameters(cluster: Cl
     await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
     await c.settle()
     content = await content_of(c, await get_vs(c))
-    assert content["metadata"]["annotations"][S.ANN_DELETION_SECRET_NAME] == "secret-snap1"
-    assert content["metadata"]["annotations"][S.ANN_DELETION_SECRET_NAMESPACE] == NS
+    assert content["metadata"]["annotations"][SO.ANN_DELETION_SECRET_NAME] == "secret-snap1"
+    assert content["metadata"]["annotations"][SO.ANN_DELETION_SECRET_NAMESPACE] == NS
 
 
 # ---------------------------------------------------------------- pre-provisioned (§4.7)
@@ -230,20 +231,20 @@ async def test_4_7_preprovisioned_content_binds_and_reads_status_from_the_driver
     await c.settle()
     content = await c.client.get(VSC, "admin-content")
     assert content["spec"]["volumeSnapshotRef"]["uid"] == vs["metadata"]["uid"]
-    assert content["metadata"]["finalizers"] == [S.FINALIZER_VSC_BOUND]
+    assert content["metadata"]["finalizers"] == [SO.FINALIZER_VSC_BOUND]
     assert content["status"]["snapshotHandle"] == handle
     vs = await get_vs(c)
     assert vs["status"]["boundVolumeSnapshotContentName"] == "admin-content"
     assert vs["status"]["readyToUse"] is True
     assert vs["status"]["restoreSize"] == "20Gi"
     # Retain: no bound finalizer on the snapshot.
-    assert vs["metadata"]["finalizers"] == [S.FINALIZER_VS_AS_SOURCE]
+    assert vs["metadata"]["finalizers"] == [SO.FINALIZER_VS_AS_SOURCE]
 
     await c.client.delete(VS, "snap1", NS)
     await c.settle()
     assert await names(c, VS, NS) == []
     content = await c.client.get(VSC, "admin-content")
-    assert content["metadata"]["annotations"][S.ANN_BEING_DELETED] == "yes"
+    assert content["metadata"]["annotations"][SO.ANN_BEING_DELETED] == "yes"
     assert handle in c.cloud.snapshots
 
 
@@ -281,7 +282,7 @@ async def test_4_8_delete_policy_deletes_content_and_cloud_snapshot_retain_keeps
     vs = await get_vs(c)
     content_name = vs["status"]["boundVolumeSnapshotContentName"]
     handle = (await content_of(c, vs))["status"]["snapshotHandle"]
-    expected = [S.FINALIZER_VS_AS_SOURCE] + ([S.FINALIZER_VS_BOUND] if policy == "Delete" else [])
+    expected = [SO.FINALIZER_VS_AS_SOURCE] + ([SO.FINALIZER_VS_BOUND] if policy == "Delete" else [])
     assert vs["metadata"]["finalizers"] == expected
 
     seen: list[list[str]] = []
@@ -294,15 +295,15 @@ async def test_4_8_delete_policy_deletes_content_and_cloud_snapshot_retain_keeps
     assert await names(c, VS, NS) == []
     if policy == "Delete":
         # as-source goes at once; bound stays until the content is gone (then the snapshot goes).
-        assert [S.FINALIZER_VS_BOUND] in seen and [S.FINALIZER_VS_AS_SOURCE] not in seen
+        assert [SO.FINALIZER_VS_BOUND] in seen and [SO.FINALIZER_VS_AS_SOURCE] not in seen
         assert await names(c, VSC) == []
         assert handle not in c.cloud.snapshots
         assert [e["operation"] for e in c.cloud.log if e["target"] == handle][-1] == "DeleteSnapshot"
     else:
         content = await c.client.get(VSC, content_name)
-        assert content["metadata"]["annotations"][S.ANN_BEING_DELETED] == "yes"
+        assert content["metadata"]["annotations"][SO.ANN_BEING_DELETED] == "yes"
         assert content["status"]["snapshotHandle"] == handle and content["status"]["readyToUse"] is True
-        assert content["metadata"]["finalizers"] == [S.FINALIZER_VSC_BOUND]
+        assert content["metadata"]["finalizers"] == [SO.FINALIZER_VSC_BOUND]
         assert handle in c.cloud.snapshots
         # The admin deletes the retained content: the object goes, the cloud snapshot stays.
         await c.client.delete(VSC, content_name)
@@ -324,11 +325,11 @@ async def test_4_8_delete_pending_while_a_restore_is_pending(cluster: Cluster) -
     await c.settle(timeout=10)
     vs = await get_vs(c)
     assert vs["metadata"]["deletionTimestamp"]
-    assert vs["metadata"]["finalizers"] == [S.FINALIZER_VS_AS_SOURCE, S.FINALIZER_VS_BOUND]
+    assert vs["metadata"]["finalizers"] == [SO.FINALIZER_VS_AS_SOURCE, SO.FINALIZER_VS_BOUND]
     pending = [e for e in await reasons(c.client, "snap1") if e[1] == "SnapshotDeletePending"]
     assert pending and pending[0] == ("Warning", "SnapshotDeletePending", "Snapshot is being used to restore a PVC")
     content = await content_of(c, vs)
-    assert S.ANN_BEING_DELETED not in (content["metadata"].get("annotations") or {})
+    assert SO.ANN_BEING_DELETED not in (content["metadata"].get("annotations") or {})
 
     await c.client.delete("persistentvolumeclaims", "restored", NS)
     await c.settle()
@@ -361,7 +362,7 @@ async def test_4_8_content_of_a_vanished_snapshot_is_kept(cluster: Cluster) -> N
 
 
 def test_reserved_parameters_are_stripped() -> None:
-    assert S.strip_reserved_parameters({"csi.storage.k8s.io/snapshotter-secret-name": "x", "type": "a"}) == {
+    assert SO.strip_reserved_parameters({"csi.storage.k8s.io/snapshotter-secret-name": "x", "type": "a"}) == {
         "type": "a"}
 
 
@@ -385,7 +386,7 @@ async def test_4_7_preprovisioned_delete_policy_deletes_the_cloud_snapshot_with_
     await c.settle()
     vs = await get_vs(c)
     assert vs["status"]["readyToUse"] is True
-    assert vs["metadata"]["finalizers"] == [S.FINALIZER_VS_AS_SOURCE, S.FINALIZER_VS_BOUND]
+    assert vs["metadata"]["finalizers"] == [SO.FINALIZER_VS_AS_SOURCE, SO.FINALIZER_VS_BOUND]
     await c.client.delete(VS, "snap1", NS)
     await c.settle()
     assert await names(c, VS, NS) == [] and await names(c, VSC) == []
@@ -443,4 +444,4 @@ async def test_4_5_source_errors_are_content_creation_failures(cluster: Cluster,
     assert await names(c, VSC) == []
     if case == "not_csi":  # protected first (ensurePVCFinalizer), then refused
         claim = await c.client.get("persistentvolumeclaims", "src", NS)
-        assert S.FINALIZER_PVC_AS_SOURCE in claim["metadata"]["finalizers"]
+        assert SO.FINALIZER_PVC_AS_SOURCE in claim["metadata"]["finalizers"]

@@ -22,7 +22,7 @@ from snapshot_fakes import (
 
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers import snapshot as S
+from minikube_lite.controllers import snapshot_objects as SO
 from minikube_lite.controllers import snapshot_sidecar as SC
 
 NS = "default"
@@ -45,7 +45,7 @@ async def cluster(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Cluster]:
 
 async def content(c: Cluster, name: str = "snap1") -> dict[str, Any]:
     vs = await c.client.get(VS, name, NS)
-    return await c.client.get(VSC, S.dynamic_content_name(vs))
+    return await c.client.get(VSC, SO.dynamic_content_name(vs))
 
 
 def sidecar(c: Cluster) -> Any:
@@ -94,7 +94,7 @@ async def test_4_6_cloud_fault_sets_error_status_and_event_then_recovers(cluster
     assert vsc["status"]["error"]["message"] == msg and vsc["status"]["error"]["time"]
     assert "snapshotHandle" not in vsc["status"]
     # A final error: the being-created annotation is removed.
-    assert S.ANN_BEING_CREATED not in (vsc["metadata"].get("annotations") or {})
+    assert SO.ANN_BEING_CREATED not in (vsc["metadata"].get("annotations") or {})
     events = await reasons(c.client, vsc["metadata"]["name"])
     assert events == [("Warning", "SnapshotCreationFailed", msg)]
     vs = await c.client.get(VS, "snap1", NS)
@@ -129,13 +129,13 @@ async def test_4_6_unavailable_keeps_being_created_and_deletion_waits_for_the_an
     await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
     await c.settle(timeout=3)
     vsc = await content(c)
-    assert vsc["metadata"]["annotations"][S.ANN_BEING_CREATED] == "yes"
+    assert vsc["metadata"]["annotations"][SO.ANN_BEING_CREATED] == "yes"
     assert "code = Unavailable" in vsc["status"]["error"]["message"]
     await c.client.delete(VS, "snap1", NS)
     await c.settle(timeout=5)
     vsc = await content(c)  # still there: CreateSnapshot has not answered yet
     assert vsc["metadata"]["deletionTimestamp"]
-    assert vsc["metadata"]["annotations"][S.ANN_BEING_DELETED] == "yes"
+    assert vsc["metadata"]["annotations"][SO.ANN_BEING_DELETED] == "yes"
     c.cloud.faults.zone_outage("cn-hangzhou-b", down=False)
     await c.settle()
     assert (await c.client.list(VS, NS))["items"] == []
@@ -150,7 +150,7 @@ async def test_4_8_deleting_during_creation_leaves_no_cloud_snapshot(cluster: Cl
     await c.client.create(VS, volume_snapshot("snap1", pvc="src"), NS)
     await c.settle(timeout=1)
     vsc = await content(c)
-    assert vsc["metadata"]["annotations"][S.ANN_BEING_CREATED] == "yes"
+    assert vsc["metadata"]["annotations"][SO.ANN_BEING_CREATED] == "yes"
     assert not vsc.get("status")
     await c.client.delete(VS, "snap1", NS)
     await c.settle()
@@ -183,7 +183,7 @@ async def test_4_8_delete_snapshot_failure_is_reported_and_retried(cluster: Clus
     await c.client.delete(VS, "snap1", NS)
     await c.settle(timeout=1)
     vsc = await c.client.get(VSC, name)
-    assert vsc["metadata"]["finalizers"] == [S.FINALIZER_VSC_BOUND]
+    assert vsc["metadata"]["finalizers"] == [SO.FINALIZER_VSC_BOUND]
     assert ("Warning", "SnapshotDeleteError", "Failed to delete snapshot") in await reasons(c.client, name)
     await c.settle()
     assert (await c.client.list(VSC))["items"] == []
@@ -201,7 +201,7 @@ async def test_4_6_unknown_reserved_parameter_fails_the_snapshot(cluster: Cluste
         'Failed to create snapshot: failed to remove CSI Parameters of prefixed keys: found unknown parameter key '
         '"csi.storage.k8s.io/bogus" with reserved namespace csi.storage.k8s.io/')
     # The failure came after the annotation was set and before any CSI call: it stays (the safe side).
-    assert vsc["metadata"]["annotations"][S.ANN_BEING_CREATED] == "yes"
+    assert vsc["metadata"]["annotations"][SO.ANN_BEING_CREATED] == "yes"
     assert c.cloud.snapshots == {}
 
 

@@ -22,7 +22,7 @@ ZKEY = "topology.diskplugin.csi.alibabacloud.com/zone"
 
 
 async def test_default_cluster_registration() -> None:
-    async with Cluster(ClusterConfig.default(), clock=VirtualClock(), controllers=False) as cluster:
+    async with Cluster(ClusterConfig.default(), clock=VirtualClock(), components=False) as cluster:
         client = cluster.client
         drivers = {d["metadata"]["name"]: d["spec"] for d in (await client.list("csidrivers"))["items"]}
         assert set(drivers) == {DISK, HOSTPATH}
@@ -58,7 +58,7 @@ async def test_default_cluster_registration() -> None:
 
 
 async def test_topology_label_collision_is_refused() -> None:
-    async with Cluster(ClusterConfig.default(), clock=VirtualClock(), controllers=False) as cluster:
+    async with Cluster(ClusterConfig.default(), clock=VirtualClock(), components=False) as cluster:
         await cluster.client.patch("nodes", "node2", {"metadata": {"labels": {ZKEY: "elsewhere"}}})
         with pytest.raises(RegistrationError) as exc:
             await register_node(cluster.client, "node2", cluster.drivers)
@@ -76,7 +76,7 @@ drivers:
   - {name: local.csi.example.com, type: local, nodes: [w-1], storageCapacity: true}
   - {name: disk.csi.example.com, type: cloud-disk, maxVolumesPerNode: 0, attachRequired: false}
 """)
-    async with Cluster(config, clock=VirtualClock(), controllers=False) as cluster:
+    async with Cluster(config, clock=VirtualClock(), components=False) as cluster:
         csinodes = {c["metadata"]["name"]: c["spec"]["drivers"] for c in (await cluster.client.list("csinodes"))["items"]}
         assert set(csinodes) == {"cp", "w-1", "w-2"}
         assert [d["name"] for d in csinodes["w-1"]] == ["local.csi.example.com", "disk.csi.example.com"]

@@ -70,7 +70,7 @@ def rv_of(obj: dict[str, Any]) -> str:
 async def test_a_restarted_server_keeps_every_object_and_its_resource_version(
         storage: str, tmp_path: Path) -> None:
     binary = _kubectl_binary()
-    async with served(tmp_path / "first", storage, controllers=False) as first:
+    async with served(tmp_path / "first", storage, components=False) as first:
         kubectl = Kubectl("etcd", binary, first, tmp_path / "kubectl-1")
         await kubectl.ok("create", "namespace", "team")
         await kubectl.ok("create", "configmap", "settings", "-n", "team", "--from-literal=color=blue")
@@ -79,7 +79,7 @@ async def test_a_restarted_server_keeps_every_object_and_its_resource_version(
         await kubectl.ok("label", "configmap", "settings", "-n", "team", "tier=backend")
         before = orjson.loads(await kubectl.ok("get", "configmaps,secrets,services,namespaces", "-A", "-o", "json"))
         web_ip = next(i for i in before["items"] if i["metadata"]["name"] == "web")["spec"]["clusterIP"]
-    async with served(tmp_path / "second", storage, controllers=False) as second:
+    async with served(tmp_path / "second", storage, components=False) as second:
         kubectl = Kubectl("etcd", binary, second, tmp_path / "kubectl-2")
         after = orjson.loads(await kubectl.ok("get", "configmaps,secrets,services,namespaces", "-A", "-o", "json"))
         key = lambda o: (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])  # noqa: E731
@@ -100,14 +100,14 @@ async def test_a_restarted_server_keeps_every_object_and_its_resource_version(
 
 async def test_a_watch_resumes_from_its_resource_version_after_a_restart(storage: str, tmp_path: Path) -> None:
     path = "/api/v1/namespaces/default/configmaps"
-    async with served(tmp_path / "first", storage, controllers=False) as first:
+    async with served(tmp_path / "first", storage, components=False) as first:
         created = await first.client.create("configmaps", {"metadata": {"name": "one"}, "data": {"n": "1"}},
                                             "default")
         seen_rv = rv_of(created)
         # Changes the client has not seen yet when the server goes away.
         await first.client.create("configmaps", {"metadata": {"name": "two"}}, "default")
         await first.client.delete("configmaps", "one", "default")
-    async with served(tmp_path / "second", storage, controllers=False) as second:
+    async with served(tmp_path / "second", storage, components=False) as second:
         reader = asyncio.create_task(watch_lines(second.url, f"{path}?watch=1&resourceVersion={seen_rv}", 3))
         await asyncio.sleep(0.2)
         three = await second.client.create("configmaps", {"metadata": {"name": "three"}}, "default")
@@ -121,11 +121,11 @@ async def test_a_watch_resumes_from_its_resource_version_after_a_restart(storage
 async def test_a_watch_from_before_etcd_compacted_gets_410_and_the_client_relists(
         storage: str, tmp_path: Path) -> None:
     path = "/api/v1/namespaces/default/configmaps"
-    async with served(tmp_path / "first", storage, controllers=False) as first:
+    async with served(tmp_path / "first", storage, components=False) as first:
         old = await first.client.create("configmaps", {"metadata": {"name": "old"}}, "default")
         newer = await first.client.create("configmaps", {"metadata": {"name": "newer"}}, "default")
         first.engine.store.compact(int(rv_of(newer)))
-    async with served(tmp_path / "second", storage, controllers=False) as second:
+    async with served(tmp_path / "second", storage, components=False) as second:
         frames = await watch_lines(second.url, f"{path}?watch=1&resourceVersion={rv_of(old)}", 1)
         assert frames[0]["type"] == "ERROR"
         status = frames[0]["object"]
@@ -138,7 +138,7 @@ async def test_a_watch_from_before_etcd_compacted_gets_410_and_the_client_relist
 async def test_two_api_servers_on_one_etcd_see_each_others_writes_and_watch_events(
         storage: str, tmp_path: Path) -> None:
     binary = _kubectl_binary()
-    async with served(tmp_path / "a", storage) as a, served(tmp_path / "b", storage, controllers=False) as b:
+    async with served(tmp_path / "a", storage) as a, served(tmp_path / "b", storage, components=False) as b:
         on_a = Kubectl("etcd-a", binary, a, tmp_path / "kubectl-a")
         on_b = Kubectl("etcd-b", binary, b, tmp_path / "kubectl-b")
         path = "/api/v1/namespaces/default/configmaps"
@@ -228,8 +228,8 @@ spec: {target: db}
 async def test_a_crd_made_on_one_server_is_served_by_the_other_and_after_a_restart(
         storage: str, tmp_path: Path) -> None:
     binary = _kubectl_binary()
-    async with served(tmp_path / "a", storage, controllers=False) as a, \
-            served(tmp_path / "b", storage, controllers=False) as b:
+    async with served(tmp_path / "a", storage, components=False) as a, \
+            served(tmp_path / "b", storage, components=False) as b:
         on_a = Kubectl("etcd-a", binary, a, tmp_path / "kubectl-a")
         on_b = Kubectl("etcd-b", binary, b, tmp_path / "kubectl-b")
         await on_a.ok("apply", "-f", on_a.write(CRD, "crd.yaml"))
@@ -237,7 +237,7 @@ async def test_a_crd_made_on_one_server_is_served_by_the_other_and_after_a_resta
         await asyncio.sleep(0.1)
         got = orjson.loads(await on_b.ok("get", "backups.example.com", "nightly", "-o", "json"))
         assert got["spec"] == {"target": "db"}
-    async with served(tmp_path / "c", storage, controllers=False) as c:
+    async with served(tmp_path / "c", storage, components=False) as c:
         on_c = Kubectl("etcd-c", binary, c, tmp_path / "kubectl-c")
         again = orjson.loads(await on_c.ok("get", "backups.example.com", "nightly", "-o", "json"))
         assert rv_of(again) == rv_of(got)

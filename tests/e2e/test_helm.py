@@ -28,7 +28,6 @@ import pytest_asyncio
 from kubectl_runner import kb
 
 from minikube_lite import Cluster
-from minikube_lite.cluster import CONTROLLERS
 from minikube_lite.config import ClusterConfig, Timings
 
 pytestmark = [pytest.mark.e2e]
@@ -42,7 +41,6 @@ CLEANUP_TIMEOUT_S = 60.0
 # Short lifecycle timings on the real clock, so a whole install/upgrade/uninstall takes seconds.
 SHORT_TIMINGS = {"podStartDelay": 0.1, "imagePullDelay": 0.1, "podTerminationDelay": 0.1, "volumeMountDelay": 0.05,
                  "containerRunDuration": 0.5}
-HAS_JOB_CONTROLLER = any(name == "JobController" for _, name in CONTROLLERS)
 MAJORS = sorted(kb.HELM_PACKAGES)
 
 
@@ -204,8 +202,6 @@ async def lifecycle(helm: Helm, cluster: Cluster, *, hooks: bool) -> None:
 
 @pytest.mark.parametrize("major", MAJORS)
 async def test_helm_lifecycle_with_the_pre_install_hook(major: str, helm_cluster: Cluster, tmp_path: Path) -> None:
-    if not HAS_JOB_CONTROLLER:
-        pytest.skip("the pre-install hook Job needs a Job controller in the cluster")
     await lifecycle(helm_for(major, helm_cluster, tmp_path / "helm"), helm_cluster, hooks=True)
 
 

@@ -14,6 +14,10 @@ import pytest
 import minikube_lite.cluster as cluster_mod
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.provisioning.controller import ExternalProvisioners
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
 
 try:
     from tests.e2e import kubectl_binaries as kb
@@ -23,11 +27,11 @@ except ImportError:  # tests/ is not a package: pytest put this directory on sys
 pytestmark = pytest.mark.e2e
 
 CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
+    NamespaceController,
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
+    ExternalProvisioners,
 ]
 DRIVER = "diskplugin.csi.alibabacloud.com"
 

@@ -14,6 +14,9 @@ import pytest
 
 import minikube_lite.cluster as cluster_mod
 from minikube_lite.cluster import Cluster
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
 
 try:
     from tests.e2e import kubectl_binaries as kb
@@ -23,10 +26,10 @@ except ImportError:  # tests/ is not a package: pytest put this directory on sys
 pytestmark = pytest.mark.e2e
 
 CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
+    NamespaceController,
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
 ]
 DRIVER = "diskplugin.csi.alibabacloud.com"
 

@@ -20,6 +20,13 @@ import pytest
 import minikube_lite.cluster as cluster_mod
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
+from minikube_lite.controllers.garbage_collector import GarbageCollector
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.provisioning.controller import ExternalProvisioners
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
+from minikube_lite.controllers.snapshot import SnapshotController
+from minikube_lite.controllers.snapshot_sidecar import SnapshotSidecar
 
 try:
     from tests.e2e import kubectl_binaries as kb
@@ -33,14 +40,14 @@ WAIT_TIMEOUT_S = 30.0
 VS = "volumesnapshots.snapshot.storage.k8s.io"
 VSC = "volumesnapshotcontents.snapshot.storage.k8s.io"
 CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
-    ("minikube_lite.controllers.snapshot", "SnapshotController"),
-    ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar"),
+    NamespaceController,
+    GarbageCollector,
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
+    ExternalProvisioners,
+    SnapshotController,
+    SnapshotSidecar,
 ]
 
 PVC_YAML = """\

@@ -50,6 +50,9 @@ from minikube_lite.kube.quantity import (
     ("1.0000000001", Decimal("1.000000001"), "1000000001n"),
     (".5", Decimal("0.5"), "500m"),
     ("5.", Decimal(5), "5"),
+    ("1.5Ki", Decimal(1536), "1536"),
+    ("1.5Mi", Decimal(1536 * 1024), "1536Ki"),
+    ("1025Ki", Decimal(1025 * 1024), "1025Ki"),
 ])
 def test_parse_and_canonical(text: str, value: Decimal, canon: str) -> None:
     assert parse_quantity(text) == value

@@ -13,14 +13,17 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock, parse_time
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
+from minikube_lite.controllers.garbage_collector import GarbageCollector
+from minikube_lite.controllers.namespace import NamespaceController
 from minikube_lite.kube.names import NODE_LEASE_NAMESPACE
+from minikube_lite.kubelet.heartbeat import NodeHeartbeat
 
 JSON = dict[str, Any]
 
 CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.kubelet.heartbeat", "NodeHeartbeat"),
+    NamespaceController,
+    GarbageCollector,
+    NodeHeartbeat,
 ]
 
 CONFIG: JSON = {

@@ -12,17 +12,19 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig, Timings
+from minikube_lite.controllers.namespace import NamespaceController
 from minikube_lite.kubelet import stages
 from minikube_lite.kubelet.containerd import PodRuntime
 from minikube_lite.kubelet.events import kubelet_events_for
+from minikube_lite.kubelet.heartbeat import NodeHeartbeat
 from minikube_lite.kubelet.pods import Kubelet
 
 JSON = dict[str, Any]
 
 CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.kubelet.pods", "Kubelet"),
-    ("minikube_lite.kubelet.heartbeat", "NodeHeartbeat"),
+    NamespaceController,
+    Kubelet,
+    NodeHeartbeat,
 ]
 #: Distinct delays, so that each stage's share of the start time can be told apart.
 TIMINGS = {"volumeMountDelay": "0.3s", "podStartDelay": "1.7s", "imagePullDelay": "2.9s",

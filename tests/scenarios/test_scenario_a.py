@@ -33,7 +33,8 @@ import minikube_lite.cluster as cluster_mod  # noqa: E402
 from minikube_lite.client.informer import Informer  # noqa: E402
 from minikube_lite.clock import VirtualClock  # noqa: E402
 from minikube_lite.cluster import Cluster  # noqa: E402
-from minikube_lite.controllers import snapshot as S  # noqa: E402
+from minikube_lite.controllers import snapshot_objects as SO  # noqa: E402
+from minikube_lite.controllers.snapshot_sidecar import SnapshotSidecar
 
 pytestmark = pytest.mark.skipif(not real_drivers_available(), reason="needs the CSI drivers (csi/registry.py)")
 
@@ -41,7 +42,7 @@ NS = "default"
 GROUP = "snapshot.storage.k8s.io"
 HOSTPATH = "hostpath.csi.k8s.io"
 ALL = [*BASE_CONTROLLERS, *PROVISIONER, *SNAPSHOT_CONTROLLERS,
-       ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar")]
+       SnapshotSidecar]
 
 
 def claim(name: str, size: str, sc: str, snapshot: str | None = None) -> dict[str, Any]:
@@ -98,30 +99,30 @@ async def test_scenario_a_step_by_step(cluster: Cluster) -> None:
     # as-source first, then status bound with readyToUse false, then the bound finalizer.
     assert versions[0]["metadata"].get("finalizers") in (None, [])
     first_fin = next(v for v in versions if v["metadata"].get("finalizers"))
-    assert first_fin["metadata"]["finalizers"] == [S.FINALIZER_VS_AS_SOURCE] and not first_fin.get("status")
+    assert first_fin["metadata"]["finalizers"] == [SO.FINALIZER_VS_AS_SOURCE] and not first_fin.get("status")
     first_status = next(v for v in versions if v.get("status"))
     assert first_status["status"]["boundVolumeSnapshotContentName"] == f"snapcontent-{uid}"
     assert first_status["status"]["readyToUse"] is False
-    assert S.FINALIZER_VS_BOUND not in first_status["metadata"]["finalizers"]
+    assert SO.FINALIZER_VS_BOUND not in first_status["metadata"]["finalizers"]
 
     content = await c.client.get(VSC, f"snapcontent-{uid}")
     assert content["spec"]["source"] == {"volumeHandle": pv["spec"]["csi"]["volumeHandle"]}
     assert content["spec"]["deletionPolicy"] == "Delete"
     assert content["spec"]["driver"] == HOSTPATH
     assert content["spec"]["volumeSnapshotClassName"] == "csi-hostpath-snapclass"
-    assert content["metadata"]["finalizers"] == [S.FINALIZER_VSC_BOUND]
+    assert content["metadata"]["finalizers"] == [SO.FINALIZER_VSC_BOUND]
 
     # 5. Sidecar: content status; the being-created annotation is gone again.
     assert content["status"]["readyToUse"] is True
     assert content["status"]["restoreSize"] == 1073741824
     assert isinstance(content["status"]["creationTime"], int) and content["status"]["snapshotHandle"]
-    assert S.ANN_BEING_CREATED not in (content["metadata"].get("annotations") or {})
+    assert SO.ANN_BEING_CREATED not in (content["metadata"].get("annotations") or {})
 
     # 6. Controller: VS ready, events, PVC finalizer dropped again.
     vs = await c.client.get(VS, "snap1", NS)
     assert vs["status"]["readyToUse"] is True and vs["status"]["restoreSize"] == "1Gi"
     assert vs["status"]["creationTime"]
-    assert vs["metadata"]["finalizers"] == [S.FINALIZER_VS_AS_SOURCE, S.FINALIZER_VS_BOUND]
+    assert vs["metadata"]["finalizers"] == [SO.FINALIZER_VS_AS_SOURCE, SO.FINALIZER_VS_BOUND]
     assert await reasons(c.client, "snap1") == [
         ("Normal", "CreatingSnapshot", "Waiting for a snapshot default/snap1 to be created by the CSI driver."),
         ("Normal", "SnapshotCreated", "Snapshot default/snap1 was successfully created by the CSI driver."),

@@ -15,16 +15,23 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.apiserver.errors import ApiError
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
+from minikube_lite.controllers.garbage_collector import GarbageCollector
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.provisioning.controller import ExternalProvisioners
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
+from minikube_lite.controllers.snapshot import SnapshotController
+from minikube_lite.controllers.snapshot_sidecar import SnapshotSidecar
 
 HOSTPATH = "hostpath.csi.k8s.io"
 NODE_KEY = "topology.hostpath.csi/node"
 CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.garbage_collector", "GarbageCollector"),
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
+    NamespaceController,
+    GarbageCollector,
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
+    ExternalProvisioners,
 ]
 
 
@@ -143,8 +150,8 @@ async def test_scenario_a_restore_from_a_real_snapshot(monkeypatch: pytest.Monke
     snap1 (3.6), refuses a 512Mi restore with the exact message, and drops its source finalizer."""
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", [
         *CONTROLLERS,
-        ("minikube_lite.controllers.snapshot", "SnapshotController"),
-        ("minikube_lite.controllers.snapshot_sidecar", "SnapshotSidecar"),
+        SnapshotController,
+        SnapshotSidecar,
     ])
     async with Cluster(clock=VirtualClock()) as c:
         await c.client.create("pvc", src_claim(), "default")

@@ -18,17 +18,23 @@ import pytest
 import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
+from minikube_lite.components import select
 from minikube_lite.config import ClusterConfig
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
+from minikube_lite.scheduler.scheduler import Scheduler
 
 JSON = dict[str, Any]
 NS = "default"
-SCHEDULER = ("minikube_lite.scheduler.scheduler", "Scheduler")
+SCHEDULER = Scheduler
 STORAGE = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
+    NamespaceController,
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
 ]
+KUBELET = [c.cls for c in select("kubelet,kubelet-volume-expansion")]
 HAVE_SCHEDULER = importlib.util.find_spec("minikube_lite.scheduler.scheduler") is not None
 needs_scheduler = pytest.mark.skipif(not HAVE_SCHEDULER, reason="the scheduler is not in this tree yet")
 
@@ -69,8 +75,8 @@ APP: JSON = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app"},
 def scenario(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     @asynccontextmanager
     async def make(config: JSON = CONFIG, scheduler: bool = True) -> AsyncIterator[Cluster]:
-        # The fake kubelet too, once the cluster wires one in.
-        controllers = [*STORAGE, *(c for c in cluster_mod.CONTROLLERS if "kubelet" in c[0])]
+        # The fake kubelet too.
+        controllers = [*STORAGE, *KUBELET]
         if scheduler:
             controllers.append(SCHEDULER)
         monkeypatch.setattr(cluster_mod, "CONTROLLERS", controllers)
@@ -148,8 +154,7 @@ async def test_scenario_b_binds_on_the_pv_node_and_retains_on_delete(scenario: A
         app = await c.client.get("pods", "app", NS)
         assert app["spec"]["nodeName"] == "worker-1"
         assert ("Normal", "Scheduled", "Successfully assigned default/app to worker-1") in await reasons(c, "app")
-        if any("kubelet" in module for module, _ in cluster_mod.CONTROLLERS):
-            assert app["status"]["phase"] == "Running"
+        assert app["status"]["phase"] == "Running"
 
         # Step 8: delete the pod, then the claim: the PV is Released and keeps its claimRef (Retain).
         await c.client.delete("pvc", "local-claim", NS)

@@ -17,21 +17,25 @@ from typing import Any
 
 import pytest
 
-import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
+from minikube_lite.controllers.namespace import NamespaceController
+from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.provisioning.controller import ExternalProvisioners
+from minikube_lite.controllers.pv_binder import PersistentVolumeController
+from minikube_lite.scheduler.scheduler import Scheduler
 
 JSON = dict[str, Any]
 NS = "default"
 DRIVER = "diskplugin.csi.alibabacloud.com"
 ZONE = "topology.kubernetes.io/zone"
 CONTROLLERS = [
-    ("minikube_lite.controllers.namespace", "NamespaceController"),
-    ("minikube_lite.controllers.pv_binder", "PersistentVolumeController"),
-    ("minikube_lite.controllers.protection", "PVCProtectionController"),
-    ("minikube_lite.controllers.protection", "PVProtectionController"),
-    ("minikube_lite.controllers.provisioning.controller", "ExternalProvisioners"),
-    ("minikube_lite.scheduler.scheduler", "Scheduler"),
+    NamespaceController,
+    PersistentVolumeController,
+    PVCProtectionController,
+    PVProtectionController,
+    ExternalProvisioners,
+    Scheduler,
 ]
 READY = all(importlib.util.find_spec(m) is not None for m in (
     "minikube_lite.scheduler.scheduler", "minikube_lite.controllers.provisioning.controller", "minikube_lite.csi.registry"))
@@ -65,12 +69,10 @@ APP: JSON = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app"},
 
 
 @pytest.fixture
-def scenario(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+def scenario() -> Callable[..., Any]:
     @asynccontextmanager
     async def make() -> AsyncIterator[Cluster]:
-        kubelets = [c for c in cluster_mod.CONTROLLERS if "kubelet" in c[0]]
-        monkeypatch.setattr(cluster_mod, "CONTROLLERS", [*CONTROLLERS, *kubelets])
-        async with Cluster(clock=VirtualClock()) as c:
+        async with Cluster(clock=VirtualClock(), components=[*CONTROLLERS, "kubelet", "kubelet-volume-expansion"]) as c:
             yield c
 
     return make

@@ -76,7 +76,7 @@ async def test_scheduler_works_over_http_against_a_served_cluster():
     from minikube_lite.client.http import HttpClient
     from minikube_lite.clock import RealClock
 
-    async with Cluster(ClusterConfig.default(), serve=True, controllers=False) as c:
+    async with Cluster(ClusterConfig.default(), serve=True, components=False) as c:
         client = HttpClient(c.url, token="minikube-lite")
         s = Scheduler(client, RealClock())
         await s.start()

@@ -25,7 +25,7 @@ JSON = dict[str, Any]
 
 @pytest.fixture
 async def env() -> AsyncIterator[tuple[Cluster, Scheduler]]:
-    async with Cluster(ClusterConfig.default(), clock=VirtualClock(), controllers=False) as c:
+    async with Cluster(ClusterConfig.default(), clock=VirtualClock(), components=False) as c:
         s = Scheduler(c.client, c.clock)
         await s.start()
         c.controllers.append(s)

@@ -7,7 +7,7 @@ from _sched_builders import HOST, ZONE, node, pod, pv, pvc, sc, schedule, three_
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.kube import names
-from minikube_lite.kube.volumes import find_matching_volume
+from minikube_lite.kube.volumes import find_matching_volume, local_pv_node_names, prepare_matching
 from minikube_lite.scheduler.framework import Code, CycleState, Handle, NodeInfo
 from minikube_lite.scheduler.plugins import volumebinding as vb
 from minikube_lite.scheduler.snapshot import Snapshot
@@ -295,13 +295,13 @@ def test_scenario_c_zone_restricted_class_message_then_fixed():
 
 
 def test_local_pv_hostname_helper():
-    assert vb.local_pv_node_names(pv("x", "c", hostname="a")) == {"a"}
-    assert vb.local_pv_node_names(pv("x", "c", zone="b")) is None
+    assert local_pv_node_names(pv("x", "c", hostname="a")) == {"a"}
+    assert local_pv_node_names(pv("x", "c", zone="b")) is None
     two = pv("x", "c")
     two["spec"]["nodeAffinity"] = {"required": {"nodeSelectorTerms": [
         {"matchExpressions": [{"key": HOST, "operator": "In", "values": ["a", "b"]}]},
         {"matchExpressions": [{"key": HOST, "operator": "In", "values": ["c"]}]}]}}
-    assert vb.local_pv_node_names(two) == {"a", "b", "c"}
+    assert local_pv_node_names(two) == {"a", "b", "c"}
 
 
 # -- the per-cycle precomputation agrees with FindMatchingVolume ----------------------------------
@@ -326,7 +326,7 @@ def test_prepare_matching_agrees_with_find_matching_volume(volumes, size, node_n
     claim = pvc("data", "local", size=f"{size}Gi")
     n = node(node_name)
     want = find_matching_volume(claim, volumes, node=n, excluded=set(), delay_binding=True)
-    prebound, cands = vb.prepare_matching(claim, volumes)
+    prebound, cands = prepare_matching(claim, volumes)
     if prebound is not None:
         got = prebound if vb.pv_node_affinity_matches(prebound, n) else None
     else:

@@ -188,7 +188,7 @@ async def test_dry_run_writes_nothing(cluster: Cluster) -> None:
 
 async def test_a_pod_that_fits_but_is_not_bound_yet() -> None:
     """No scheduler running: the dry run still says where the pod would fit."""
-    async with Cluster(clock=VirtualClock(), controllers=False) as quiet:
+    async with Cluster(clock=VirtualClock(), components=False) as quiet:
         await quiet.client.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
                                            "spec": {"containers": [{"name": "c", "image": "nginx"}]}}, "default")
         why = await explain(quiet.client, "default", "web")

@@ -106,7 +106,7 @@ async def test_topology_story_pending_then_fixed_live(tmp_path: Path) -> None:
 
 async def test_token_protected_map_asks_for_the_token(tmp_path: Path) -> None:
     async with Cluster(teaching_config(), serve=True, port=0, token="t0ken", kubeconfig_path=tmp_path / "kc.yaml",
-                       controllers=False) as cluster, browser_context(tmp_path / "profile") as browser:
+                       components=False) as cluster, browser_context(tmp_path / "profile") as browser:
         page = await browser.new_page()
         await page.goto(cluster.url + "/ui/")
         await page.wait_for_selector("#login:not([hidden])", timeout=WAIT_MS)
@@ -128,7 +128,7 @@ async def test_token_protected_map_asks_for_the_token(tmp_path: Path) -> None:
 async def test_map_copes_with_foreign_objects_and_many_pods(tmp_path: Path) -> None:
     """Other controllers' pods (system namespaces, unknown owners, nodes that are gone) and crowds."""
     async with Cluster(teaching_config(), serve=True, port=0, kubeconfig_path=tmp_path / "kc.yaml",
-                       controllers=False) as cluster, browser_context(tmp_path / "profile") as browser:
+                       components=False) as cluster, browser_context(tmp_path / "profile") as browser:
         def pod(name: str, node: str, owner: str | None = None) -> dict[str, Any]:
             md: dict[str, Any] = {"name": name}
             if owner:
@@ -162,7 +162,7 @@ async def test_map_copes_with_foreign_objects_and_many_pods(tmp_path: Path) -> N
 async def test_an_expired_watch_lists_again(tmp_path: Path) -> None:
     """The pods watch drops; meanwhile more changes happen than the server keeps: 410, then a new list."""
     async with Cluster(teaching_config(), serve=True, port=0, kubeconfig_path=tmp_path / "kc.yaml",
-                       controllers=False, history_size=HISTORY) as cluster, \
+                       components=False, history_size=HISTORY) as cluster, \
             browser_context(tmp_path / "profile") as browser:
         page = await browser.new_page()
         await page.goto(cluster.url + "/ui/")

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...clock import parse_time
+from ...config.timings import DEFAULT_TIMINGS
 from ..workloads.common import meta, pod_phase
 
 JSON = dict[str, Any]
@@ -39,9 +40,10 @@ MSG_COMPLETED = "Job completed"
 EVENT_SUSPENDED = "Suspended"
 EVENT_RESUMED = "Resumed"
 
-# The back-off before replacing failed pods (DefaultJobPodFailureBackOff / MaxJobPodFailureBackOff).
-POD_FAILURE_BACKOFF = 10.0
-POD_FAILURE_BACKOFF_MAX = 360.0
+# The back-off before replacing failed pods (DefaultJobPodFailureBackOff / MaxJobPodFailureBackOff),
+# declared once as the ``jobPodFailureBackoff*`` Timings.
+POD_FAILURE_BACKOFF = DEFAULT_TIMINGS.jobPodFailureBackoff
+POD_FAILURE_BACKOFF_MAX = DEFAULT_TIMINGS.jobPodFailureBackoffMax
 
 
 def condition(status: Mapping[str, Any], kind: str) -> JSON | None:

@@ -10,8 +10,9 @@ operation is idempotent by construction: the volume name is ``pvc-<claim uid>`` 
 is idempotent by name in every driver, so a provisioner that dies half-way through and a new one
 that starts over still end up with exactly one disk.
 
-This module keeps the control loop (claims, the aggregated topology cache, deletion); the rules
-it applies live next to it: ``requests`` and ``topology`` build the CSI request, ``restore``
+This module keeps the control loop (claims, data-source finalizers, deletion); the rules it
+applies live next to it: ``requests``, ``topology`` and ``accessibility`` (the requisite and
+preferred topologies, with the aggregated-topology cache) build the CSI request, ``restore``
 checks data sources, ``persistent_volume`` builds the PV, ``driver`` makes the CSI calls.
 """
 
@@ -48,6 +49,7 @@ from ..runtime import (
     split_key,
 )
 from . import restore
+from .accessibility import AccessibilityRequirements
 from .driver import Capabilities, create_volume, delete_volume, get_capabilities
 from .errors import IgnoredClaim, ProvisioningError
 from .fields import (
@@ -65,12 +67,9 @@ from .fields import (
 from .messages import (
     CLONE_FINALIZER,
     MSG_CAPACITY_TOO_SMALL,
-    MSG_CSINODE_NOT_FOUND,
     MSG_DATASOURCE_HANDLE,
     MSG_EXTERNAL_POPULATOR,
     MSG_INFEASIBLE,
-    MSG_NO_ALLOWED_MATCH,
-    MSG_NO_TOPOLOGY_KEY,
     MSG_NODE_NOT_FOUND,
     MSG_PROVISION_FAILED,
     MSG_PROVISIONING,
@@ -78,9 +77,6 @@ from .messages import (
     MSG_SAVE_PV_FAILED,
     MSG_SELECTOR_UNSUPPORTED,
     MSG_STILL_ATTACHED,
-    MSG_TOPOLOGY_GENERATE,
-    MSG_TOPOLOGY_MISSING_LABEL,
-    MSG_TOPOLOGY_NOT_IN_REQUISITE,
     PV_FINALIZER,
     PVC_KIND,
     REASON_PROVISIONING,
@@ -93,20 +89,6 @@ from .messages import (
 )
 from .persistent_volume import build_pv
 from .requests import VolumeRequest, split_parameters
-from .topology import (
-    Term,
-    aggregate_topologies,
-    csinode_keys,
-    dedupe_sorted,
-    flatten_allowed,
-    format_map,
-    format_terms,
-    is_subset,
-    node_topology,
-    pvc_name_hash_and_index,
-    rotate,
-    term_hash,
-)
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +136,6 @@ class ExternalProvisioner(Controller):
         # event would be lost. Start this recorder's counter far from the others'.
         self.recorder._counter = rng.randrange(1 << 20, 1 << 30)
         self._caps: Capabilities | None = None
-        #: aggregateTopologies results by topology keys (None: keys from the first CSINode), with
-        #: each term's CSI Topology; cleared whenever a node's labels or a CSINode change.
-        self._topology_cache: dict[tuple[str, ...] | None,
-                                   tuple[list[Term], dict[int, spec.Topology], dict[str, int]]] = {}
 
     # ------------------------------------------------------------ wiring
 
@@ -194,16 +172,19 @@ class ExternalProvisioner(Controller):
         self.nodes = self.informer("nodes", key_of=self._node_changed)
         self.csinodes = self.informer("csinodes", key_of=self._csinode_changed)
         self.attachments = self.informer("volumeattachments")
+        self.accessibility = AccessibilityRequirements(
+            self.client, self.driver_name, self.nodes, self.csinodes, strict_topology=self.strict_topology,
+            immediate_topology=self.immediate_topology)
 
     def _node_changed(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
         """Only a node's arrival, departure or labels change the aggregated topology."""
         if event != "MODIFIED" or old is None or \
                 (obj.get("metadata") or {}).get("labels") != (old.get("metadata") or {}).get("labels"):
-            self._topology_cache.clear()
+            self.accessibility.invalidate()
         return ()
 
     def _csinode_changed(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
-        self._topology_cache.clear()
+        self.accessibility.invalidate()
         return ()
 
     def _claim_keys(self, event: str, obj: JSON, old: JSON | None) -> Iterable[Key]:
@@ -448,100 +429,9 @@ class ExternalProvisioner(Controller):
                 await self._add_finalizer(VS_RESOURCE, name, ns, SNAPSHOT_SOURCE_FINALIZER)
                 snapshot_source = (ns, name)
         if caps.topology:
-            req.requisite, req.preferred = await self.accessibility(claim, cls, node)
-            req.topology = self.csi_topology(req)
+            req.requisite, req.preferred = await self.accessibility.generate(claim, cls, node)
+            req.topology = self.accessibility.csi_topology(req)
         return req, snapshot_source
-
-    async def accessibility(self, claim: JSON, cls: JSON, node: JSON | None) -> tuple[list[Term], list[Term]]:
-        """GenerateAccessibilityRequirements: (requisite, preferred) as lists of segment maps."""
-        selected_topology: Term | None = None
-        keys: list[str] | None = None
-        allowed = cls.get("allowedTopologies") or []
-        if node is not None:
-            node_name = node["metadata"]["name"]
-            csinode = self.csinodes.get(node_name)
-            if csinode is None:
-                csinode = await get_or_none(self.client, "csinodes", node_name)
-                if csinode is None:
-                    raise ProvisioningError(MSG_CSINODE_NOT_FOUND.format(node=node_name), reschedule=True) \
-                        from None
-            keys = csinode_keys(csinode, self.driver_name)
-            if not keys:
-                raise ProvisioningError(MSG_TOPOLOGY_GENERATE.format(err=MSG_NO_TOPOLOGY_KEY.format(node=node_name)))
-            selected_topology = node_topology(node, keys)
-            if selected_topology is None:
-                labels = (node.get("metadata") or {}).get("labels") or {}
-                raise ProvisioningError(MSG_TOPOLOGY_GENERATE.format(err=MSG_TOPOLOGY_MISSING_LABEL.format(
-                    labels=format_map(labels), keys="[" + " ".join(keys) + "]")))
-        aggregated = False
-        if self.strict_topology and selected_topology is not None:
-            requisite = [selected_topology]
-            if allowed and not any(is_subset(t, selected_topology) for t in flatten_allowed(allowed)):
-                raise ProvisioningError(MSG_TOPOLOGY_GENERATE.format(err=MSG_NO_ALLOWED_MATCH.format(
-                    node=node["metadata"]["name"] if node else "", topology=format_map(selected_topology),
-                    allowed=format_terms(flatten_allowed(allowed)))))
-        elif allowed:
-            requisite = flatten_allowed(allowed)
-        elif node is None and not self.immediate_topology:
-            return [], []
-        else:
-            aggregated = True
-            terms, _, positions = self.aggregated(keys)
-            requisite = list(terms)
-        if not aggregated:
-            requisite = dedupe_sorted(requisite)
-        if not requisite:
-            return [], []
-        if selected_topology is not None:
-            if aggregated and keys is not None:
-                # Every aggregated term has exactly the selected node's keys, so "a subset of the
-                # node's topology" means "equal to it": a lookup, not a walk over 5,000 terms.
-                start = positions.get(term_hash(selected_topology))
-            else:
-                start = next((i for i, t in enumerate(requisite) if is_subset(t, selected_topology)), None)
-            if start is None:
-                raise ProvisioningError(MSG_TOPOLOGY_GENERATE.format(err=MSG_TOPOLOGY_NOT_IN_REQUISITE.format(
-                    topology=format_map(selected_topology), node=node["metadata"]["name"] if node else "",
-                    requisite=format_terms(requisite))))
-            return requisite, rotate(requisite, start)
-        h, index = pvc_name_hash_and_index(claim["metadata"]["name"])
-        return requisite, rotate(requisite, ((h + index) & 0xFFFFFFFF) % len(requisite))
-
-    def aggregated(self, keys: list[str] | None
-                   ) -> tuple[list[Term], dict[int, spec.Topology], dict[str, int]]:
-        """``aggregate(keys)`` deduplicated and sorted, cached until a node or CSINode changes.
-
-        Returned terms are shared: callers copy the list and never change a term.
-        """
-        cache_key = tuple(keys) if keys is not None else None
-        hit = self._topology_cache.get(cache_key)
-        if hit is None:
-            terms = dedupe_sorted(self.aggregate(keys))
-            hit = (terms, {id(t): spec.Topology(segments=dict(t)) for t in terms},
-                   {term_hash(t): i for i, t in enumerate(terms)})
-            self._topology_cache[cache_key] = hit
-        return hit
-
-    def csi_topology(self, req: VolumeRequest) -> spec.TopologyRequirement | None:
-        """The request's terms as cached CSI values, when every term comes from one cached list.
-
-        Cached terms stay alive while cached, so no other object can share one of their ids.
-        """
-        if not req.requisite:
-            return None
-        for _, memo, _ in self._topology_cache.values():
-            if id(req.requisite[0]) not in memo:
-                continue
-            try:
-                return spec.TopologyRequirement(requisite=[memo[id(t)] for t in req.requisite],
-                                                preferred=[memo[id(t)] for t in req.preferred])
-            except KeyError:
-                return None
-        return None
-
-    def aggregate(self, keys: list[str] | None) -> list[Term]:
-        """aggregateTopologies over the cached nodes and CSINodes (see :func:`topology.aggregate_topologies`)."""
-        return aggregate_topologies(self.nodes.list(), self.csinodes.list(), self.driver_name, keys)
 
     # ------------------------------------------------------------ data sources (§3.6, §3.7)
 

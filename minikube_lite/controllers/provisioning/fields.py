@@ -11,7 +11,8 @@ from decimal import Decimal
 from ...client.base import JSON
 from ...kube.meta import annotations_of
 from ...kube.names import ANN_BETA_STORAGE_PROVISIONER, ANN_STORAGE_PROVISIONER
-from ...kube.quantity import format_quantity, parse_quantity
+from ...kube.quantity import format_quantity
+from ...kube.volumes import claim_request, storage_bytes
 
 
 def claim_provisioner(claim: JSON) -> str:
@@ -20,13 +21,14 @@ def claim_provisioner(claim: JSON) -> str:
 
 
 def request_bytes(claim: JSON) -> int:
-    req = (((claim.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
-    return int(parse_quantity(str(req))) if req is not None else 0
+    """``RequiredBytes``: ``Quantity.Value()`` of the claim's storage request, rounded *up* to a
+    whole byte (``1.5Ki`` is 1536, ``100m`` is 1), the rule the binder and scheduler size by."""
+    return claim_request(claim)
 
 
 def limit_bytes(claim: JSON) -> int:
-    lim = (((claim.get("spec") or {}).get("resources") or {}).get("limits") or {}).get("storage")
-    return int(parse_quantity(str(lim))) if lim is not None else 0
+    """``LimitBytes``: ``Quantity.Value()`` of the storage limit (0: none)."""
+    return storage_bytes((((claim.get("spec") or {}).get("resources") or {}).get("limits") or {}).get("storage"))
 
 
 def bytes_to_quantity(n: int) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ...client.base import JSON, ApiError, Client
 from ...client.informer import Informer
-from ...kube.quantity import parse_quantity
+from ...kube.volumes import storage_bytes
 from .driver import Capabilities
 from .errors import ProvisioningError
 from .fields import deleting, has_finalizer, is_block, request_bytes
@@ -98,7 +98,7 @@ async def snapshot_handle(client: Client, claim: JSON, cls: JSON, ns: str, name:
         raise ProvisioningError(MSG_SNAPSHOT_NO_HANDLE.format(name=name))
     restore = status.get("restoreSize")
     if restore is not None:
-        size = int(parse_quantity(str(restore)))
+        size = storage_bytes(restore)
         want = request_bytes(claim)
         if want < size:
             raise ProvisioningError(MSG_SNAPSHOT_TOO_SMALL.format(req=want, size=size, name=name))

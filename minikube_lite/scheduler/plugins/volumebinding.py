@@ -17,10 +17,7 @@ from typing import ClassVar
 from ...client.base import ApiError
 from ...kube.meta import annotations_of, name_of
 from ...kube.names import (
-    ANN_BIND_COMPLETED,
-    ANN_BOUND_BY_CONTROLLER,
     ANN_SELECTED_NODE,
-    HOSTNAME_LABEL,
     NOT_SUPPORTED_PROVISIONER,
 )
 from ...kube.quantity import value as qvalue
@@ -30,14 +27,13 @@ from ...kube.selectors import (
     pv_node_affinity_matches,
 )
 from ...kube.volumes import (
-    access_modes_ok,
+    bind_volume_to_claim,
     claim_class,
     claim_request,
     is_delay_binding_mode,
-    is_volume_bound_to_claim,
-    volume_capacity,
-    volume_class,
-    volume_mode,
+    is_pvc_fully_bound,
+    local_pv_node_names,
+    prepare_matching,
 )
 from ..framework import (
     ClusterEvent,
@@ -96,87 +92,6 @@ def _md(obj: JSON) -> JSON:
 
 def _ns(obj: JSON) -> str:
     return str((obj.get("metadata") or {}).get("namespace") or "default")
-
-
-def is_pvc_fully_bound(pvc: JSON) -> bool:
-    return bool((pvc.get("spec") or {}).get("volumeName")) and ANN_BIND_COMPLETED in annotations_of(pvc)
-
-
-def prepare_matching(pvc: JSON, volumes: list[JSON]) -> tuple[JSON | None, list[JSON]]:
-    """The node-independent half of ``FindMatchingVolume`` for the scheduler path, done once per cycle.
-
-    Returns the first PV pre-bound to the claim (which, if present, decides alone: it is chosen
-    when its node affinity fits, and otherwise nothing is), or the PVs that pass every check but
-    node affinity, smallest first (ties in list order), so each node only tests affinity.
-    """
-    requested = claim_request(pvc)
-    requested_class = claim_class(pvc)
-    spec = pvc.get("spec") or {}
-    selector = spec.get("selector")
-    vac = spec.get("volumeAttributesClassName") or ""
-    mode = volume_mode(spec)
-    candidates: list[tuple[int, int, JSON]] = []
-    for i, pv in enumerate(volumes):
-        pv_spec = pv.get("spec") or {}
-        bound_here = is_volume_bound_to_claim(pv, pvc)
-        if pv_spec.get("claimRef") and not bound_here:
-            continue
-        qty = volume_capacity(pv)
-        if qty < requested or volume_mode(pv_spec) != mode:
-            continue
-        if (pv_spec.get("volumeAttributesClassName") or "") != vac:
-            continue
-        if (pv.get("metadata") or {}).get("deletionTimestamp"):
-            continue
-        if bound_here:
-            return pv, []
-        if (pv.get("status") or {}).get("phase") != "Available":
-            continue
-        if selector is not None and not match_label_selector(selector, (pv.get("metadata") or {}).get("labels")):
-            continue
-        if volume_class(pv) != requested_class or not access_modes_ok(pvc, pv):
-            continue
-        candidates.append((qty, i, pv))
-    candidates.sort(key=lambda t: (t[0], t[1]))
-    return None, [pv for _, _, pv in candidates]
-
-
-def bind_volume_to_claim(pv: JSON, pvc: JSON) -> tuple[JSON, bool]:
-    """``GetBindVolumeToClaim``: a copy of the PV with a full claimRef; dirty if anything changed."""
-    new = copy.deepcopy(pv)
-    dirty = False
-    should_set_bound_by = not is_volume_bound_to_claim(pv, pvc)
-    md = pvc.get("metadata") or {}
-    ref = (new.get("spec") or {}).get("claimRef") or {}
-    if ref.get("name") != md.get("name") or ref.get("namespace") != _ns(pvc) or ref.get("uid") != md.get("uid"):
-        new.setdefault("spec", {})["claimRef"] = {
-            "kind": "PersistentVolumeClaim", "namespace": _ns(pvc), "name": md.get("name"),
-            "uid": md.get("uid"), "apiVersion": "v1", "resourceVersion": md.get("resourceVersion"),
-        }
-        dirty = True
-    if should_set_bound_by and annotations_of(new).get(ANN_BOUND_BY_CONTROLLER) != "yes":
-        _md(new).setdefault("annotations", {})[ANN_BOUND_BY_CONTROLLER] = "yes"
-        dirty = True
-    return new, dirty
-
-
-def local_pv_node_names(pv: JSON | None) -> set[str] | None:
-    """``GetLocalPersistentVolumeNodeNames``: hostnames a PV is pinned to, or None."""
-    if pv is None:
-        return None
-    required = ((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required")
-    if not required:
-        return None
-    result: set[str] = set()
-    for term in required.get("nodeSelectorTerms") or []:
-        nodes: set[str] | None = None
-        for expr in term.get("matchExpressions") or []:
-            if expr.get("key") == HOSTNAME_LABEL and expr.get("operator") == "In":
-                vals = set(expr.get("values") or [])
-                nodes = vals if nodes is None else nodes & vals
-        if nodes:
-            result |= nodes
-    return result or None
 
 
 def claim_names(pod: JSON) -> list[tuple[str, bool]]:

@@ -21,7 +21,7 @@ BARE = {"nodes": [{"name": "node1", "zone": "cn-hangzhou-b"}],
 
 @pytest_asyncio.fixture
 async def cluster() -> AsyncIterator[Cluster]:
-    async with Cluster(ClusterConfig.from_dict(BARE), clock=VirtualClock(), controllers=False) as c:
+    async with Cluster(ClusterConfig.from_dict(BARE), clock=VirtualClock(), components=False) as c:
         yield c
 
 

@@ -86,7 +86,7 @@ async def test_token_review_rejects(cluster: Cluster, case: str, error: str | No
     if case == "garbage":
         token = "not-a-token"
     elif case == "other server":
-        async with Cluster(controllers=False) as other:
+        async with Cluster(components=False) as other:
             token = await issue(other)
     elif case == "wrong audience":
         token, audiences = await issue(cluster), ["vault"]
@@ -104,7 +104,7 @@ async def test_token_review_rejects(cluster: Cluster, case: str, error: str | No
 
 
 async def test_token_review_of_the_served_token_and_an_empty_one() -> None:
-    async with Cluster(serve=True, token="s3cret", controllers=False) as c:
+    async with Cluster(serve=True, token="s3cret", components=False) as c:
         status = (await c.client.create("tokenreviews", token_review("s3cret")))["status"]
         assert status["authenticated"] is True
         assert status["user"] == {"username": "minikube-lite-admin", "uid": "minikube-lite-admin",
@@ -117,7 +117,7 @@ async def test_token_review_of_the_served_token_and_an_empty_one() -> None:
 async def test_service_account_tokens_are_bearer_credentials_and_whoami_names_them(tmp_path: Any) -> None:
     import aiohttp
 
-    async with Cluster(serve=True, token="s3cret", controllers=False) as c:
+    async with Cluster(serve=True, token="s3cret", components=False) as c:
         token = await issue(c)
         async with aiohttp.ClientSession() as http:
             url = f"{c.url}/apis/authentication.k8s.io/v1/selfsubjectreviews"

@@ -81,7 +81,7 @@ async def test_wrong_shapes_are_4xx_and_store_nothing(cluster: Cluster) -> None:
 
 @pytest.mark.parametrize("rt", CREATABLE, ids=lambda rt: rt.kind)
 async def test_garbage_http_bodies_are_400(rt: Any) -> None:
-    async with Cluster(serve=True, controllers=False) as c, aiohttp.ClientSession() as http:
+    async with Cluster(serve=True, components=False) as c, aiohttp.ClientSession() as http:
         prefix = f"{c.url}/api/v1" if not rt.group else f"{c.url}/apis/{rt.group}/{rt.version}"
         url = f"{prefix}/namespaces/default/{rt.plural}" if rt.namespaced else f"{prefix}/{rt.plural}"
         for payload in (b"{not json", b"[1,2]", b'"text"', b"null", b'{"metadata": 5}'):

@@ -50,7 +50,7 @@ async def test_watch_from_n_sends_changes_after_n_in_order(cluster: Cluster) -> 
 
 
 async def test_too_old_resource_version_is_an_expired_error_event() -> None:
-    async with Cluster(clock=VirtualClock(), history_size=5, controllers=False) as c:
+    async with Cluster(clock=VirtualClock(), history_size=5, components=False) as c:
         for i in range(10):
             await c.client.create("configmaps", cm(f"c{i}"), "default")
         events = await collect(c.client.watch("configmaps", resource_version="2"), 1)
@@ -62,7 +62,7 @@ async def test_too_old_resource_version_is_an_expired_error_event() -> None:
 
 async def test_timeout_seconds_ends_the_stream_on_the_cluster_clock() -> None:
     clock = VirtualClock()
-    async with Cluster(clock=clock, controllers=False) as c:
+    async with Cluster(clock=clock, components=False) as c:
         got: list = []
 
         async def watch() -> None:
@@ -80,7 +80,7 @@ async def test_timeout_seconds_ends_the_stream_on_the_cluster_clock() -> None:
 
 async def test_bookmarks_are_sent_periodically_when_allowed() -> None:
     clock = VirtualClock()
-    async with Cluster(clock=clock, controllers=False) as c:
+    async with Cluster(clock=clock, components=False) as c:
         c.engine.bookmark_interval = 10
         stream = c.client.watch("configmaps", "default", resource_version=str(c.engine.store.resource_version),
                                 allow_bookmarks=True)
@@ -128,7 +128,7 @@ async def test_selector_watch_reports_objects_leaving_the_selection(cluster: Clu
 async def test_a_bookmark_comes_after_every_change_committed_before_it() -> None:
     """Changes committed while earlier events were going out are sent before the bookmark."""
     clock = VirtualClock()
-    async with Cluster(clock=clock, controllers=False) as c:
+    async with Cluster(clock=clock, components=False) as c:
         c.engine.bookmark_interval = 10
         stream = c.client.watch("configmaps", "default", resource_version=str(c.engine.store.resource_version),
                                 allow_bookmarks=True)

@@ -28,7 +28,7 @@ def bearer_protocol(token: str) -> str:
 @pytest_asyncio.fixture
 async def guarded(tmp_path: Path) -> AsyncIterator[Cluster]:
     async with Cluster(serve=True, port=0, token=TOKEN, kubeconfig_path=tmp_path / "kubeconfig.yaml",
-                       controllers=False) as c:
+                       components=False) as c:
         yield c
 
 

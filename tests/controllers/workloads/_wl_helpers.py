@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,14 +12,18 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
+from minikube_lite.controllers.workloads.daemonset import DaemonSetController
+from minikube_lite.controllers.workloads.deployment import DeploymentController
+from minikube_lite.controllers.workloads.replicaset import ReplicaSetController
+from minikube_lite.controllers.workloads.statefulset import StatefulSetController
 
 JSON = dict[str, Any]
 
 WORKLOAD_CONTROLLERS = [
-    ("minikube_lite.controllers.workloads.replicaset", "ReplicaSetController"),
-    ("minikube_lite.controllers.workloads.deployment", "DeploymentController"),
-    ("minikube_lite.controllers.workloads.statefulset", "StatefulSetController"),
-    ("minikube_lite.controllers.workloads.daemonset", "DaemonSetController"),
+    ReplicaSetController,
+    DeploymentController,
+    StatefulSetController,
+    DaemonSetController,
 ]
 
 
@@ -29,8 +32,7 @@ async def workload_cluster(monkeypatch: pytest.MonkeyPatch, config: ClusterConfi
                            ) -> AsyncIterator[Cluster]:
     """The default cluster (scheduler, storage, kubelet) plus the workload controllers."""
     base = [c for c in cluster_mod.CONTROLLERS if c not in WORKLOAD_CONTROLLERS]
-    mine = [c for c in WORKLOAD_CONTROLLERS if importlib.util.find_spec(c[0]) is not None]
-    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [*base, *mine])
+    monkeypatch.setattr(cluster_mod, "CONTROLLERS", [*base, *WORKLOAD_CONTROLLERS])
     async with Cluster(config, clock=VirtualClock()) as c:
         await c.settle()
         yield c

@@ -1,0 +1,86 @@
+"""Every controller, scheduler and kubelet delay of a cluster, with its default, declared once.
+
+Timings are data so tests and demos can change how long a pod takes to start or how a
+controller backs off without touching code (kwok Stages habit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..configmodel import Duration, StrictModel
+
+__all__ = ["Timings", "DEFAULT_TIMINGS", "timings_of"]
+
+
+class Timings(StrictModel):
+    """Every controller, scheduler and kubelet delay, with its default, declared once.
+
+    Components read them as attributes (``config.timings.podStartDelay``); an unknown key is a
+    configuration error naming the key, so a misspelt timing cannot silently keep its default.
+    """
+
+    # ---- kubelet
+    podStartDelay: Duration = 1.0
+    podTerminationDelay: Duration = 0.5
+    imagePullDelay: Duration = 1.0
+    volumeAttachDelay: Duration = 0.0
+    volumeMountDelay: Duration = 0.2
+    #: How long the containers of a batch pod (restartPolicy Never/OnFailure) run before exiting 0;
+    #: the pod annotations minikube-lite.io/exit-after and exit-code override it per pod.
+    containerRunDuration: Duration = 1.0
+    #: Kubelet: wait before retrying a pod sync that failed (volumes not ready, API errors).
+    kubeletSyncRetry: Duration = 10.0
+    #: Kubelet volume expansion (NodeExpandVolume): backoff after a failed call.
+    kubeletExpandRetryInitial: Duration = 1.0
+    kubeletExpandRetryMax: Duration = 300.0
+    # ---- nodes
+    nodeStatusUpdateInterval: Duration = 10.0
+    #: How often each kubelet renews its Lease; unset: every ``nodeStatusUpdateInterval``.
+    nodeLeaseRenewInterval: Duration | None = None
+    #: How often an unchanged node status is posted again (kubelet ``nodeStatusReportFrequency``).
+    nodeStatusReportInterval: Duration = 300.0
+    #: Node lifecycle controller: how long a silent node stays Ready (``node-monitor-grace-period``).
+    nodeMonitorGracePeriod: Duration = 50.0
+    # ---- workloads
+    #: Job controller: wait before replacing a failed pod, doubling per failure up to the max.
+    jobPodFailureBackoff: Duration = 10.0
+    jobPodFailureBackoffMax: Duration = 360.0
+    # ---- storage controllers
+    pvControllerResync: Duration = 15.0
+    provisionerRetryInitial: Duration = 1.0
+    provisionerRetryMax: Duration = 300.0
+    snapshotRetryInitial: Duration = 1.0
+    snapshotRetryMax: Duration = 300.0
+    #: CSI snapshotter sidecar: how often a snapshot that is not ready yet is polled.
+    snapshotReadyPollInterval: Duration = 1.0
+    #: external-resizer: backoff after a failed ControllerExpandVolume.
+    resizerRetryInitial: Duration = 1.0
+    resizerRetryMax: Duration = 300.0
+    #: CSIStorageCapacity: how often capacity is polled (0 also means the default).
+    capacityPollInterval: Duration = 60.0
+    # ---- scheduler
+    schedulerBackoffInitial: Duration = 1.0
+    schedulerBackoffMax: Duration = 10.0
+    schedulerUnschedulableFlush: Duration = 300.0
+    bindTimeout: Duration = 600.0
+    # ---- leader election (the Leases of a standalone scheduler / controller-manager), client-go's
+    # defaults (``--leader-elect-lease-duration``, ``-renew-deadline``, ``-retry-period``)
+    leaderElectionLeaseDuration: Duration = 15.0
+    leaderElectionRenewDeadline: Duration = 10.0
+    leaderElectionRetryPeriod: Duration = 2.0
+
+    @property
+    def lease_renew_interval(self) -> float:
+        return self.nodeLeaseRenewInterval if self.nodeLeaseRenewInterval is not None \
+            else self.nodeStatusUpdateInterval
+
+
+#: The timings of a component started without a cluster config (unit tests, embedding).
+DEFAULT_TIMINGS = Timings()
+
+
+def timings_of(config: Any) -> Timings:
+    """``config.timings``, or the defaults when a component runs without a config."""
+    timings = getattr(config, "timings", None)
+    return timings if isinstance(timings, Timings) else DEFAULT_TIMINGS
