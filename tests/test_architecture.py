@@ -113,14 +113,11 @@ def test_controllers_use_only_the_client_kube_and_the_csi_protocol() -> None:
         assert not bad, f"controllers/{path.relative_to(PACKAGE / 'controllers')} imports {bad}"
 
 
-#: The kubelet is a control loop on the controller runtime (informers, work queue, the one retry
-#: rule); nothing else of controllers/ is its business: shared rules live in kube/.
-KUBELET_ALLOWED = (*CONTROLLERS_ALLOWED, "minikube_lite.controllers.runtime")
-
-
-def test_kubelet_uses_only_the_client_kube_the_csi_protocol_and_the_runtime() -> None:
+def test_kubelet_uses_only_the_client_kube_and_the_csi_protocol() -> None:
+    """The kubelet is a control loop on the client's runtime (informers, work queue, the one retry
+    rule), like the controllers; nothing of controllers/ is its business: shared rules live in kube/."""
     for path in files("kubelet"):
-        bad = {m for m in ours(path) if not allowed(m, KUBELET_ALLOWED) and m != CSI_PACKAGE}
+        bad = {m for m in ours(path) if not allowed(m, CONTROLLERS_ALLOWED) and m != CSI_PACKAGE}
         assert not bad, f"kubelet/{path.relative_to(PACKAGE / 'kubelet')} imports {bad}"
 
 

@@ -9,7 +9,7 @@ the CRD ones carry ``automanaged: "true"`` and low priorities (1000/100), as ups
 from __future__ import annotations
 
 from ..client.base import JSON, ApiError
-from .runtime import DONE, Controller, Result
+from ..client.runtime import DONE, Controller, Result
 
 APISERVICES = "apiservices.v1.apiregistration.k8s.io"
 CRDS = "customresourcedefinitions.v1.apiextensions.k8s.io"

@@ -28,13 +28,13 @@ from collections.abc import Iterable, Mapping
 
 from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
+from ..client.runtime import DONE, Backoff, Controller, Key, Result
 from ..clock import Clock, rfc3339
 from ..config import ClusterConfig, timings_of
 from ..csi import spec
 from ..kube.attachments import attach_required, attachment_name, pod_claims
 from ..logs import klog
 from .csi_calls import CsiCallError, call_driver
-from .runtime import DONE, Backoff, Controller, Key, Result
 
 log = logging.getLogger(__name__)
 

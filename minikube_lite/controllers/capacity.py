@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..client.base import JSON, ApiError, Client
+from ..client.runtime import DONE, Controller, Key, Result
 from ..clock import Clock
 from ..config import DEFAULT_TIMINGS, timings_of
 from ..csi import spec
@@ -33,7 +34,6 @@ from .provisioning.driver import Capabilities, get_capabilities
 from .provisioning.errors import ProvisioningError
 from .provisioning.requests import split_parameters
 from .provisioning.topology import csinode_keys, node_topology, term_hash
-from .runtime import DONE, Controller, Key, Result
 
 log = logging.getLogger(__name__)
 

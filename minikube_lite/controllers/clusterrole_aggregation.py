@@ -10,8 +10,8 @@ rule once, the role itself left out) and written only when it differs.
 from __future__ import annotations
 
 from ..client.base import JSON, ApiError
+from ..client.runtime import DONE, Controller, Result
 from ..kube.selectors import match_label_selector
-from .runtime import DONE, Controller, Result
 
 RESOURCE = "clusterroles.v1.rbac.authorization.k8s.io"
 

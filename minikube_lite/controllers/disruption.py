@@ -17,9 +17,9 @@ from typing import Any
 
 from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
+from ..client.runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from ..clock import Clock, parse_time, rfc3339
 from ..kube.selectors import match_label_selector
-from .runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .workloads.common import resolve_int_or_percent
 
 log = logging.getLogger(__name__)

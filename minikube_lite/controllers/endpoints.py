@@ -14,7 +14,7 @@ import ipaddress
 from typing import Any
 
 from ..client.base import JSON, ApiError
-from .runtime import DONE, Controller, Key, Result, get_or_none, split_key
+from ..client.runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .service_pods import (
     HEADLESS_LABEL,
     TRIGGER_TIME_ANNOTATION,

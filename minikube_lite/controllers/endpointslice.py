@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 from ..client.base import JSON, ApiError
-from .runtime import DONE, Controller, Key, Result, split_key
+from ..client.runtime import DONE, Controller, Key, Result, split_key
 from .service_pods import (
     HEADLESS_LABEL,
     SERVICE_NAME_LABEL,

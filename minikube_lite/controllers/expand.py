@@ -14,9 +14,9 @@ from collections.abc import Iterable
 
 from ..client.base import JSON, Client
 from ..client.events import WARNING, EventRecorder
+from ..client.runtime import DONE, Controller, Key, Result, get_or_none, namespaced_key, split_key
 from ..clock import Clock
 from ..kube import resize_status as rs
-from .runtime import DONE, Controller, Key, Result, get_or_none, namespaced_key, split_key
 
 COMPONENT = "volume_expand"
 REASON_EXTERNAL_EXPANDING = "ExternalExpanding"

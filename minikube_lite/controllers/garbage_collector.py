@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..client.base import JSON, ApiError
 from ..client.informer import metadata_only
-from .runtime import DONE, Controller, Result, get_or_none
+from ..client.runtime import DONE, Controller, Result, get_or_none
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ everything in it, type by type, and once nothing is left clears ``spec.finalizer
 from __future__ import annotations
 
 from ..client.base import JSON, ApiError
-from .runtime import DONE, Controller, Result, get_or_none
+from ..client.runtime import DONE, Controller, Result, get_or_none
 
 RETRY_WHILE_CONTENT_REMAINS = 2.0
 

@@ -19,11 +19,11 @@ from collections.abc import Iterable
 
 from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
+from ..client.runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 from ..clock import Clock, parse_time, rfc3339
 from ..config import ClusterConfig, timings_of
 from ..kube.names import NODE_LEASE_NAMESPACE, TAINT_UNREACHABLE
 from ..kube.nodes import is_down, node_condition, node_event_ref
-from .runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 
 log = logging.getLogger(__name__)
 

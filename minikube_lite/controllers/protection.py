@@ -19,11 +19,11 @@ import copy
 from collections.abc import Iterable
 
 from ..client.base import JSON, ApiError, Client
+from ..client.runtime import DONE, Controller, Result, get_or_none, split_key
 from ..clock import Clock
 from ..kube import meta as km
 from ..kube import names
 from . import volume_util as vu
-from .runtime import DONE, Controller, Result, get_or_none, split_key
 
 FIELD_MANAGER = "kube-controller-manager"
 

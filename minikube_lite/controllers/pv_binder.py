@@ -19,13 +19,13 @@ from typing import Any
 
 from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
+from ..client.runtime import DONE, Controller, Result
 from ..clock import Clock
 from ..config import timings_of
 from ..kube import meta as km
 from ..kube import names
 from ..kube import volumes as kv
 from . import volume_util as vu
-from .runtime import DONE, Controller, Result
 
 log = logging.getLogger(__name__)
 

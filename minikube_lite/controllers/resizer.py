@@ -26,13 +26,7 @@ from typing import Any
 
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
-from ..clock import Clock, rfc3339
-from ..config import timings_of
-from ..csi import spec
-from ..kube import resize_status as rs
-from ..kube.quantity import canonical
-from .csi_calls import CsiCallError, call_driver
-from .runtime import (
+from ..client.runtime import (
     DONE,
     RETRY,
     Backoff,
@@ -44,6 +38,12 @@ from .runtime import (
     namespaced_key,
     split_key,
 )
+from ..clock import Clock, rfc3339
+from ..config import timings_of
+from ..csi import spec
+from ..kube import resize_status as rs
+from ..kube.quantity import canonical
+from .csi_calls import CsiCallError, call_driver
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..client.base import JSON, ApiError
-from .runtime import DONE, Controller, Result
+from ..client.runtime import DONE, Controller, Result
 
 DEFAULT_ACCOUNT = "default"
 

@@ -21,12 +21,12 @@ from typing import Any
 
 from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
+from ..client.runtime import DONE, Backoff, Controller, Result, split_key
 from ..clock import Clock, rfc3339
 from ..config import timings_of
 from ..kube.names import ANN_SNAPSHOT_DEFAULT_CLASS
 from ..kube.quantity import format_quantity
 from ..logs import klog
-from .runtime import DONE, Backoff, Controller, Result, split_key
 from .snapshot_objects import (
     ANN_BEING_DELETED,
     FINALIZER_PVC_AS_SOURCE,

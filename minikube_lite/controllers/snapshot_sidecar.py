@@ -18,12 +18,12 @@ from typing import Any
 
 from ..client.base import JSON, ApiError, Client
 from ..client.events import WARNING, EventRecorder
+from ..client.runtime import DONE, Backoff, Controller, Result
 from ..clock import Clock, rfc3339
 from ..config import timings_of
 from ..csi import spec
 from ..logs import klog
 from .csi_calls import CsiCallError, call_driver
-from .runtime import DONE, Backoff, Controller, Result
 from .snapshot_objects import (
     ANN_BEING_CREATED,
     ANN_BEING_DELETED,

@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..client.runtime import DONE, Key, Result, WorkQueue
 from ..clock import Clock, rfc3339
 from ..config import parse_duration
-from ..controllers.runtime import DONE, Key, Result, WorkQueue
 from . import stages
 from .containerd import ContainerRuntime, PodRuntime, container_id
 from .events import EVENT_BACKOFF, EVENT_CREATED, EVENT_PULLED, EVENT_STARTED, KubeletRecorder, go_duration

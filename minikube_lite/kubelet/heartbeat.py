@@ -17,9 +17,9 @@ from collections.abc import Iterable
 
 from ..client.base import JSON, ApiError, Client
 from ..client.events import NORMAL, EventRecorder
+from ..client.runtime import DONE, Controller, Key, Result
 from ..clock import Clock, parse_time, rfc3339, rfc3339_micro
 from ..config import ClusterConfig, timings_of
-from ..controllers.runtime import DONE, Controller, Key, Result
 from ..kube.names import NODE_LEASE_NAMESPACE
 from ..kube.nodes import is_down, node_event_ref
 from .events import KUBELET

@@ -15,9 +15,9 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from ..client.base import JSON, ApiError, Client
+from ..client.runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 from ..clock import Clock, parse_time, rfc3339
 from ..config import ClusterConfig, timings_of
-from ..controllers.runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 from ..kube.attachments import pod_claims
 from ..kube.nodes import is_down, node_condition
 from . import containers, stages

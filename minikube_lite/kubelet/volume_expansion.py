@@ -25,9 +25,7 @@ from typing import Any
 
 from ..client.base import JSON, Client
 from ..client.events import NORMAL, WARNING, EventRecorder
-from ..clock import Clock, rfc3339
-from ..config import timings_of
-from ..controllers.runtime import (
+from ..client.runtime import (
     DONE,
     RETRY,
     Backoff,
@@ -38,6 +36,8 @@ from ..controllers.runtime import (
     namespaced_key,
     split_key,
 )
+from ..clock import Clock, rfc3339
+from ..config import timings_of
 from ..csi import spec
 from ..kube import resize_status as rs
 from ..kube.attachments import pod_claims

@@ -6,7 +6,7 @@ import asyncio
 
 from minikube_lite import Cluster
 from minikube_lite.client.informer import Informer, shared_informer
-from minikube_lite.controllers.runtime import DONE, Controller, Result
+from minikube_lite.client.runtime import DONE, Controller, Result
 
 
 def cm(name: str, ns: str = "default", **labels: str) -> dict:

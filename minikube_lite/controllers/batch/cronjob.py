@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
+from ...client.runtime import DONE, Controller, Key, Result, get_or_none, namespaced_key, split_key
 from ...clock import Clock, parse_time, rfc3339
 from ...kube.cron import CronError, Schedule, parse_schedule
-from ..runtime import DONE, Controller, Key, Result, get_or_none, namespaced_key, split_key
 from ..workloads.common import CONTROLLER_INDEX, controller_index, meta, name_of, pods_by_owner_key, uid_of
 from .job_status import COND_COMPLETE, finished_condition
 

@@ -23,9 +23,9 @@ import logging
 
 from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
+from ...client.runtime import DONE, Controller, Key, Result, get_or_none, namespaced_key, split_key
 from ...clock import Clock, parse_time, rfc3339
 from ...config import ClusterConfig, timings_of
-from ..runtime import DONE, Controller, Key, Result, get_or_none, namespaced_key, split_key
 from ..workloads.common import (
     CONTROLLER_INDEX,
     FAILED_CREATE,

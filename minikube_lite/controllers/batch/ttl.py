@@ -7,8 +7,8 @@ first. The deletion is guarded by the Job's uid.
 from __future__ import annotations
 
 from ...client.base import JSON, ApiError
+from ...client.runtime import DONE, Controller, Key, Result, get_or_none, namespaced_key, split_key
 from ...clock import parse_time
-from ..runtime import DONE, Controller, Key, Result, get_or_none, namespaced_key, split_key
 from ..workloads.common import meta, uid_of
 from .job_status import finished_condition
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from ...client.base import JSON, Client
 from ...client.informer import Informer
+from ...client.runtime import get_or_none
 from ...csi import spec
-from ..runtime import get_or_none
 from .errors import ProvisioningError
 from .messages import (
     MSG_CSINODE_NOT_FOUND,

@@ -29,15 +29,7 @@ from typing import Any
 from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
 from ...client.informer import Informer
-from ...clock import Clock
-from ...config import timings_of
-from ...csi import spec
-from ...kube.meta import annotations_of
-from ...kube.names import ANN_PROVISIONED_BY, ANN_SELECTED_NODE
-from ...kube.volumes import claim_class
-from ...logs import klog
-from ..csi_calls import CsiCallError
-from ..runtime import (
+from ...client.runtime import (
     DONE,
     RETRY,
     Backoff,
@@ -48,6 +40,14 @@ from ..runtime import (
     get_or_none,
     split_key,
 )
+from ...clock import Clock
+from ...config import timings_of
+from ...csi import spec
+from ...kube.meta import annotations_of
+from ...kube.names import ANN_PROVISIONED_BY, ANN_SELECTED_NODE
+from ...kube.volumes import claim_class
+from ...logs import klog
+from ..csi_calls import CsiCallError
 from . import restore
 from .accessibility import AccessibilityRequirements
 from .driver import Capabilities, create_volume, delete_volume, get_capabilities

@@ -5,7 +5,7 @@ Apart so that request building, the data-source checks and the controller raise 
 
 from __future__ import annotations
 
-from ..runtime import TerminalError
+from ...client.runtime import TerminalError
 
 
 class ProvisioningError(Exception):

@@ -16,9 +16,9 @@ import logging
 
 from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
+from ...client.runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from ...clock import Clock, parse_time
 from ...kube.selectors import match_node_selector_terms, tolerates_taint
-from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .common import (
     CONTROLLER_INDEX,
     FAILED_CREATE,

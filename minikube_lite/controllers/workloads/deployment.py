@@ -15,8 +15,8 @@ from typing import Any
 
 from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, EventRecorder
+from ...client.runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from ...clock import Clock, parse_time, rfc3339
-from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .common import (
     CONTROLLER_INDEX,
     adopt_patch,

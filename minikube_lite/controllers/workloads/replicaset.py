@@ -12,8 +12,8 @@ import logging
 
 from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
+from ...client.runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from ...clock import Clock, rfc3339
-from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .common import (
     CONTROLLER_INDEX,
     FAILED_CREATE,

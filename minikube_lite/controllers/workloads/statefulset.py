@@ -21,8 +21,8 @@ import re
 
 from ...client.base import JSON, ApiError, Client
 from ...client.events import NORMAL, WARNING, EventRecorder
+from ...client.runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from ...clock import Clock
-from ..runtime import DONE, Controller, Key, Result, get_or_none, split_key
 from .common import (
     CONTROLLER_INDEX,
     FAILED_CREATE,

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
+from minikube_lite.client.runtime import RETRY, Backoff, Controller, Result, TerminalError
 from minikube_lite.clock import VirtualClock
-from minikube_lite.controllers.runtime import RETRY, Backoff, Controller, Result, TerminalError
 
 
 class Expected(Exception):
