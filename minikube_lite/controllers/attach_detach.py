@@ -32,9 +32,9 @@ from ..client.runtime import DONE, Backoff, Controller, Key, Result
 from ..clock import Clock, rfc3339
 from ..config import ClusterConfig, timings_of
 from ..csi import spec
+from ..csi.calls import CsiCallError, call_driver
 from ..kube.attachments import attach_required, attachment_name, pod_claims
 from ..logs import klog
-from .csi_calls import CsiCallError, call_driver
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from ..client.runtime import DONE, Controller, Key, Result
 from ..clock import Clock
 from ..config import DEFAULT_TIMINGS, timings_of
 from ..csi import spec
+from ..csi.calls import CsiCallError, call_driver
 from ..kube.quantity import format_quantity, parse_quantity
-from .csi_calls import CsiCallError, call_driver
 from .provisioning.driver import Capabilities, get_capabilities
 from .provisioning.errors import ProvisioningError
 from .provisioning.requests import split_parameters

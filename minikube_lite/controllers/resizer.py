@@ -41,9 +41,9 @@ from ..client.runtime import (
 from ..clock import Clock, rfc3339
 from ..config import timings_of
 from ..csi import spec
+from ..csi.calls import CsiCallError, call_driver
 from ..kube import resize_status as rs
 from ..kube.quantity import canonical
-from .csi_calls import CsiCallError, call_driver
 
 log = logging.getLogger(__name__)
 

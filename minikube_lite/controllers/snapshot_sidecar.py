@@ -22,8 +22,8 @@ from ..client.runtime import DONE, Backoff, Controller, Result
 from ..clock import Clock, rfc3339
 from ..config import timings_of
 from ..csi import spec
+from ..csi.calls import CsiCallError, call_driver
 from ..logs import klog
-from .csi_calls import CsiCallError, call_driver
 from .snapshot_objects import (
     ANN_BEING_CREATED,
     ANN_BEING_DELETED,

@@ -39,6 +39,7 @@ from ..client.runtime import (
 from ..clock import Clock, rfc3339
 from ..config import timings_of
 from ..csi import spec
+from ..csi.calls import CsiCallError, call_driver
 from ..kube import resize_status as rs
 from ..kube.attachments import pod_claims
 
@@ -143,7 +144,7 @@ class KubeletVolumeExpansion(Controller):
             pvc = await self._write_status(pvc, status)
         try:
             await self._node_expand(driver, pod, pv, node, int(new_size))
-        except spec.CsiError as err:
+        except CsiCallError as err:
             return await self._failed(key, pvc, pod, pv_name, node, err)
         message = MSG_FS_RESIZE_SUCCESSFUL.format(pv=pv_name, node=node)
         rec = self.recorder(node)
@@ -164,20 +165,20 @@ class KubeletVolumeExpansion(Controller):
     async def _node_expand(self, driver: spec.CsiDriver, pod: JSON, pv: JSON, node: str, size: int) -> None:
         """NodeExpandVolume when the driver's node service has EXPAND_VOLUME (otherwise the file
         system needs nothing from the node and only the claim is updated, as upstream)."""
-        caps = {getattr(c, "name", str(c)) for c in await driver.node_get_capabilities()}
+        caps = {getattr(c, "name", str(c)) for c in await call_driver(driver.node_get_capabilities)}
         if "EXPAND_VOLUME" not in caps:
             return
         csi = (pv.get("spec") or {}).get("csi") or {}
         handle = str(csi.get("volumeHandle") or "")
         block = (pv.get("spec") or {}).get("volumeMode") == "Block"
-        await driver.node_expand_volume(spec.NodeExpandVolumeRequest(
+        await call_driver(driver.node_expand_volume, spec.NodeExpandVolumeRequest(
             volume_id=handle, node_name=node, volume_path=volume_path(pod, str(pv["metadata"]["name"])),
             capacity_range=spec.CapacityRange(required_bytes=size),
             staging_target_path=staging_path(str(csi.get("driver") or ""), handle),
             volume_capability=spec.VolumeCapability(block=block, mount=None if block else spec.MountVolume(
                 fs_type=str(csi.get("fsType") or "")))))
 
-    async def _failed(self, key: Key, pvc: JSON, pod: JSON, pv_name: str, node: str, err: spec.CsiError) -> Result:
+    async def _failed(self, key: Key, pvc: JSON, pod: JSON, pv_name: str, node: str, err: CsiCallError) -> Result:
         """A Warning on the pod, NodeResizeError on the claim (NodeResizeInfeasible for an
         infeasible size), another attempt after the runtime's backoff."""
         status = dict(pvc.get("status") or {})
@@ -186,7 +187,7 @@ class KubeletVolumeExpansion(Controller):
             status.get("conditions") or [],
             [rs.condition(rs.COND_NODE_RESIZE_ERROR, now, rs.MSG_RESIZE_ERROR_CONDITION.format(err=err))],
             keep_old=True)
-        if err.code in (spec.Code.INVALID_ARGUMENT, spec.Code.OUT_OF_RANGE):
+        if err.code in (spec.Code.INVALID_ARGUMENT.go_name, spec.Code.OUT_OF_RANGE.go_name):
             rs.set_resource_status(status, rs.NODE_RESIZE_INFEASIBLE)
         else:
             rs.set_resource_status(status, rs.NODE_RESIZE_PENDING)

@@ -277,7 +277,7 @@ class PluginStatusError(Exception):
 
 
 async def test_attach_errors_go_through_the_csi_call_wrapper(make_cluster: Any) -> None:
-    """The attacher calls the driver as every sidecar does (controllers/csi_calls.py): any error
+    """The attacher calls the driver as every sidecar does (csi/calls.py): any error
     carrying a gRPC code, from a sync or async plugin method, is the Go error text in attachError."""
     async with make_cluster() as c:
         await static_volume(c)

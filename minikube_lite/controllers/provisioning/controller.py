@@ -43,11 +43,11 @@ from ...client.runtime import (
 from ...clock import Clock
 from ...config import timings_of
 from ...csi import spec
+from ...csi.calls import CsiCallError
 from ...kube.meta import annotations_of
 from ...kube.names import ANN_PROVISIONED_BY, ANN_SELECTED_NODE
 from ...kube.volumes import claim_class
 from ...logs import klog
-from ..csi_calls import CsiCallError
 from . import restore
 from .accessibility import AccessibilityRequirements
 from .driver import Capabilities, create_volume, delete_volume, get_capabilities

@@ -2,7 +2,7 @@
 
 The provisioner speaks to drivers only through the CSI protocol in ``minikube_lite.csi.spec``;
 these few functions are the one place that calls a driver and reads its answers, so the rest of
-the provisioner works on plain values (and a CSI error arrives as one :class:`~minikube_lite.controllers.csi_calls.CsiCallError` type).
+the provisioner works on plain values (and a CSI error arrives as one :class:`~minikube_lite.csi.calls.CsiCallError` type).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...csi import spec
-from ..csi_calls import call_driver
+from ...csi.calls import call_driver
 from .requests import VolumeRequest, create_request
 
 

@@ -1,6 +1,7 @@
-"""Calling a CSI driver from a sidecar: one wrapper, one error type.
+"""Calling a CSI driver from a sidecar or the kubelet: one wrapper, one error type.
 
-Every sidecar (provisioner, snapshotter, capacity) calls the driver through :func:`call_driver`,
+Every caller (the provisioner, attacher, resizer, snapshotter and capacity sidecars, and the
+kubelet's NodeExpandVolume) calls the driver through :func:`call_driver`,
 so a failed call always arrives as a :class:`CsiCallError` carrying the gRPC code as Go prints
 it (``ResourceExhausted``) and the Go error text the sidecars put into events
 (``rpc error: code = ResourceExhausted desc = ...``).
@@ -11,7 +12,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from ..csi import spec
+from . import spec
 
 #: gRPC code names (``RESOURCE_EXHAUSTED``) as Go prints them.
 _GRPC_NAMES = {
