@@ -23,26 +23,26 @@ from typing import Any
 
 from .clock import Clock
 from .controllers.apiservice_autoregister import APIServiceAutoregistration
-from .controllers.attach_detach import AttachDetachController, CSIAttacher
 from .controllers.batch.cronjob import CronJobController
 from .controllers.batch.job import JobController
 from .controllers.batch.ttl import TTLAfterFinishedController
-from .controllers.capacity import CapacityController
 from .controllers.clusterrole_aggregation import ClusterRoleAggregationController
 from .controllers.disruption import DisruptionController
 from .controllers.endpoints import EndpointsController
 from .controllers.endpointslice import EndpointSliceController
-from .controllers.expand import ExpandController
 from .controllers.garbage_collector import GarbageCollector
 from .controllers.namespace import NamespaceController
 from .controllers.node_lifecycle import NodeLifecycleController
-from .controllers.protection import PVCProtectionController, PVProtectionController
-from .controllers.provisioning.controller import ExternalProvisioners
-from .controllers.pv_binder import PersistentVolumeController
-from .controllers.resizer import ExternalResizers
 from .controllers.serviceaccount import ServiceAccountController
-from .controllers.snapshot import SnapshotController
-from .controllers.snapshot_sidecar import SnapshotSidecar
+from .controllers.sidecars.capacity import CapacityController
+from .controllers.sidecars.provisioning.controller import ExternalProvisioners
+from .controllers.sidecars.resizer import ExternalResizers
+from .controllers.sidecars.snapshotter import SnapshotSidecar
+from .controllers.snapshot.controller import SnapshotController
+from .controllers.volume.attach_detach import AttachDetachController, CSIAttacher
+from .controllers.volume.expand import ExpandController
+from .controllers.volume.protection import PVCProtectionController, PVProtectionController
+from .controllers.volume.pv_binder import PersistentVolumeController
 from .controllers.workloads.daemonset import DaemonSetController
 from .controllers.workloads.deployment import DeploymentController
 from .controllers.workloads.replicaset import ReplicaSetController

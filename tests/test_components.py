@@ -11,8 +11,8 @@ from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.components import COMPONENTS, CONTROLLER_MANAGER, KUBELETS, SCHEDULER, names, select
 from minikube_lite.components_cli import parse_components
-from minikube_lite.controllers.protection import PVCProtectionController
-from minikube_lite.controllers.pv_binder import PersistentVolumeController
+from minikube_lite.controllers.volume.protection import PVCProtectionController
+from minikube_lite.controllers.volume.pv_binder import PersistentVolumeController
 from minikube_lite.scheduler.scheduler import Scheduler
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from minikube_lite.controllers.namespace import NamespaceController
-from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
-from minikube_lite.controllers.pv_binder import PersistentVolumeController
+from minikube_lite.controllers.volume.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.volume.pv_binder import PersistentVolumeController
 
 JSON = dict[str, Any]
 

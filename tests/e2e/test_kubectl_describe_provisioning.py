@@ -15,9 +15,9 @@ import minikube_lite.cluster as cluster_mod
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
 from minikube_lite.controllers.namespace import NamespaceController
-from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
-from minikube_lite.controllers.provisioning.controller import ExternalProvisioners
-from minikube_lite.controllers.pv_binder import PersistentVolumeController
+from minikube_lite.controllers.sidecars.provisioning.controller import ExternalProvisioners
+from minikube_lite.controllers.volume.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.volume.pv_binder import PersistentVolumeController
 
 try:
     from tests.e2e import kubectl_binaries as kb

@@ -22,11 +22,11 @@ from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
 from minikube_lite.controllers.garbage_collector import GarbageCollector
 from minikube_lite.controllers.namespace import NamespaceController
-from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
-from minikube_lite.controllers.provisioning.controller import ExternalProvisioners
-from minikube_lite.controllers.pv_binder import PersistentVolumeController
-from minikube_lite.controllers.snapshot import SnapshotController
-from minikube_lite.controllers.snapshot_sidecar import SnapshotSidecar
+from minikube_lite.controllers.sidecars.provisioning.controller import ExternalProvisioners
+from minikube_lite.controllers.sidecars.snapshotter import SnapshotSidecar
+from minikube_lite.controllers.snapshot.controller import SnapshotController
+from minikube_lite.controllers.volume.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.volume.pv_binder import PersistentVolumeController
 
 try:
     from tests.e2e import kubectl_binaries as kb

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from minikube_lite.controllers import volume_util
+from minikube_lite.controllers.volume import volume_util
 from minikube_lite.kube.volumes import (
     bind_volume_to_claim,
     claim_request,

@@ -14,12 +14,12 @@ from minikube_lite.apiserver.resources.subresources import pod_log
 from minikube_lite.clock import VirtualClock, parse_time
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers.attach_detach import AttachDetachController, CSIAttacher
 from minikube_lite.controllers.garbage_collector import GarbageCollector
 from minikube_lite.controllers.namespace import NamespaceController
 from minikube_lite.controllers.node_lifecycle import NodeLifecycleController
-from minikube_lite.controllers.protection import PVCProtectionController
-from minikube_lite.controllers.pv_binder import PersistentVolumeController
+from minikube_lite.controllers.volume.attach_detach import AttachDetachController, CSIAttacher
+from minikube_lite.controllers.volume.protection import PVCProtectionController
+from minikube_lite.controllers.volume.pv_binder import PersistentVolumeController
 from minikube_lite.kubelet.containerd import normalize_image
 from minikube_lite.kubelet.containers import EXIT_CODE_ANNOTATION
 from minikube_lite.kubelet.events import go_duration, kubelet_events_for

@@ -33,8 +33,8 @@ import minikube_lite.cluster as cluster_mod  # noqa: E402
 from minikube_lite.client.informer import Informer  # noqa: E402
 from minikube_lite.clock import VirtualClock  # noqa: E402
 from minikube_lite.cluster import Cluster  # noqa: E402
-from minikube_lite.controllers import snapshot_objects as SO  # noqa: E402
-from minikube_lite.controllers.snapshot_sidecar import SnapshotSidecar
+from minikube_lite.controllers.sidecars.snapshotter import SnapshotSidecar
+from minikube_lite.controllers.snapshot import objects as SO
 
 pytestmark = pytest.mark.skipif(not real_drivers_available(), reason="needs the CSI drivers (csi/registry.py)")
 

@@ -21,8 +21,8 @@ from minikube_lite.cluster import Cluster
 from minikube_lite.components import select
 from minikube_lite.config import ClusterConfig
 from minikube_lite.controllers.namespace import NamespaceController
-from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
-from minikube_lite.controllers.pv_binder import PersistentVolumeController
+from minikube_lite.controllers.volume.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.volume.pv_binder import PersistentVolumeController
 from minikube_lite.scheduler.scheduler import Scheduler
 
 JSON = dict[str, Any]

@@ -20,9 +20,9 @@ import pytest
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.controllers.namespace import NamespaceController
-from minikube_lite.controllers.protection import PVCProtectionController, PVProtectionController
-from minikube_lite.controllers.provisioning.controller import ExternalProvisioners
-from minikube_lite.controllers.pv_binder import PersistentVolumeController
+from minikube_lite.controllers.sidecars.provisioning.controller import ExternalProvisioners
+from minikube_lite.controllers.volume.protection import PVCProtectionController, PVProtectionController
+from minikube_lite.controllers.volume.pv_binder import PersistentVolumeController
 from minikube_lite.scheduler.scheduler import Scheduler
 
 JSON = dict[str, Any]
@@ -38,7 +38,7 @@ CONTROLLERS = [
     Scheduler,
 ]
 READY = all(importlib.util.find_spec(m) is not None for m in (
-    "minikube_lite.scheduler.scheduler", "minikube_lite.controllers.provisioning.controller", "minikube_lite.csi.registry"))
+    "minikube_lite.scheduler.scheduler", "minikube_lite.controllers.sidecars.provisioning.controller", "minikube_lite.csi.registry"))
 pytestmark = pytest.mark.skipif(not READY, reason="the scheduler, provisioner or CSI drivers are not in this tree yet")
 
 PREEMPTION = " preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."

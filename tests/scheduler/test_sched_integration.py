@@ -7,8 +7,8 @@ from _sched_builders import pod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
-from minikube_lite.controllers import pv_binder
-from minikube_lite.controllers.provisioning import controller as provisioner
+from minikube_lite.controllers.sidecars.provisioning import controller as provisioner
+from minikube_lite.controllers.volume import pv_binder
 from minikube_lite.scheduler.scheduler import Scheduler
 
 ZONE = "topology.kubernetes.io/zone"

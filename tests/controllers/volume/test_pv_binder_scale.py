@@ -1,0 +1,56 @@
+"""The PV controller at scale: indexed matching and a resync that skips settled pairs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _storage_builders import pod, pv, pvc
+
+from minikube_lite.controllers.volume import pv_binder as B
+
+NS = "default"
+
+
+def controller(c: Any) -> B.PersistentVolumeController:
+    return next(x for x in c.controllers if isinstance(x, B.PersistentVolumeController))
+
+
+async def test_resync_revisits_only_what_is_not_bound_both_ways(storage_cluster: Any) -> None:
+    async with storage_cluster() as c:
+        await c.client.create("persistentvolumes", pv("pv-a", "1Gi"))
+        await c.client.create("persistentvolumes", pv("pv-spare", "1Gi"))
+        await c.client.create("pvc", pvc("bound", "1Gi", sc=""), NS)
+        await c.settle()
+        await c.client.create("pvc", pvc("waiting", "5Gi", sc=""), NS)   # nothing that big
+        await c.settle()
+        assert (await c.client.get("pvc", "bound", NS))["status"]["phase"] == "Bound"
+        keys = set(controller(c).resync_keys())
+        bound_to = (await c.client.get("pvc", "bound", NS))["spec"]["volumeName"]
+        spare = ({"pv-a", "pv-spare"} - {bound_to}).pop()
+        assert keys == {B.claim_work_key(NS, "waiting"), B.volume_work_key(spare)}
+
+
+async def test_matching_sees_only_unbound_volumes_and_the_claims_own(storage_cluster: Any) -> None:
+    async with storage_cluster() as c:
+        for i in range(5):
+            await c.client.create("persistentvolumes", pv(f"pv-{i}", "1Gi"))
+        for i in range(4):
+            await c.client.create("pvc", pvc(f"claim-{i}", "1Gi", sc=""), NS)
+        await c.settle()
+        ctl = controller(c)
+        extra = await c.client.get("pvc", "claim-0", NS)
+        candidates = {o["metadata"]["name"] for o in ctl._volume_candidates(extra)}
+        own = extra["spec"]["volumeName"]
+        free = {o["metadata"]["name"] for o in ctl.volumes.list() if not o["spec"].get("claimRef")}
+        assert len(free) == 1 and candidates == free | {own}
+
+
+async def test_a_claims_pods_come_from_the_index(storage_cluster: Any) -> None:
+    async with storage_cluster() as c:
+        await c.client.create("pvc", pvc("shared", "1Gi", sc=""), NS)
+        await c.client.create("pods", pod("b-user", "shared"), NS)
+        await c.client.create("pods", pod("a-user", "shared"), NS)
+        await c.client.create("pods", pod("other", "elsewhere"), NS)
+        await c.settle()
+        claim = await c.client.get("pvc", "shared", NS)
+        assert controller(c)._non_scheduled_pods(claim) == ["a-user", "b-user"]
