@@ -83,9 +83,9 @@ LOG_COMPONENTS = {"Scheduler": "kube-scheduler", "ExternalProvisioners": "csi-pr
 DEFAULT_LOG_COMPONENT = "kube-controller-manager"
 
 # The controller classes a cluster started with ``components=True`` runs, in start order; each
-# talks only through the client. ``components.COMPONENTS`` names them and says which process
-# runs each.
-CONTROLLERS: list[type] = [c.cls for c in COMPONENTS]
+# talks only through the client. ``None`` means the whole table, ``components.COMPONENTS``, which
+# names them and says which process runs each (a test may set a list of classes here instead).
+CONTROLLERS: list[type] | None = None
 
 
 def builtin_crds() -> list[dict[str, Any]]:
@@ -284,7 +284,7 @@ class Cluster:
     def controller_classes(self) -> list[type]:
         """The classes this cluster starts, in start order (``components``)."""
         if self.components is True:
-            return list(CONTROLLERS)
+            return list(CONTROLLERS) if CONTROLLERS is not None else [c.cls for c in COMPONENTS]
         if self.components is False:
             return []
         return [c.cls for c in select(self.components)]

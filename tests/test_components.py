@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -9,7 +11,15 @@ import pytest
 from minikube_lite import cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
-from minikube_lite.components import COMPONENTS, CONTROLLER_MANAGER, KUBELETS, SCHEDULER, names, select
+from minikube_lite.components import (
+    COMPONENTS,
+    CONTROLLER_MANAGER,
+    KUBELETS,
+    SCHEDULER,
+    component_classes,
+    names,
+    select,
+)
 from minikube_lite.components_cli import parse_components
 from minikube_lite.controllers.volume.protection import PVCProtectionController
 from minikube_lite.controllers.volume.pv_binder import PersistentVolumeController
@@ -22,7 +32,23 @@ def test_every_component_has_one_unique_name_and_a_process() -> None:
     assert names(KUBELETS) == ["node-heartbeat", "kubelet", "kubelet-volume-expansion"]
     assert {"pv-binder", "provisioner", "snapshot", "csi-snapshotter", "csi-attacher",
             "node-lifecycle"} <= set(names(CONTROLLER_MANAGER))
-    assert cluster_mod.CONTROLLERS == [c.cls for c in COMPONENTS]
+    assert cluster_mod.CONTROLLERS is None  # the whole table, in its order
+    assert sorted(component_classes()) == sorted(c.name for c in COMPONENTS)
+
+
+def test_the_api_server_alone_imports_no_component() -> None:
+    """``serve --components none`` and the CLI import the table, not the ~30 controllers (the
+    kubelet's Node manifests, which the cluster registers itself, are the one kubelet module)."""
+    code = ("import sys, minikube_lite.cluster, minikube_lite.cli; "
+            "print(sorted(m for m in sys.modules if m.startswith(('minikube_lite.controllers', "
+            "'minikube_lite.scheduler', 'minikube_lite.kubelet.')) and m != 'minikube_lite.kubelet.node'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+async def test_a_full_cluster_starts_every_class_of_the_table() -> None:
+    async with Cluster(clock=VirtualClock()) as c:
+        assert [type(x) for x in c.controllers] == [component_classes()[comp.name] for comp in COMPONENTS]
 
 
 def test_selection_by_name_group_star_and_none() -> None:

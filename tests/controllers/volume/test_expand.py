@@ -9,10 +9,11 @@ import pytest
 import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
+from minikube_lite.components import COMPONENTS
 from minikube_lite.controllers.sidecars.resizer import ExternalResizers
 from minikube_lite.kubelet.volume_expansion import KubeletVolumeExpansion
 
-WITHOUT_RESIZER = [c for c in cluster_mod.CONTROLLERS if c not in (ExternalResizers, KubeletVolumeExpansion)]
+WITHOUT_RESIZER = [comp.cls for comp in COMPONENTS if comp.cls not in (ExternalResizers, KubeletVolumeExpansion)]
 
 
 async def expanding_events(c: Cluster) -> list[tuple[str, str, int]]:

@@ -11,6 +11,7 @@ import pytest
 import minikube_lite.cluster as cluster_mod
 from minikube_lite.clock import VirtualClock
 from minikube_lite.cluster import Cluster
+from minikube_lite.components import COMPONENTS
 from minikube_lite.config import ClusterConfig
 from minikube_lite.controllers.workloads.daemonset import DaemonSetController
 from minikube_lite.controllers.workloads.deployment import DeploymentController
@@ -31,7 +32,7 @@ WORKLOAD_CONTROLLERS = [
 async def workload_cluster(monkeypatch: pytest.MonkeyPatch, config: ClusterConfig | None = None
                            ) -> AsyncIterator[Cluster]:
     """The default cluster (scheduler, storage, kubelet) plus the workload controllers."""
-    base = [c for c in cluster_mod.CONTROLLERS if c not in WORKLOAD_CONTROLLERS]
+    base = [comp.cls for comp in COMPONENTS if comp.cls not in WORKLOAD_CONTROLLERS]
     monkeypatch.setattr(cluster_mod, "CONTROLLERS", [*base, *WORKLOAD_CONTROLLERS])
     async with Cluster(config, clock=VirtualClock()) as c:
         await c.settle()
