@@ -12,9 +12,10 @@ import builtins
 import contextlib
 import functools
 import random
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -186,8 +187,11 @@ class ApiEngine:
                                          DefaultIngressClass(), CertificateSigningRequestStrategy()])
         self.bookmark_interval = bookmark_interval
         self.authn = Authenticator()
-        self.patches = PatchEngine(self)
-        self.event_view = EventView(self)
+        # The helpers reach the engine through a weak proxy: the engine owns them, and a cycle
+        # would leave every stopped cluster's objects to the cyclic garbage collector.
+        this = cast(ApiEngine, weakref.proxy(self))
+        self.patches = PatchEngine(this)
+        self.event_view = EventView(this)
         self._service_ip = 1
         # Hooks other layers add (CRD serving registers types here).
         self.on_write: list[Callable[[str, ResourceType, JSON, JSON | None], None]] = []
@@ -401,7 +405,6 @@ class ApiEngine:
             yield WatchItem("ERROR", obj=errors.gone_too_old(exc.requested, exc.oldest).status())
             return
         clock = self.clock
-        timers: list[Any] = []
         timed_out = False
 
         def on_timeout() -> None:
@@ -411,16 +414,15 @@ class ApiEngine:
 
         bookmark_due = False
 
+        # The stream re-arms the bookmark timer when it sees it fire (a callback re-arming itself
+        # would hold itself in a cycle, leaving every ended watch to the cyclic collector).
         def on_bookmark() -> None:
             nonlocal bookmark_due
             bookmark_due = True
             watcher.poke()
-            timers.append(clock.call_later(self.bookmark_interval, on_bookmark, daemon=True))
 
-        if timeout_s is not None:
-            timers.append(clock.call_later(timeout_s, on_timeout, daemon=True))
-        if bookmarks:
-            timers.append(clock.call_later(self.bookmark_interval, on_bookmark, daemon=True))
+        timeout_timer = clock.call_later(timeout_s, on_timeout, daemon=True) if timeout_s is not None else None
+        bookmark_timer = clock.call_later(self.bookmark_interval, on_bookmark, daemon=True) if bookmarks else None
         # A bookmark promises that every event up to its resourceVersion was sent, and it carries
         # the store's newest one: so it goes out only once nothing is pending (changes committed
         # while earlier events were being written go first), with no await in between.
@@ -437,12 +439,14 @@ class ApiEngine:
                     return
                 if bookmark_due:
                     bookmark_due = False
+                    bookmark_timer = clock.call_later(self.bookmark_interval, on_bookmark, daemon=True)
                     yield self._bookmark(rt)
                     continue
                 await watcher.wait()
         finally:
-            for t in timers:
-                t.cancel()
+            for timer in (timeout_timer, bookmark_timer):
+                if timer is not None:
+                    timer.cancel()
             watcher.close()
 
     def _bookmark(self, rt: ResourceType, initial_end: bool = False) -> WatchItem:

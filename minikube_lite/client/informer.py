@@ -76,6 +76,11 @@ class Informer:
     def add_handler(self, handler: Handler) -> None:
         self._handlers.append(handler)
 
+    def remove_handler(self, handler: Handler) -> None:
+        """Stop telling ``handler`` about changes (a user of a shared informer that stopped)."""
+        with contextlib.suppress(ValueError):
+            self._handlers.remove(handler)
+
     def replay(self, handler: Handler) -> None:
         """Tell ``handler`` about every cached object as ``ADDED``: what client-go's AddEventHandler
         does for a handler joining an informer that has already synced, so a late user misses nothing."""

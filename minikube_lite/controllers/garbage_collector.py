@@ -47,8 +47,8 @@ class GarbageCollector(Controller):
         self._kind_resource: dict[tuple[str, str], str] = {}
         await self._watch_new_types(start=False)
         await super().start()
-        self.informers["customresourcedefinitions.v1.apiextensions.k8s.io"].add_handler(
-            lambda event, obj, old: asyncio.ensure_future(self._watch_new_types(start=True)))
+        self.add_handler(self.informers["customresourcedefinitions.v1.apiextensions.k8s.io"],
+                         lambda event, obj, old: asyncio.ensure_future(self._watch_new_types(start=True)))
 
     async def _watch_new_types(self, start: bool) -> None:
         """Track every listable type, including custom resources of CRDs created later."""
@@ -60,8 +60,10 @@ class GarbageCollector(Controller):
             if resource in self.informers:
                 continue
             inf = self.informer(resource, transform=metadata_only)
-            inf.add_handler(self._make_handler(resource))
-            if start:
+            self.add_handler(inf, self._make_handler(resource))
+            if start:   # a type served after our start: ours to stop with the others
+                inf.acquire()
+                self._acquired.append(inf)
                 await inf.start()
 
     def _make_handler(self, resource: str):  # type: ignore[no-untyped-def]

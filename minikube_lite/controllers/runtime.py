@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ..client.base import JSON, ApiError, Client
-from ..client.informer import Informer, shared_informer
+from ..client.informer import Handler, Informer, shared_informer
 from ..clock import Clock, TimerHandle
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ class Controller:
         self.informers: dict[str, Informer] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._resync_timer: TimerHandle | None = None
-        self._handlers: list[tuple[Informer, Callable[[str, JSON, JSON | None], None]]] = []
+        self._handlers: list[tuple[Informer, Handler]] = []
         self._acquired: list[Informer] = []
         self.errors = 0
 
@@ -234,9 +234,13 @@ class Controller:
                 for key in mapper(event, obj, old):
                     self.queue.add(key)
 
-            inf.add_handler(handler)
-            self._handlers.append((inf, handler))
+            self.add_handler(inf, handler)
         return inf
+
+    def add_handler(self, inf: Informer, handler: Handler) -> None:
+        """Call ``handler`` on the changes ``inf`` sees, until this controller stops."""
+        inf.add_handler(handler)
+        self._handlers.append((inf, handler))
 
     def setup(self) -> None:
         """Declare informers (``self.informer(...)``) here."""
@@ -284,6 +288,11 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        # A shared informer others still use calls us no more; and as our handlers close over
+        # us, dropping them lets a stopped controller be freed without a cyclic collection.
+        handlers, self._handlers = self._handlers, []
+        for inf, handler in handlers:
+            inf.remove_handler(handler)
         acquired, self._acquired = self._acquired, []
         for inf in acquired:
             if inf.release():

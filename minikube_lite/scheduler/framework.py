@@ -10,6 +10,7 @@ unchanged into the FailedScheduling event and the PodScheduled condition.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -149,7 +150,18 @@ class Handle:
     snapshot: Snapshot
     client: Any = None
     bind_timeout_seconds: float = 600.0
-    framework: Framework | None = None
+    # The framework holds its plugins, which hold this handle: a weak reference back keeps that
+    # from being a cycle, so a stopped scheduler is freed at once, not by a cyclic collection.
+    _framework: weakref.ref[Framework] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def framework(self) -> Framework | None:
+        """The framework running the plugins (upstream's Handle is the framework itself)."""
+        return self._framework() if self._framework is not None else None
+
+    @framework.setter
+    def framework(self, framework: Framework | None) -> None:
+        self._framework = weakref.ref(framework) if framework is not None else None
 
 
 class Plugin(Protocol):

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -127,6 +128,7 @@ class Scheduler:
                                      max_backoff=max_backoff,
                                      max_in_unschedulable=max_unschedulable)
         self.informers: dict[str, Any] = {}
+        self._handlers: list[tuple[Any, Callable[[str, JSON, JSON | None], Any]]] = []
         self._recorder: Any = None
         self._loop_task: asyncio.Task[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
@@ -148,12 +150,15 @@ class Scheduler:
         for resource in ["nodes", "persistentvolumes", "persistentvolumeclaims", "storageclasses",
                          "csinodes", "csidrivers", "csistoragecapacities", "pods"]:
             inf = Informer(self.client, resource, clock=self.clock)
+            handler: Callable[[str, JSON, JSON | None], Any]
             if resource == "pods":
-                inf.add_handler(self._on_pod)
+                handler = self._on_pod
             elif resource == "nodes":
-                inf.add_handler(self._on_node)
+                handler = self._on_node
             else:
-                inf.add_handler(self._make_object_handler(resource))
+                handler = self._make_object_handler(resource)
+            inf.add_handler(handler)
+            self._handlers.append((inf, handler))
             self.informers[resource] = inf
         for inf in self.informers.values():
             await inf.start()
@@ -173,6 +178,11 @@ class Scheduler:
         for inf in self.informers.values():
             with contextlib.suppress(Exception):
                 await inf.stop()
+        # The handlers are bound to this scheduler: without them a stopped scheduler is freed
+        # at once rather than by a cyclic garbage collection.
+        handlers, self._handlers = self._handlers, []
+        for inf, handler in handlers:
+            inf.remove_handler(handler)
 
     # -- settle() support ---------------------------------------------------------------------
 
