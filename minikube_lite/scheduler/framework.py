@@ -309,6 +309,10 @@ def _methods(proto: type) -> list[str]:
     return [n for n, v in vars(proto).items() if callable(v) and not n.startswith("_")]
 
 
+# The plugin classes that passed the check (weakly: a class defined in a test may go).
+_CHECKED: weakref.WeakSet[type] = weakref.WeakSet()
+
+
 def check_extension_points(plugin_class: type) -> None:
     """Fail loudly unless ``plugin_class`` defines every method of each extension point it declares,
     and declares every extension point whose method it defines.
@@ -316,6 +320,8 @@ def check_extension_points(plugin_class: type) -> None:
     A declared point whose method is missing (misspelt) would inherit the Protocol's empty stub and
     do nothing; a method of an undeclared point would never be called. Both are errors.
     """
+    if plugin_class in _CHECKED:   # every scheduler checks the same in-tree classes: once per process
+        return
     name = getattr(plugin_class, "name", plugin_class.__name__)
     for proto in EXTENSION_POINTS:
         declared = proto in plugin_class.__mro__
@@ -329,6 +335,7 @@ def check_extension_points(plugin_class: type) -> None:
             if defined and not declared:
                 raise TypeError(f"scheduler plugin {name} defines {method}() but does not declare "
                                 f"{proto.__name__}")
+    _CHECKED.add(plugin_class)
 
 
 def implements(plugin: Any, proto: type) -> bool:
