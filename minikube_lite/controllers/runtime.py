@@ -83,6 +83,8 @@ class WorkQueue:
         self._timers: dict[Key, TimerHandle] = {}
         self._wakeup = asyncio.Event()
         self.shutting_down = False
+        #: Called whenever a key becomes ready (the controller starts a worker if none is free).
+        self.on_ready: Callable[[], None] | None = None
 
     def add(self, key: Key) -> None:
         if self.shutting_down:
@@ -97,6 +99,8 @@ class WorkQueue:
             self._queued.add(key)
             self._ready.append(key)
             self._wakeup.set()
+            if self.on_ready is not None:
+                self.on_ready()
 
     def add_after(self, key: Key, delay: float, *, daemon: bool = False) -> None:
         if delay <= 0:
@@ -156,6 +160,7 @@ class WorkQueue:
 
     def shutdown(self) -> None:
         self.shutting_down = True
+        self.on_ready = None
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
@@ -205,6 +210,7 @@ class Controller:
         self.queue = WorkQueue(clock, self.backoff, hold_backoff=self.hold_backoff)
         self.informers: dict[str, Informer] = {}
         self._tasks: list[asyncio.Task[Any]] = []
+        self._reconciling = 0   # workers inside a reconcile (the others wait for a key)
         self._resync_timer: TimerHandle | None = None
         self._handlers: list[tuple[Informer, Handler]] = []
         self._acquired: list[Informer] = []
@@ -263,10 +269,17 @@ class Controller:
                 for owner, handler in self._handlers:
                     if owner is inf:
                         inf.replay(handler)
-        for _ in range(self.workers):
-            self._tasks.append(asyncio.create_task(self._worker(), name=f"{self.name}-worker"))
+        # Workers start on demand, up to ``workers``: an idle controller of an idle cluster runs
+        # no task at all (a cluster has ~30 controllers, the provisioner alone 100 workers).
+        self.queue.on_ready = self._add_workers
+        self._add_workers()
         if self.resync_period:
             self._schedule_resync()
+
+    def _add_workers(self) -> None:
+        """Start a worker for each ready key no free worker will take, up to ``workers``."""
+        while len(self._tasks) < self.workers and len(self.queue) > len(self._tasks) - self._reconciling:
+            self._tasks.append(asyncio.create_task(self._worker(), name=f"{self.name}-worker"))
 
     def _schedule_resync(self) -> None:
         assert self.resync_period is not None
@@ -306,6 +319,7 @@ class Controller:
             key = await self.queue.get()
             if self.queue.shutting_down:
                 break
+            self._reconciling += 1
             try:
                 held = self.queue.held_for(key)
                 if held > 0:
@@ -336,6 +350,7 @@ class Controller:
                     if result is not None and result.requeue_after is not None:
                         self.queue.add_after(key, result.requeue_after)
             finally:
+                self._reconciling -= 1
                 self.queue.done(key)
 
 
