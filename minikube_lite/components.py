@@ -42,7 +42,7 @@ class Component:
 
 
 _C = "minikube_lite.controllers"
-#: Every component, in start order (the order ``Cluster`` has always used).
+#: Every component, in start order.
 COMPONENTS: tuple[Component, ...] = (
     Component("namespace", CONTROLLER_MANAGER, f"{_C}.namespace", "NamespaceController"),
     Component("serviceaccount", CONTROLLER_MANAGER, f"{_C}.serviceaccount", "ServiceAccountController"),
@@ -50,7 +50,6 @@ COMPONENTS: tuple[Component, ...] = (
               "ClusterRoleAggregationController"),
     Component("apiservice-autoregistration", CONTROLLER_MANAGER, f"{_C}.apiservice_autoregister",
               "APIServiceAutoregistration"),
-    Component("garbage-collector", CONTROLLER_MANAGER, f"{_C}.garbage_collector", "GarbageCollector"),
     Component("pv-binder", CONTROLLER_MANAGER, f"{_C}.pv_binder", "PersistentVolumeController"),
     Component("pvc-protection", CONTROLLER_MANAGER, f"{_C}.protection", "PVCProtectionController"),
     Component("pv-protection", CONTROLLER_MANAGER, f"{_C}.protection", "PVProtectionController"),
@@ -76,6 +75,9 @@ COMPONENTS: tuple[Component, ...] = (
     Component("endpointslice", CONTROLLER_MANAGER, f"{_C}.endpointslice", "EndpointSliceController"),
     Component("endpoints", CONTROLLER_MANAGER, f"{_C}.endpoints", "EndpointsController"),
     Component("disruption", CONTROLLER_MANAGER, f"{_C}.disruption", "DisruptionController"),
+    # Last: it watches every type, and shares the informer of each type another component
+    # already watches (keeping only metadata of the rest), as upstream's GC shares the factory's.
+    Component("garbage-collector", CONTROLLER_MANAGER, f"{_C}.garbage_collector", "GarbageCollector"),
 )
 
 #: The components that call CSI drivers (they need the drivers, local or remote).

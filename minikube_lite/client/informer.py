@@ -312,3 +312,14 @@ def shared_informer(client: Client, resource: str, clock: Clock | None = None) -
         inf._shared_in = per_client
         per_client[resource] = inf
     return inf
+
+
+def running_shared_informer(client: Client, resource: str) -> Informer | None:
+    """The shared informer of ``resource`` if some user of this client already runs one, else None.
+
+    For a watcher of many types (the garbage collector) that shares what others watch anyway and
+    keeps a cheaper cache of its own for the rest.
+    """
+    per_client: dict[str, Informer] | None = getattr(client, _SHARED_ATTR, None)
+    inf = per_client.get(resource) if per_client is not None else None
+    return inf if inf is not None and not inf._stopped and inf._task is not None else None

@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ..client.base import JSON, ApiError
-from ..client.informer import metadata_only
+from ..client.informer import metadata_only, running_shared_informer
 from .runtime import DONE, Controller, Result, get_or_none
 
 log = logging.getLogger(__name__)
@@ -59,12 +59,19 @@ class GarbageCollector(Controller):
             self._kind_resource[(rt.api_version, rt.kind)] = resource
             if resource in self.informers:
                 continue
-            inf = self.informer(resource, transform=metadata_only)
-            self.add_handler(inf, self._make_handler(resource))
+            # Another component's informer of this type holds whole objects and is decoded
+            # anyway: share it. A type nobody else watches gets a metadata-only cache of ours.
+            shared = running_shared_informer(self.client, resource)
+            inf = self.informer(resource) if shared is not None else self.informer(resource, transform=metadata_only)
+            handler = self._make_handler(resource)
+            self.add_handler(inf, handler)
             if start:   # a type served after our start: ours to stop with the others
+                already = inf.synced
                 inf.acquire()
                 self._acquired.append(inf)
                 await inf.start()
+                if already:   # shared and synced before we came: hear about what it holds
+                    inf.replay(handler)
 
     def _make_handler(self, resource: str):  # type: ignore[no-untyped-def]
         def handle(event: str, obj: JSON, old: JSON | None) -> None:

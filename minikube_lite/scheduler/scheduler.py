@@ -141,7 +141,7 @@ class Scheduler:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        from ..client.informer import Informer
+        from ..client.informer import shared_informer
 
         with contextlib.suppress(ImportError):
             from ..client.events import EventRecorder
@@ -149,7 +149,9 @@ class Scheduler:
             self._recorder = EventRecorder(self.client, self.name, self.clock)
         for resource in ["nodes", "persistentvolumes", "persistentvolumeclaims", "storageclasses",
                          "csinodes", "csidrivers", "csistoragecapacities", "pods"]:
-            inf = Informer(self.client, resource, clock=self.clock)
+            # Shared informers (client-go's factory): in one process the scheduler reads the same
+            # caches the controllers read, one watch per type.
+            inf = shared_informer(self.client, resource, self.clock)
             handler: Callable[[str, JSON, JSON | None], Any]
             if resource == "pods":
                 handler = self._on_pod
@@ -158,10 +160,14 @@ class Scheduler:
             else:
                 handler = self._make_object_handler(resource)
             inf.add_handler(handler)
+            inf.acquire()
             self._handlers.append((inf, handler))
             self.informers[resource] = inf
-        for inf in self.informers.values():
+        for inf, handler in self._handlers:
+            already = inf.synced   # started by another component: hear about what it holds
             await inf.start()
+            if already:
+                inf.replay(handler)
         for inf in self.informers.values():
             await inf.wait_synced()
         self._loop_task = asyncio.create_task(self._run(), name=f"scheduler-{self.name}")
@@ -175,14 +181,14 @@ class Scheduler:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
         self._binding_tasks.clear()
-        for inf in self.informers.values():
-            with contextlib.suppress(Exception):
-                await inf.stop()
-        # The handlers are bound to this scheduler: without them a stopped scheduler is freed
-        # at once rather than by a cyclic garbage collection.
+        # The handlers are bound to this scheduler: without them a shared informer others still
+        # use calls us no more, and a stopped scheduler is freed at once (no cyclic collection).
         handlers, self._handlers = self._handlers, []
         for inf, handler in handlers:
             inf.remove_handler(handler)
+            if inf.release():
+                with contextlib.suppress(Exception):
+                    await inf.stop()
 
     # -- settle() support ---------------------------------------------------------------------
 
