@@ -167,6 +167,17 @@ class WorkQueue:
         self._wakeup.set()
 
 
+async def wait_cancelled(tasks: list[asyncio.Task[Any]]) -> None:
+    """Wait until cancelled tasks have ended, all in one pass of the event loop rather than one
+    pass per task; what they raise on the way out is theirs (retrieved, so never logged)."""
+    pending = [t for t in tasks if not t.done()]
+    if pending:
+        await asyncio.wait(pending)
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()
+
+
 async def get_or_none(client: Client, resource: str, name: str, namespace: str | None = None) -> JSON | None:
     """GET an object, or None when it is gone: the first step of most reconciles."""
     try:
@@ -295,21 +306,21 @@ class Controller:
         self.queue.shutdown()
         if self._resync_timer is not None:
             self._resync_timer.cancel()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
         # A shared informer others still use calls us no more; and as our handlers close over
         # us, dropping them lets a stopped controller be freed without a cyclic collection.
         handlers, self._handlers = self._handlers, []
         for inf, handler in handlers:
             inf.remove_handler(handler)
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
         acquired, self._acquired = self._acquired, []
         for inf in acquired:
             if inf.release():
-                await inf.stop()
+                informer_task = inf.cancel()
+                if informer_task is not None:
+                    tasks.append(informer_task)
+        await wait_cancelled(tasks)
 
     def busy(self) -> bool:
         return self.queue.busy()
