@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -222,6 +223,9 @@ class Controller:
         self.informers: dict[str, Informer] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._reconciling = 0   # workers inside a reconcile (the others wait for a key)
+        # Where start() ran (the component's logging context): workers started later, from
+        # whichever task added a key, still run and log as this controller.
+        self._context: contextvars.Context | None = None
         self._resync_timer: TimerHandle | None = None
         self._handlers: list[tuple[Informer, Handler]] = []
         self._acquired: list[Informer] = []
@@ -282,6 +286,7 @@ class Controller:
                         inf.replay(handler)
         # Workers start on demand, up to ``workers``: an idle controller of an idle cluster runs
         # no task at all (a cluster has ~30 controllers, the provisioner alone 100 workers).
+        self._context = contextvars.copy_context()
         self.queue.on_ready = self._add_workers
         self._add_workers()
         if self.resync_period:
@@ -290,7 +295,8 @@ class Controller:
     def _add_workers(self) -> None:
         """Start a worker for each ready key no free worker will take, up to ``workers``."""
         while len(self._tasks) < self.workers and len(self.queue) > len(self._tasks) - self._reconciling:
-            self._tasks.append(asyncio.create_task(self._worker(), name=f"{self.name}-worker"))
+            context = self._context.copy() if self._context is not None else None
+            self._tasks.append(asyncio.create_task(self._worker(), name=f"{self.name}-worker", context=context))
 
     def _schedule_resync(self) -> None:
         assert self.resync_period is not None

@@ -4,6 +4,7 @@ terminal errors stop, ``requeue_after`` comes back once, and a held key sits out
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 import pytest
 
@@ -168,4 +169,33 @@ async def test_keys_queued_before_start_wait_for_it() -> None:
     await c.start()
     await settle_tasks()
     assert c.done == ["early"]
+    await c.stop()
+
+
+WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
+
+
+class Whoami(Controller):
+    name = "whoami"
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__(None, clock)  # type: ignore[arg-type]  # no informers: the client is never used
+        self.seen: list[str] = []
+
+    async def reconcile(self, key: str) -> Result:
+        self.seen.append(WHO.get())
+        return Result()
+
+
+async def test_a_worker_started_on_demand_runs_in_the_context_the_controller_started_in() -> None:
+    """The cluster starts each controller in its component's logging context: workers started
+    later by another task (an informer's, a timer's) still log as that component."""
+    c = Whoami(VirtualClock(start=0))
+    started = contextvars.copy_context()
+    started.run(WHO.set, "kube-scheduler")
+    await asyncio.create_task(c.start(), context=started)
+    WHO.set("someone else")
+    c.queue.add("k")
+    await settle_tasks()
+    assert c.seen == ["kube-scheduler"]
     await c.stop()
