@@ -102,6 +102,10 @@ class RealClock:
         return min((t.deadline for t in self._work), default=None)
 
 
+def _noop() -> None:
+    """What a fired or cancelled virtual timer holds instead of its callback."""
+
+
 class _VirtualTimer:
     __slots__ = ("deadline", "seq", "callback", "cancelled", "daemon")
 
@@ -113,7 +117,10 @@ class _VirtualTimer:
         self.daemon = daemon
 
     def cancel(self) -> None:
+        # Drop the callback too: a cancelled timer may wait in the heap until its deadline, and
+        # a callback closing over its owner (who holds the timer) would keep both alive in a cycle.
         self.cancelled = True
+        self.callback = _noop
 
     def __lt__(self, other: _VirtualTimer) -> bool:
         return (self.deadline, self.seq) < (other.deadline, other.seq)
@@ -192,7 +199,8 @@ class VirtualClock:
             timer = heapq.heappop(self._timers)
             timer.cancelled = True   # fired: drops out of the non-daemon heap too
             self._now = max(self._now, timer.deadline)
-            timer.callback()
+            callback, timer.callback = timer.callback, _noop
+            callback()
             await _let_tasks_run()
         self._now = max(self._now, target)
         await _let_tasks_run()

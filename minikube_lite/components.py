@@ -113,13 +113,12 @@ def component_classes() -> dict[str, type]:
     }
 
 
-#: Every component, in start order (the order ``Cluster`` has always used).
+#: Every component, in start order.
 COMPONENTS: tuple[Component, ...] = (
     Component("namespace", CONTROLLER_MANAGER),
     Component("serviceaccount", CONTROLLER_MANAGER),
     Component("clusterrole-aggregation", CONTROLLER_MANAGER),
     Component("apiservice-autoregistration", CONTROLLER_MANAGER),
-    Component("garbage-collector", CONTROLLER_MANAGER),
     Component("pv-binder", CONTROLLER_MANAGER),
     Component("pvc-protection", CONTROLLER_MANAGER),
     Component("pv-protection", CONTROLLER_MANAGER),
@@ -146,6 +145,9 @@ COMPONENTS: tuple[Component, ...] = (
     Component("endpointslice", CONTROLLER_MANAGER),
     Component("endpoints", CONTROLLER_MANAGER),
     Component("disruption", CONTROLLER_MANAGER),
+    # Last: it watches every type, and shares the informer of each type another component
+    # already watches (keeping only metadata of the rest), as upstream's GC shares the factory's.
+    Component("garbage-collector", CONTROLLER_MANAGER),
 )
 
 #: The components that call CSI drivers (they need the drivers, local or remote).

@@ -14,8 +14,9 @@ from __future__ import annotations
 import builtins
 import functools
 import random
+import weakref
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 from ..clock import Clock, rfc3339
 from . import errors
@@ -89,8 +90,11 @@ class ApiEngine:
                                          DefaultIngressClass(), CertificateSigningRequestStrategy()])
         self.bookmark_interval = bookmark_interval
         self.authn = Authenticator()
-        self.patches = PatchEngine(self)
-        self.event_view = EventView(self)
+        # The helpers reach the engine through a weak proxy: the engine owns them, and a cycle
+        # would leave every stopped cluster's objects to the cyclic garbage collector.
+        this = cast(ApiEngine, weakref.proxy(self))
+        self.patches = PatchEngine(this)
+        self.event_view = EventView(this)
         self._service_ip = 1
         # Hooks other layers add (CRD serving registers types here).
         self.on_write: list[WriteHook] = []

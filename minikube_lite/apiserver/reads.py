@@ -190,7 +190,6 @@ async def _watch_stream(store: Store, clock: Clock, bookmark_interval: float, rt
     except TooOldResourceVersion as exc:
         yield WatchItem("ERROR", obj=errors.gone_too_old(exc.requested, exc.oldest).status())
         return
-    timers: list[Any] = []
     timed_out = False
 
     def on_timeout() -> None:
@@ -200,16 +199,15 @@ async def _watch_stream(store: Store, clock: Clock, bookmark_interval: float, rt
 
     bookmark_due = False
 
+    # The stream re-arms the bookmark timer when it sees it fire (a callback re-arming itself
+    # would hold itself in a cycle, leaving every ended watch to the cyclic collector).
     def on_bookmark() -> None:
         nonlocal bookmark_due
         bookmark_due = True
         watcher.poke()
-        timers.append(clock.call_later(bookmark_interval, on_bookmark, daemon=True))
 
-    if timeout_s is not None:
-        timers.append(clock.call_later(timeout_s, on_timeout, daemon=True))
-    if bookmarks:
-        timers.append(clock.call_later(bookmark_interval, on_bookmark, daemon=True))
+    timeout_timer = clock.call_later(timeout_s, on_timeout, daemon=True) if timeout_s is not None else None
+    bookmark_timer = clock.call_later(bookmark_interval, on_bookmark, daemon=True) if bookmarks else None
     # A bookmark promises that every event up to its resourceVersion was sent, and it carries
     # the store's newest one: so it goes out only once nothing is pending (changes committed
     # while earlier events were being written go first), with no await in between.
@@ -226,12 +224,14 @@ async def _watch_stream(store: Store, clock: Clock, bookmark_interval: float, rt
                 return
             if bookmark_due:
                 bookmark_due = False
+                bookmark_timer = clock.call_later(bookmark_interval, on_bookmark, daemon=True)
                 yield bookmark(store, rt)
                 continue
             await watcher.wait()
     finally:
-        for t in timers:
-            t.cancel()
+        for timer in (timeout_timer, bookmark_timer):
+            if timer is not None:
+                timer.cancel()
         watcher.close()
 
 

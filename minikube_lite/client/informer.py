@@ -70,11 +70,17 @@ class Informer:
         self._users = 0
         # The per-client map of shared informers this one is listed in (see shared_informer).
         self._shared_in: dict[str, Informer] | None = None
+        self._shared_key = resource
         self.resource_version = ""
         self.relists = 0
 
     def add_handler(self, handler: Handler) -> None:
         self._handlers.append(handler)
+
+    def remove_handler(self, handler: Handler) -> None:
+        """Stop telling ``handler`` about changes (a user of a shared informer that stopped)."""
+        with contextlib.suppress(ValueError):
+            self._handlers.remove(handler)
 
     def replay(self, handler: Handler) -> None:
         """Tell ``handler`` about every cached object as ``ADDED``: what client-go's AddEventHandler
@@ -175,14 +181,24 @@ class Informer:
         await self._synced.wait()
 
     async def stop(self) -> None:
-        self._stopped = True
-        if self._shared_in is not None and self._shared_in.get(self.resource) is self:
-            del self._shared_in[self.resource]   # a stopped informer's cache is not kept for later users
-        if self._task is not None:
-            self._task.cancel()
+        task = self.cancel()
+        if task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+                await task
+
+    def cancel(self) -> asyncio.Task[None] | None:
+        """Stop without waiting: the watch task, cancelled, for the caller to await (or None).
+
+        Stopping many informers, cancel them all and await the tasks together: one pass of the
+        event loop instead of one per informer.
+        """
+        self._stopped = True
+        if self._shared_in is not None and self._shared_in.get(self._shared_key) is self:
+            del self._shared_in[self._shared_key]   # a stopped informer's cache is not kept for later users
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+        return task
 
     def _emit(self, event_type: str, obj: JSON, old: JSON | None) -> None:
         for handler in self._handlers:
@@ -294,6 +310,7 @@ def shared_informer(client: Client, resource: str, clock: Clock | None = None) -
     (ten pod informers made each pod write cost ten decodes). Users ``acquire``/``release`` it; a
     stopped informer is dropped so the next user gets a fresh one.
     """
+    key = _shared_key(client, resource)
     per_client: dict[str, Informer] | None = getattr(client, _SHARED_ATTR, None)
     if per_client is None:
         per_client = {}
@@ -301,9 +318,33 @@ def shared_informer(client: Client, resource: str, clock: Clock | None = None) -
             setattr(client, _SHARED_ATTR, per_client)
         except (AttributeError, TypeError):   # a client that takes no attributes: no sharing
             return Informer(client, resource, clock=clock)
-    inf = per_client.get(resource)
+    inf = per_client.get(key)
     if inf is None or inf._stopped:
         inf = Informer(client, resource, clock=clock)
         inf._shared_in = per_client
-        per_client[resource] = inf
+        inf._shared_key = key
+        per_client[key] = inf
     return inf
+
+
+def _shared_key(client: Client, resource: str) -> str:
+    """One key per type however it is spelt ("storageclasses", "storageclasses.storage.k8s.io",
+    "storageclasses.v1.storage.k8s.io"), where the client can tell without a request."""
+    canonical: Callable[[str], str] | None = getattr(client, "canonical_resource", None)
+    if canonical is None:
+        return resource
+    try:
+        return canonical(resource)
+    except Exception:   # not a type the client knows: its listing fails, with its own error
+        return resource
+
+
+def running_shared_informer(client: Client, resource: str) -> Informer | None:
+    """The shared informer of ``resource`` if some user of this client already runs one, else None.
+
+    For a watcher of many types (the garbage collector) that shares what others watch anyway and
+    keeps a cheaper cache of its own for the rest.
+    """
+    per_client: dict[str, Informer] | None = getattr(client, _SHARED_ATTR, None)
+    inf = per_client.get(_shared_key(client, resource)) if per_client is not None else None
+    return inf if inf is not None and not inf._stopped and inf._task is not None else None

@@ -177,6 +177,11 @@ class InProcessClient:
     async def api_resources(self) -> builtins.list[ResourceType]:
         return self.engine.registry.all()
 
+    def canonical_resource(self, resource: str) -> str:
+        """``group/version/plural`` of a resource however it is spelt (shared informers' key)."""
+        rt = resolve(self.engine, resource)
+        return f"{rt.group}/{rt.version}/{rt.plural}"
+
     async def apply(self, manifests: Manifests, namespace: str | None = None, *,
                     field_manager: str = DEFAULT_FIELD_MANAGER, force: bool = False,
                     dry_run: bool = False) -> builtins.list[JSON]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ..client.base import JSON, ApiError, Client
-from ..client.informer import Informer, shared_informer
+from ..client.informer import Handler, Informer, shared_informer
 from ..clock import Clock, TimerHandle
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ class WorkQueue:
         self._timers: dict[Key, TimerHandle] = {}
         self._wakeup = asyncio.Event()
         self.shutting_down = False
+        #: Called whenever a key becomes ready (the controller starts a worker if none is free).
+        self.on_ready: Callable[[], None] | None = None
 
     def add(self, key: Key) -> None:
         if self.shutting_down:
@@ -97,6 +100,8 @@ class WorkQueue:
             self._queued.add(key)
             self._ready.append(key)
             self._wakeup.set()
+            if self.on_ready is not None:
+                self.on_ready()
 
     def add_after(self, key: Key, delay: float, *, daemon: bool = False) -> None:
         if delay <= 0:
@@ -156,10 +161,22 @@ class WorkQueue:
 
     def shutdown(self) -> None:
         self.shutting_down = True
+        self.on_ready = None
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
         self._wakeup.set()
+
+
+async def wait_cancelled(tasks: list[asyncio.Task[Any]]) -> None:
+    """Wait until cancelled tasks have ended, all in one pass of the event loop rather than one
+    pass per task; what they raise on the way out is theirs (retrieved, so never logged)."""
+    pending = [t for t in tasks if not t.done()]
+    if pending:
+        await asyncio.wait(pending)
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()
 
 
 async def get_or_none(client: Client, resource: str, name: str, namespace: str | None = None) -> JSON | None:
@@ -205,8 +222,12 @@ class Controller:
         self.queue = WorkQueue(clock, self.backoff, hold_backoff=self.hold_backoff)
         self.informers: dict[str, Informer] = {}
         self._tasks: list[asyncio.Task[Any]] = []
+        self._reconciling = 0   # workers inside a reconcile (the others wait for a key)
+        # Where start() ran (the component's logging context): workers started later, from
+        # whichever task added a key, still run and log as this controller.
+        self._context: contextvars.Context | None = None
         self._resync_timer: TimerHandle | None = None
-        self._handlers: list[tuple[Informer, Callable[[str, JSON, JSON | None], None]]] = []
+        self._handlers: list[tuple[Informer, Handler]] = []
         self._acquired: list[Informer] = []
         self.errors = 0
 
@@ -234,9 +255,13 @@ class Controller:
                 for key in mapper(event, obj, old):
                     self.queue.add(key)
 
-            inf.add_handler(handler)
-            self._handlers.append((inf, handler))
+            self.add_handler(inf, handler)
         return inf
+
+    def add_handler(self, inf: Informer, handler: Handler) -> None:
+        """Call ``handler`` on the changes ``inf`` sees, until this controller stops."""
+        inf.add_handler(handler)
+        self._handlers.append((inf, handler))
 
     def setup(self) -> None:
         """Declare informers (``self.informer(...)``) here."""
@@ -259,10 +284,19 @@ class Controller:
                 for owner, handler in self._handlers:
                     if owner is inf:
                         inf.replay(handler)
-        for _ in range(self.workers):
-            self._tasks.append(asyncio.create_task(self._worker(), name=f"{self.name}-worker"))
+        # Workers start on demand, up to ``workers``: an idle controller of an idle cluster runs
+        # no task at all (a cluster has ~30 controllers, the provisioner alone 100 workers).
+        self._context = contextvars.copy_context()
+        self.queue.on_ready = self._add_workers
+        self._add_workers()
         if self.resync_period:
             self._schedule_resync()
+
+    def _add_workers(self) -> None:
+        """Start a worker for each ready key no free worker will take, up to ``workers``."""
+        while len(self._tasks) < self.workers and len(self.queue) > len(self._tasks) - self._reconciling:
+            context = self._context.copy() if self._context is not None else None
+            self._tasks.append(asyncio.create_task(self._worker(), name=f"{self.name}-worker", context=context))
 
     def _schedule_resync(self) -> None:
         assert self.resync_period is not None
@@ -278,16 +312,21 @@ class Controller:
         self.queue.shutdown()
         if self._resync_timer is not None:
             self._resync_timer.cancel()
-        for task in self._tasks:
+        # A shared informer others still use calls us no more; and as our handlers close over
+        # us, dropping them lets a stopped controller be freed without a cyclic collection.
+        handlers, self._handlers = self._handlers, []
+        for inf, handler in handlers:
+            inf.remove_handler(handler)
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
         acquired, self._acquired = self._acquired, []
         for inf in acquired:
             if inf.release():
-                await inf.stop()
+                informer_task = inf.cancel()
+                if informer_task is not None:
+                    tasks.append(informer_task)
+        await wait_cancelled(tasks)
 
     def busy(self) -> bool:
         return self.queue.busy()
@@ -297,6 +336,7 @@ class Controller:
             key = await self.queue.get()
             if self.queue.shutting_down:
                 break
+            self._reconciling += 1
             try:
                 held = self.queue.held_for(key)
                 if held > 0:
@@ -327,6 +367,7 @@ class Controller:
                     if result is not None and result.requeue_after is not None:
                         self.queue.add_after(key, result.requeue_after)
             finally:
+                self._reconciling -= 1
                 self.queue.done(key)
 
 

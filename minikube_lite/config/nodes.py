@@ -3,6 +3,7 @@ well-known label (hostname, region, zone, instance type, control plane) is fille
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from dataclasses import dataclass, field
@@ -89,8 +90,12 @@ class ResolvedNode:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=4096)
 def instance_id_for_node(node_name: str, region: str = "cn-hangzhou") -> str:
-    """A stable ECS-style instance id for a node, so Node.spec.providerID and the cloud agree."""
+    """A stable ECS-style instance id for a node, so Node.spec.providerID and the cloud agree.
+
+    Memoized: every cluster start resolves its nodes a dozen times (cloud, drivers, controllers).
+    """
     digest = hashlib.sha256(f"{region}/{node_name}".encode()).hexdigest()
     alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
     num = int(digest, 16)
@@ -131,7 +136,7 @@ def resolve_node(spec: NodeConfig, name: str, zone: str, region: str, index: int
         if not t.get("value"):
             t.pop("value", None)
     capacity = {**DEFAULT_CAPACITY, **spec.capacity}
-    allocatable = dict(spec.allocatable) if spec.allocatable is not None else _kubelet_allocatable(capacity)
+    allocatable = dict(spec.allocatable) if spec.allocatable is not None else dict(_kubelet_allocatable(tuple(capacity.items())))
     ip = ipaddress.IPv4Address("10.0.0.10") + index
     return ResolvedNode(
         name=name, region=region, zone=zone, labels=labels, annotations=dict(spec.annotations),
@@ -141,9 +146,14 @@ def resolve_node(spec: NodeConfig, name: str, zone: str, region: str, index: int
     )
 
 
-def _kubelet_allocatable(capacity: dict[str, str]) -> dict[str, str]:
+@functools.lru_cache(maxsize=256)
+def _kubelet_allocatable(capacity_items: tuple[tuple[str, str], ...]) -> dict[str, str]:
     """Allocatable as kubelet computes it with kubeadm defaults: capacity minus the hard eviction
-    thresholds (``memory.available<100Mi``, ``nodefs.available<10%``), nothing reserved."""
+    thresholds (``memory.available<100Mi``, ``nodefs.available<10%``), nothing reserved.
+
+    Memoized on the capacity (callers copy the answer): quantities are slow to parse.
+    """
+    capacity = dict(capacity_items)
     out = dict(capacity)
     if "memory" in capacity:
         mem = int(parse_quantity(capacity["memory"]))

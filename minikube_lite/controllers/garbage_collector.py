@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ..client.base import JSON, ApiError
-from ..client.informer import metadata_only
+from ..client.informer import metadata_only, running_shared_informer
 from ..client.runtime import DONE, Controller, Result, get_or_none
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ class GarbageCollector(Controller):
         self._kind_resource: dict[tuple[str, str], str] = {}
         await self._watch_new_types(start=False)
         await super().start()
-        self.informers["customresourcedefinitions.v1.apiextensions.k8s.io"].add_handler(
-            lambda event, obj, old: asyncio.ensure_future(self._watch_new_types(start=True)))
+        self.add_handler(self.informers["customresourcedefinitions.v1.apiextensions.k8s.io"],
+                         lambda event, obj, old: asyncio.ensure_future(self._watch_new_types(start=True)))
 
     async def _watch_new_types(self, start: bool) -> None:
         """Track every listable type, including custom resources of CRDs created later."""
@@ -59,10 +59,19 @@ class GarbageCollector(Controller):
             self._kind_resource[(rt.api_version, rt.kind)] = resource
             if resource in self.informers:
                 continue
-            inf = self.informer(resource, transform=metadata_only)
-            inf.add_handler(self._make_handler(resource))
-            if start:
+            # Another component's informer of this type holds whole objects and is decoded
+            # anyway: share it. A type nobody else watches gets a metadata-only cache of ours.
+            shared = running_shared_informer(self.client, resource)
+            inf = self.informer(resource) if shared is not None else self.informer(resource, transform=metadata_only)
+            handler = self._make_handler(resource)
+            self.add_handler(inf, handler)
+            if start:   # a type served after our start: ours to stop with the others
+                already = inf.synced
+                inf.acquire()
+                self._acquired.append(inf)
                 await inf.start()
+                if already:   # shared and synced before we came: hear about what it holds
+                    inf.replay(handler)
 
     def _make_handler(self, resource: str):  # type: ignore[no-untyped-def]
         def handle(event: str, obj: JSON, old: JSON | None) -> None:

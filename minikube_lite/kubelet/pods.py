@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 #: given), or a Result that ends this reconcile.
 Outcome = str | tuple[str, float] | Result
 #: A stage's step: (key, pod, runtime, node, now) -> outcome.
-Step = Callable[[Key, JSON, PodRuntime, JSON, float], Awaitable[Outcome]]
+Step = Callable[["Kubelet", Key, JSON, PodRuntime, JSON, float], Awaitable[Outcome]]
 
 
 def _ready_state(node: JSON | None) -> tuple[str, str]:
@@ -69,13 +69,6 @@ class Kubelet(Controller):
         self._ips: dict[str, dict[str, str]] = {}  # node -> ip -> pod key
         self._node_pods: dict[str, set[str]] = {}
         self._claim_pods: dict[tuple[str, str], set[str]] = {}
-        self._steps: dict[str, Step] = {
-            stages.VOLUMES: self._volumes_step, stages.MOUNTING: self._mounting_step,
-            stages.SANDBOX: self._sandbox_step, stages.PULL: self._pull_step, stages.PULLING: self._pulling_step,
-            stages.CREATE: self._create_step, stages.RUNNING: self._running_step,
-            stages.KILLING: self._killing_step, stages.STOPPING: self._stopping_step,
-            stages.KILLED: self._killed_step,
-        }
 
     # ------------------------------------------------------------------ wiring
 
@@ -230,7 +223,7 @@ class Kubelet(Controller):
             stage = stages.stage(rt.stage)
             if stage.delay and now < rt.due:
                 return Result(requeue_after=rt.due - now)
-            outcome = await self._steps[stage.name](key, pod, rt, node, now)
+            outcome = await _STEPS[stage.name](self, key, pod, rt, node, now)
             if isinstance(outcome, Result):
                 return outcome
             target, delay = outcome if isinstance(outcome, tuple) else (outcome, None)
@@ -416,3 +409,15 @@ class Kubelet(Controller):
 
 
 __all__ = ["Kubelet"]
+
+
+#: The step method of each stage. Held by the class, not the instance: bound methods kept on the
+#: kubelet would tie it in a reference cycle, and a stopped cluster would wait for the cyclic
+#: garbage collector.
+_STEPS: dict[str, Step] = {
+    stages.VOLUMES: Kubelet._volumes_step, stages.MOUNTING: Kubelet._mounting_step,
+    stages.SANDBOX: Kubelet._sandbox_step, stages.PULL: Kubelet._pull_step, stages.PULLING: Kubelet._pulling_step,
+    stages.CREATE: Kubelet._create_step, stages.RUNNING: Kubelet._running_step,
+    stages.KILLING: Kubelet._killing_step, stages.STOPPING: Kubelet._stopping_step,
+    stages.KILLED: Kubelet._killed_step,
+}

@@ -10,6 +10,7 @@ unchanged into the FailedScheduling event and the PodScheduled condition.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -149,7 +150,18 @@ class Handle:
     snapshot: Snapshot
     client: Any = None
     bind_timeout_seconds: float = 600.0
-    framework: Framework | None = None
+    # The framework holds its plugins, which hold this handle: a weak reference back keeps that
+    # from being a cycle, so a stopped scheduler is freed at once, not by a cyclic collection.
+    _framework: weakref.ref[Framework] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def framework(self) -> Framework | None:
+        """The framework running the plugins (upstream's Handle is the framework itself)."""
+        return self._framework() if self._framework is not None else None
+
+    @framework.setter
+    def framework(self, framework: Framework | None) -> None:
+        self._framework = weakref.ref(framework) if framework is not None else None
 
 
 class Plugin(Protocol):
@@ -297,6 +309,10 @@ def _methods(proto: type) -> list[str]:
     return [n for n, v in vars(proto).items() if callable(v) and not n.startswith("_")]
 
 
+# The plugin classes that passed the check (weakly: a class defined in a test may go).
+_CHECKED: weakref.WeakSet[type] = weakref.WeakSet()
+
+
 def check_extension_points(plugin_class: type) -> None:
     """Fail loudly unless ``plugin_class`` defines every method of each extension point it declares,
     and declares every extension point whose method it defines.
@@ -304,6 +320,8 @@ def check_extension_points(plugin_class: type) -> None:
     A declared point whose method is missing (misspelt) would inherit the Protocol's empty stub and
     do nothing; a method of an undeclared point would never be called. Both are errors.
     """
+    if plugin_class in _CHECKED:   # every scheduler checks the same in-tree classes: once per process
+        return
     name = getattr(plugin_class, "name", plugin_class.__name__)
     for proto in EXTENSION_POINTS:
         declared = proto in plugin_class.__mro__
@@ -317,6 +335,7 @@ def check_extension_points(plugin_class: type) -> None:
             if defined and not declared:
                 raise TypeError(f"scheduler plugin {name} defines {method}() but does not declare "
                                 f"{proto.__name__}")
+    _CHECKED.add(plugin_class)
 
 
 def implements(plugin: Any, proto: type) -> bool:

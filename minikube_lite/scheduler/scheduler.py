@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -127,6 +128,7 @@ class Scheduler:
                                      max_backoff=max_backoff,
                                      max_in_unschedulable=max_unschedulable)
         self.informers: dict[str, Any] = {}
+        self._handlers: list[tuple[Any, Callable[[str, JSON, JSON | None], Any]]] = []
         self._recorder: Any = None
         self._loop_task: asyncio.Task[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
@@ -139,7 +141,7 @@ class Scheduler:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        from ..client.informer import Informer
+        from ..client.informer import shared_informer
 
         with contextlib.suppress(ImportError):
             from ..client.events import EventRecorder
@@ -147,16 +149,25 @@ class Scheduler:
             self._recorder = EventRecorder(self.client, self.name, self.clock)
         for resource in ["nodes", "persistentvolumes", "persistentvolumeclaims", "storageclasses",
                          "csinodes", "csidrivers", "csistoragecapacities", "pods"]:
-            inf = Informer(self.client, resource, clock=self.clock)
+            # Shared informers (client-go's factory): in one process the scheduler reads the same
+            # caches the controllers read, one watch per type.
+            inf = shared_informer(self.client, resource, self.clock)
+            handler: Callable[[str, JSON, JSON | None], Any]
             if resource == "pods":
-                inf.add_handler(self._on_pod)
+                handler = self._on_pod
             elif resource == "nodes":
-                inf.add_handler(self._on_node)
+                handler = self._on_node
             else:
-                inf.add_handler(self._make_object_handler(resource))
+                handler = self._make_object_handler(resource)
+            inf.add_handler(handler)
+            inf.acquire()
+            self._handlers.append((inf, handler))
             self.informers[resource] = inf
-        for inf in self.informers.values():
+        for inf, handler in self._handlers:
+            already = inf.synced   # started by another component: hear about what it holds
             await inf.start()
+            if already:
+                inf.replay(handler)
         for inf in self.informers.values():
             await inf.wait_synced()
         self._loop_task = asyncio.create_task(self._run(), name=f"scheduler-{self.name}")
@@ -170,9 +181,14 @@ class Scheduler:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
         self._binding_tasks.clear()
-        for inf in self.informers.values():
-            with contextlib.suppress(Exception):
-                await inf.stop()
+        # The handlers are bound to this scheduler: without them a shared informer others still
+        # use calls us no more, and a stopped scheduler is freed at once (no cyclic collection).
+        handlers, self._handlers = self._handlers, []
+        for inf, handler in handlers:
+            inf.remove_handler(handler)
+            if inf.release():
+                with contextlib.suppress(Exception):
+                    await inf.stop()
 
     # -- settle() support ---------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from minikube_lite import Cluster, VirtualClock
-from minikube_lite.client.informer import Informer, metadata_only
+from minikube_lite.client.informer import Informer, metadata_only, running_shared_informer, shared_informer
 
 
 def cm(name: str, **labels: str) -> dict:
@@ -61,4 +61,39 @@ async def test_metadata_only_transform_keeps_the_cache_small(cluster: Cluster) -
     cached = inf.get("a", "default")
     assert cached is not None and "data" not in cached and cached["metadata"]["labels"] == {"app": "x"}
     assert "managedFields" not in cached["metadata"]
+    await inf.stop()
+
+
+async def test_one_shared_informer_per_type_however_it_is_spelt() -> None:
+    async with Cluster(clock=VirtualClock(), components=False) as c:
+        spellings = ["storageclasses", "storageclasses.storage.k8s.io", "storageclasses.v1.storage.k8s.io"]
+        informers = {id(shared_informer(c.client, name, c.clock)) for name in spellings}
+        assert len(informers) == 1
+        assert shared_informer(c.client, "pods", c.clock) is not shared_informer(c.client, "nodes", c.clock)
+        assert running_shared_informer(c.client, "storageclasses") is None   # not started yet
+        inf = shared_informer(c.client, "storageclasses", c.clock)
+        await inf.start()
+        assert running_shared_informer(c.client, "storageclasses.v1.storage.k8s.io") is inf
+        await inf.stop()
+        assert running_shared_informer(c.client, "storageclasses") is None
+        assert shared_informer(c.client, "storageclasses", c.clock) is not inf   # a stopped one is not handed out
+
+
+async def test_a_removed_handler_hears_nothing_more(cluster: Cluster) -> None:
+    inf = Informer(cluster.client, "configmaps", "default", clock=cluster.clock)
+    kept: list[str] = []
+    removed: list[str] = []
+
+    def gone(ev: str, obj: dict, old: dict | None) -> None:
+        removed.append(obj["metadata"]["name"])
+
+    inf.add_handler(lambda ev, obj, old: kept.append(obj["metadata"]["name"]))
+    inf.add_handler(gone)
+    await inf.start()
+    await cluster.client.create("configmaps", cm("a"), "default")
+    await until(lambda: kept == ["a"])
+    inf.remove_handler(gone)
+    await cluster.client.create("configmaps", cm("b"), "default")
+    await until(lambda: kept == ["a", "b"])
+    assert removed == ["a"]
     await inf.stop()

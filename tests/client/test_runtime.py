@@ -4,6 +4,7 @@ terminal errors stop, ``requeue_after`` comes back once, and a held key sits out
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 import pytest
 
@@ -108,3 +109,93 @@ async def test_a_held_key_sits_out_its_backoff_unless_expedited() -> None:
         await clock.advance(0.25)
     await news.stop()
     assert news.runs[:2] == [0.0, 0.25]
+
+
+class Gate(Controller):
+    """Every reconcile waits at a gate; records how many run at once."""
+
+    name = "gate"
+    workers = 3
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__(None, clock)  # type: ignore[arg-type]  # no informers: the client is never used
+        self.gate = asyncio.Event()
+        self.running = 0
+        self.most = 0
+        self.done: list[str] = []
+
+    async def reconcile(self, key: str) -> Result:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        await self.gate.wait()
+        self.running -= 1
+        self.done.append(key)
+        return Result()
+
+
+async def settle_tasks() -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def test_workers_start_on_demand_up_to_the_worker_count() -> None:
+    c = Gate(VirtualClock(start=0))
+    await c.start()
+    assert c._tasks == []   # an idle controller runs no task
+    c.queue.add("a")
+    await settle_tasks()
+    assert len(c._tasks) == 1 and c.running == 1
+    for key in "bcde":
+        c.queue.add(key)
+    await settle_tasks()
+    assert len(c._tasks) == 3 and c.most == 3   # never more than ``workers`` at once
+    c.gate.set()
+    await settle_tasks()
+    assert sorted(c.done) == ["a", "b", "c", "d", "e"] and c.most == 3
+    c.queue.add("f")   # a free worker takes it: no new task
+    await settle_tasks()
+    assert len(c._tasks) == 3 and c.done[-1] == "f"
+    await c.stop()
+    assert all(t.done() for t in c._tasks)
+
+
+async def test_keys_queued_before_start_wait_for_it() -> None:
+    """Workers start only once the informers have synced, as they always did."""
+    c = Gate(VirtualClock(start=0))
+    c.gate.set()
+    c.queue.add("early")
+    await settle_tasks()
+    assert c.done == [] and c._tasks == []
+    await c.start()
+    await settle_tasks()
+    assert c.done == ["early"]
+    await c.stop()
+
+
+WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
+
+
+class Whoami(Controller):
+    name = "whoami"
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__(None, clock)  # type: ignore[arg-type]  # no informers: the client is never used
+        self.seen: list[str] = []
+
+    async def reconcile(self, key: str) -> Result:
+        self.seen.append(WHO.get())
+        return Result()
+
+
+async def test_a_worker_started_on_demand_runs_in_the_context_the_controller_started_in() -> None:
+    """The cluster starts each controller in its component's logging context: workers started
+    later by another task (an informer's, a timer's) still log as that component."""
+    c = Whoami(VirtualClock(start=0))
+    started = contextvars.copy_context()
+    started.run(WHO.set, "kube-scheduler")
+    await asyncio.create_task(c.start(), context=started)
+    WHO.set("someone else")
+    c.queue.add("k")
+    await settle_tasks()
+    assert c.seen == ["kube-scheduler"]
+    await c.stop()

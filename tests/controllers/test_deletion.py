@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from minikube_lite import Cluster
+from minikube_lite import Cluster, VirtualClock
 from minikube_lite.apiserver.errors import ApiError
+from minikube_lite.client.informer import metadata_only, running_shared_informer
+from minikube_lite.controllers.garbage_collector import GarbageCollector
 
 
 def cm(name: str, owner: dict | None = None, finalizers: list[str] | None = None) -> dict:
@@ -17,6 +19,15 @@ def cm(name: str, owner: dict | None = None, finalizers: list[str] | None = None
     if finalizers:
         meta["finalizers"] = finalizers
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
+
+
+WIDGETS = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "widgets.example.com"},
+           "spec": {"group": "example.com", "scope": "Namespaced",
+                    "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": {"type": "object",
+                                                                 "x-kubernetes-preserve-unknown-fields": True}}}]}}
 
 
 async def exists(cluster: Cluster, name: str, ns: str = "default") -> bool:
@@ -108,14 +119,7 @@ async def test_create_in_missing_namespace_is_not_found(cluster: Cluster) -> Non
 
 
 async def test_custom_resources_of_a_new_crd_are_garbage_collected(cluster: Cluster) -> None:
-    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-           "metadata": {"name": "widgets.example.com"},
-           "spec": {"group": "example.com", "scope": "Namespaced",
-                    "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-                    "versions": [{"name": "v1", "served": True, "storage": True,
-                                  "schema": {"openAPIV3Schema": {"type": "object",
-                                                                 "x-kubernetes-preserve-unknown-fields": True}}}]}}
-    await cluster.client.create("customresourcedefinitions", crd)
+    await cluster.client.create("customresourcedefinitions", WIDGETS)
     await cluster.settle()
     owner = await cluster.client.create("configmaps", cm("owner"), "default")
     widget = {"apiVersion": "example.com/v1", "kind": "Widget",
@@ -138,3 +142,33 @@ async def test_every_namespace_gets_a_default_service_account_and_pods_use_it(cl
     assert made["spec"]["serviceAccountName"] == "default"
     svc = await cluster.client.get("services", "kubernetes", "default")
     assert svc["spec"]["clusterIP"] == "10.96.0.1" and svc["spec"]["ports"][0]["port"] == 443
+
+
+async def test_the_gc_shares_the_informers_others_run_and_keeps_metadata_of_the_rest(cluster: Cluster) -> None:
+    collector = next(c for c in cluster.controllers if isinstance(c, GarbageCollector))
+    pods = collector.informers["pods"]
+    assert pods.transform is None and pods is running_shared_informer(cluster.client, "pods")
+    assert collector.informers["configmaps"].transform is metadata_only   # nobody else watches them
+    # An owner chain across both kinds of cache: ConfigMap -> Pod (shared) -> ConfigMap.
+    owner = await cluster.client.create("configmaps", cm("owner"), "default")
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "p", "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+                                                          "uid": owner["metadata"]["uid"]}]},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    pod = await cluster.client.create("pods", pod, "default")
+    await cluster.client.create("configmaps", cm("grandchild", pod), "default")
+    await cluster.settle()
+    await cluster.client.delete("configmaps", "owner", "default")
+    await cluster.settle()
+    assert not (await cluster.client.list("pods", "default"))["items"]
+    assert not await exists(cluster, "grandchild")
+
+
+async def test_a_stopped_gc_stops_the_informers_of_types_served_after_its_start() -> None:
+    async with Cluster(components=["garbage-collector"], clock=VirtualClock()) as cluster:
+        await cluster.client.create("customresourcedefinitions", WIDGETS)
+        await cluster.settle()
+        collector = cluster.controllers[0]
+        widgets = collector.informers["widgets.v1.example.com"]
+        assert widgets.synced
+    assert widgets._task is None and widgets._stopped

@@ -87,6 +87,41 @@ def test_seed_option_and_marker_reach_the_cluster(tmp_path: Path) -> None:
     assert first == second and first.startswith("cfg-")   # the same seed: the same generated name
 
 
+COLLECTOR_TESTS = '''
+import gc
+
+import pytest
+
+
+async def test_the_collector_runs_during_the_test(cluster):
+    assert gc.isenabled()
+
+
+@pytest.fixture
+def collector_off():
+    gc.disable()
+    yield
+    gc.enable()
+
+
+async def test_a_collector_the_test_turned_off_stays_off(collector_off, cluster):
+    assert not gc.isenabled()
+
+
+def test_and_runs_after_a_cluster_test():
+    assert gc.isenabled()
+'''
+
+
+def test_the_fixtures_leave_the_garbage_collector_as_they_found_it(tmp_path: Path) -> None:
+    """The cluster starts and stops with Python's collector paused; the test body sees it as it was."""
+    write(tmp_path, {"pytest.ini": "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n",
+                     "test_collector.py": COLLECTOR_TESTS})
+    result = run_pytest(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+
+
 def test_a_run_without_cluster_tests_does_not_import_the_cluster(tmp_path: Path) -> None:
     write(tmp_path, {"pytest.ini": "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n",
                      "test_light.py": '''

@@ -124,6 +124,8 @@ class CrdStatus:
 def install(engine: EngineServices) -> None:
     """Serve CRDs: admission for their status, and registry rows that follow every write."""
     engine.admission.add(CrdStatus())
+    # The hook holds the registry and store, not the engine (which holds the hook): no cycle.
+    registry, store = engine.registry, engine.store
 
     def on_write(op: str, rt: ResourceType, obj: JSON, old: JSON | None) -> None:
         if rt.key != CRD_KEY:
@@ -131,14 +133,14 @@ def install(engine: EngineServices) -> None:
         for previous in (old, obj if op == "delete" else None):
             if previous is not None:
                 for gone in types_for_crd(previous):
-                    engine.registry.remove(gone.group, gone.version, gone.plural)
+                    registry.remove(gone.group, gone.version, gone.plural)
         if op == "delete":
             spec = obj.get("spec") or {}
-            engine.store.drop_resource((spec.get("group") or "", (spec.get("names") or {}).get("plural", "")))
+            store.drop_resource((spec.get("group") or "", (spec.get("names") or {}).get("plural", "")))
             return
         if obj["metadata"].get("deletionTimestamp"):
             return
         for new in types_for_crd(obj):
-            engine.registry.add(new)
+            registry.add(new)
 
     engine.on_write.append(on_write)
