@@ -2,12 +2,12 @@
 
 Run by hand (bounded in time and count):
 
-    /work/venv/bin/python benchmarks/scheduler_bench.py                # algorithm over a Snapshot
-    /work/venv/bin/python benchmarks/scheduler_bench.py --e2e          # also through the API
-    /work/venv/bin/python benchmarks/scheduler_bench.py --nodes 500 --pods 1000 --e2e-pods 300
-    /work/venv/bin/python benchmarks/scheduler_bench.py --e2e-running --nodes 5000 --pods 10000 --time-limit 840
+    python benchmarks/scheduler_bench.py                # algorithm over a Snapshot
+    python benchmarks/scheduler_bench.py --e2e          # also through the API
+    python benchmarks/scheduler_bench.py --nodes 500 --pods 1000 --e2e-pods 300
+    python benchmarks/scheduler_bench.py --e2e-running --nodes 5000 --pods 10000 --time-limit 840
 
-``--e2e-running`` runs the whole cluster instead (every controller of ``cluster.CONTROLLERS`` on a
+``--e2e-running`` runs the whole cluster instead (every component of ``components.COMPONENTS`` on a
 VirtualClock: provisioner and mock cloud, PV controller, attacher, kubelet, node Leases) and
 reports pods scheduled per wall second and the wall and cluster time until every pod is Running;
 its numbers and the fixes they led to are in ``docs/scale.md`` (5,000 nodes / 10,000 pods: all

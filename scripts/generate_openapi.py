@@ -12,7 +12,7 @@ kubernetes-validate.
 
 Run by hand after bumping the emulated version::
 
-    /work/venv/bin/python scripts/generate_openapi.py [--check]
+    python scripts/generate_openapi.py [--check]
 """
 
 from __future__ import annotations
