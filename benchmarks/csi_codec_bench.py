@@ -19,6 +19,14 @@ calls) for:
 
 CPU time of this process (``time.process_time``), which the load of a shared machine moves much
 less than wall time.
+
+Printed on the 2-core VM (Python 3.11.7, load average 6-7 from other jobs), ms per call,
+client encode + server decode, against the tree before the compiled codec (commit 59fa289):
+
+| nodes (terms) | before: plain | compiled codec: plain | term lists, named | first call (upload) |
+|---------------|---------------|-----------------------|-------------------|---------------------|
+| 1,000 (2,000)  | 7.5 + 13.3 = 20.8   | 0.17 + 2.4 = 2.6  | 0.01 + 0.01 | 0.7 + 1.4 |
+| 5,000 (10,000) | 41.2 + 66.4 = 107.5 | 0.89 + 15.8 = 16.7 | 0.04 + 0.04 | 2.7 + 5.4 |
 """
 
 from __future__ import annotations
