@@ -35,6 +35,7 @@ from .errors import (
     ZoneError,
 )
 from .faults import Faults
+from .ledger import Ledger
 from .models import (
     ACCOMPLISHED,
     ATTACHING,
@@ -96,6 +97,9 @@ class MockCloud:
         self.disks: dict[str, Disk] = {}
         self.snapshots: dict[str, Snapshot] = {}
         self._token_index: dict[str, str] = {}  # client token -> the newest disk created with it
+        self._node_index: dict[str, str] = {}   # node name -> instance id
+        #: What the quotas count, kept as the books change (``ledger.py``).
+        self.ledger = Ledger()
         self.faults = Faults(self.config.faults)
         #: The last operations (time, operation, target, result), newest last.
         self.log: deque[dict[str, Any]] = deque(maxlen=2000)
@@ -132,10 +136,12 @@ class MockCloud:
         iid = instance_id or self._new_id("i-bp", self.instances)
         inst = Instance(iid, node_name, region, zone)
         self.instances[iid] = inst
+        self._node_index[node_name] = iid
         return inst
 
     def instance_for_node(self, node_name: str) -> Instance | None:
-        return next((i for i in self.instances.values() if i.node_name == node_name), None)
+        inst = self.instances.get(self._node_index.get(node_name, ""))
+        return inst if inst is not None and inst.node_name == node_name else None
 
     # ------------------------------------------------------------------ disks
 
@@ -199,6 +205,7 @@ class MockCloud:
                     client_token=client_token, source_snapshot_id=snapshot_id, multi_attach=multi_attach,
                     tags=dict(tags or {}), content=content, now=self.clock.now)
         self.disks[disk_id] = disk
+        self.ledger.disk_added(disk)
         if client_token:
             self._token_index[client_token] = disk_id
         self._record("CreateDisk", disk_id, "OK")
@@ -234,6 +241,7 @@ class MockCloud:
         disk = self.disks.get(disk_id)
         if disk is not None and disk.status == DELETING:
             del self.disks[disk_id]
+            self.ledger.disk_removed(disk)
 
     async def resize_disk(self, disk_id: str, new_size_gib: int) -> Disk:
         """ResizeDisk (online): grow only, within the category's limits and the capacity quota.
@@ -265,6 +273,7 @@ class MockCloud:
         if self.used_capacity_gib() + new_size_gib - disk.size_gib > quota:
             raise self._fail("ResizeDisk", disk_id, QuotaExceededError(
                 E.MSG_QUOTA_CAPACITY.format(quota=quota), E.QUOTA_CAPACITY))
+        self.ledger.disk_growing(disk, new_size_gib)
         disk.resize_target_gib = new_size_gib
         disk.resize_started = self.clock.now()
         disk.resize_duration = self.config.durations.resizeDisk
@@ -370,8 +379,7 @@ class MockCloud:
         if disk.status not in (AVAILABLE, IN_USE, ATTACHING, DETACHING):
             raise self._fail("CreateSnapshot", disk_id, IncorrectStatusError(
                 E.MSG_INCORRECT_DISK_STATUS.format(status=disk.status)))
-        live = sum(1 for s in self.snapshots.values() if s.status != SNAPSHOT_DELETING)
-        if live >= self.config.quotas.snapshots:
+        if self.ledger.live_snapshots >= self.config.quotas.snapshots:
             raise self._fail("CreateSnapshot", disk_id, QuotaExceededError(
                 E.MSG_QUOTA_SNAPSHOT.format(quota=self.config.quotas.snapshots), E.QUOTA_SNAPSHOT))
         d = self.config.durations
@@ -382,6 +390,7 @@ class MockCloud:
                         created_at=self.clock.now(), duration=duration, client_token=client_token,
                         content=disk.content.copy(), tags=dict(tags or {}), now=self.clock.now)
         self.snapshots[snap_id] = snap
+        self.ledger.live_snapshots += 1
         self._record("CreateSnapshot", snap_id, f"OK <- {disk_id}")
         self._later(duration, lambda: self._finish_snapshot(snap_id))
         return snap
@@ -404,6 +413,7 @@ class MockCloud:
         if snap.status == SNAPSHOT_DELETING:
             return
         snap.status = SNAPSHOT_DELETING
+        self.ledger.live_snapshots -= 1
         self._record("DeleteSnapshot", snapshot_id, "OK")
         self._later(self.config.durations.deleteSnapshot, lambda: self.snapshots.pop(snapshot_id, None))
 
@@ -446,10 +456,10 @@ class MockCloud:
         return [d for d in self.disks.values() if d.client_token == client_token]
 
     def disk_count(self, zone: str) -> int:
-        return sum(1 for d in self.disks.values() if d.zone == zone)
+        return self.ledger.disk_count(zone)
 
     def used_capacity_gib(self) -> int:
-        return sum(d.reserved_gib for d in self.disks.values())
+        return self.ledger.reserved_gib
 
     # ------------------------------------------------------------------ waiting
 

@@ -8,20 +8,30 @@ always did, and mounts them under ``/csi/v1``; a controller-manager started else
 controller runs unchanged. Two controller-managers therefore share one cloud: a volume created by
 a leader that died is found again by its successor through CreateVolume's idempotent name.
 
-Wire format: ``POST /csi/v1/<driver>/<call>`` with the request dataclass as JSON (enums by
-name); the answer is the response dataclass, or ``{"code": "<gRPC code>", "message": ...}``
-with HTTP 500 for a :class:`~.spec.CsiError`. An unreachable plugin is gRPC ``Unavailable``.
-``POST /csi/v1/<driver>`` with ``{"nodes": [...]}`` describes the driver: which of those nodes its
-node plugin runs on (``GET`` with ``?node=`` parameters answers the same for a short list; a
-cluster of thousands of nodes outgrows the URL).
+Wire format:
+
+- ``POST /csi/v1/<driver>/<call>`` with the request dataclass as a JSON object of its fields
+  (snake_case, as the dataclass names them), nested messages as objects, enums by member name,
+  ``null`` for None; calls without a request send ``null``. The answer is the response the same
+  way (HTTP 200), or ``{"code": "<gRPC code name>", "message": ...}`` with HTTP 500 for a
+  :class:`~.spec.CsiError` and 400/404 for a malformed request or an unknown driver or call.
+  An unreachable plugin is gRPC ``Unavailable``. ``codec.py`` compiles this per message type.
+- In a CreateVolume's ``accessibility_requirements``, ``requisite`` and ``preferred`` may each
+  be, instead of the list of ``{"segments": {...}}`` terms, ``{"digest": D, "terms": [...]}``
+  (the terms, for the server to keep under their digest), ``{"digest": D}`` (a kept list) or
+  ``{"digest": D, "start": k}`` (a kept list rotated to begin at its ``k``-th term); see
+  ``term_lists.py``. A plain list is always accepted. Naming a list the server does not hold
+  answers HTTP 412 with ``{"code": "FAILED_PRECONDITION", "reason": "UnknownTermLists",
+  "digests": [D, ...], "message": ...}``; :class:`RemoteCsiDriver` then sends the call again
+  with those lists uploaded (and, should that fail the same way, with every list inline).
+- ``POST /csi/v1/<driver>`` with ``{"nodes": [...]}`` describes the driver: which of those
+  nodes its node plugin runs on, as ``{"name": ..., "servesNodes": [...]}`` (``GET`` with
+  ``?node=`` parameters answers the same for a short list; a cluster of thousands of nodes
+  outgrows the URL).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import functools
-import types
 import typing
 from collections.abc import Mapping
 from typing import Any
@@ -31,9 +41,13 @@ import orjson
 from aiohttp import web
 
 from . import spec
+from .codec import PLAIN, Codec, field_types
 from .spec import Code, CsiDriver, CsiError
+from .term_lists import TermListSender, TermListStore, UnknownTermLists
 
 DRIVERS_KEY: web.AppKey[dict[str, CsiDriver]] = web.AppKey("csi_drivers", dict)
+#: The server's codec: TopologyRequirement term lists resolved through its TermListStore.
+CODEC_KEY: web.AppKey[Codec] = web.AppKey("csi_codec", Codec)
 
 #: Call name -> (request type or None, response type). The names are csi.proto's in snake case.
 CALLS: dict[str, tuple[Any, Any]] = {
@@ -59,59 +73,12 @@ CALLS: dict[str, tuple[Any, Any]] = {
 }
 
 
-# ---------------------------------------------------------------- codec
+#: HTTP status and ``reason`` of an answer naming term lists the server does not hold.
+UNKNOWN_TERM_LISTS_STATUS = 412
+UNKNOWN_TERM_LISTS = "UnknownTermLists"
 
-
-def encode(value: Any) -> Any:
-    """A CSI message as JSON-ready data (dataclasses as objects, enums by name)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.name
-    if isinstance(value, list):
-        return [encode(v) for v in value]
-    if isinstance(value, dict):
-        return {k: encode(v) for k, v in value.items()}
-    return value
-
-
-def decode(tp: Any, data: Any) -> Any:
-    """The inverse of :func:`encode` for the type ``tp`` (a message class or a typing form)."""
-    if data is None:
-        return None
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        enums = [a for a in inner if isinstance(a, type) and issubclass(a, enum.Enum)]
-        if len(enums) > 1 and isinstance(data, str):   # e.g. PluginCapability | VolumeExpansion: by name
-            for candidate in enums:
-                if data in candidate.__members__:
-                    return candidate[data]
-        return decode(inner[0], data)
-    if origin is list:
-        (item,) = typing.get_args(tp)
-        return [decode(item, v) for v in data]
-    if origin is dict:
-        _, item = typing.get_args(tp)
-        return {k: decode(item, v) for k, v in data.items()}
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp[data]
-    if dataclasses.is_dataclass(tp):
-        kwargs = {name: decode(hint, data[name]) for name, hint in field_types(typing.cast(type, tp)) if name in data}
-        return typing.cast(Any, tp)(**kwargs)
-    return data
-
-
-@functools.cache
-def field_types(tp: type) -> tuple[tuple[str, Any], ...]:
-    """(name, resolved type) of a message class's fields, resolved once per class.
-
-    ``typing.get_type_hints`` evaluates every string annotation anew on each call; a
-    CreateVolumeRequest of a 1,000-node cluster carries 2,000 Topology terms, and resolving them
-    per message took most of the API server's CPU in the split-process benchmark.
-    """
-    hints = typing.get_type_hints(tp, vars(spec))
-    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(tp))
+encode = PLAIN.encode
+decode = PLAIN.decode
 
 
 # ---------------------------------------------------------------- server side
@@ -146,20 +113,26 @@ async def _call(request: web.Request) -> web.Response:
     req_type, _ = CALLS[call]
     try:
         body = orjson.loads(await request.read() or b"null")
-        args = [] if req_type is None else [decode(req_type, body)]
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        args = [] if req_type is None else [request.app[CODEC_KEY].decode(req_type, body)]
+    except UnknownTermLists as unknown:
+        return web.json_response({"code": Code.FAILED_PRECONDITION.name, "reason": UNKNOWN_TERM_LISTS,
+                                  "digests": unknown.digests, "message": str(unknown)},
+                                 status=UNKNOWN_TERM_LISTS_STATUS)
+    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as exc:
         return _error(400, Code.INVALID_ARGUMENT, f"malformed {call} request: {exc}")
     try:
         result = await getattr(driver, call)(*args)
     except CsiError as err:
         return _error(500, err.code, err.message)
-    return web.Response(body=orjson.dumps(encode(result)), content_type="application/json")
+    return web.Response(body=PLAIN.dumps(result), content_type="application/json")
 
 
-def csi_app(drivers: Mapping[str, CsiDriver]) -> web.Application:
+def csi_app(drivers: Mapping[str, CsiDriver], term_lists: TermListStore | None = None) -> web.Application:
     """An aiohttp sub-application serving ``drivers``; mounted by the cluster under ``/csi/v1``."""
     app = web.Application()
     app[DRIVERS_KEY] = dict(drivers)
+    store = term_lists or TermListStore()
+    app[CODEC_KEY] = Codec(decoders={spec.TopologyRequirement: store.decode_requirement})
     app.router.add_get("/{driver}", _describe)
     app.router.add_post("/{driver}", _describe)   # the node list in the body: thousands of nodes outgrow a URL
     app.router.add_post("/{driver}/{call}", _call)
@@ -178,6 +151,9 @@ class RemoteCsiDriver:
         self.base = f"{base_url.rstrip('/')}/csi/v1/{name}"
         self.name = name
         self._serves = serves_nodes or set()
+        #: The large topology term lists this server was sent (``term_lists.py``).
+        self.term_lists = TermListSender()
+        self.codec = Codec(encoders={spec.TopologyRequirement: self.term_lists.encode_requirement})
 
     @classmethod
     async def connect(cls, session: aiohttp.ClientSession, base_url: str, name: str,
@@ -200,7 +176,18 @@ class RemoteCsiDriver:
 
     async def _invoke(self, call: str, req: Any = None) -> Any:
         _, resp_type = CALLS[call]
-        payload = orjson.dumps(encode(req)) if req is not None else b"null"
+        # Term lists by reference; if the server no longer holds some, upload them; and should
+        # even that be refused (a server that keeps too little), every list inline.
+        for codec in (self.codec, self.codec, PLAIN):
+            status, data = await self._post(call, codec.dumps(req) if req is not None else b"null")
+            if status != UNKNOWN_TERM_LISTS_STATUS or data.get("reason") != UNKNOWN_TERM_LISTS:
+                break
+            self.term_lists.forget(data.get("digests") or [])
+        if status >= 400:
+            raise CsiError(Code[data.get("code", "UNKNOWN")], str(data.get("message", "")))
+        return self.codec.decode(resp_type, data)
+
+    async def _post(self, call: str, payload: bytes) -> tuple[int, Any]:
         try:
             async with self.session.post(f"{self.base}/{call}", data=payload,
                                          headers={"Content-Type": "application/json"}) as resp:
@@ -209,12 +196,9 @@ class RemoteCsiDriver:
         except (aiohttp.ClientError, OSError) as exc:
             raise CsiError(Code.UNAVAILABLE, f"connection error: {exc}") from None
         try:
-            data = orjson.loads(raw)
+            return status, orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise CsiError(Code.UNAVAILABLE, f"bad answer from the driver (HTTP {status})") from None
-        if status >= 400:
-            raise CsiError(Code[data.get("code", "UNKNOWN")], str(data.get("message", "")))
-        return decode(resp_type, data)
 
     async def get_plugin_info(self) -> spec.GetPluginInfoResponse:
         return typing.cast(spec.GetPluginInfoResponse, await self._invoke("get_plugin_info"))
@@ -278,4 +262,4 @@ class RemoteCsiDriver:
         return typing.cast(spec.NodeUnpublishVolumeResponse, await self._invoke("node_unpublish_volume", req))
 
 
-__all__ = ["csi_app", "RemoteCsiDriver", "encode", "decode", "CALLS"]
+__all__ = ["csi_app", "RemoteCsiDriver", "encode", "decode", "field_types", "CALLS"]

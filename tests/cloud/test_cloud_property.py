@@ -1,5 +1,5 @@
 """Property: random sequences of cloud operations never lose or duplicate a disk or snapshot,
-capacity accounting always adds up, and attachments always stay consistent and zonal."""
+capacity accounting (the ledger's counters, resizes included) always adds up, and attachments always stay consistent and zonal."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ op = st.one_of(
     st.tuples(st.just("delete_snapshot"), st.integers(0, 9)),
     st.tuples(st.just("restore"), st.integers(0, 9), st.integers(0, 1)),
     st.tuples(st.just("write"), st.integers(0, 9)),
+    st.tuples(st.just("resize"), st.integers(0, 9), st.sampled_from([10, 30])),
     st.tuples(st.just("advance"), st.sampled_from([0.5, 1.0, 2.0, 5.0])),
     st.tuples(st.just("fault"), st.sampled_from(["CreateDisk", "AttachDisk", "DeleteDisk", "CreateSnapshot"])),
 )
@@ -38,11 +39,13 @@ def check_invariants(cloud: MockCloud, created: set[str], deleted: set[str], sna
     assert snaps - set(cloud.snapshots) <= snaps_deleted
     # Capacity and quotas add up.
     quotas = cloud.config.quotas
-    assert cloud.used_capacity_gib() == sum(d.size_gib for d in cloud.disks.values())
+    assert cloud.used_capacity_gib() == sum(d.reserved_gib for d in cloud.disks.values())
     assert cloud.used_capacity_gib() <= quotas.totalCapacityGiB
     for zone in ZONES:
         assert cloud.disk_count(zone) == sum(1 for d in cloud.disks.values() if d.zone == zone)
         assert cloud.disk_count(zone) <= quotas.disksPerZone
+    live = sum(1 for s in cloud.snapshots.values() if s.status != "deleting")
+    assert cloud.ledger.live_snapshots == live <= quotas.snapshots
     # Attachments: one instance (single-attach), same zone, both sides agree.
     for disk in cloud.disks.values():
         assert len(disk.instance_ids) <= (4 if disk.multi_attach else 1)
@@ -113,6 +116,8 @@ async def run(ops: list[tuple]) -> None:
             elif kind == "write" and (disk_id := pick(disks, step[1])):
                 if cloud.disks[disk_id].status != "Deleting":
                     cloud.write_disk(disk_id, f"data-{len(ops)}-{disk_id}")
+            elif kind == "resize" and (disk_id := pick(disks, step[1])):
+                await cloud.resize_disk(disk_id, cloud.disks[disk_id].size_gib + step[2])
             elif kind == "advance":
                 await clock.advance(step[1])
             elif kind == "fault":

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_provisioner import ZONE, claim, storage_class, topo  # noqa: F401  (topo is a fixture)
-
-from minikube_lite.controllers.sidecars.provisioning.requests import VolumeRequest
+from test_provisioner import ZONE, claim, register, storage_class, topo  # noqa: F401  (topo is a fixture)
 
 
 async def test_aggregated_topology_is_cached_and_follows_node_label_changes(topo: Any) -> None:  # noqa: F811
@@ -36,14 +34,59 @@ async def test_cached_terms_reach_the_driver_as_shared_csi_topology(topo: Any) -
     c, prov = topo
     sc = await c.client.create("storageclasses", storage_class("zonal"))
     node3 = await c.client.get("nodes", "node3")
-    req = VolumeRequest(name="pvc-x", required_bytes=1, limit_bytes=0, access_modes=["ReadWriteOnce"],
-                        block=False, fs_type="", mount_flags=[], parameters={})
-    req.requisite, req.preferred = await prov.accessibility.generate(claim("data"), sc, node3)
-    topology = prov.accessibility.csi_topology(req)
+    found = await prov.accessibility.requirements(claim("data"), sc, node3)
+    topology = found.topology
     assert topology is not None
-    assert [t.segments for t in topology.requisite] == req.requisite
-    assert [t.segments for t in topology.preferred] == req.preferred
+    assert [t.segments for t in topology.requisite] == found.requisite
+    assert [t.segments for t in topology.preferred] == found.preferred
     assert topology.preferred[0].segments[ZONE] == "cn-hangzhou-h"
-    # Terms that did not come from the cache are not translated from it.
-    req.requisite = [dict(t) for t in req.requisite]
-    assert prov.accessibility.csi_topology(req) is None
+    # Terms that do not come from the aggregate (an allowed topology) are built at call time.
+    allowed = [{"matchLabelExpressions": [{"key": ZONE, "values": ["cn-hangzhou-h"]}]}]
+    sc_allowed = await c.client.create("storageclasses", storage_class("allowed", allowed=allowed))
+    assert (await prov.accessibility.requirements(claim("data"), sc_allowed, node3)).topology is None
+
+
+async def test_an_unchanged_cluster_gives_every_claim_the_same_requisite_list(topo: Any) -> None:  # noqa: F811
+    """One list object for all claims (a remote driver's client then sends it once), the preferred
+    list a rotation of it that starts at each claim's selected node."""
+    c, prov = topo
+    sc = await c.client.create("storageclasses", storage_class("zonal"))
+    node2, node3 = await c.client.get("nodes", "node2"), await c.client.get("nodes", "node3")
+    first = (await prov.accessibility.requirements(claim("a"), sc, node2)).topology
+    second = (await prov.accessibility.requirements(claim("b"), sc, node3)).topology
+    immediate = (await prov.accessibility.requirements(claim("c"), sc, node2)).topology
+    assert first is not None and second is not None and immediate is not None
+    assert second.requisite is first.requisite is immediate.requisite
+    assert [t.segments[ZONE] for t in first.preferred] == ["cn-hangzhou-d", "cn-hangzhou-h", "cn-hangzhou-b"]
+    assert [t.segments[ZONE] for t in second.preferred] == ["cn-hangzhou-h", "cn-hangzhou-b", "cn-hangzhou-d"]
+    assert all(any(p is r for r in first.requisite) for p in second.preferred)   # the same values, rotated
+
+
+async def test_the_requisite_list_is_rebuilt_when_a_node_or_csinode_comes_or_goes(topo: Any) -> None:  # noqa: F811
+    c, prov = topo
+    sc = await c.client.create("storageclasses", storage_class("zonal"))
+    node2 = await c.client.get("nodes", "node2")
+
+    async def requisite() -> list[Any]:
+        topology = (await prov.accessibility.requirements(claim("data"), sc, node2)).topology
+        assert topology is not None
+        return topology.requisite
+
+    before, generation = await requisite(), prov.accessibility.generation
+    assert await requisite() is before
+    await c.client.create("nodes", {"apiVersion": "v1", "kind": "Node",
+                                    "metadata": {"name": "node4", "labels": {ZONE: "cn-hangzhou-k"}}})
+    await c.settle()
+    added = await requisite()
+    assert added is not before and prov.accessibility.generation > generation
+    assert [t.segments[ZONE] for t in added] == ["cn-hangzhou-b", "cn-hangzhou-d", "cn-hangzhou-h", "cn-hangzhou-k"]
+    await register(c, "node4", [ZONE])
+    await c.settle()
+    registered = await requisite()
+    assert registered is not added and registered == added
+    await c.client.delete("csinodes", "node4")
+    await c.client.delete("nodes", "node4")
+    await c.settle()
+    removed = await requisite()
+    assert removed is not registered and removed == before
+    assert await requisite() is removed

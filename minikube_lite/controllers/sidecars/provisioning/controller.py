@@ -429,8 +429,8 @@ class ExternalProvisioner(Controller):
                 await self._add_finalizer(VS_RESOURCE, name, ns, SNAPSHOT_SOURCE_FINALIZER)
                 snapshot_source = (ns, name)
         if caps.topology:
-            req.requisite, req.preferred = await self.accessibility.generate(claim, cls, node)
-            req.topology = self.accessibility.csi_topology(req)
+            found = await self.accessibility.requirements(claim, cls, node)
+            req.requisite, req.preferred, req.topology = found.requisite, found.preferred, found.topology
         return req, snapshot_source
 
     # ------------------------------------------------------------ data sources (§3.6, §3.7)

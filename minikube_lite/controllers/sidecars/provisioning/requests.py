@@ -58,7 +58,9 @@ class VolumeRequest:
     source_volume_id: str | None = None
     #: The same terms already as CSI ``Topology`` values (shared, read-only), when the provisioner
     #: has them cached: a driver reporting a per-node key gives one term per node, and building
-    #: 2 x 5,000 of them for every claim dominated provisioning in a 5,000-node cluster.
+    #: 2 x 5,000 of them for every claim dominated provisioning in a 5,000-node cluster. The
+    #: requisite is then one list object for every claim of an unchanged cluster, which a remote
+    #: driver's client sends once (``csi/term_lists.py``).
     topology: spec.TopologyRequirement | None = None
 
 

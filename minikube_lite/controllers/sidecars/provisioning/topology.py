@@ -8,10 +8,12 @@ API and no driver, so they are tested and read on their own.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from ....client.base import JSON
 
 Term = dict[str, str]
+T = TypeVar("T")
 
 
 def term_hash(term: Mapping[str, str]) -> str:
@@ -68,7 +70,8 @@ def pvc_name_hash_and_index(name: str) -> tuple[int, int]:
     return h, index
 
 
-def rotate(terms: list[Term], start: int) -> list[Term]:
+def rotate(terms: list[T], start: int) -> list[T]:
+    """``terms`` from ``start`` on, then the ones before it (external-provisioner's preferred order)."""
     return terms[start:] + terms[:start]
 
 
