@@ -94,6 +94,10 @@ def _ns(obj: JSON) -> str:
     return str((obj.get("metadata") or {}).get("namespace") or "default")
 
 
+def _key(obj: JSON) -> str:
+    return f"{_ns(obj)}/{name_of(obj)}"
+
+
 def claim_names(pod: JSON) -> list[tuple[str, bool]]:
     """The claims a pod uses: (name, is_generic_ephemeral)."""
     out = []
@@ -133,7 +137,8 @@ class _Claim:
 class _State:
     bound_claims: list[JSON]
     delay_claims: list[JSON]
-    pvs_by_class: dict[str, list[JSON]]
+    # claim key (namespace/name) -> the PVs it may match: pre-bound to it or unbound, of its class
+    pvs_by_claim: dict[str, list[JSON]]
     pod_volumes_by_node: dict[str, PodVolumes] = field(default_factory=dict)
     all_bound: bool = False
     claims: list[_Claim] = field(default_factory=list)          # delay claims, pod order
@@ -152,7 +157,7 @@ class _State:
                                       key=lambda c: c.request)
         self.any_selected = any(c.selected_node is not None for c in self.claims)
         for c in self.to_match_sorted:
-            c.prebound, c.candidates = prepare_matching(c.pvc, self.pvs_by_class.get(c.class_name) or [])
+            c.prebound, c.candidates = prepare_matching(c.pvc, self.pvs_by_claim.get(_key(c.pvc)) or [])
         self.any_pvs = any(c.prebound is not None or c.candidates for c in self.to_match_sorted)
 
 
@@ -231,8 +236,8 @@ class VolumeBinding(
                 immediate.append(pvc)
         if immediate:
             return None, Status(Code.UnschedulableAndUnresolvable, [ERR_UNBOUND_IMMEDIATE])
-        pvs_by_class = {claim_class(c): self.snapshot.pvs.list_index(claim_class(c)) for c in delay}
-        state.write(_STATE_KEY, _State(bound, delay, pvs_by_class))
+        pvs_by_claim = {_key(c): self.snapshot.pvs_for_claim(c) for c in delay}
+        state.write(_STATE_KEY, _State(bound, delay, pvs_by_claim))
         eligible: set[str] | None = None
         for pvc in bound:
             names = local_pv_node_names(self.snapshot.get_pv((pvc.get("spec") or {}).get("volumeName", "")))
