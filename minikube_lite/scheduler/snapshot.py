@@ -351,6 +351,7 @@ class Snapshot:
 
     def set_node(self, node: JSON) -> None:
         name = (node.get("metadata") or {}).get("name", "")
+        self.notify_volume_change([f"node:{name}"])   # a PreBind checks its PV's affinity anew
         info = self.node_infos.get(name)
         if info is None:
             self.node_infos[name] = NodeInfo(node)
@@ -363,6 +364,7 @@ class Snapshot:
                 self._node_list = None
 
     def remove_node(self, name: str) -> None:
+        self.notify_volume_change([f"node:{name}"])   # a PreBind waiting on this node gives up
         info = self.node_infos.get(name)
         if info is None:
             return
@@ -507,7 +509,8 @@ class Snapshot:
     # -- waiting for PV/PVC changes (VolumeBinding PreBind) ---------------------------------
 
     def notify_volume_change(self, keys: Iterable[str] | None = None) -> None:
-        """Wake waiters on these keys (``pvc:ns/name``, ``pv:name``), or every waiter when None."""
+        """Wake waiters on these keys (``pvc:ns/name``, ``pv:name``, ``pod:ns/name``, ``node:name``), or every
+        waiter when None."""
         if keys is None:
             groups = list(self._waiters.values())
             self._waiters = {}
@@ -529,7 +532,7 @@ class Snapshot:
             if not fut.done():
                 fut.set_result(None)
 
-        # The poll is a safety net (changes wake us directly), so it is a daemon timer: settle()
+        # Changes wake us directly; the timeout (PreBind's deadline) is a daemon timer: settle()
         # does not move a virtual clock forward just to reach it.
         try:
             handle = clock.call_later(timeout, wake, daemon=True)  # type: ignore[call-arg]
