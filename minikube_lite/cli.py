@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from .config import ClusterConfig, ConfigError, load_config
+from .gctune import tune_gc  # serve's (and api_bench's) collector settings; why: gctune's docstring
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: Where ``serve`` writes its kubeconfig without ``--kubeconfig`` (relative to the working directory).
@@ -131,17 +132,6 @@ def _default_kubeconfig() -> Path:
             raise ConfigError(f"{path} exists and is not a minikube-lite kubeconfig; "
                               "pass --kubeconfig PATH to write it elsewhere")
     return path
-
-
-def tune_gc() -> None:
-    """A long-running server holds many small objects; collect them less often.
-
-    Python's default gen-0 threshold (700 allocations) makes the collector walk the whole
-    heap ever more often as the store grows; a larger threshold keeps write latency flat.
-    """
-    import gc
-
-    gc.set_threshold(50_000, 20, 100)
 
 
 async def _demo(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .components import CONTROLLER_MANAGER, GROUPS, KUBELETS, SCHEDULER, names, select
+from .gctune import tune_gc
 
 COMMANDS = (SCHEDULER, CONTROLLER_MANAGER, KUBELETS)
 
@@ -73,6 +74,9 @@ def run(args: argparse.Namespace, load_config: Callable[[str | None], Any]) -> i
         print(f"error: {exc}", file=sys.stderr)
         return 2
     config = load_config(args.config)
+    # A component holds large informer caches, as the server holds its store: the same collector
+    # settings (run_components also freezes what it has once started); why: gctune's docstring.
+    tune_gc()
 
     def ready(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

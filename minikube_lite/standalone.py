@@ -34,6 +34,7 @@ from .client.leaderelection import (
 from .clock import RealClock
 from .components import CONTROLLER_MANAGER, NEEDS_DRIVERS, SCHEDULER, Component, ComponentSet
 from .config import ClusterConfig, ConfigError
+from .gctune import freeze_long_lived
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +134,15 @@ async def run_components(group: str, components: list[Component], *, kubeconfig:
         drivers = await remote_drivers(kube, session, config) \
             if any(c.name in NEEDS_DRIVERS for c in components) else {}
         running = ComponentSet(components, client, clock, config=config, drivers=drivers)
+
+        async def start() -> None:
+            await running.start()
+            # Every informer has listed and synced: what is alive now stays alive (see gctune).
+            freeze_long_lived()
+
         names = ", ".join(c.name for c in components) or "nothing"
         if not leader_elect or group not in ELECTION:
-            await running.start()
+            await start()
             log.info("%s running: %s", group, names)
             if ready:
                 ready(f"{group} running against {kube.server}: {names}")
@@ -145,7 +152,7 @@ async def run_components(group: str, components: list[Component], *, kubeconfig:
         lease, source = ELECTION[group]
         election = LeaderElectionConfig.from_timings(lease, config.timings,
                                                      **({"identity": identity} if identity else {}))
-        elector = LeaderElector(client, clock, election, on_started_leading=running.start,
+        elector = LeaderElector(client, clock, election, on_started_leading=start,
                                 on_stopped_leading=running.stop, component=source)
         if ready:
             ready(f"{group} {election.identity} against {kube.server}: waiting for lease "

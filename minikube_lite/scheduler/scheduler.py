@@ -279,6 +279,12 @@ class Scheduler:
                 self.queue.requeue_failed(q, self.queue.scheduling_cycle, error=True)
             finally:
                 self._scheduling = False
+            # One pass of the event loop per cycle. A cycle that succeeds awaits nothing (PreBind and
+            # Bind run as their own task), and pop() returns at once while pods are queued, so with a
+            # backlog (10,000 pods arriving together) the loop would otherwise keep the event loop
+            # to itself: no watch event, binding cycle or Lease renewal would run until the queue
+            # is empty. kube-scheduler's cycles do not block its other goroutines either.
+            await asyncio.sleep(0)
 
     async def _flush_loop(self) -> None:
         while not self.queue.closed:

@@ -10,14 +10,15 @@ through an :class:`AssumeCache` so Reserve can assume a binding before the API h
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import Clock
 from ..kube import quantity
+from ..kube.meta import name_of, namespace_of
 from ..kube.names import REGION_LABELS, ZONE_LABELS
-from ..kube.volumes import volume_class
+from ..kube.volumes import claim_class, volume_class
 
 JSON = dict[str, Any]
 
@@ -205,19 +206,24 @@ class AssumeCache:
     assumed object drops the assumption, like ``assumecache.AssumeCache``.
     """
 
-    def __init__(self, index: Callable[[JSON], str] | None = None) -> None:
+    def __init__(self, index: Callable[[JSON], Hashable] | None = None) -> None:
         self._api: dict[str, JSON] = {}
         self._assumed: dict[str, JSON] = {}
         self._index_fn = index
-        self._by_index: dict[str, dict[str, JSON]] = {}
+        # An object moves to the end of its bucket whenever it changes, so two objects of one
+        # bucket keep the same relative order whichever index (coarser or finer) holds them.
+        self._by_index: dict[Hashable, dict[str, JSON]] = {}
 
     def _reindex(self, key: str, old: JSON | None, new: JSON | None) -> None:
         if self._index_fn is None:
             return
         if old is not None:
-            bucket = self._by_index.get(self._index_fn(old))
+            value = self._index_fn(old)
+            bucket = self._by_index.get(value)
             if bucket is not None:
                 bucket.pop(key, None)
+                if not bucket:
+                    del self._by_index[value]
         if new is not None:
             self._by_index.setdefault(self._index_fn(new), {})[key] = new
 
@@ -236,7 +242,7 @@ class AssumeCache:
                 out.append(obj)
         return out
 
-    def list_index(self, value: str) -> list[JSON]:
+    def list_index(self, value: Hashable) -> list[JSON]:
         return list((self._by_index.get(value) or {}).values())
 
     def assume(self, key: str, obj: JSON) -> None:
@@ -270,6 +276,24 @@ class AssumeCache:
         return len(self._api)
 
 
+def pv_binding_key(pv: JSON) -> tuple[str, str | None, str | None]:
+    """The scheduler's PV index: (class, claimRef namespace, claimRef name), or (class, None, None)
+    for a PV with no claimRef.
+
+    Why: VolumeBinding matches a claim only against PVs of its class that are free or pre-bound to
+    it (``prepare_matching`` rule 1 drops every PV whose claimRef names another claim). With every
+    PV of a dynamically provisioned class bound, one bucket per class made each pod's PreFilter walk
+    all of them (10,000 at full size); this index hands it only the candidates.
+    """
+    ref = (pv.get("spec") or {}).get("claimRef")
+    if not ref:
+        return volume_class(pv), None, None
+    ns, name = ref.get("namespace") or "", ref.get("name")
+    if not isinstance(ns, str) or not isinstance(name, str):
+        return volume_class(pv), "", None    # names no claim: no lookup asks for a None name
+    return volume_class(pv), ns, name
+
+
 def obj_key(obj: JSON) -> str:
     md = obj.get("metadata") or {}
     ns = md.get("namespace")
@@ -293,7 +317,7 @@ class Snapshot:
 
     node_infos: dict[str, NodeInfo] = field(default_factory=dict)
     pods: dict[str, JSON] = field(default_factory=dict)
-    pvs: AssumeCache = field(default_factory=lambda: AssumeCache(volume_class))
+    pvs: AssumeCache = field(default_factory=lambda: AssumeCache(pv_binding_key))
     pvcs: AssumeCache = field(default_factory=AssumeCache)
     storage_classes: dict[str, JSON] = field(default_factory=dict)
     csi_nodes: dict[str, JSON] = field(default_factory=dict)
@@ -327,6 +351,7 @@ class Snapshot:
 
     def set_node(self, node: JSON) -> None:
         name = (node.get("metadata") or {}).get("name", "")
+        self.notify_volume_change([f"node:{name}"])   # a PreBind checks its PV's affinity anew
         info = self.node_infos.get(name)
         if info is None:
             self.node_infos[name] = NodeInfo(node)
@@ -339,6 +364,7 @@ class Snapshot:
                 self._node_list = None
 
     def remove_node(self, name: str) -> None:
+        self.notify_volume_change([f"node:{name}"])   # a PreBind waiting on this node gives up
         info = self.node_infos.get(name)
         if info is None:
             return
@@ -469,10 +495,22 @@ class Snapshot:
     def get_pv(self, name: str) -> JSON | None:
         return self.pvs.get(name)
 
+    def pvs_for_claim(self, pvc: JSON) -> list[JSON]:
+        """PVs (assumed or from the API) that ``prepare_matching`` can match to ``pvc``, in cache order:
+        those of its class whose claimRef names it, then those of its class with no claimRef.
+
+        Every other PV fails its rule 1 (or is of another class), so the answer is the one a scan of
+        the whole class gives: the first pre-bound PV and the smallest-first candidates (ties in
+        cache order) are the same, since each bucket keeps the class's relative order.
+        """
+        cls = claim_class(pvc)
+        return self.pvs.list_index((cls, namespace_of(pvc), name_of(pvc))) + self.pvs.list_index((cls, None, None))
+
     # -- waiting for PV/PVC changes (VolumeBinding PreBind) ---------------------------------
 
     def notify_volume_change(self, keys: Iterable[str] | None = None) -> None:
-        """Wake waiters on these keys (``pvc:ns/name``, ``pv:name``), or every waiter when None."""
+        """Wake waiters on these keys (``pvc:ns/name``, ``pv:name``, ``pod:ns/name``, ``node:name``), or every
+        waiter when None."""
         if keys is None:
             groups = list(self._waiters.values())
             self._waiters = {}
@@ -494,7 +532,7 @@ class Snapshot:
             if not fut.done():
                 fut.set_result(None)
 
-        # The poll is a safety net (changes wake us directly), so it is a daemon timer: settle()
+        # Changes wake us directly; the timeout (PreBind's deadline) is a daemon timer: settle()
         # does not move a virtual clock forward just to reach it.
         try:
             handle = clock.call_later(timeout, wake, daemon=True)  # type: ignore[call-arg]

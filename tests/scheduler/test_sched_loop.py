@@ -296,3 +296,56 @@ async def test_scheduling_gates_hold_the_pod_until_removed(env):
                          patch_type="json")
     await c.settle()
     assert (await get_pod(c, "gated"))["spec"]["nodeName"] in ("node1", "node2")
+
+
+async def test_prebind_gives_up_as_soon_as_its_node_is_deleted(env):
+    """PreBind waits on the objects its check reads, its node included: no poll has to come round
+    (the virtual clock does not move here) for a deleted node to end the wait."""
+    c, s = env
+    zonal = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "zonal"},
+             "provisioner": "diskplugin.csi.alibabacloud.com", "volumeBindingMode": "WaitForFirstConsumer"}
+    await c.client.create("storageclasses", zonal)
+    await c.client.create("persistentvolumeclaims", claim("data", "zonal"), "default")
+    await c.client.create("pods", pod("app", pvcs=("data",)), "default")
+
+    async def selected() -> bool:
+        pvc = await c.client.get("persistentvolumeclaims", "data", "default")
+        return "volume.kubernetes.io/selected-node" in (pvc["metadata"].get("annotations") or {})
+
+    await until(selected)
+    node = (await c.client.get("persistentvolumeclaims", "data", "default"))["metadata"]["annotations"][
+        "volume.kubernetes.io/selected-node"]
+    now = c.clock.now()
+    await c.client.delete("nodes", node)
+
+    async def failed() -> bool:
+        return any(e[1] == "FailedScheduling" for e in await events_for(c, "app"))
+
+    await until(failed)
+    assert c.clock.now() == now
+    assert (await events_for(c, "app"))[-1] == (
+        "Warning", "FailedScheduling",
+        f'running PreBind plugin "VolumeBinding": binding volumes: failed to get node "{node}": node "{node}" not found')
+
+
+async def test_the_loop_lets_other_tasks_run_between_cycles() -> None:
+    """A backlog does not hold the event loop: after each cycle the loop yields once, so watch
+    events, binding cycles and Lease renewals run while thousands of pods wait their turn."""
+    s = Scheduler(None, VirtualClock())
+    cycles: list[str] = []
+
+    async def cycle_that_awaits_nothing(q: Any) -> None:   # as a successful cycle: PreBind is a task
+        cycles.append(q.key)
+        s.queue.done(q.key)
+
+    s.schedule_one = cycle_that_awaits_nothing  # type: ignore[method-assign]
+    for i in range(5):
+        s.queue.add(pod(f"p{i}"))
+    task = asyncio.create_task(s._run())
+    seen = []
+    for _ in range(5):
+        await asyncio.sleep(0)
+        seen.append(len(cycles))
+    s.queue.close()
+    await task
+    assert seen == [1, 2, 3, 4, 5]

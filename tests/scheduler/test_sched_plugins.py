@@ -269,6 +269,21 @@ def test_node_volume_limits(limit, existing, code):
     _check(st, code, ["node(s) exceed max volume count"] if code else None)
 
 
+@pytest.mark.parametrize("limit,code", [(3, None), (2, U)])
+def test_node_volume_limits_counts_a_pods_new_volumes_per_driver(limit, code):
+    """Two new claims on a limited driver and one on a driver the CSINode does not limit: only the
+    limited driver's count (1 attached + 2 new) is held against its limit."""
+    drv, other = "disk.csi.example.com", "nfs.csi.example.com"
+    old = pvc("e0", "std", volume_name="pv0", bound=True, phase="Bound")
+    snap = Snapshot.from_objects(
+        pvcs=[old, pvc("n1", "std"), pvc("n2", "std"), pvc("n3", "nfs")],
+        pvs=[pv("pv0", "std", csi_driver=drv, claim=old, phase="Bound")],
+        storage_classes=[sc("std", drv), sc("nfs", other)], csi_nodes=[_csinode("a", drv, limit)])
+    info = _info_with(node("a"), pod("x0", pvcs=("e0",)))
+    st = _run_filter(nodevolumelimits.NodeVolumeLimits(_handle(snap)), pod("p", pvcs=("n1", "n2", "n3")), info)
+    _check(st, code, ["node(s) exceed max volume count"] if code else None)
+
+
 SPREAD = [{"maxSkew": 1, "topologyKey": ZONE, "whenUnsatisfiable": "DoNotSchedule",
            "labelSelector": {"matchLabels": {"app": "web"}}}]
 

@@ -7,10 +7,15 @@ from _sched_builders import HOST, ZONE, node, pod, pv, pvc, sc, schedule, three_
 
 from minikube_lite.clock import VirtualClock
 from minikube_lite.kube import names
-from minikube_lite.kube.volumes import find_matching_volume, local_pv_node_names, prepare_matching
+from minikube_lite.kube.volumes import (
+    find_matching_volume,
+    local_pv_node_names,
+    prepare_matching,
+    volume_class,
+)
 from minikube_lite.scheduler.framework import Code, CycleState, Handle, NodeInfo
 from minikube_lite.scheduler.plugins import volumebinding as vb
-from minikube_lite.scheduler.snapshot import Snapshot
+from minikube_lite.scheduler.snapshot import AssumeCache, Snapshot
 
 UU = Code.UnschedulableAndUnresolvable
 PREEMPT_3 = " preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
@@ -83,7 +88,8 @@ def test_prefilter_classifies_claims():
     data = state.read(vb.NAME)
     assert [c["metadata"]["name"] for c in data.bound_claims] == ["b"]
     assert [c["metadata"]["name"] for c in data.delay_claims] == ["d"]
-    assert sorted(p["metadata"]["name"] for p in data.pvs_by_class["wffc"]) == ["free", "pv-b"]
+    # d's candidates: the free PV of its class; pv-b (bound to b) is not looked at
+    assert [p["metadata"]["name"] for p in data.pvs_by_claim["default/d"]] == ["free"]
 
 
 def test_prefilter_narrows_to_local_pv_hosts_and_reports_other_nodes():
@@ -332,3 +338,68 @@ def test_prepare_matching_agrees_with_find_matching_volume(volumes, size, node_n
     else:
         got = next((c for c in cands if vb.pv_node_affinity_matches(c, n)), None)
     assert (got or {}).get("metadata", {}).get("name") == (want or {}).get("metadata", {}).get("name")
+
+
+# -- the PV index (class, claimRef) gives what a scan of the whole class gives --------------------
+
+_REFS = {"none": None, "mine": ("default", "data", "uid-data"), "mine-no-uid": ("default", "data", None),
+         "mine-old-uid": ("default", "data", "uid-old"), "other": ("default", "other", "uid-other"),
+         "other-ns": ("team", "data", "uid-data"), "no-ns": (None, "data", "uid-data")}
+
+_pv_change = hs.tuples(
+    hs.sampled_from(["api_set", "api_set", "assume", "restore", "api_delete"]),
+    hs.integers(0, 7),                                          # which PV
+    hs.sampled_from(["a", "a", "b"]),                           # class
+    hs.sampled_from(["none", "none", "none", *sorted(_REFS)]),  # claimRef (free ones are the candidates)
+    hs.integers(1, 4),                                          # size (Gi): ties are common
+    hs.sampled_from([("ReadWriteOnce",), ("ReadWriteMany",), ("ReadWriteOnce", "ReadWriteMany")]),
+    hs.sampled_from([None, "n1", "n2"]),                        # node affinity (hostname)
+    hs.sampled_from(["Available", "Available", "Available", "Bound", "Released"]))
+
+
+def _varied_pv(i: int, cls: str, ref: str, size: int, access, host, phase: str, rv: int):
+    out = pv(f"pv{i}", cls, size=f"{size}Gi", hostname=host, phase=phase, access=access, rv=str(rv))
+    if _REFS[ref] is not None:
+        ns, name, uid = _REFS[ref]
+        out["spec"]["claimRef"] = {"kind": "PersistentVolumeClaim", "name": name,
+                                   **({"namespace": ns} if ns else {}), **({"uid": uid} if uid else {})}
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(hs.lists(_pv_change, max_size=25), hs.integers(1, 4),
+       hs.sampled_from([("ReadWriteOnce",), ("ReadWriteMany",)]), hs.sampled_from(["a", "b"]))
+def test_indexed_pv_lookup_agrees_with_the_class_scan(changes, size, access, cls):
+    """The same informer updates, assumptions and deletions go to a class-only index (the former
+    lookup) and to the snapshot's (class, claimRef) index; matching a claim against the whole class
+    and against the indexed candidates gives the same pre-bound PV and the same ordered candidates."""
+    by_class = AssumeCache(volume_class)
+    snap = Snapshot()
+    for rv, (op, i, pv_cls, ref, gi, modes, host, phase) in enumerate(changes, start=1):
+        key = f"pv{i}"
+        for cache in (by_class, snap.pvs):
+            if op == "api_set":
+                cache.api_set(key, _varied_pv(i, pv_cls, ref, gi, modes, host, phase, rv))
+            elif op == "assume":
+                if cache.get(key) is not None:
+                    cache.assume(key, _varied_pv(i, pv_cls, ref, gi, modes, host, phase, rv))
+            elif op == "restore":
+                cache.restore(key)
+            else:
+                cache.api_delete(key)
+    claim = pvc("data", cls, size=f"{size}Gi", access=access)
+    full = prepare_matching(claim, by_class.list_index(cls))
+    indexed = prepare_matching(claim, snap.pvs_for_claim(claim))
+
+    def names(result):
+        prebound, cands = result
+        return (prebound or {}).get("metadata", {}).get("name"), [c["metadata"]["name"] for c in cands]
+
+    assert names(indexed) == names(full)
+    for node_name in ("n1", "n2"):   # and the node each would pick, as Filter asks it
+        n = node(node_name)
+        want = find_matching_volume(claim, by_class.list_index(cls), node=n, delay_binding=True)
+        prebound, cands = indexed
+        got = (prebound if prebound is not None and vb.pv_node_affinity_matches(prebound, n) else None) \
+            if prebound is not None else next((c for c in cands if vb.pv_node_affinity_matches(c, n)), None)
+        assert (got or {}).get("metadata", {}).get("name") == (want or {}).get("metadata", {}).get("name")

@@ -63,6 +63,19 @@ def attachable_volumes(snapshot: Snapshot, pod: JSON, new_pod: bool) -> tuple[di
     return out, None
 
 
+#: PreFilter's result: the pod's new volumes (unique name -> driver), the error text for a missing
+#: claim, and the volume count per driver, counted once per pod rather than once per node.
+_PreState = tuple[dict[str, str], str | None, tuple[tuple[str, int], ...]]
+
+
+def _pre_state(snapshot: Snapshot, pod: JSON) -> _PreState:
+    new_volumes, err = attachable_volumes(snapshot, pod, True)
+    wanted: dict[str, int] = {}
+    for driver in new_volumes.values():
+        wanted[driver] = wanted.get(driver, 0) + 1
+    return new_volumes, err, tuple(wanted.items())
+
+
 class NodeVolumeLimits(PreFilterPlugin, FilterPlugin, EnqueueExtensions):
     name: ClassVar[str] = NAME
 
@@ -85,12 +98,12 @@ class NodeVolumeLimits(PreFilterPlugin, FilterPlugin, EnqueueExtensions):
     def pre_filter(self, state: CycleState, pod: JSON) -> tuple[PreFilterResult | None, Status | None]:
         if not claim_names(pod):
             return None, Status(Code.Skip)
-        state.write(_STATE_KEY, attachable_volumes(self.snapshot, pod, True))
+        state.write(_STATE_KEY, _pre_state(self.snapshot, pod))
         return None, None
 
     def filter(self, state: CycleState, pod: JSON, node_info: NodeInfo) -> Status | None:
-        pre = state.data.get(_STATE_KEY)
-        new_volumes, err = pre if pre is not None else attachable_volumes(self.snapshot, pod, True)
+        pre: _PreState | None = state.data.get(_STATE_KEY)
+        new_volumes, err, wanted = pre if pre is not None else _pre_state(self.snapshot, pod)
         if err is not None:
             return Status(Code.UnschedulableAndUnresolvable, [err])
         if not new_volumes:
@@ -104,10 +117,11 @@ class NodeVolumeLimits(PreFilterPlugin, FilterPlugin, EnqueueExtensions):
         # Each claim of a pod already here is at most one attached volume, so when even that upper
         # bound leaves room, the answer is "fits" without resolving every claim's PV on the node.
         upper = node_info.claim_count
-        wanted: dict[str, int] = {}
-        for driver in new_volumes.values():
-            wanted[driver] = wanted.get(driver, 0) + 1
-        if all(driver not in limits or upper + count <= limits[driver] for driver, count in wanted.items()):
+        for driver, count in wanted:
+            limit = limits.get(driver)
+            if limit is not None and upper + count > limit:
+                break
+        else:
             return None
         new_volumes = dict(new_volumes)
         attached: dict[str, str] = {}

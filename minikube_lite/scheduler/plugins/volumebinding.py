@@ -78,7 +78,6 @@ ERR_POD_GONE = 'failed to get pod {}/{} from the pod lister: pod "{}" not found'
 ERR_PV_AFFINITY = 'pv "{}" node affinity doesn\'t match node "{}": no matching NodeSelectorTerms'
 
 DEFAULT_BIND_TIMEOUT_SECONDS = 600.0
-POLL_INTERVAL_SECONDS = 1.0
 
 
 class BindingError(Exception):
@@ -92,6 +91,10 @@ def _md(obj: JSON) -> JSON:
 
 def _ns(obj: JSON) -> str:
     return str((obj.get("metadata") or {}).get("namespace") or "default")
+
+
+def _key(obj: JSON) -> str:
+    return f"{_ns(obj)}/{name_of(obj)}"
 
 
 def claim_names(pod: JSON) -> list[tuple[str, bool]]:
@@ -133,7 +136,8 @@ class _Claim:
 class _State:
     bound_claims: list[JSON]
     delay_claims: list[JSON]
-    pvs_by_class: dict[str, list[JSON]]
+    # claim key (namespace/name) -> the PVs it may match: pre-bound to it or unbound, of its class
+    pvs_by_claim: dict[str, list[JSON]]
     pod_volumes_by_node: dict[str, PodVolumes] = field(default_factory=dict)
     all_bound: bool = False
     claims: list[_Claim] = field(default_factory=list)          # delay claims, pod order
@@ -152,7 +156,7 @@ class _State:
                                       key=lambda c: c.request)
         self.any_selected = any(c.selected_node is not None for c in self.claims)
         for c in self.to_match_sorted:
-            c.prebound, c.candidates = prepare_matching(c.pvc, self.pvs_by_class.get(c.class_name) or [])
+            c.prebound, c.candidates = prepare_matching(c.pvc, self.pvs_by_claim.get(_key(c.pvc)) or [])
         self.any_pvs = any(c.prebound is not None or c.candidates for c in self.to_match_sorted)
 
 
@@ -231,8 +235,8 @@ class VolumeBinding(
                 immediate.append(pvc)
         if immediate:
             return None, Status(Code.UnschedulableAndUnresolvable, [ERR_UNBOUND_IMMEDIATE])
-        pvs_by_class = {claim_class(c): self.snapshot.pvs.list_index(claim_class(c)) for c in delay}
-        state.write(_STATE_KEY, _State(bound, delay, pvs_by_class))
+        pvs_by_claim = {_key(c): self.snapshot.pvs_for_claim(c) for c in delay}
+        state.write(_STATE_KEY, _State(bound, delay, pvs_by_claim))
         eligible: set[str] | None = None
         for pvc in bound:
             names = local_pv_node_names(self.snapshot.get_pv((pvc.get("spec") or {}).get("volumeName", "")))
@@ -463,6 +467,7 @@ class VolumeBinding(
         keys |= {f"pvc:{_ns(c)}/{name_of(c)}" for _, c in bindings}
         keys |= {f"pvc:{_ns(c)}/{name_of(c)}" for c in claims}
         keys.add(f"pod:{_ns(pod)}/{name_of(pod)}")
+        keys.add(f"node:{node_name}")
         deadline = clock.monotonic() + self.handle.bind_timeout_seconds
         while True:
             try:
@@ -473,11 +478,18 @@ class VolumeBinding(
             remaining = deadline - clock.monotonic()
             if remaining <= 0:
                 raise BindingError(ERR_BINDING_VOLUMES.format(ERR_DEADLINE))
-            for c in claims:   # a claim's PV may arrive after the claim names it
+            # A claim's PV may arrive after the claim names it (or a statically bound claim may name another).
+            for c in [*claims, *(c for _, c in bindings)]:
                 vn = ((self.snapshot.pvcs.get_api(f"{_ns(c)}/{name_of(c)}") or {}).get("spec") or {}).get("volumeName")
                 if vn:
                     keys.add(f"pv:{vn}")
-            await self.snapshot.wait_volume_change(clock, min(POLL_INTERVAL_SECONDS, remaining), keys)
+            # Upstream polls checkBindings every second. Here every object the check reads (the pod,
+            # the node, these PVCs and PVs) wakes this wait when its informer changes it, so the check
+            # runs after every change that could alter its answer, and a tick with no change could only
+            # repeat the last "not yet": so no poll, only the deadline. With thousands of pods waiting
+            # here at once (all assumed while the provisioner catches up), the 1 s poll was the
+            # scheduler process's largest cost.
+            await self.snapshot.wait_volume_change(clock, remaining, keys)
 
     def _check_bindings(self, pod: JSON, node_name: str, bindings: list[tuple[JSON, JSON]],
                         claims: list[JSON]) -> bool:
