@@ -8,6 +8,14 @@ controller only marks claims with the ``storage-provisioner`` annotations and sa
 ``ExternalProvisioning`` event, exactly as it does on a cluster where every driver is CSI.
 
 One work queue carries both kinds of keys: ``claim:<ns>/<name>`` and ``volume:<name>``.
+
+Reads come from the informers, as upstream's come from its listers and its own claim and volume
+stores: the claim or volume a sync works on, the PV a claim names, the claim a PV names, the
+candidate PVs of a claim. Each write's result is laid over the informer cache until the informer
+delivers it (:mod:`.own_writes`, upstream's ``storeObjectUpdate``), so a sync never acts on the
+version before its own write. A stale read still only costs a 409 and a retry, as the writes
+carry the version they read. Live GETs are left where upstream makes them: the claim of a PV
+that the cache does not have yet (§1.8), the volume before the reclaim's delete step.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from ...kube import meta as km
 from ...kube import names
 from ...kube import volumes as kv
 from . import volume_util as vu
+from .own_writes import OwnWrites
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +149,11 @@ class PersistentVolumeController(Controller):
 
         self.claims = self.informer("persistentvolumeclaims", key_of=claim_keys)
         self.volumes = self.informer("persistentvolumes", key_of=volume_keys)
-        self.volumes.add_index(CLAIM_REF_INDEX, _claim_ref_index)
+        # upstream's ctrl.claims and ctrl.volumes.store: the informers plus our own writes.
+        self.claim_store = OwnWrites(self.claims)
+        self.volume_store = OwnWrites(self.volumes, {CLAIM_REF_INDEX: _claim_ref_index})
+        self.add_handler(self.claims, self.claim_store.observe)
+        self.add_handler(self.volumes, self.volume_store.observe)
         self.classes = self.informer("storageclasses.storage.k8s.io")
         self.pods = self.informer("pods")
         self.pods.add_index(POD_CLAIM_INDEX, _pod_claims_index)
@@ -152,16 +165,16 @@ class PersistentVolumeController(Controller):
         re-reading them live every 15 s only cost API reads: 20,000 GETs per resync at 10,000
         claims. Any change to either object still enqueues it through the informer.
         """
-        keys = [claim_work_key(km.namespace_of(c), km.name_of(c)) for c in self.claims.list()
+        keys = [claim_work_key(km.namespace_of(c), km.name_of(c)) for c in self.claim_store.list()
                 if not self._claim_settled(c)]
-        keys += [volume_work_key(km.name_of(v)) for v in self.volumes.list() if not self._volume_settled(v)]
+        keys += [volume_work_key(km.name_of(v)) for v in self.volume_store.list() if not self._volume_settled(v)]
         return keys
 
     def _claim_settled(self, claim: JSON) -> bool:
         name = km.spec_of(claim).get("volumeName") or ""
         if not name or km.phase_of(claim) != "Bound" or not km.has_annotation(claim, names.ANN_BIND_COMPLETED):
             return False
-        volume = self.volumes.get(name)
+        volume = self.volume_store.get(name)
         if volume is None or not self._volume_settled(volume):
             return False
         ref = km.spec_of(volume).get("claimRef") or {}
@@ -175,18 +188,18 @@ class PersistentVolumeController(Controller):
         ref = km.spec_of(volume).get("claimRef") or {}
         if not ref.get("uid") or km.phase_of(volume) != "Bound":
             return False
-        claim = self.claims.get(str(ref.get("name") or ""), ref.get("namespace") or "")
+        claim = self.claim_store.get(str(ref.get("name") or ""), ref.get("namespace") or "")
         return claim is not None and km.uid_of(claim) == ref.get("uid") and \
             km.spec_of(claim).get("volumeName") == km.name_of(volume)
 
     async def reconcile(self, key: str) -> Result:
         if key.startswith(CLAIM_PREFIX):
             namespace, _, name = key[len(CLAIM_PREFIX):].partition("/")
-            claim = await self._get("persistentvolumeclaims", name, namespace)
+            claim = self.claim_store.get(name, namespace)
             if claim is not None:
                 await self.sync_claim(_with_kind(claim, "PersistentVolumeClaim"))
         elif key.startswith(VOLUME_PREFIX):
-            volume = await self._get("persistentvolumes", key[len(VOLUME_PREFIX):])
+            volume = self.volume_store.get(key[len(VOLUME_PREFIX):])
             if volume is not None:
                 await self.sync_volume(_with_kind(volume, "PersistentVolume"))
         return DONE
@@ -194,6 +207,7 @@ class PersistentVolumeController(Controller):
     # ------------------------------------------------------------------ reads
 
     async def _get(self, resource: str, name: str, namespace: str | None = None) -> JSON | None:
+        """A live GET (None when gone): only where upstream makes one (see the module docstring)."""
         try:
             return await self.client.get(resource, name, namespace)
         except ApiError as err:
@@ -233,7 +247,21 @@ class PersistentVolumeController(Controller):
         longer walks all 10,000 PVs of a large cluster.
         """
         key = f"{km.namespace_of(claim)}/{km.name_of(claim)}"
-        return self.volumes.by_index(CLAIM_REF_INDEX, "") + self.volumes.by_index(CLAIM_REF_INDEX, key)
+        return self.volume_store.by_index(CLAIM_REF_INDEX, "") + self.volume_store.by_index(CLAIM_REF_INDEX, key)
+
+    # ------------------------------------------------------------------ writes
+
+    async def _write_claim(self, new: JSON, subresource: str | None = None) -> JSON:
+        """One PUT of a claim (or its status); the result is what the next sync reads."""
+        updated = await self.client.update("persistentvolumeclaims", new, km.namespace_of(new),
+                                           subresource=subresource, field_manager=FIELD_MANAGER)
+        return _with_kind(self.claim_store.record(updated), "PersistentVolumeClaim")
+
+    async def _write_volume(self, new: JSON, subresource: str | None = None) -> JSON:
+        """One PUT of a volume (or its status); the result is what the next sync reads."""
+        updated = await self.client.update("persistentvolumes", new, subresource=subresource,
+                                           field_manager=FIELD_MANAGER)
+        return _with_kind(self.volume_store.record(updated), "PersistentVolume")
 
     # ------------------------------------------------------------------ claims (§1.4-§1.6)
 
@@ -265,7 +293,7 @@ class PersistentVolumeController(Controller):
             await self._update_claim_status(claim, "Pending", None)
             return
 
-        volume = await self._get("persistentvolumes", volume_name)
+        volume = self.volume_store.get(volume_name)
         if volume is None:
             await self._update_claim_status(claim, "Pending", None)
             return
@@ -293,7 +321,7 @@ class PersistentVolumeController(Controller):
         if not volume_name:
             await self._update_claim_status_with_event(claim, "Lost", WARNING, REASON_CLAIM_LOST, MSG_LOST_REFERENCE)
             return
-        volume = await self._get("persistentvolumes", volume_name)
+        volume = self.volume_store.get(volume_name)
         if volume is None:
             await self._update_claim_status_with_event(claim, "Lost", WARNING, REASON_CLAIM_LOST, MSG_LOST_VOLUME)
             return
@@ -313,8 +341,7 @@ class PersistentVolumeController(Controller):
             return False
         new = copy.deepcopy(claim)
         new.setdefault("spec", {})["storageClassName"] = km.name_of(default)
-        await self.client.update("persistentvolumeclaims", new, km.namespace_of(claim),
-                                           field_manager=FIELD_MANAGER)
+        await self._write_claim(new)
         return True
 
     async def _emit_unbound_delay_binding_event(self, claim: JSON) -> None:
@@ -355,9 +382,7 @@ class PersistentVolumeController(Controller):
         new = copy.deepcopy(claim)
         km.set_annotation(new, names.ANN_BETA_STORAGE_PROVISIONER, provisioner)
         km.set_annotation(new, names.ANN_STORAGE_PROVISIONER, provisioner)
-        updated = await self.client.update("persistentvolumeclaims", new, km.namespace_of(claim),
-                                           field_manager=FIELD_MANAGER)
-        return _with_kind(updated, "PersistentVolumeClaim")
+        return await self._write_claim(new)
 
     async def _update_claim_status(self, claim: JSON, phase: str, volume: JSON | None) -> JSON:
         """``updateClaimStatus``: phase, access modes and (only when becoming Bound) capacity."""
@@ -390,11 +415,7 @@ class PersistentVolumeController(Controller):
                     dirty = True
         if not dirty:
             return claim
-        new = {**claim, "status": status}
-        updated = await self.client.update("persistentvolumeclaims", new, km.namespace_of(claim),
-                                           subresource="status",
-                                           field_manager=FIELD_MANAGER)
-        return _with_kind(updated, "PersistentVolumeClaim")
+        return await self._write_claim({**claim, "status": status}, "status")
 
     async def _update_claim_status_with_event(self, claim: JSON, phase: str, type_: str, reason: str,
                                               message: str) -> JSON:
@@ -418,8 +439,7 @@ class PersistentVolumeController(Controller):
         new, dirty = kv.bind_volume_to_claim(volume, claim)
         if not dirty:
             return volume
-        updated = await self.client.update("persistentvolumes", new, field_manager=FIELD_MANAGER)
-        return _with_kind(updated, "PersistentVolume")
+        return await self._write_volume(new)
 
     async def _bind_claim_to_volume(self, claim: JSON, volume: JSON) -> JSON:
         if km.spec_of(claim).get("volumeName") == km.name_of(volume) and \
@@ -437,9 +457,7 @@ class PersistentVolumeController(Controller):
             dirty = True
         if not dirty:
             return claim
-        updated = await self.client.update("persistentvolumeclaims", new, km.namespace_of(claim),
-                                           field_manager=FIELD_MANAGER)
-        return _with_kind(updated, "PersistentVolumeClaim")
+        return await self._write_claim(new)
 
     # ------------------------------------------------------------------ volumes (§1.8)
 
@@ -452,9 +470,7 @@ class PersistentVolumeController(Controller):
             status["message"] = message
         else:
             status.pop("message", None)
-        updated = await self.client.update("persistentvolumes", {**volume, "status": status}, subresource="status",
-                                           field_manager=FIELD_MANAGER)
-        return _with_kind(updated, "PersistentVolume")
+        return await self._write_volume({**volume, "status": status}, "status")
 
     async def _update_volume_phase_with_event(self, volume: JSON, phase: str, type_: str, reason: str,
                                               message: str) -> JSON:
@@ -473,7 +489,12 @@ class PersistentVolumeController(Controller):
             # Pre-bound by a user: the claim sync finishes the binding.
             await self._update_volume_phase(volume, "Available", "")
             return
-        claim = await self._get("persistentvolumeclaims", str(ref.get("name") or ""), ref.get("namespace") or "")
+        claim_name, claim_ns = str(ref.get("name") or ""), ref.get("namespace") or ""
+        claim = self.claim_store.get(claim_name, claim_ns)
+        if claim is None and km.phase_of(volume) not in ("Released", "Failed"):
+            # A PV bound by someone else (a provisioner, the scheduler) under load may name a claim
+            # the cache does not have yet: ask the API before releasing the volume (upstream too).
+            claim = await self._get("persistentvolumeclaims", claim_name, claim_ns)
         if claim is not None and km.uid_of(claim) != ref.get("uid"):
             claim = None  # the claim was deleted and another one with the same name created
         if claim is None:
@@ -495,6 +516,10 @@ class PersistentVolumeController(Controller):
             return
         if claim_volume == km.name_of(volume):
             await self._update_volume_phase(volume, "Bound", "")
+            if not km.has_annotation(claim, names.ANN_BIND_COMPLETED) or km.phase_of(claim) != "Bound":
+                # A claim pre-bound to this PV, synced before the PV reached the cache: finish it
+                # now rather than at the next resync (upstream waits; live reads used to hide this).
+                self.queue.add(claim_work_key(km.namespace_of(claim), km.name_of(claim)))
             return
         # The claim is bound to another volume.
         if km.has_annotation(volume, names.ANN_PROVISIONED_BY) and \
@@ -518,8 +543,8 @@ class PersistentVolumeController(Controller):
                 new["metadata"].pop("annotations", None)
         else:
             new["spec"]["claimRef"] = {k: v for k, v in new["spec"]["claimRef"].items() if k != "uid"}
-        updated = await self.client.update("persistentvolumes", new, field_manager=FIELD_MANAGER)
-        await self._update_volume_phase(_with_kind(updated, "PersistentVolume"), "Available", "")
+        updated = await self._write_volume(new)
+        await self._update_volume_phase(updated, "Available", "")
 
     # ------------------------------------------------------------------ reclaim (§1.10)
 
@@ -550,16 +575,20 @@ class PersistentVolumeController(Controller):
         """Delete policy: CSI and external volumes are left to their provisioner; others fail."""
         if self._is_external_deleter(volume):
             return
-        if not await self._is_volume_released(volume):
+        # As upstream's deleteVolumeOperation: read the volume now, an earlier operation may
+        # have just saved a newer version of it.
+        current = await self._get("persistentvolumes", km.name_of(volume))
+        if current is None or not self._is_volume_released(current):
             return
+        volume = _with_kind(current, "PersistentVolume")
         await self._update_volume_phase_with_event(volume, "Failed", WARNING, REASON_VOLUME_FAILED_DELETE,
                                                    MSG_NO_DELETER.format(km.name_of(volume)))
 
-    async def _is_volume_released(self, volume: JSON) -> bool:
+    def _is_volume_released(self, volume: JSON) -> bool:
         ref = km.spec_of(volume).get("claimRef")
         if not ref or not ref.get("uid"):
             return False
-        claim = await self._get("persistentvolumeclaims", str(ref.get("name") or ""), ref.get("namespace") or "")
+        claim = self.claim_store.get(str(ref.get("name") or ""), ref.get("namespace") or "")
         if claim is not None and km.uid_of(claim) == ref.get("uid"):
             bound_to = km.spec_of(claim).get("volumeName") or ""
             return bool(bound_to) and bound_to != km.name_of(volume)

@@ -54,3 +54,17 @@ async def test_a_claims_pods_come_from_the_index(storage_cluster: Any) -> None:
         await c.settle()
         claim = await c.client.get("pvc", "shared", NS)
         assert controller(c)._non_scheduled_pods(claim) == ["a-user", "b-user"]
+
+
+async def test_a_claim_pre_bound_to_a_volume_created_after_it_binds_without_a_resync(storage_cluster: Any) -> None:
+    """The claim's sync finds no PV in the cache yet; the PV's sync must send the claim back."""
+    async with storage_cluster() as c:
+        claim = await c.client.create("pvc", pvc("early", "1Gi", sc="", volume_name="late"), NS)
+        volume = pv("late", "1Gi")
+        volume["spec"]["claimRef"] = {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": NS,
+                                      "name": "early", "uid": claim["metadata"]["uid"]}
+        await c.client.create("persistentvolumes", volume)
+        await c.settle(timeout=1)   # well before the 15 s resync
+        claim = await c.client.get("pvc", "early", NS)
+        assert claim["status"]["phase"] == "Bound"
+        assert (await c.client.get("persistentvolumes", "late"))["status"]["phase"] == "Bound"
