@@ -1,11 +1,12 @@
-"""The PV controller at scale: indexed matching and a resync that skips settled pairs."""
+"""The PV controller at scale: indexed matching, cache reads, a resync that skips settled pairs, workers."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from _storage_builders import pod, pv, pvc
+from _storage_builders import BARE_CONFIG, pod, pv, pvc
 
+from minikube_lite.client.http import HttpClient
 from minikube_lite.controllers.volume import pv_binder as B
 
 NS = "default"
@@ -68,3 +69,33 @@ async def test_a_claim_pre_bound_to_a_volume_created_after_it_binds_without_a_re
         claim = await c.client.get("pvc", "early", NS)
         assert claim["status"]["phase"] == "Bound"
         assert (await c.client.get("persistentvolumes", "late"))["status"]["phase"] == "Bound"
+
+
+async def test_one_worker_in_process_and_the_configured_count_otherwise(storage_cluster: Any) -> None:
+    async with storage_cluster() as c:
+        assert controller(c).workers == 1
+        remote = B.PersistentVolumeController(HttpClient("http://127.0.0.1:1"), c.clock, config=c.config)
+        assert remote.workers == 8   # never started: no request is made
+
+
+async def test_several_workers_bind_each_claim_once(storage_cluster: Any) -> None:
+    """Workers match one claim at a time: no two pick the same free PV, so none conflicts."""
+    cfg = {**BARE_CONFIG, "timings": {"pvControllerWorkers": 4}}
+    async with storage_cluster(cfg) as c:
+        assert controller(c).workers == 4
+        n = 24
+        for i in range(n):
+            await c.client.create("persistentvolumes", pv(f"v{i:02d}", "1Gi"))
+        await c.settle()
+        for i in range(n + 2):   # two claims too many: they stay Pending
+            await c.client.create("pvc", pvc(f"c{i:02d}", "1Gi", sc=""), NS)
+        await c.settle()
+        claims = (await c.client.list("pvc", NS))["items"]
+        bound = [x for x in claims if x["status"]["phase"] == "Bound"]
+        assert len(bound) == n and len({x["spec"]["volumeName"] for x in bound}) == n
+        assert controller(c).errors == 0   # no two workers picked the same PV
+        for volume in (await c.client.list("persistentvolumes"))["items"]:
+            ref = volume["spec"]["claimRef"]
+            claim = next(x for x in bound if x["metadata"]["name"] == ref["name"])
+            assert (claim["metadata"]["uid"], claim["spec"]["volumeName"], volume["status"]["phase"]) == (
+                ref["uid"], volume["metadata"]["name"], "Bound")
