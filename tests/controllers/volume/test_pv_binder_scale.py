@@ -7,7 +7,12 @@ from typing import Any
 from _storage_builders import BARE_CONFIG, pod, pv, pvc
 
 from minikube_lite.client.http import HttpClient
+from minikube_lite.clock import VirtualClock
+from minikube_lite.cluster import Cluster
+from minikube_lite.config import ClusterConfig
+from minikube_lite.controllers.namespace import NamespaceController
 from minikube_lite.controllers.volume import pv_binder as B
+from minikube_lite.controllers.volume.protection import PVCProtectionController, PVProtectionController
 
 NS = "default"
 
@@ -99,3 +104,57 @@ async def test_several_workers_bind_each_claim_once(storage_cluster: Any) -> Non
             claim = next(x for x in bound if x["metadata"]["name"] == ref["name"])
             assert (claim["metadata"]["uid"], claim["spec"]["volumeName"], volume["status"]["phase"]) == (
                 ref["uid"], volume["metadata"]["name"], "Bound")
+
+
+VERBS = frozenset({"get", "list", "create", "update", "patch", "delete", "delete_collection", "apply"})
+
+
+class CountingClient:
+    """The cluster's own client, noting every request made through it (the watches excepted)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name not in VERBS:
+            return attr
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((name, str(args[0]) if args else ""))
+            return await attr(*args, **kwargs)
+
+        return counted
+
+
+async def test_a_resync_that_changes_nothing_makes_no_request() -> None:
+    """Bound pairs, a spare PV and a Released one: syncing them all again reads only the caches."""
+    others = [NamespaceController, PVCProtectionController, PVProtectionController]
+    async with Cluster(ClusterConfig.from_dict(BARE_CONFIG), clock=VirtualClock(), components=others) as c:
+        counting = CountingClient(c.client)
+        ctl = B.PersistentVolumeController(counting, c.clock, config=c.config)
+        await ctl.start()
+        c.controllers.append(ctl)
+        for i in range(3):
+            await c.client.create("persistentvolumes", pv(f"v{i}", f"{i + 1}Gi"))
+        for i in range(2):
+            await c.client.create("pvc", pvc(f"c{i}", f"{i + 1}Gi", sc=""), NS)
+        await c.settle()
+        await c.client.delete("pvc", "c1", NS)   # v1 (Retain) becomes Released and stays so
+        await c.settle()
+        phases = {v["metadata"]["name"]: v["status"]["phase"]
+                  for v in (await c.client.list("persistentvolumes"))["items"]}
+        assert phases == {"v0": "Bound", "v1": "Released", "v2": "Available"}
+        assert counting.calls, "the controller's writes go through the counting client"
+
+        counting.calls.clear()
+        keys = set(ctl.resync_keys())
+        assert keys == {B.volume_work_key("v1"), B.volume_work_key("v2")}
+        await c.clock.advance(ctl.resync_period)   # the periodic resync
+        await c.settle()
+        assert counting.calls == []
+        everything = {B.claim_work_key(NS, "c0")} | {B.volume_work_key(f"v{i}") for i in range(3)}
+        for key in sorted(everything):              # even what the resync skips as settled
+            await ctl.reconcile(key)
+        assert counting.calls == []
