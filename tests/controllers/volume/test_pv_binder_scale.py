@@ -117,6 +117,8 @@ class CountingClient:
         self.calls: list[tuple[str, str]] = []
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):   # e.g. the shared informers: this client gets its own
+            raise AttributeError(name)
         attr = getattr(self.inner, name)
         if name not in VERBS:
             return attr
