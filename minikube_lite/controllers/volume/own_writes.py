@@ -97,9 +97,6 @@ class OwnWrites:
         if event == "DELETED" or newer_or_same(obj, own) or not (_is_int(obj) and _is_int(own)):
             del self._own[key]
 
-    def forget(self, name: str, namespace: str | None = None) -> None:
-        self._own.pop((namespace or "", name), None)
-
     # ------------------------------------------------------------------ reads
 
     def _fresh(self, key: tuple[str, str], seen: JSON | None) -> JSON | None:
