@@ -175,6 +175,17 @@ def test_timings_are_typed_fields_with_defaults() -> None:
     assert ClusterConfig.from_yaml("timings: {nodeLeaseRenewInterval: 2s}\n").timings.lease_renew_interval == 2.0
 
 
+def test_pv_controller_workers_default_by_transport_unless_set() -> None:
+    """One worker in one process (seeded runs keep their order), several over HTTP."""
+    timings = ClusterConfig.from_yaml("{}\n").timings
+    assert timings.pv_controller_workers(remote=False) == 1
+    assert timings.pv_controller_workers(remote=True) == 8
+    timings = ClusterConfig.from_yaml("timings: {pvControllerWorkers: 3}\n").timings
+    assert timings.pv_controller_workers(remote=False) == timings.pv_controller_workers(remote=True) == 3
+    with pytest.raises(ConfigError, match="pvControllerWorkers"):
+        ClusterConfig.from_yaml("timings: {pvControllerWorkers: 0}\n")
+
+
 def test_unknown_timing_is_a_config_error_naming_the_key() -> None:
     """A misspelt timing must not silently keep its default."""
     with pytest.raises(ConfigError) as exc:

@@ -22,6 +22,10 @@ from .manifests import DEFAULT_FIELD_MANAGER, Manifests, apply_documents, load_d
 
 
 class HttpClient:
+    #: Every call crosses a socket (controllers that overlap their requests read this; the
+    #: in-process client has no such attribute).
+    remote = True
+
     def __init__(self, base_url: str, *, token: str | None = None, ssl_context: ssl.SSLContext | None = None,
                  user_agent: str = "minikube-lite/http") -> None:
         self.base_url = base_url.rstrip("/")

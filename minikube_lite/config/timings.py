@@ -8,9 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from ..configmodel import Duration, StrictModel
 
-__all__ = ["Timings", "DEFAULT_TIMINGS", "timings_of"]
+__all__ = ["Timings", "DEFAULT_TIMINGS", "timings_of", "PV_CONTROLLER_WORKERS_LOCAL",
+           "PV_CONTROLLER_WORKERS_REMOTE"]
+
+#: PV controller workers with the in-process client: a sync never waits on a socket there, so
+#: more workers would only interleave the same CPU work, and one keeps seeded runs in the order
+#: they always had.
+PV_CONTROLLER_WORKERS_LOCAL = 1
+#: PV controller workers over HTTP (a controller-manager process): each of bind's four writes
+#: waits a round trip, and other keys can be synced meanwhile.
+PV_CONTROLLER_WORKERS_REMOTE = 8
 
 
 class Timings(StrictModel):
@@ -48,6 +59,9 @@ class Timings(StrictModel):
     jobPodFailureBackoffMax: Duration = 360.0
     # ---- storage controllers
     pvControllerResync: Duration = 15.0
+    #: How many claims and volumes the PV controller syncs at once (never one key twice at once).
+    #: Unset: ``PV_CONTROLLER_WORKERS_LOCAL`` in one process, ``..._REMOTE`` over HTTP.
+    pvControllerWorkers: int | None = Field(default=None, ge=1)
     provisionerRetryInitial: Duration = 1.0
     provisionerRetryMax: Duration = 300.0
     snapshotRetryInitial: Duration = 1.0
@@ -74,6 +88,12 @@ class Timings(StrictModel):
     def lease_renew_interval(self) -> float:
         return self.nodeLeaseRenewInterval if self.nodeLeaseRenewInterval is not None \
             else self.nodeStatusUpdateInterval
+
+    def pv_controller_workers(self, *, remote: bool) -> int:
+        """The PV controller's worker count for a client that talks HTTP (``remote``) or not."""
+        if self.pvControllerWorkers is not None:
+            return self.pvControllerWorkers
+        return PV_CONTROLLER_WORKERS_REMOTE if remote else PV_CONTROLLER_WORKERS_LOCAL
 
 
 #: The timings of a component started without a cluster config (unit tests, embedding).

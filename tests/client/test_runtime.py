@@ -159,6 +159,23 @@ async def test_workers_start_on_demand_up_to_the_worker_count() -> None:
     assert all(t.done() for t in c._tasks)
 
 
+async def test_a_key_is_never_on_two_workers_at_once() -> None:
+    """Added again while a worker has it, a key waits and runs once more after (client-go's workqueue)."""
+    c = Gate(VirtualClock(start=0))
+    await c.start()
+    c.queue.add("a")
+    await settle_tasks()
+    c.queue.add("a")
+    c.queue.add("a")
+    c.queue.add("b")
+    await settle_tasks()
+    assert c.running == 2 and len(c._tasks) == 2   # "b" got a worker; the second "a" did not
+    c.gate.set()
+    await settle_tasks()
+    assert sorted(c.done) == ["a", "a", "b"] and c.most == 2
+    await c.stop()
+
+
 async def test_keys_queued_before_start_wait_for_it() -> None:
     """Workers start only once the informers have synced, as they always did."""
     c = Gate(VirtualClock(start=0))

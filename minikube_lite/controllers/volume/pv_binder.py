@@ -7,11 +7,23 @@ intermediate states (§6.1). Provisioning itself is left to external provisioner
 controller only marks claims with the ``storage-provisioner`` annotations and says so in an
 ``ExternalProvisioning`` event, exactly as it does on a cluster where every driver is CSI.
 
-One work queue carries both kinds of keys: ``claim:<ns>/<name>`` and ``volume:<name>``.
+One work queue carries both kinds of keys: ``claim:<ns>/<name>`` and ``volume:<name>``, synced by
+``timings.pv_controller_workers`` workers (one in process, several over HTTP, where each write
+waits a round trip); the runtime never gives one key to two workers at once, and picking a free
+PV for a claim is done one claim at a time (see ``_sync_unbound_claim``).
+
+Reads come from the informers, as upstream's come from its listers and its own claim and volume
+stores: the claim or volume a sync works on, the PV a claim names, the claim a PV names, the
+candidate PVs of a claim. Each write's result is laid over the informer cache until the informer
+delivers it (:mod:`.own_writes`, upstream's ``storeObjectUpdate``), so a sync never acts on the
+version before its own write. A stale read still only costs a 409 and a retry, as the writes
+carry the version they read. Live GETs are left where upstream makes them: the claim of a PV
+that the cache does not have yet (§1.8), the volume before the reclaim's delete step.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from collections.abc import Iterable
@@ -25,7 +37,9 @@ from ...config import timings_of
 from ...kube import meta as km
 from ...kube import names
 from ...kube import volumes as kv
+from . import pv_events as ev
 from . import volume_util as vu
+from .own_writes import OwnWrites
 
 log = logging.getLogger(__name__)
 
@@ -34,45 +48,6 @@ FIELD_MANAGER = "kube-controller-manager"
 
 CLAIM_PREFIX = "claim:"
 VOLUME_PREFIX = "volume:"
-
-# Event reasons (pkg/controller/volume/events).
-REASON_FAILED_BINDING = "FailedBinding"
-REASON_VOLUME_MISMATCH = "VolumeMismatch"
-REASON_CLAIM_LOST = "ClaimLost"
-REASON_CLAIM_MISBOUND = "ClaimMisbound"
-REASON_PROVISIONING_FAILED = "ProvisioningFailed"
-REASON_EXTERNAL_PROVISIONING = "ExternalProvisioning"
-REASON_WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
-REASON_WAIT_FOR_POD_SCHEDULED = "WaitForPodScheduled"
-REASON_VOLUME_FAILED_DELETE = "VolumeFailedDelete"
-REASON_VOLUME_FAILED_RECYCLE = "VolumeFailedRecycle"
-REASON_UNKNOWN_RECLAIM_POLICY = "VolumeUnknownReclaimPolicy"
-
-# Event messages (storage.md §1.4-§1.10).
-MSG_WAIT_FOR_FIRST_CONSUMER = "waiting for first consumer to be created before binding"
-MSG_WAIT_FOR_POD = "waiting for pod {} to be scheduled"
-MSG_WAIT_FOR_PODS = "waiting for pods {} to be scheduled"
-MSG_NO_CLASS = "no persistent volumes available for this claim and no storage class is set"
-MSG_CANNOT_BIND_REQUESTED = 'Cannot bind to requested volume "{}": {}'
-MSG_ALREADY_BOUND = 'volume "{}" already bound to a different claim.'
-MSG_LOST_REFERENCE = "Bound claim has lost reference to PersistentVolume. Data on the volume is lost!"
-MSG_LOST_VOLUME = "Bound claim has lost its PersistentVolume. Data on the volume is lost!"
-MSG_MISBOUND = "Two claims are bound to the same volume, this one is bound incorrectly"
-MSG_CLASS_NOT_FOUND = 'storageclass.storage.k8s.io "{}" not found'
-MSG_NO_PLUGIN = "no volume plugin matched name: {}"
-MSG_EXTERNAL_PROVISIONING = (
-    "Waiting for a volume to be created either by the external provisioner '{}' or manually by the system "
-    "administrator. If volume creation is delayed, please verify that the provisioner is running and "
-    "correctly registered."
-)
-MSG_SAVE_CLAIM_FAILED = "Error saving claim: {}"
-MSG_VOLUME_MODE_MISMATCH_PV = ('Cannot bind PersistentVolume to requested PersistentVolumeClaim "{}" due to '
-                               "incompatible volumeMode.")
-MSG_VOLUME_MODE_MISMATCH_PVC = ('Cannot bind PersistentVolume "{}" to requested PersistentVolumeClaim due to '
-                                "incompatible volumeMode.")
-MSG_NO_DELETER = 'error getting deleter volume plugin for volume "{}": no deletable volume plugin matched'
-MSG_NO_RECYCLER = "No recycler plugin found for the volume!"
-MSG_UNKNOWN_RECLAIM_POLICY = "Volume has unrecognized PersistentVolumeReclaimPolicy"
 
 IN_TREE_PREFIX = "kubernetes.io/"
 
@@ -116,8 +91,11 @@ class PersistentVolumeController(Controller):
 
     def __init__(self, client: Client, clock: Clock, config: Any = None) -> None:
         super().__init__(client, clock)
-        self.resync_period = timings_of(config).pvControllerResync
+        timings = timings_of(config)
+        self.resync_period = timings.pvControllerResync
+        self.workers = timings.pv_controller_workers(remote=bool(getattr(client, "remote", False)))
         self.recorder = EventRecorder(client, COMPONENT, clock)
+        self._matching = asyncio.Lock()
 
     # ------------------------------------------------------------------ wiring
 
@@ -140,7 +118,11 @@ class PersistentVolumeController(Controller):
 
         self.claims = self.informer("persistentvolumeclaims", key_of=claim_keys)
         self.volumes = self.informer("persistentvolumes", key_of=volume_keys)
-        self.volumes.add_index(CLAIM_REF_INDEX, _claim_ref_index)
+        # upstream's ctrl.claims and ctrl.volumes.store: the informers plus our own writes.
+        self.claim_store = OwnWrites(self.claims)
+        self.volume_store = OwnWrites(self.volumes, {CLAIM_REF_INDEX: _claim_ref_index})
+        self.add_handler(self.claims, self.claim_store.observe)
+        self.add_handler(self.volumes, self.volume_store.observe)
         self.classes = self.informer("storageclasses.storage.k8s.io")
         self.pods = self.informer("pods")
         self.pods.add_index(POD_CLAIM_INDEX, _pod_claims_index)
@@ -152,16 +134,16 @@ class PersistentVolumeController(Controller):
         re-reading them live every 15 s only cost API reads: 20,000 GETs per resync at 10,000
         claims. Any change to either object still enqueues it through the informer.
         """
-        keys = [claim_work_key(km.namespace_of(c), km.name_of(c)) for c in self.claims.list()
+        keys = [claim_work_key(km.namespace_of(c), km.name_of(c)) for c in self.claim_store.list()
                 if not self._claim_settled(c)]
-        keys += [volume_work_key(km.name_of(v)) for v in self.volumes.list() if not self._volume_settled(v)]
+        keys += [volume_work_key(km.name_of(v)) for v in self.volume_store.list() if not self._volume_settled(v)]
         return keys
 
     def _claim_settled(self, claim: JSON) -> bool:
         name = km.spec_of(claim).get("volumeName") or ""
         if not name or km.phase_of(claim) != "Bound" or not km.has_annotation(claim, names.ANN_BIND_COMPLETED):
             return False
-        volume = self.volumes.get(name)
+        volume = self.volume_store.get(name)
         if volume is None or not self._volume_settled(volume):
             return False
         ref = km.spec_of(volume).get("claimRef") or {}
@@ -175,18 +157,18 @@ class PersistentVolumeController(Controller):
         ref = km.spec_of(volume).get("claimRef") or {}
         if not ref.get("uid") or km.phase_of(volume) != "Bound":
             return False
-        claim = self.claims.get(str(ref.get("name") or ""), ref.get("namespace") or "")
+        claim = self.claim_store.get(str(ref.get("name") or ""), ref.get("namespace") or "")
         return claim is not None and km.uid_of(claim) == ref.get("uid") and \
             km.spec_of(claim).get("volumeName") == km.name_of(volume)
 
     async def reconcile(self, key: str) -> Result:
         if key.startswith(CLAIM_PREFIX):
             namespace, _, name = key[len(CLAIM_PREFIX):].partition("/")
-            claim = await self._get("persistentvolumeclaims", name, namespace)
+            claim = self.claim_store.get(name, namespace)
             if claim is not None:
                 await self.sync_claim(_with_kind(claim, "PersistentVolumeClaim"))
         elif key.startswith(VOLUME_PREFIX):
-            volume = await self._get("persistentvolumes", key[len(VOLUME_PREFIX):])
+            volume = self.volume_store.get(key[len(VOLUME_PREFIX):])
             if volume is not None:
                 await self.sync_volume(_with_kind(volume, "PersistentVolume"))
         return DONE
@@ -194,6 +176,7 @@ class PersistentVolumeController(Controller):
     # ------------------------------------------------------------------ reads
 
     async def _get(self, resource: str, name: str, namespace: str | None = None) -> JSON | None:
+        """A live GET (None when gone): only where upstream makes one (see the module docstring)."""
         try:
             return await self.client.get(resource, name, namespace)
         except ApiError as err:
@@ -233,7 +216,21 @@ class PersistentVolumeController(Controller):
         longer walks all 10,000 PVs of a large cluster.
         """
         key = f"{km.namespace_of(claim)}/{km.name_of(claim)}"
-        return self.volumes.by_index(CLAIM_REF_INDEX, "") + self.volumes.by_index(CLAIM_REF_INDEX, key)
+        return self.volume_store.by_index(CLAIM_REF_INDEX, "") + self.volume_store.by_index(CLAIM_REF_INDEX, key)
+
+    # ------------------------------------------------------------------ writes
+
+    async def _write_claim(self, new: JSON, subresource: str | None = None) -> JSON:
+        """One PUT of a claim (or its status); the result is what the next sync reads."""
+        updated = await self.client.update("persistentvolumeclaims", new, km.namespace_of(new),
+                                           subresource=subresource, field_manager=FIELD_MANAGER)
+        return _with_kind(self.claim_store.record(updated), "PersistentVolumeClaim")
+
+    async def _write_volume(self, new: JSON, subresource: str | None = None) -> JSON:
+        """One PUT of a volume (or its status); the result is what the next sync reads."""
+        updated = await self.client.update("persistentvolumes", new, subresource=subresource,
+                                           field_manager=FIELD_MANAGER)
+        return _with_kind(self.volume_store.record(updated), "PersistentVolume")
 
     # ------------------------------------------------------------------ claims (§1.4-§1.6)
 
@@ -247,11 +244,18 @@ class PersistentVolumeController(Controller):
         volume_name = km.spec_of(claim).get("volumeName") or ""
         if not volume_name:
             delay = await self._is_delay_binding(claim)
-            found = vu.find_best_match_for_claim(claim, self._volume_candidates(claim), delay)
+            # One claim at a time picks a PV and writes its claimRef (the first step of bind), as
+            # upstream's single claim worker does: workers matching at once would all pick the
+            # same smallest free PV, and all but one would conflict and back off.
+            async with self._matching:
+                found = vu.find_best_match_for_claim(claim, self._volume_candidates(claim), delay)
+                if found is not None:
+                    # Bind the cached object: if the cache is stale the PUT conflicts and the claim
+                    # is retried, so a volume another claim just took is never taken over.
+                    picked = await self._bind_volume_to_claim(
+                        _with_kind(copy.deepcopy(dict(found)), "PersistentVolume"), claim)
             if found is not None:
-                # Bind the cached object: if the cache is stale the PUT conflicts and the claim is
-                # retried, so a volume another claim just took is never taken over.
-                await self.bind(_with_kind(copy.deepcopy(dict(found)), "PersistentVolume"), claim)
+                await self._finish_bind(picked, claim)
                 return
             if await self._assign_default_class(claim):
                 return
@@ -261,11 +265,11 @@ class PersistentVolumeController(Controller):
                 await self._provision_claim(claim)
                 return
             else:
-                await self.recorder.event(claim, NORMAL, REASON_FAILED_BINDING, MSG_NO_CLASS)
+                await self.recorder.event(claim, NORMAL, ev.REASON_FAILED_BINDING, ev.MSG_NO_CLASS)
             await self._update_claim_status(claim, "Pending", None)
             return
 
-        volume = await self._get("persistentvolumes", volume_name)
+        volume = self.volume_store.get(volume_name)
         if volume is None:
             await self._update_claim_status(claim, "Pending", None)
             return
@@ -273,8 +277,8 @@ class PersistentVolumeController(Controller):
         if not km.spec_of(volume).get("claimRef"):
             problem = vu.check_volume_satisfy_claim(volume, claim)
             if problem is not None:
-                await self.recorder.event(claim, WARNING, REASON_VOLUME_MISMATCH,
-                                          MSG_CANNOT_BIND_REQUESTED.format(volume_name, problem))
+                await self.recorder.event(claim, WARNING, ev.REASON_VOLUME_MISMATCH,
+                                          ev.MSG_CANNOT_BIND_REQUESTED.format(volume_name, problem))
                 await self._update_claim_status(claim, "Pending", None)
                 return
             await self.bind(volume, claim)
@@ -282,7 +286,8 @@ class PersistentVolumeController(Controller):
         if kv.is_volume_bound_to_claim(volume, claim):
             await self.bind(volume, claim)
             return
-        await self.recorder.event(claim, WARNING, REASON_FAILED_BINDING, MSG_ALREADY_BOUND.format(volume_name))
+        await self.recorder.event(claim, WARNING, ev.REASON_FAILED_BINDING,
+                                  ev.MSG_ALREADY_BOUND.format(volume_name))
         if km.has_annotation(claim, names.ANN_BOUND_BY_CONTROLLER):
             raise RuntimeError(f'invalid binding of claim "{vu.claim_key(claim)}" to volume "{volume_name}": '
                                f'volume already claimed by "{vu.claimref_key(km.spec_of(volume)["claimRef"])}"')
@@ -291,18 +296,21 @@ class PersistentVolumeController(Controller):
     async def _sync_bound_claim(self, claim: JSON) -> None:
         volume_name = km.spec_of(claim).get("volumeName") or ""
         if not volume_name:
-            await self._update_claim_status_with_event(claim, "Lost", WARNING, REASON_CLAIM_LOST, MSG_LOST_REFERENCE)
+            await self._update_claim_status_with_event(claim, "Lost", WARNING, ev.REASON_CLAIM_LOST,
+                                                       ev.MSG_LOST_REFERENCE)
             return
-        volume = await self._get("persistentvolumes", volume_name)
+        volume = self.volume_store.get(volume_name)
         if volume is None:
-            await self._update_claim_status_with_event(claim, "Lost", WARNING, REASON_CLAIM_LOST, MSG_LOST_VOLUME)
+            await self._update_claim_status_with_event(claim, "Lost", WARNING, ev.REASON_CLAIM_LOST,
+                                                       ev.MSG_LOST_VOLUME)
             return
         volume = _with_kind(volume, "PersistentVolume")
         ref = km.spec_of(volume).get("claimRef")
         if not ref or (ref.get("uid") or "") == km.uid_of(claim):
             await self.bind(volume, claim)
             return
-        await self._update_claim_status_with_event(claim, "Lost", WARNING, REASON_CLAIM_MISBOUND, MSG_MISBOUND)
+        await self._update_claim_status_with_event(claim, "Lost", WARNING, ev.REASON_CLAIM_MISBOUND,
+                                                   ev.MSG_MISBOUND)
 
     async def _assign_default_class(self, claim: JSON) -> bool:
         """Retroactive default StorageClass: a class-less claim gets today's default (then re-syncs)."""
@@ -313,40 +321,42 @@ class PersistentVolumeController(Controller):
             return False
         new = copy.deepcopy(claim)
         new.setdefault("spec", {})["storageClassName"] = km.name_of(default)
-        await self.client.update("persistentvolumeclaims", new, km.namespace_of(claim),
-                                           field_manager=FIELD_MANAGER)
+        await self._write_claim(new)
         return True
 
     async def _emit_unbound_delay_binding_event(self, claim: JSON) -> None:
         pods = self._non_scheduled_pods(claim)
         if not pods:
-            await self.recorder.event(claim, NORMAL, REASON_WAIT_FOR_FIRST_CONSUMER, MSG_WAIT_FOR_FIRST_CONSUMER)
+            await self.recorder.event(claim, NORMAL, ev.REASON_WAIT_FOR_FIRST_CONSUMER,
+                                      ev.MSG_WAIT_FOR_FIRST_CONSUMER)
         elif len(pods) == 1:
-            await self.recorder.event(claim, NORMAL, REASON_WAIT_FOR_POD_SCHEDULED, MSG_WAIT_FOR_POD.format(pods[0]))
+            await self.recorder.event(claim, NORMAL, ev.REASON_WAIT_FOR_POD_SCHEDULED,
+                                      ev.MSG_WAIT_FOR_POD.format(pods[0]))
         else:
-            await self.recorder.event(claim, NORMAL, REASON_WAIT_FOR_POD_SCHEDULED,
-                                      MSG_WAIT_FOR_PODS.format(",".join(pods)))
+            await self.recorder.event(claim, NORMAL, ev.REASON_WAIT_FOR_POD_SCHEDULED,
+                                      ev.MSG_WAIT_FOR_PODS.format(",".join(pods)))
 
     async def _provision_claim(self, claim: JSON) -> None:
         """§1.9: no in-tree provisioners here, so every non-``kubernetes.io/`` class is external."""
         class_name = kv.claim_class(claim)
         sc = await self._storage_class(class_name)
         if sc is None:
-            await self.recorder.event(claim, WARNING, REASON_PROVISIONING_FAILED,
-                                      MSG_CLASS_NOT_FOUND.format(class_name))
+            await self.recorder.event(claim, WARNING, ev.REASON_PROVISIONING_FAILED,
+                                      ev.MSG_CLASS_NOT_FOUND.format(class_name))
             return
         provisioner = str(sc.get("provisioner") or "")
         if provisioner.startswith(IN_TREE_PREFIX):
-            await self.recorder.event(claim, WARNING, REASON_PROVISIONING_FAILED, MSG_NO_PLUGIN.format(provisioner))
+            await self.recorder.event(claim, WARNING, ev.REASON_PROVISIONING_FAILED,
+                                      ev.MSG_NO_PLUGIN.format(provisioner))
             return
         try:
             claim = await self._set_claim_provisioner(claim, provisioner)
         except ApiError as err:
-            await self.recorder.event(claim, WARNING, REASON_PROVISIONING_FAILED,
-                                      MSG_SAVE_CLAIM_FAILED.format(err.message))
+            await self.recorder.event(claim, WARNING, ev.REASON_PROVISIONING_FAILED,
+                                      ev.MSG_SAVE_CLAIM_FAILED.format(err.message))
             raise
-        await self.recorder.event(claim, NORMAL, REASON_EXTERNAL_PROVISIONING,
-                                  MSG_EXTERNAL_PROVISIONING.format(provisioner))
+        await self.recorder.event(claim, NORMAL, ev.REASON_EXTERNAL_PROVISIONING,
+                                  ev.MSG_EXTERNAL_PROVISIONING.format(provisioner))
 
     async def _set_claim_provisioner(self, claim: JSON, provisioner: str) -> JSON:
         """Both storage-provisioner annotations, written together, skipped when the GA one is already right."""
@@ -355,9 +365,7 @@ class PersistentVolumeController(Controller):
         new = copy.deepcopy(claim)
         km.set_annotation(new, names.ANN_BETA_STORAGE_PROVISIONER, provisioner)
         km.set_annotation(new, names.ANN_STORAGE_PROVISIONER, provisioner)
-        updated = await self.client.update("persistentvolumeclaims", new, km.namespace_of(claim),
-                                           field_manager=FIELD_MANAGER)
-        return _with_kind(updated, "PersistentVolumeClaim")
+        return await self._write_claim(new)
 
     async def _update_claim_status(self, claim: JSON, phase: str, volume: JSON | None) -> JSON:
         """``updateClaimStatus``: phase, access modes and (only when becoming Bound) capacity."""
@@ -390,11 +398,7 @@ class PersistentVolumeController(Controller):
                     dirty = True
         if not dirty:
             return claim
-        new = {**claim, "status": status}
-        updated = await self.client.update("persistentvolumeclaims", new, km.namespace_of(claim),
-                                           subresource="status",
-                                           field_manager=FIELD_MANAGER)
-        return _with_kind(updated, "PersistentVolumeClaim")
+        return await self._write_claim({**claim, "status": status}, "status")
 
     async def _update_claim_status_with_event(self, claim: JSON, phase: str, type_: str, reason: str,
                                               message: str) -> JSON:
@@ -410,6 +414,10 @@ class PersistentVolumeController(Controller):
     async def bind(self, volume: JSON, claim: JSON) -> None:
         """The four writes, in order: PV spec, PV status, PVC spec, PVC status."""
         volume = await self._bind_volume_to_claim(volume, claim)
+        await self._finish_bind(volume, claim)
+
+    async def _finish_bind(self, volume: JSON, claim: JSON) -> None:
+        """The last three writes of ``bind``, once the PV names the claim."""
         volume = await self._update_volume_phase(volume, "Bound", "")
         claim = await self._bind_claim_to_volume(claim, volume)
         await self._update_claim_status(claim, "Bound", volume)
@@ -418,8 +426,7 @@ class PersistentVolumeController(Controller):
         new, dirty = kv.bind_volume_to_claim(volume, claim)
         if not dirty:
             return volume
-        updated = await self.client.update("persistentvolumes", new, field_manager=FIELD_MANAGER)
-        return _with_kind(updated, "PersistentVolume")
+        return await self._write_volume(new)
 
     async def _bind_claim_to_volume(self, claim: JSON, volume: JSON) -> JSON:
         if km.spec_of(claim).get("volumeName") == km.name_of(volume) and \
@@ -437,9 +444,7 @@ class PersistentVolumeController(Controller):
             dirty = True
         if not dirty:
             return claim
-        updated = await self.client.update("persistentvolumeclaims", new, km.namespace_of(claim),
-                                           field_manager=FIELD_MANAGER)
-        return _with_kind(updated, "PersistentVolumeClaim")
+        return await self._write_claim(new)
 
     # ------------------------------------------------------------------ volumes (§1.8)
 
@@ -452,9 +457,7 @@ class PersistentVolumeController(Controller):
             status["message"] = message
         else:
             status.pop("message", None)
-        updated = await self.client.update("persistentvolumes", {**volume, "status": status}, subresource="status",
-                                           field_manager=FIELD_MANAGER)
-        return _with_kind(updated, "PersistentVolume")
+        return await self._write_volume({**volume, "status": status}, "status")
 
     async def _update_volume_phase_with_event(self, volume: JSON, phase: str, type_: str, reason: str,
                                               message: str) -> JSON:
@@ -473,7 +476,12 @@ class PersistentVolumeController(Controller):
             # Pre-bound by a user: the claim sync finishes the binding.
             await self._update_volume_phase(volume, "Available", "")
             return
-        claim = await self._get("persistentvolumeclaims", str(ref.get("name") or ""), ref.get("namespace") or "")
+        claim_name, claim_ns = str(ref.get("name") or ""), ref.get("namespace") or ""
+        claim = self.claim_store.get(claim_name, claim_ns)
+        if claim is None and km.phase_of(volume) not in ("Released", "Failed"):
+            # A PV bound by someone else (a provisioner, the scheduler) under load may name a claim
+            # the cache does not have yet: ask the API before releasing the volume (upstream too).
+            claim = await self._get("persistentvolumeclaims", claim_name, claim_ns)
         if claim is not None and km.uid_of(claim) != ref.get("uid"):
             claim = None  # the claim was deleted and another one with the same name created
         if claim is None:
@@ -485,16 +493,20 @@ class PersistentVolumeController(Controller):
         claim_volume = km.spec_of(claim).get("volumeName") or ""
         if not claim_volume:
             if kv.volume_mode_mismatch(claim, volume):
-                await self.recorder.event(volume, WARNING, REASON_VOLUME_MISMATCH,
-                                          MSG_VOLUME_MODE_MISMATCH_PV.format(km.name_of(claim)))
-                await self.recorder.event(claim, WARNING, REASON_VOLUME_MISMATCH,
-                                          MSG_VOLUME_MODE_MISMATCH_PVC.format(km.name_of(volume)))
+                await self.recorder.event(volume, WARNING, ev.REASON_VOLUME_MISMATCH,
+                                          ev.MSG_VOLUME_MODE_MISMATCH_PV.format(km.name_of(claim)))
+                await self.recorder.event(claim, WARNING, ev.REASON_VOLUME_MISMATCH,
+                                          ev.MSG_VOLUME_MODE_MISMATCH_PVC.format(km.name_of(volume)))
                 return
             # Provisioned or scheduler-pre-bound PV: let the claim sync finish the binding now.
             self.queue.add(claim_work_key(km.namespace_of(claim), km.name_of(claim)))
             return
         if claim_volume == km.name_of(volume):
             await self._update_volume_phase(volume, "Bound", "")
+            if not km.has_annotation(claim, names.ANN_BIND_COMPLETED) or km.phase_of(claim) != "Bound":
+                # A claim pre-bound to this PV, synced before the PV reached the cache: finish it
+                # now rather than at the next resync (upstream waits; live reads used to hide this).
+                self.queue.add(claim_work_key(km.namespace_of(claim), km.name_of(claim)))
             return
         # The claim is bound to another volume.
         if km.has_annotation(volume, names.ANN_PROVISIONED_BY) and \
@@ -518,8 +530,8 @@ class PersistentVolumeController(Controller):
                 new["metadata"].pop("annotations", None)
         else:
             new["spec"]["claimRef"] = {k: v for k, v in new["spec"]["claimRef"].items() if k != "uid"}
-        updated = await self.client.update("persistentvolumes", new, field_manager=FIELD_MANAGER)
-        await self._update_volume_phase(_with_kind(updated, "PersistentVolume"), "Available", "")
+        updated = await self._write_volume(new)
+        await self._update_volume_phase(updated, "Available", "")
 
     # ------------------------------------------------------------------ reclaim (§1.10)
 
@@ -534,11 +546,11 @@ class PersistentVolumeController(Controller):
             return
         if policy == "Recycle":
             # Deprecated; there is no recycler plugin in this cluster.
-            await self._update_volume_phase_with_event(volume, "Failed", WARNING, REASON_VOLUME_FAILED_RECYCLE,
-                                                       MSG_NO_RECYCLER)
+            await self._update_volume_phase_with_event(volume, "Failed", WARNING, ev.REASON_VOLUME_FAILED_RECYCLE,
+                                                       ev.MSG_NO_RECYCLER)
             return
-        await self._update_volume_phase_with_event(volume, "Failed", WARNING, REASON_UNKNOWN_RECLAIM_POLICY,
-                                                   MSG_UNKNOWN_RECLAIM_POLICY)
+        await self._update_volume_phase_with_event(volume, "Failed", WARNING, ev.REASON_UNKNOWN_RECLAIM_POLICY,
+                                                   ev.MSG_UNKNOWN_RECLAIM_POLICY)
 
     def _is_external_deleter(self, volume: JSON) -> bool:
         provisioned_by = km.annotations_of(volume).get(names.ANN_PROVISIONED_BY) or ""
@@ -550,16 +562,20 @@ class PersistentVolumeController(Controller):
         """Delete policy: CSI and external volumes are left to their provisioner; others fail."""
         if self._is_external_deleter(volume):
             return
-        if not await self._is_volume_released(volume):
+        # As upstream's deleteVolumeOperation: read the volume now, an earlier operation may
+        # have just saved a newer version of it.
+        current = await self._get("persistentvolumes", km.name_of(volume))
+        if current is None or not self._is_volume_released(current):
             return
-        await self._update_volume_phase_with_event(volume, "Failed", WARNING, REASON_VOLUME_FAILED_DELETE,
-                                                   MSG_NO_DELETER.format(km.name_of(volume)))
+        volume = _with_kind(current, "PersistentVolume")
+        await self._update_volume_phase_with_event(volume, "Failed", WARNING, ev.REASON_VOLUME_FAILED_DELETE,
+                                                   ev.MSG_NO_DELETER.format(km.name_of(volume)))
 
-    async def _is_volume_released(self, volume: JSON) -> bool:
+    def _is_volume_released(self, volume: JSON) -> bool:
         ref = km.spec_of(volume).get("claimRef")
         if not ref or not ref.get("uid"):
             return False
-        claim = await self._get("persistentvolumeclaims", str(ref.get("name") or ""), ref.get("namespace") or "")
+        claim = self.claim_store.get(str(ref.get("name") or ""), ref.get("namespace") or "")
         if claim is not None and km.uid_of(claim) == ref.get("uid"):
             bound_to = km.spec_of(claim).get("volumeName") or ""
             return bool(bound_to) and bound_to != km.name_of(volume)
