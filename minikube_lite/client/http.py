@@ -17,11 +17,16 @@ import orjson
 from ..apiserver.errors import ApiError
 from ..apiserver.registry import Registry, ResourceType
 from .base import JSON, PatchType, WatchEvent
+from .events import stop_events
 from .inprocess import PATCH_CONTENT_TYPES, delete_options, list_query, write_query
 from .manifests import DEFAULT_FIELD_MANAGER, Manifests, apply_documents, load_documents
 
 
 class HttpClient:
+    #: A round trip away: events are written in the background (``client/events.py``), so a
+    #: reconcile does not wait for them.
+    remote = True
+
     def __init__(self, base_url: str, *, token: str | None = None, ssl_context: ssl.SSLContext | None = None,
                  user_agent: str = "minikube-lite/http") -> None:
         self.base_url = base_url.rstrip("/")
@@ -40,6 +45,7 @@ class HttpClient:
         return self._session
 
     async def close(self) -> None:
+        await stop_events(self)   # the events still queued go out first
         if self._session is not None:
             await self._session.close()
 
