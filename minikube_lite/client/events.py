@@ -29,7 +29,7 @@ import orjson
 from ..apiserver.errors import ApiError
 from ..clock import Clock, rfc3339, rfc3339_micro
 from ..logs import klog
-from .base import JSON, Client
+from .base import JSON, Client, is_remote
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,8 @@ _SINKS: weakref.WeakKeyDictionary[Any, EventSink] = weakref.WeakKeyDictionary()
 
 def event_sink(client: Client) -> EventSink | None:
     """The background sink of a remote client (created on first use); None for the in-process
-    client, whose events are written by the caller (a client says so with ``remote = True``)."""
-    if not getattr(client, "remote", False):
+    client, whose events are written by the caller."""
+    if not is_remote(client):
         return None
     sink = _SINKS.get(client)
     if sink is None:
@@ -139,14 +139,14 @@ def event_sink(client: Client) -> EventSink | None:
 
 async def flush_events(client: Client, timeout: float | None = FLUSH_TIMEOUT) -> None:
     """Wait until the events recorded through ``client`` so far are written (a component stopping)."""
-    sink = _SINKS.get(client) if getattr(client, "remote", False) else None
+    sink = _SINKS.get(client) if is_remote(client) else None
     if sink is not None:
         await sink.flush(timeout)
 
 
 async def stop_events(client: Client, timeout: float | None = FLUSH_TIMEOUT) -> None:
     """Flush and end the event writers of ``client`` (the client closing)."""
-    sink = _SINKS.pop(client, None) if getattr(client, "remote", False) else None
+    sink = _SINKS.pop(client, None) if is_remote(client) else None
     if sink is not None:
         await sink.stop(timeout)
 

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import PositiveInt
+
 from ..configmodel import Duration, StrictModel
 
-__all__ = ["Timings", "DEFAULT_TIMINGS", "timings_of"]
+__all__ = ["Timings", "DEFAULT_TIMINGS", "KUBELET_REMOTE_WORKERS", "timings_of"]
+
+#: Workers of the kubelets' pod syncs and of their node heartbeats against a remote API server,
+#: unless ``kubeletWorkers`` says otherwise. A real kubelet syncs each pod in its own goroutine and
+#: renews its own Lease; one process serving thousands of nodes over HTTP needs many syncs in flight,
+#: each waiting out round trips (5,000 Leases every 10 s are 500 renewals a second). In one process
+#: the components keep their own counts (pods 4, heartbeats 1), which seeded runs reproduce.
+KUBELET_REMOTE_WORKERS = 64
 
 
 class Timings(StrictModel):
@@ -31,6 +40,10 @@ class Timings(StrictModel):
     containerRunDuration: Duration = 1.0
     #: Kubelet: wait before retrying a pod sync that failed (volumes not ready, API errors).
     kubeletSyncRetry: Duration = 10.0
+    #: Pod syncs, and node heartbeats, the kubelets run at once; unset: the components' own counts
+    #: in one process, ``KUBELET_REMOTE_WORKERS`` against a remote API server (not a delay, but a
+    #: pace: it decides how fast thousands of nodes' pods move through the stage delays above).
+    kubeletWorkers: PositiveInt | None = None
     #: Kubelet volume expansion (NodeExpandVolume): backoff after a failed call.
     kubeletExpandRetryInitial: Duration = 1.0
     kubeletExpandRetryMax: Duration = 300.0
@@ -69,6 +82,12 @@ class Timings(StrictModel):
     leaderElectionLeaseDuration: Duration = 15.0
     leaderElectionRenewDeadline: Duration = 10.0
     leaderElectionRetryPeriod: Duration = 2.0
+
+    def kubelet_workers(self, own: int, remote: bool) -> int:
+        """Workers of a kubelet component (``own``: its count in one process)."""
+        if self.kubeletWorkers is not None:
+            return self.kubeletWorkers
+        return KUBELET_REMOTE_WORKERS if remote else own
 
     @property
     def lease_renew_interval(self) -> float:
