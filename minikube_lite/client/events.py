@@ -36,11 +36,12 @@ log = logging.getLogger(__name__)
 NORMAL = "Normal"
 WARNING = "Warning"
 AGGREGATION_WINDOW = 600.0  # client-go's EventCorrelator keeps a similar-event key for 10 minutes
-#: client-go's ``maxQueuedEvents``: events waiting to be written beyond this are dropped.
+#: client-go's ``maxQueuedEvents``: a broadcaster drops events beyond this many waiting to be written.
 MAX_QUEUED_EVENTS = 1000
-#: Background writers of one client's events (client-go has one per broadcaster; a few here, as
-#: each waits out a round trip, and one object's events always share one).
-EVENT_WRITERS = 4
+#: Background writers of one client's events. client-go has one per broadcaster, and a cluster one
+#: broadcaster per kubelet; a process serving every node's kubelet keeps several round trips in
+#: flight. One object's events always share one writer.
+EVENT_WRITERS = 16
 #: How long (real seconds) stopping waits for queued events to be written before dropping them.
 FLUSH_TIMEOUT = 10.0
 
@@ -49,26 +50,34 @@ EventWrite = Callable[[], Awaitable[Any]]
 
 
 class EventSink:
-    """client-go's event broadcaster for one remote client: a bounded queue per writer, drained by
-    a writer task that runs only while its queue holds events (started on the first, ended by
-    the last), so an idle process runs none and nothing is left pending when it stops."""
+    """client-go's event broadcasters for one remote client: queues drained by writer tasks that run
+    only while their queue holds events (started by the first, ended by the last), so an idle
+    process runs none and nothing is left pending when it stops.
+
+    The bound is per source (component and host), as each kubelet and each controller has a
+    broadcaster of its own upstream: a process running every node's kubelet queues up to
+    ``capacity`` events per node, and one node flooding events drops only its own.
+    """
 
     def __init__(self, writers: int = EVENT_WRITERS, capacity: int = MAX_QUEUED_EVENTS) -> None:
         self.capacity = capacity
-        self._queues: list[deque[EventWrite]] = [deque() for _ in range(max(1, writers))]
+        self._queues: list[deque[tuple[EventWrite, str]]] = [deque() for _ in range(max(1, writers))]
         self._tasks: list[asyncio.Task[None] | None] = [None] * len(self._queues)
+        self._by_source: dict[str, int] = {}
         self.queued = 0
         self.dropped = 0
 
-    def submit(self, shard: str, write: EventWrite, what: str = "") -> bool:
+    def submit(self, shard: str, write: EventWrite, what: str = "", source: str = "") -> bool:
         """Queue ``write``; writes with the same ``shard`` (the involved object) run in order.
-        False (and a log line) when the queue is full and the event is dropped."""
-        if self.queued >= self.capacity:
+        False (and a log line) when ``source`` already has ``capacity`` events waiting: dropped."""
+        waiting = self._by_source.get(source, 0)
+        if waiting >= self.capacity:
             self.dropped += 1
             log.error("unable to record event: too many queued events, dropped event %s", what)
             return False
+        self._by_source[source] = waiting + 1
         i = zlib.crc32(shard.encode()) % len(self._queues)
-        self._queues[i].append(write)
+        self._queues[i].append((write, source))
         self.queued += 1
         if self._tasks[i] is None:
             self._tasks[i] = asyncio.get_running_loop().create_task(self._drain(i), name="event-writer")
@@ -77,19 +86,28 @@ class EventSink:
     def busy(self) -> bool:
         return self.queued > 0
 
+    def _done(self, source: str) -> None:
+        self.queued -= 1
+        left = self._by_source[source] - 1
+        if left:
+            self._by_source[source] = left
+        else:
+            del self._by_source[source]
+
     async def _drain(self, i: int) -> None:
         queue = self._queues[i]
         try:
             while queue:
+                write, source = queue[0]
                 try:
-                    await queue[0]()
+                    await write()
                 except asyncio.CancelledError:
                     raise
                 except Exception:   # noqa: BLE001 - a recorder logs its failures; this is a bug
                     log.warning("event writer: unexpected failure", exc_info=True)
                 finally:
                     queue.popleft()
-                    self.queued -= 1
+                    self._done(source)
         finally:
             # No await between the queue found empty and this: a submit cannot slip in between.
             self._tasks[i] = None
@@ -117,8 +135,8 @@ class EventSink:
         if tasks:
             await asyncio.wait(tasks)
         for queue in self._queues:
-            self.queued -= len(queue)
-            queue.clear()
+            while queue:
+                self._done(queue.popleft()[1])
 
 
 #: The sink of each remote client (one per process, as a component's broadcaster). Weak: a sink
@@ -151,13 +169,14 @@ async def stop_events(client: Client, timeout: float | None = FLUSH_TIMEOUT) -> 
         await sink.stop(timeout)
 
 
-async def record_event(client: Client, ref: JSON, reason: str, write: EventWrite) -> Any:
-    """Write an event now (in-process client: its result) or queue it (remote client: None)."""
+async def record_event(client: Client, ref: JSON, reason: str, write: EventWrite, source: str = "") -> Any:
+    """Write an event now (in-process client: its result) or queue it (remote client: None);
+    ``source`` (component and host) is whose queue it counts against."""
     sink = event_sink(client)
     if sink is None:
         return await write()
     shard = f"{ref.get('kind', '')}/{ref.get('namespace', '')}/{ref.get('name', '')}"
-    sink.submit(shard, write, f"{reason} on {shard}")
+    sink.submit(shard, write, f"{reason} on {shard}", source)
     return None
 
 
@@ -238,7 +257,7 @@ class EventRecorder:
                 log.debug("could not record event %s on %s: %s", reason, ref.get("name"), err)
                 return None
 
-        result: JSON | None = await record_event(self.client, ref, reason, write)
+        result: JSON | None = await record_event(self.client, ref, reason, write, f"{self.component}/{host}")
         return result
 
     async def _record(self, ref: JSON, type_: str, reason: str, message: str, action: str | None, host: str,

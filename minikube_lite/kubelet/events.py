@@ -123,7 +123,7 @@ class KubeletRecorder:
                 log.debug("could not record event %s on %s/%s: %s", reason, ref.get("namespace"), ref.get("name"),
                           err)
 
-        await record_event(self.client, ref, reason, write)
+        await record_event(self.client, ref, reason, write, f"{KUBELET}/{node}")
 
     async def _record(self, node: str, ref: JSON, type_: str, reason: str, message: str, now: float) -> None:
         path = str(ref["fieldPath"])

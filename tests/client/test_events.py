@@ -131,9 +131,13 @@ async def test_a_full_queue_drops_the_event_with_a_log_line(caplog: pytest.LogCa
     assert [r.getMessage() for r in caplog.records] == [
         "unable to record event: too many queued events, dropped event Scheduled on PersistentVolumeClaim/default/p3",
         "unable to record event: too many queued events, dropped event Scheduled on PersistentVolumeClaim/default/p4"]
+    # The bound is per source (one broadcaster per component and host upstream): another still queues.
+    other = EventRecorder(client, "kubelet", VirtualClock(), host="node1")  # type: ignore[arg-type]
+    await other.event(obj("p5"), NORMAL, "Pulled", "m")
+    assert sink.dropped == 2 and sink.queued == 4
     client.gate.set()
     await stop_events(client)  # type: ignore[arg-type]
-    assert sorted(c[1] for c in client.calls) == ["p0", "p1", "p2"]
+    assert sorted(c[1] for c in client.calls) == ["p0", "p1", "p2", "p5"]
 
 
 async def test_stopping_flushes_and_leaves_no_task_nor_reference_behind() -> None:
