@@ -24,6 +24,7 @@ from minikube_lite.client.events import (
     stop_events,
 )
 from minikube_lite.client.http import HttpClient
+from minikube_lite.client.runtime import Controller
 from minikube_lite.clock import VirtualClock
 
 
@@ -217,3 +218,19 @@ async def test_one_recorder_for_many_hosts_names_and_aggregates_per_host() -> No
 
     assert await shared() == await per_host()
     assert [h for _, h, _ in await shared()] == ["n1", "n2"]
+
+
+async def test_a_stopping_controller_waits_for_the_events_it_queued() -> None:
+    client = RemoteStub()
+    client.gate = asyncio.Event()
+    clock = VirtualClock()
+    controller = Controller(client, clock)  # type: ignore[arg-type]
+    await controller.start()
+    await EventRecorder(client, "test", clock).event(obj("a"), NORMAL, "Provisioning", "started")  # type: ignore[arg-type]
+    stopping = asyncio.create_task(controller.stop())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not stopping.done()   # the event is still being written
+    client.gate.set()
+    await stopping
+    assert client.calls == [("create", "a", "Provisioning", 1)]
