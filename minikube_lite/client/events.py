@@ -42,8 +42,11 @@ MAX_QUEUED_EVENTS = 1000
 #: broadcaster per kubelet; a process serving every node's kubelet keeps several round trips in
 #: flight. One object's events always share one writer.
 EVENT_WRITERS = 16
-#: How long (real seconds) stopping waits for queued events to be written before dropping them.
+#: How long (real seconds) closing a client waits for its queued events to be written before
+#: dropping them; a stopping component waits at most ``STOP_FLUSH_TIMEOUT`` (a controller-manager
+#: stops ~30 of them in turn, and an API server that no longer answers must not hold each up).
 FLUSH_TIMEOUT = 10.0
+STOP_FLUSH_TIMEOUT = 2.0
 
 #: A queued event write.
 EventWrite = Callable[[], Awaitable[Any]]
@@ -155,7 +158,7 @@ def event_sink(client: Client) -> EventSink | None:
     return sink
 
 
-async def flush_events(client: Client, timeout: float | None = FLUSH_TIMEOUT) -> None:
+async def flush_events(client: Client, timeout: float | None = STOP_FLUSH_TIMEOUT) -> None:
     """Wait until the events recorded through ``client`` so far are written (a component stopping)."""
     sink = _SINKS.get(client) if is_remote(client) else None
     if sink is not None:
