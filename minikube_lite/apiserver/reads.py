@@ -41,15 +41,19 @@ CONTINUE_TOO_OLD = (
 
 
 def served_version(rt: ResourceType, stored: StoredObject) -> StoredObject:
-    """Present a stored object at the version requested (CRDs with several versions)."""
-    if not rt.custom:
+    """Present a stored object at the version requested (CRDs with several versions).
+
+    Every watcher of a custom resource calls this for every event: an object stored at the
+    version asked for (the common case) is returned as is, without decoding it.
+    """
+    if not rt.custom or stored.api_version == rt.api_version:
         return stored
     obj = stored.object()
     if obj.get("apiVersion") == rt.api_version:
         return stored
     obj["apiVersion"] = rt.api_version
     return StoredObject(stored.rv, stored.namespace, stored.name, orjson.dumps(obj), stored.labels,
-                        stored.fields)
+                        stored.fields, rt.api_version)
 
 
 def encode_continue(rv: int, namespace: str, name: str) -> str:

@@ -23,7 +23,14 @@ from .manifests import DEFAULT_FIELD_MANAGER, Manifests
 JSON = dict[str, Any]
 PatchType = Literal["merge", "json", "strategic", "apply"]
 
-__all__ = ["ApiError", "Client", "WatchEvent", "JSON", "PatchType"]
+__all__ = ["ApiError", "Client", "WatchEvent", "JSON", "PatchType", "is_remote"]
+
+
+def is_remote(client: object) -> bool:
+    """Whether every call of ``client`` is a round trip to a remote API server (a client says so
+    with ``remote = True``): callers then queue what need not be waited for (events) and keep
+    more calls in flight. The in-process client is not."""
+    return bool(getattr(client, "remote", False))
 
 
 @dataclass

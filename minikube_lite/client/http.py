@@ -17,13 +17,15 @@ import orjson
 from ..apiserver.errors import ApiError
 from ..apiserver.registry import Registry, ResourceType
 from .base import JSON, PatchType, WatchEvent
+from .events import stop_events
 from .inprocess import PATCH_CONTENT_TYPES, delete_options, list_query, write_query
 from .manifests import DEFAULT_FIELD_MANAGER, Manifests, apply_documents, load_documents
 
 
 class HttpClient:
-    #: Every call crosses a socket (controllers that overlap their requests read this; the
-    #: in-process client has no such attribute).
+    #: Every call crosses a socket: controllers that overlap their requests read this, and events
+    #: are written in the background (``client/events.py``) so a reconcile does not wait for them.
+    #: The in-process client has no such attribute.
     remote = True
 
     def __init__(self, base_url: str, *, token: str | None = None, ssl_context: ssl.SSLContext | None = None,
@@ -44,6 +46,7 @@ class HttpClient:
         return self._session
 
     async def close(self) -> None:
+        await stop_events(self)   # the events still queued go out first
         if self._session is not None:
             await self._session.close()
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ..client.base import JSON, ApiError, Client
+from ..client.events import flush_events
 from ..client.informer import Handler, Informer, shared_informer
 from ..clock import Clock, TimerHandle
 
@@ -327,6 +328,7 @@ class Controller:
                 if informer_task is not None:
                     tasks.append(informer_task)
         await wait_cancelled(tasks)
+        await flush_events(self.client)   # over HTTP: the events it recorded are written before it ends
 
     def busy(self) -> bool:
         return self.queue.busy()

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, PositiveInt
 
 from ..configmodel import Duration, StrictModel
 
-__all__ = ["Timings", "DEFAULT_TIMINGS", "timings_of", "PV_CONTROLLER_WORKERS_LOCAL",
+__all__ = ["Timings", "DEFAULT_TIMINGS", "timings_of", "KUBELET_REMOTE_WORKERS", "PV_CONTROLLER_WORKERS_LOCAL",
            "PV_CONTROLLER_WORKERS_REMOTE"]
 
 #: PV controller workers with the in-process client: a sync never waits on a socket there, so
@@ -22,6 +22,12 @@ PV_CONTROLLER_WORKERS_LOCAL = 1
 #: PV controller workers over HTTP (a controller-manager process): each of bind's four writes
 #: waits a round trip, and other keys can be synced meanwhile.
 PV_CONTROLLER_WORKERS_REMOTE = 8
+#: Workers of the kubelets' pod syncs and of their node heartbeats against a remote API server,
+#: unless ``kubeletWorkers`` says otherwise. A real kubelet syncs each pod in its own goroutine and
+#: renews its own Lease; one process serving thousands of nodes over HTTP needs many syncs in flight,
+#: each waiting out round trips (5,000 Leases every 10 s are 500 renewals a second). In one process
+#: the components keep their own counts (pods 4, heartbeats 1), which seeded runs reproduce.
+KUBELET_REMOTE_WORKERS = 64
 
 
 class Timings(StrictModel):
@@ -42,6 +48,10 @@ class Timings(StrictModel):
     containerRunDuration: Duration = 1.0
     #: Kubelet: wait before retrying a pod sync that failed (volumes not ready, API errors).
     kubeletSyncRetry: Duration = 10.0
+    #: Pod syncs, and node heartbeats, the kubelets run at once; unset: the components' own counts
+    #: in one process, ``KUBELET_REMOTE_WORKERS`` against a remote API server (not a delay, but a
+    #: pace: it decides how fast thousands of nodes' pods move through the stage delays above).
+    kubeletWorkers: PositiveInt | None = None
     #: Kubelet volume expansion (NodeExpandVolume): backoff after a failed call.
     kubeletExpandRetryInitial: Duration = 1.0
     kubeletExpandRetryMax: Duration = 300.0
@@ -83,6 +93,12 @@ class Timings(StrictModel):
     leaderElectionLeaseDuration: Duration = 15.0
     leaderElectionRenewDeadline: Duration = 10.0
     leaderElectionRetryPeriod: Duration = 2.0
+
+    def kubelet_workers(self, own: int, remote: bool) -> int:
+        """Workers of a kubelet component (``own``: its count in one process)."""
+        if self.kubeletWorkers is not None:
+            return self.kubeletWorkers
+        return KUBELET_REMOTE_WORKERS if remote else own
 
     @property
     def lease_renew_interval(self) -> float:

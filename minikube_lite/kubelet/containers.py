@@ -45,7 +45,7 @@ class PodWorkers(Protocol):
     run_duration: float
     queue: WorkQueue
 
-    def recorder(self, node: str) -> KubeletRecorder: ...
+    events: KubeletRecorder
 
     def release_ip(self, key: Key, rt: PodRuntime) -> None: ...
 
@@ -125,7 +125,7 @@ async def advance(kubelet: PodWorkers, key: Key, pod: JSON, rt: PodRuntime, node
     now = kubelet.clock.now()
     plan = exit_plan(pod, kubelet.run_duration)
     policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
-    rec = kubelet.recorder(rt.node)
+    rec, node_name = kubelet.events, rt.node
     next_due: float | None = None
     for c in rt.containers:
         if c.init:
@@ -146,7 +146,7 @@ async def advance(kubelet: PodWorkers, key: Key, pod: JSON, rt: PodRuntime, node
                     delay = go_duration(crash_backoff(c.restart_count))
                     c.reason, c.message = REASON_CRASH_LOOP, MSG_CRASH_LOOP.format(
                         delay=delay, container=c.name, pod=pod_ref(pod))
-                    await rec.record(pod, c, _RUNNING.event(EVENT_BACKOFF), container=c.name, pod=pod_ref(pod))
+                    await rec.record(node_name, pod, c, _RUNNING.event(EVENT_BACKOFF), container=c.name, pod=pod_ref(pod))
                 next_due = c.restart_due if next_due is None else min(next_due, c.restart_due)
                 continue
             if c.reason != REASON_CRASH_LOOP:
@@ -154,9 +154,9 @@ async def advance(kubelet: PodWorkers, key: Key, pod: JSON, rt: PodRuntime, node
             c.restart_count += 1
             c.restart_due = None
             c.container_id = container_id(rt.uid, c.name, c.restart_count)
-            await rec.record(pod, c, _RUNNING.event(EVENT_PULLED), image=c.image)
-            await rec.record(pod, c, _RUNNING.event(EVENT_CREATED))
-            await rec.record(pod, c, _RUNNING.event(EVENT_STARTED))
+            await rec.record(node_name, pod, c, _RUNNING.event(EVENT_PULLED), image=c.image)
+            await rec.record(node_name, pod, c, _RUNNING.event(EVENT_CREATED))
+            await rec.record(node_name, pod, c, _RUNNING.event(EVENT_STARTED))
             c.state, c.reason, c.message, c.started_at, c.started_epoch = "running", "", "", rfc3339(now), now
             if plan is not None:
                 due = now + plan.after

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..client.base import JSON, ApiError, Client
-from ..client.events import AGGREGATION_WINDOW, EventRecorder, involved_object
+from ..client.events import AGGREGATION_WINDOW, EventRecorder, involved_object, record_event
 from ..clock import Clock, rfc3339
 from .containerd import ContainerRuntime
 
@@ -88,40 +88,47 @@ def field_path(c: ContainerRuntime) -> str:
 
 
 class KubeletRecorder:
-    """kubelet's events about the pods of one node (source ``kubelet``, host = the node)."""
+    """kubelet's events about pods (source ``kubelet``, host = the pod's node), for every node the
+    process runs: one recorder, not one per node, with the names and aggregation one per node
+    would give (per-node name counters, aggregation within a node). Over a remote client the
+    writes are queued (``client/events.py``): a pod's sync does not wait for its events."""
 
-    def __init__(self, client: Client, clock: Clock, node: str) -> None:
+    def __init__(self, client: Client, clock: Clock) -> None:
         self.client = client
         self.clock = clock
-        self.node = node
-        self.plain = EventRecorder(client, KUBELET, clock, host=node, reporting_instance=node)
+        self.plain = EventRecorder(client, KUBELET, clock)
         self._seen: dict[tuple[str, ...], tuple[str, str, int, float]] = {}
-        self._counter = zlib.crc32(f"kubelet-container/{node}".encode()) << 20
+        self._counters: dict[str, int] = {}
 
-    async def record(self, pod: JSON, c: ContainerRuntime | None, event: KubeletEvent, /, **fields: object) -> None:
-        """One of the stage table's events about container ``c`` (the pod when None); ``fields``
-        fill its message template."""
-        await self.container_event(pod, c, event.type, event.reason, event.text(**fields))
+    async def record(self, node: str, pod: JSON, c: ContainerRuntime | None, event: KubeletEvent, /,
+                     **fields: object) -> None:
+        """One of the stage table's events about container ``c`` (the pod when None) of a pod on
+        ``node``; ``fields`` fill its message template."""
+        await self.container_event(node, pod, c, event.type, event.reason, event.text(**fields))
 
-    async def container_event(self, pod: JSON, c: ContainerRuntime | None, type_: str, reason: str,
+    async def container_event(self, node: str, pod: JSON, c: ContainerRuntime | None, type_: str, reason: str,
                               message: str) -> None:
         """An event about container ``c`` of the pod (about the pod itself when ``c`` is None)."""
         if c is None:
-            await self.plain.event(pod, type_, reason, message)
+            await self.plain.event(pod, type_, reason, message, host=node)
             return
-        try:
-            await self._record(pod, field_path(c), type_, reason, message)
-        except ApiError as err:
-            meta = pod.get("metadata") or {}
-            log.debug("could not record event %s on %s/%s: %s", reason, meta.get("namespace"), meta.get("name"),
-                      err)
-
-    async def _record(self, pod: JSON, path: str, type_: str, reason: str, message: str) -> None:
         ref = involved_object(pod)
-        ref["fieldPath"] = path
-        namespace = str(ref.get("namespace") or "default")
-        key = (namespace, str(ref["name"]), str(ref["uid"]), path, type_, reason, message)
+        ref["fieldPath"] = field_path(c)
         now = self.clock.now()
+
+        async def write() -> None:
+            try:
+                await self._record(node, ref, type_, reason, message, now)
+            except ApiError as err:
+                log.debug("could not record event %s on %s/%s: %s", reason, ref.get("namespace"), ref.get("name"),
+                          err)
+
+        await record_event(self.client, ref, reason, write, f"{KUBELET}/{node}")
+
+    async def _record(self, node: str, ref: JSON, type_: str, reason: str, message: str, now: float) -> None:
+        path = str(ref["fieldPath"])
+        namespace = str(ref.get("namespace") or "default")
+        key = (node, namespace, str(ref["name"]), str(ref["uid"]), path, type_, reason, message)
         stamp = rfc3339(now)
         seen = self._seen.get(key)
         if seen is not None and now - seen[3] < AGGREGATION_WINDOW:
@@ -136,13 +143,16 @@ class KubeletRecorder:
         event: JSON = {
             "apiVersion": "v1", "kind": "Event", "metadata": {"name": "", "namespace": namespace},
             "involvedObject": ref, "reason": reason, "message": message, "type": type_,
-            "source": {"component": KUBELET, "host": self.node},
+            "source": {"component": KUBELET, "host": node},
             "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1, "eventTime": None,
-            "reportingComponent": KUBELET, "reportingInstance": self.node,
+            "reportingComponent": KUBELET, "reportingInstance": node,
         }
         for _ in range(100):
-            self._counter += 1
-            name = f"{ref['name']}.{int(now * 1e9) + self._counter:x}"
+            counter = self._counters.get(node)
+            if counter is None:
+                counter = zlib.crc32(f"kubelet-container/{node}".encode()) << 20
+            counter = self._counters[node] = counter + 1
+            name = f"{ref['name']}.{int(now * 1e9) + counter:x}"
             event["metadata"]["name"] = name
             try:
                 await self.client.create("events", event, namespace)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..client.base import JSON, ApiError, Client
+from ..client.base import JSON, ApiError, Client, is_remote
 from ..client.events import NORMAL, EventRecorder
 from ..client.runtime import DONE, Controller, Key, Result
 from ..clock import Clock, parse_time, rfc3339, rfc3339_micro
@@ -41,6 +41,7 @@ class NodeHeartbeat(Controller):
     def __init__(self, client: Client, clock: Clock, config: ClusterConfig | None = None) -> None:
         super().__init__(client, clock)
         timings = timings_of(config)
+        self.workers = timings.kubelet_workers(type(self).workers, is_remote(client))
         #: How often each kubelet renews its Lease (upstream: every 10 s, a quarter of the 40 s lease).
         self.lease_interval = timings.lease_renew_interval
         #: How often an unchanged node status is posted again, moving ``lastHeartbeatTime``
@@ -49,7 +50,7 @@ class NodeHeartbeat(Controller):
         self.resync_period = max(0.001, min(self.interval, self.lease_interval))
         #: Nodes the config says should come up NotReady (KubeletNotReady): kept so, heartbeat or not.
         self.config_not_ready = {n.name for n in config.resolved_nodes() if not n.ready} if config else set()
-        self._events: dict[str, EventRecorder] = {}
+        self.events = EventRecorder(client, KUBELET, clock)   # every node's (host per event)
 
     def setup(self) -> None:
         self.nodes = self.informer("nodes", key_of=lambda ev, obj, old: [obj["metadata"]["name"]])
@@ -58,12 +59,6 @@ class NodeHeartbeat(Controller):
 
     def resync_keys(self) -> Iterable[Key]:
         return [n["metadata"]["name"] for n in self.nodes.list()]
-
-    def recorder(self, node: str) -> EventRecorder:
-        rec = self._events.get(node)
-        if rec is None:
-            rec = self._events[node] = EventRecorder(self.client, KUBELET, self.clock, host=node)
-        return rec
 
     async def reconcile(self, key: Key) -> Result:
         node = self.nodes.get(key)
@@ -114,8 +109,8 @@ class NodeHeartbeat(Controller):
         await self.client.patch("nodes", name, {"status": {"conditions": conditions}}, subresource="status")
         if recovering:
             status = EVENT_NODE_READY if name not in self.config_not_ready else EVENT_NODE_NOT_READY
-            await self.recorder(name).event(node_event_ref(node), NORMAL, status,
-                                            MSG_NODE_STATUS_NOW.format(node=name, status=status))
+            await self.events.event(node_event_ref(node), NORMAL, status,
+                                    MSG_NODE_STATUS_NOW.format(node=name, status=status), host=name)
 
     def _fresh_conditions(self, name: str, old: list[JSON], stamp: str) -> list[JSON]:
         ready = COND_READY if name not in self.config_not_ready else COND_NOT_READY

@@ -14,7 +14,7 @@ import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-from ..client.base import JSON, ApiError, Client
+from ..client.base import JSON, ApiError, Client, is_remote
 from ..client.runtime import DONE, Controller, Key, Result, namespaced_key, split_key
 from ..clock import Clock, parse_time, rfc3339
 from ..config import ClusterConfig, timings_of
@@ -61,10 +61,11 @@ class Kubelet(Controller):
     def __init__(self, client: Client, clock: Clock, config: ClusterConfig | None = None) -> None:
         super().__init__(client, clock)
         self.timings = timings_of(config)
+        self.workers = self.timings.kubelet_workers(type(self).workers, is_remote(client))
         self.run_duration = self.timings.containerRunDuration
         self.sync_retry = self.timings.kubeletSyncRetry
         self._runtimes: dict[str, PodRuntime] = {}
-        self._recorders: dict[str, KubeletRecorder] = {}
+        self.events = KubeletRecorder(client, clock)   # every node's: one recorder, not one per node
         self._images: dict[str, set[str]] = {}
         self._ips: dict[str, dict[str, str]] = {}  # node -> ip -> pod key
         self._node_pods: dict[str, set[str]] = {}
@@ -116,12 +117,6 @@ class Kubelet(Controller):
             return []
         on_node = self._node_pods.get(str(node), set())
         return [k for k in self._pv_keys(event, pv, None) if k in on_node]
-
-    def recorder(self, node: str) -> KubeletRecorder:
-        rec = self._recorders.get(node)
-        if rec is None:
-            rec = self._recorders[node] = KubeletRecorder(self.client, self.clock, node)
-        return rec
 
     # ------------------------------------------------------------------ reconcile
 
@@ -267,19 +262,18 @@ class Kubelet(Controller):
         c.image_ref, c.image_id = full, f"{repo}@{image_digest(full)}"
         policy = spec_container(pod, c).get("imagePullPolicy") or "IfNotPresent"
         present = full in self._images.get(rt.node, set())
-        rec = self.recorder(rt.node)
         if policy == "Never" or (present and policy != "Always"):
-            await rec.record(pod, c, stage.event(EVENT_PULLED), image=c.image)
+            await self.events.record(rt.node, pod, c, stage.event(EVENT_PULLED), image=c.image)
             return stages.CREATE
-        await rec.record(pod, c, stage.event(EVENT_PULLING), image=c.image)
+        await self.events.record(rt.node, pod, c, stage.event(EVENT_PULLING), image=c.image)
         rt.pull_started = now
         return stages.PULLING
 
     async def _pulling_step(self, key: Key, pod: JSON, rt: PodRuntime, node: JSON, now: float) -> Outcome:
         c = rt.containers[rt.index]
         took = go_duration(now - rt.pull_started)
-        await self.recorder(rt.node).record(pod, c, stages.stage(stages.PULLING).event(EVENT_PULLED),
-                                            image=c.image, pull=took, total=took, size=image_size(c.image_ref))
+        await self.events.record(rt.node, pod, c, stages.stage(stages.PULLING).event(EVENT_PULLED),
+                                 image=c.image, pull=took, total=took, size=image_size(c.image_ref))
         self._images.setdefault(rt.node, set()).add(c.image_ref)
         return stages.CREATE
 
@@ -287,9 +281,8 @@ class Kubelet(Controller):
         stage = stages.stage(stages.CREATE)
         c = rt.containers[rt.index]
         c.container_id = container_id(rt.uid, c.name)
-        rec = self.recorder(rt.node)
-        await rec.record(pod, c, stage.event(EVENT_CREATED))
-        await rec.record(pod, c, stage.event(EVENT_STARTED))
+        await self.events.record(rt.node, pod, c, stage.event(EVENT_CREATED))
+        await self.events.record(rt.node, pod, c, stage.event(EVENT_STARTED))
         c.state, c.reason, c.started_at, c.started_epoch = "running", "", rfc3339(now), now
         if c.init:
             c.state, c.reason, c.finished_at, c.exit_code = "terminated", "Completed", rfc3339(now), 0
@@ -304,7 +297,7 @@ class Kubelet(Controller):
         (``kubeletSyncRetry``; a daemon timer: a pod that cannot start must not keep ``settle()`` busy)."""
         now = self.clock.now()
         if now + 1e-6 >= rt.retry_at:
-            await self.recorder(rt.node).record(pod, None, event, **fields)
+            await self.events.record(rt.node, pod, None, event, **fields)
             rt.retry_at = now + self.sync_retry
         # (Re)arm the retry: any other event for the pod cancels the queue's timer for the key.
         self.queue.add_after(key, max(0.001, rt.retry_at - now), daemon=True)
@@ -324,7 +317,7 @@ class Kubelet(Controller):
         running = [c for c in rt.containers if c.state == "running"]
         event = stages.stage(stages.KILLING).event(EVENT_KILLING)
         for c in running:
-            await self.recorder(rt.node).record(pod, c, event, name=c.name)
+            await self.events.record(rt.node, pod, c, event, name=c.name)
         delay = stages.stage(stages.STOPPING).delay_seconds(self.timings) if running else 0.0
         grace = pod["metadata"].get("deletionGracePeriodSeconds")
         if grace is not None:

@@ -88,7 +88,7 @@ class KubeletVolumeExpansion(Controller):
         self.drivers = dict(drivers or {})
         timings = timings_of(config)
         self.use_backoff(Backoff(timings.kubeletExpandRetryInitial, timings.kubeletExpandRetryMax))
-        self._recorders: dict[str, EventRecorder] = {}
+        self.events = EventRecorder(client, KUBELET, clock)   # every node's (host per event)
 
     def setup(self) -> None:
         self.pods = self.informer("pods", key_of=self._pod_keys)
@@ -107,12 +107,6 @@ class KubeletVolumeExpansion(Controller):
             return []
         return [namespaced_key(obj)] if node_expansion_pending(obj) else []
 
-    def recorder(self, node: str) -> EventRecorder:
-        rec = self._recorders.get(node)
-        if rec is None:
-            rec = self._recorders[node] = EventRecorder(self.client, KUBELET, self.clock, host=node,
-                                                        reporting_instance=node)
-        return rec
 
     # ------------------------------------------------------------------ reconcile
 
@@ -147,9 +141,8 @@ class KubeletVolumeExpansion(Controller):
         except CsiCallError as err:
             return await self._failed(key, pvc, pod, pv_name, node, err)
         message = MSG_FS_RESIZE_SUCCESSFUL.format(pv=pv_name, node=node)
-        rec = self.recorder(node)
-        await rec.event(pod, NORMAL, REASON_FS_RESIZE_SUCCESSFUL, message)
-        await rec.event(pvc, NORMAL, REASON_FS_RESIZE_SUCCESSFUL, message)
+        await self.events.event(pod, NORMAL, REASON_FS_RESIZE_SUCCESSFUL, message, host=node)
+        await self.events.event(pvc, NORMAL, REASON_FS_RESIZE_SUCCESSFUL, message, host=node)
         await self._write_status(pvc, rs.mark_fs_resize_finished(pvc, new_size))
         return DONE
 
@@ -192,8 +185,8 @@ class KubeletVolumeExpansion(Controller):
         else:
             rs.set_resource_status(status, rs.NODE_RESIZE_PENDING)
         await self._write_status(pvc, status)
-        await self.recorder(node).event(pod, WARNING, REASON_FS_RESIZE_FAILED,
-                                        MSG_FS_RESIZE_FAILED.format(pv=pv_name, node=node, err=err))
+        await self.events.event(pod, WARNING, REASON_FS_RESIZE_FAILED,
+                                MSG_FS_RESIZE_FAILED.format(pv=pv_name, node=node, err=err), host=node)
         return RETRY
 
     async def _write_status(self, pvc: JSON, status: JSON) -> JSON:

@@ -189,6 +189,9 @@ class Scheduler:
             if inf.release():
                 with contextlib.suppress(Exception):
                     await inf.stop()
+        from ..client.events import flush_events
+
+        await flush_events(self.client)   # over HTTP: the events it recorded are written before it ends
 
     # -- settle() support ---------------------------------------------------------------------
 

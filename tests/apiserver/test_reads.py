@@ -1,6 +1,10 @@
-"""The list path over a real store: pages, continue tokens, selectors and ListOptions checks."""
+"""The list and watch paths over a real store: pages, continue tokens, selectors, ListOptions
+checks, and one encoding of each event shared by every watcher."""
 
 from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -10,10 +14,14 @@ from minikube_lite.apiserver.reads import (
     decode_continue,
     encode_continue,
     list_objects,
+    open_watch,
     selector_predicate,
+    served_version,
 )
 from minikube_lite.apiserver.registry import Registry, builtin_types
+from minikube_lite.apiserver.results import WatchItem
 from minikube_lite.apiserver.storage.store import Store
+from minikube_lite.clock import VirtualClock
 
 
 def config_maps(store: Store, count: int, namespace: str = "default") -> None:
@@ -70,3 +78,57 @@ def test_list_options_checks_are_one_422() -> None:
     assert err.value.message == ('ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: '
                                  "resourceVersionMatch is forbidden unless resourceVersion is provided")
     check_list_options({"resourceVersion": "0", "resourceVersionMatch": "NotOlderThan"}, watch=False)
+
+
+async def test_every_watcher_sends_the_bytes_stored_once_and_filters_for_itself() -> None:
+    """An event is encoded once, when written: each watcher of the kind frames that same payload
+    (no encoding per watcher), while each applies its own selectors (ADDED/DELETED on entering
+    or leaving its selection)."""
+    store = Store()
+    config_maps(store, 1, namespace="other")
+    rt = Registry(builtin_types()).resolve("configmaps")
+    since = {"resourceVersion": str(store.resource_version)}   # the changes after this one
+    everything = open_watch(store, VirtualClock(), rt, "default", since)
+    labelled = open_watch(store, VirtualClock(), rt, "default", {**since, "labelSelector": "app=x"})
+    named = open_watch(store, VirtualClock(), rt, "default", {**since, "fieldSelector": "metadata.name=b"})
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "default"}}
+    store.create(rt.key, obj, rt.selectable_fields(obj))
+    obj = {"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": "b", "namespace": "default", "labels": {"app": "x"}}}
+    store.create(rt.key, obj, rt.selectable_fields(obj))
+    obj = {**obj, "metadata": {**obj["metadata"], "labels": {"app": "y"}}}
+    store.update(rt.key, obj, rt.selectable_fields(obj))
+
+    async def take(stream: Any, n: int) -> list[WatchItem]:
+        return [await anext(stream) for _ in range(n)]
+
+    all_items, x_items, b_items = await take(everything, 3), await take(labelled, 2), await take(named, 2)
+    assert [(i.type, i.stored.name) for i in all_items if i.stored] == [("ADDED", "a"), ("ADDED", "b"), ("MODIFIED", "b")]
+    assert [(i.type, i.stored.name) for i in x_items if i.stored] == [("ADDED", "b"), ("DELETED", "b")]
+    assert [(i.type, i.stored.name) for i in b_items if i.stored] == [("ADDED", "b"), ("MODIFIED", "b")]
+    # The same stored version (one payload object) for every watcher that sends it.
+    assert all_items[1].stored is x_items[0].stored is b_items[0].stored
+    assert all_items[2].stored is x_items[1].stored is b_items[1].stored
+    assert all_items[1].to_bytes() == x_items[0].to_bytes() == b_items[0].to_bytes()
+    assert all_items[2].to_bytes() == b_items[1].to_bytes()
+    assert x_items[1].to_bytes() == all_items[2].to_bytes().replace(b'"MODIFIED"', b'"DELETED"', 1)
+    for stream in (everything, labelled, named):
+        await stream.aclose()
+
+
+def test_a_custom_resource_stored_at_the_version_served_is_not_decoded_per_watcher(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = replace(Registry(builtin_types()).resolve("configmaps"), group="example.com", version="v1", custom=True)
+    store = Store()
+    stored = store.create(rt.key, {"apiVersion": "example.com/v1", "kind": "ConfigMap",
+                                   "metadata": {"name": "a", "namespace": "default"}}, {})
+    assert stored.api_version == "example.com/v1"
+
+    def no_decoding(self: Any) -> Any:
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(type(stored), "object", no_decoding)
+    assert served_version(rt, stored) is stored
+    monkeypatch.undo()
+    older = served_version(replace(rt, version="v1beta1"), stored)   # another version: converted
+    assert older.api_version == "example.com/v1beta1" and older.object()["apiVersion"] == "example.com/v1beta1"

@@ -14,6 +14,7 @@ from minikube_lite.apiserver.resources.subresources import pod_log
 from minikube_lite.clock import VirtualClock, parse_time
 from minikube_lite.cluster import Cluster
 from minikube_lite.config import ClusterConfig
+from minikube_lite.config.timings import KUBELET_REMOTE_WORKERS
 from minikube_lite.controllers.garbage_collector import GarbageCollector
 from minikube_lite.controllers.namespace import NamespaceController
 from minikube_lite.controllers.node_lifecycle import NodeLifecycleController
@@ -22,7 +23,7 @@ from minikube_lite.controllers.volume.protection import PVCProtectionController
 from minikube_lite.controllers.volume.pv_binder import PersistentVolumeController
 from minikube_lite.kubelet.containerd import normalize_image
 from minikube_lite.kubelet.containers import EXIT_CODE_ANNOTATION
-from minikube_lite.kubelet.events import go_duration, kubelet_events_for
+from minikube_lite.kubelet.events import KubeletRecorder, go_duration, kubelet_events_for
 from minikube_lite.kubelet.heartbeat import NodeHeartbeat
 from minikube_lite.kubelet.pods import Kubelet
 
@@ -365,3 +366,38 @@ async def test_logs_come_from_the_written_status(make_cluster: Any) -> None:
         await c.settle()
         text = pod_log(c.engine, "default", "web", {})
         assert "container c started on node node1" in text
+
+
+async def test_one_recorder_writes_every_nodes_events_with_its_node_as_host(make_cluster: Any) -> None:
+    """The kubelets of all nodes share one recorder; each event still names its pod's node."""
+    async with make_cluster() as c:
+        await c.client.create("pods", pod("a", "node1"), "default")
+        await c.client.create("pods", pod("b", "node2", claim="missing"), "default")  # FailedMount: pod-level
+        await c.settle()
+        for name, node, reasons in (("a", "node1", ["Pulling", "Pulled", "Created", "Started"]),
+                                    ("b", "node2", ["FailedMount"])):
+            events = await pod_events(c, name)
+            assert [e["reason"] for e in events] == reasons
+            assert all(e["source"] == {"component": "kubelet", "host": node} and e["reportingInstance"] == node
+                       for e in events)
+        assert isinstance(kubelet_ctl(c).events, KubeletRecorder)
+
+
+class _RemoteStub:
+    remote = True
+
+
+class _InProcessStub:
+    remote = False
+
+
+def test_worker_counts_are_the_components_own_in_process_and_many_over_http() -> None:
+    clock = VirtualClock()
+    assert Kubelet(_InProcessStub(), clock).workers == Kubelet.workers == 4  # type: ignore[arg-type]
+    assert NodeHeartbeat(_InProcessStub(), clock).workers == NodeHeartbeat.workers == 1  # type: ignore[arg-type]
+    assert Kubelet(_RemoteStub(), clock).workers == KUBELET_REMOTE_WORKERS  # type: ignore[arg-type]
+    assert NodeHeartbeat(_RemoteStub(), clock).workers == KUBELET_REMOTE_WORKERS  # type: ignore[arg-type]
+    config = ClusterConfig.from_dict({**BASE, "timings": {"kubeletWorkers": 8}})
+    for client in (_InProcessStub(), _RemoteStub()):
+        assert Kubelet(client, clock, config).workers == 8  # type: ignore[arg-type]
+        assert NodeHeartbeat(client, clock, config).workers == 8  # type: ignore[arg-type]

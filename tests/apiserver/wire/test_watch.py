@@ -187,3 +187,28 @@ async def test_a_pod_watched_by_name_from_its_create_rv_is_seen_becoming_ready(c
     rvs = [int(e.object["metadata"]["resourceVersion"]) for e in seen]
     assert rvs == sorted(rvs) and rvs[0] > int(created["metadata"]["resourceVersion"])
     assert ready(seen[-1].object) and seen[-1].object["status"]["phase"] == "Running"
+
+
+async def test_two_http_watchers_get_the_same_bytes_each_filtered_for_itself(served_cluster: Cluster) -> None:
+    """Over the wire: the line of an event is the same bytes for every watcher that gets it, and a
+    field selector still applies per watcher."""
+    import aiohttp
+    import orjson
+
+    rv = (await served_cluster.client.list("configmaps", "default"))["metadata"]["resourceVersion"]
+    url = f"{served_cluster.url}/api/v1/namespaces/default/configmaps"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, params={"watch": "true", "resourceVersion": rv}) as every, \
+                session.get(url, params={"watch": "true", "resourceVersion": rv,
+                                         "fieldSelector": "metadata.name=b"}) as only_b:
+            await served_cluster.client.create("configmaps", cm("a"), "default")
+            await served_cluster.client.create("configmaps", cm("b"), "default")
+            await served_cluster.client.patch("configmaps", "b", {"data": {"k": "v"}}, "default")
+
+            async def lines(resp: aiohttp.ClientResponse, n: int) -> list[bytes]:
+                return [await asyncio.wait_for(resp.content.readline(), 5) for _ in range(n)]
+
+            all_lines, b_lines = await lines(every, 3), await lines(only_b, 2)
+    assert [(orjson.loads(x)["type"], orjson.loads(x)["object"]["metadata"]["name"]) for x in all_lines] == [
+        ("ADDED", "a"), ("ADDED", "b"), ("MODIFIED", "b")]
+    assert b_lines == all_lines[1:]
