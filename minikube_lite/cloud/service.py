@@ -449,11 +449,16 @@ class MockCloud:
                 and (status is None or s.status == status) and (name is None or s.name == name)]
 
     def _disks_with_token(self, client_token: str) -> list[Disk]:
-        """Disks created with ``client_token``: the index first (O(1)), a scan if it is stale."""
+        """The disk made last with ``client_token``, from the index (O(1)).
+
+        No scan on a miss: every disk enters ``self.disks`` through ``create_disk``, which indexes
+        its token, so a token the index lacks (every first create) has no disk. An older disk with
+        the same token can only be one already Deleting, which the caller skips anyway; a scan here
+        made each new CreateDisk O(disks), a tenth of the API process's time at 10,000 disks."""
         disk = self.disks.get(self._token_index.get(client_token, ""))
         if disk is not None and disk.client_token == client_token:
             return [disk]
-        return [d for d in self.disks.values() if d.client_token == client_token]
+        return []
 
     def disk_count(self, zone: str) -> int:
         return self.ledger.disk_count(zone)
