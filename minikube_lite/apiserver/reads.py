@@ -44,16 +44,24 @@ def served_version(rt: ResourceType, stored: StoredObject) -> StoredObject:
     """Present a stored object at the version requested (CRDs with several versions).
 
     Every watcher of a custom resource calls this for every event: an object stored at the
-    version asked for (the common case) is returned as is, without decoding it.
+    version asked for (the common case) is returned as is, without decoding it. Its stored bytes
+    tell (apiVersion leads, or follows kind, as every client writes them); the version is not
+    kept beside the bytes, which would cost every stored object a field (the RSS budget).
     """
-    if not rt.custom or stored.api_version == rt.api_version:
+    if not rt.custom or _stored_at(stored.raw, rt):
         return stored
     obj = stored.object()
     if obj.get("apiVersion") == rt.api_version:
         return stored
     obj["apiVersion"] = rt.api_version
     return StoredObject(stored.rv, stored.namespace, stored.name, orjson.dumps(obj), stored.labels,
-                        stored.fields, rt.api_version)
+                        stored.fields)
+
+
+def _stored_at(raw: bytes, rt: ResourceType) -> bool:
+    """Whether ``raw`` visibly starts with ``rt``'s apiVersion; False means: decode to know."""
+    version = b'"apiVersion":"' + rt.api_version.encode() + b'",'
+    return raw.startswith(b"{" + version) or raw.startswith(b'{"kind":"' + rt.kind.encode() + b'",' + version)
 
 
 def encode_continue(rv: int, namespace: str, name: str) -> str:
@@ -218,8 +226,10 @@ async def _watch_stream(store: Store, clock: Clock, bookmark_interval: float, rt
     try:
         while True:
             while watcher.pending:
-                for type_, stored in watcher.drain():
-                    yield WatchItem(type_, served_version(rt, stored) if rt.custom else stored)
+                batch = watcher.drain()
+                last = len(batch) - 1
+                for i, (type_, stored) in enumerate(batch):
+                    yield WatchItem(type_, served_version(rt, stored) if rt.custom else stored, more=i < last)
             if send_initial:
                 send_initial = False
                 yield bookmark(store, rt, initial_end=True)

@@ -65,6 +65,9 @@ class WatchItem:
     type: str
     stored: StoredObject | None = None
     obj: JSON | None = None  # for BOOKMARK and ERROR
+    #: More frames are ready right behind this one (same batch of changes): a writer may hold
+    #: this frame and send the batch in one socket write rather than one per event.
+    more: bool = False
 
     def object(self) -> JSON:
         if self.stored is not None:

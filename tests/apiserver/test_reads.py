@@ -122,13 +122,35 @@ def test_a_custom_resource_stored_at_the_version_served_is_not_decoded_per_watch
     store = Store()
     stored = store.create(rt.key, {"apiVersion": "example.com/v1", "kind": "ConfigMap",
                                    "metadata": {"name": "a", "namespace": "default"}}, {})
-    assert stored.api_version == "example.com/v1"
+    kind_first = store.create(rt.key, {"kind": "ConfigMap", "apiVersion": "example.com/v1",
+                                       "metadata": {"name": "b", "namespace": "default"}}, {})
 
     def no_decoding(self: Any) -> Any:
         raise AssertionError("decoded")
 
     monkeypatch.setattr(type(stored), "object", no_decoding)
     assert served_version(rt, stored) is stored
+    assert served_version(rt, kind_first) is kind_first
     monkeypatch.undo()
     older = served_version(replace(rt, version="v1beta1"), stored)   # another version: converted
-    assert older.api_version == "example.com/v1beta1" and older.object()["apiVersion"] == "example.com/v1beta1"
+    assert older.object()["apiVersion"] == "example.com/v1beta1"
+    # apiVersion elsewhere in the bytes: decoded to tell, and served as is when it matches.
+    late = store.create(rt.key, {"metadata": {"name": "c", "namespace": "default"},
+                                 "apiVersion": "example.com/v1", "kind": "ConfigMap"}, {})
+    assert served_version(rt, late) is late
+
+
+async def test_a_batch_of_ready_changes_is_marked_so_a_writer_can_send_it_at_once() -> None:
+    """Changes already waiting when the stream runs come out flagged ``more`` but the last, so
+    the HTTP watch sends them in one write; a change arriving alone is not held back."""
+    store = Store()
+    rt = Registry(builtin_types()).resolve("configmaps")
+    stream = open_watch(store, VirtualClock(), rt, "default", {"resourceVersion": str(store.resource_version)})
+    config_maps(store, 3)
+    batch = [await anext(stream) for _ in range(3)]
+    assert [(i.type, i.stored.name if i.stored else "", i.more) for i in batch] == [
+        ("ADDED", "cm-00", True), ("ADDED", "cm-01", True), ("ADDED", "cm-02", False)]
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": "default"}}
+    store.create(rt.key, obj, rt.selectable_fields(obj))
+    alone = await anext(stream)
+    assert (alone.type, alone.stored.name if alone.stored else "", alone.more) == ("ADDED", "late", False)

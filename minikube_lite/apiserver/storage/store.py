@@ -45,9 +45,6 @@ class StoredObject:
     raw: bytes
     labels: Mapping[str, str]
     fields: Mapping[str, str]
-    #: The object's apiVersion as stored ("" when not recorded): whoever serves it at a version
-    #: (every watcher of a custom resource) can tell whether to convert without decoding it.
-    api_version: str = ""
 
     def object(self) -> JSON:
         """A fresh, caller-owned copy of the object."""
@@ -245,8 +242,7 @@ class Store:
         meta = obj.setdefault("metadata", {})
         meta["resourceVersion"] = str(rv)
         labels = dict(meta.get("labels") or {})
-        return StoredObject(rv, meta.get("namespace") or "", meta["name"], orjson.dumps(obj), labels, dict(fields),
-                            str(obj.get("apiVersion") or ""))
+        return StoredObject(rv, meta.get("namespace") or "", meta["name"], orjson.dumps(obj), labels, dict(fields))
 
     def create(self, key: ResourceKey, obj: JSON, fields: Mapping[str, str]) -> StoredObject:
         """Store a new object; raises KeyError if the name is taken."""

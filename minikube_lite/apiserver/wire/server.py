@@ -35,6 +35,7 @@ from .pod_logs import LogSource, render
 
 log = logging.getLogger(__name__)
 
+WATCH_CHUNK_LIMIT = 256 * 1024  # bytes of watch frames held back to go out in one write
 FOLLOW_POLL_SECONDS = 1.0  # how often a followed component log checks its pod is still there
 
 JSON_CT = "application/json"
@@ -411,6 +412,8 @@ class ApiServer:
         response.enable_chunked_encoding()
         await response.prepare(request)
         first = True
+        held: list[bytes] = []   # a batch of changes goes out in one write, not a send per event
+        held_size = 0
         try:
             async for item in stream:
                 if table and item.type not in ("ERROR", "BOOKMARK"):
@@ -418,7 +421,15 @@ class ApiServer:
                     first = False
                 else:
                     data = item.to_bytes()
+                if item.more and held_size < WATCH_CHUNK_LIMIT:
+                    held.append(data)
+                    held_size += len(data)
+                    continue
+                if held:
+                    data, held, held_size = b"".join([*held, data]), [], 0
                 await response.write(data)
+            if held:
+                await response.write(b"".join(held))
         except ConnectionResetError:
             return response  # the client went away (every `kubectl wait` ends so): not an error
         finally:

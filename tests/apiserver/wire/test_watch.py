@@ -212,3 +212,28 @@ async def test_two_http_watchers_get_the_same_bytes_each_filtered_for_itself(ser
     assert [(orjson.loads(x)["type"], orjson.loads(x)["object"]["metadata"]["name"]) for x in all_lines] == [
         ("ADDED", "a"), ("ADDED", "b"), ("MODIFIED", "b")]
     assert b_lines == all_lines[1:]
+
+
+async def test_changes_made_together_reach_an_http_watcher_in_order_in_fewer_writes(served_cluster: Cluster) -> None:
+    """Frames of changes committed together go out as one chunk (one socket write), each still
+    its own line, in resourceVersion order."""
+    import aiohttp
+    import orjson
+
+    rv = (await served_cluster.client.list("configmaps", "default"))["metadata"]["resourceVersion"]
+    url = f"{served_cluster.url}/api/v1/namespaces/default/configmaps"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, params={"watch": "true", "resourceVersion": rv}) as resp:
+            await asyncio.gather(*(served_cluster.client.create("configmaps", cm(f"c{i:02d}"), "default")
+                                   for i in range(20)))
+            chunks: list[bytes] = []
+            received = b""
+            while received.count(b"\n") < 20:
+                data, _ = await asyncio.wait_for(resp.content.readchunk(), 5)
+                chunks.append(data)
+                received += data
+    frames = [orjson.loads(line) for line in received.splitlines()]
+    assert [(f["type"], f["object"]["metadata"]["name"]) for f in frames] == [("ADDED", f"c{i:02d}") for i in range(20)]
+    rvs = [int(f["object"]["metadata"]["resourceVersion"]) for f in frames]
+    assert rvs == sorted(rvs)
+    assert len(chunks) < 20
