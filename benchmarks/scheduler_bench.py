@@ -46,6 +46,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from minikube_lite import eventloop  # noqa: E402
 from minikube_lite.clock import RealClock, VirtualClock  # noqa: E402
 from minikube_lite.scheduler.algorithm import Algorithm  # noqa: E402
 from minikube_lite.scheduler.defaults import default_profile, in_tree_registry  # noqa: E402
@@ -360,7 +361,7 @@ def main() -> None:
     args = ap.parse_args()
     freeze = not args.no_gc_freeze
     if args.e2e_running:
-        res = asyncio.run(bench_running(args.nodes, args.pods, args.time_limit, args.instant_cloud, freeze,
+        res = eventloop.run(bench_running(args.nodes, args.pods, args.time_limit, args.instant_cloud, freeze,
                                         args.profile))
         print(f"e2e-running: {res}")
         if "sched_rate" in res:

@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.scheduler_bench import Progress, running_config_doc, running_pair  # noqa: E402
+from minikube_lite import eventloop  # noqa: E402
 from minikube_lite.client.http import HttpClient  # noqa: E402
 from minikube_lite.clock import RealClock  # noqa: E402
 
@@ -369,10 +370,10 @@ def main(argv: list[str] | None = None) -> JSON:
         workdir = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="split-bench-")))
         workdir.mkdir(parents=True, exist_ok=True)
         if args.split:
-            res = asyncio.run(run_split(args.nodes, args.pods, args.timeout, args.instant_cloud, args.writers,
+            res = eventloop.run(run_split(args.nodes, args.pods, args.timeout, args.instant_cloud, args.writers,
                                         workdir))
         else:
-            res = asyncio.run(run_single(args.nodes, args.pods, args.timeout, args.instant_cloud, workdir))
+            res = eventloop.run(run_single(args.nodes, args.pods, args.timeout, args.instant_cloud, workdir))
     print(summary(res), flush=True)
     return res
 

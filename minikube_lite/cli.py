@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import eventloop
 from .config import ClusterConfig, ConfigError, load_config
 from .gctune import tune_gc  # serve's (and api_bench's) collector settings; why: gctune's docstring
 
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "serve":
-            return asyncio.run(_serve(args))
+            return eventloop.run(_serve(args))
         if args.command == "demo":
             return asyncio.run(_demo(args))
         if args.command == "why-pending":

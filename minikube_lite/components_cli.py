@@ -8,11 +8,11 @@ commands to :func:`run`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from . import eventloop
 from .components import CONTROLLER_MANAGER, GROUPS, KUBELETS, SCHEDULER, names, select
 from .gctune import tune_gc
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, load_config: Callable[[str | None], Any]) -> i
     def ready(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    return asyncio.run(run_components(group, chosen, kubeconfig=args.kubeconfig, config=config,
+    return eventloop.run(run_components(group, chosen, kubeconfig=args.kubeconfig, config=config,
                                       leader_elect=getattr(args, "leader_elect", False),
                                       identity=getattr(args, "identity", None), ready=ready))
 
