@@ -26,8 +26,10 @@ PV_CONTROLLER_WORKERS_REMOTE = 8
 #: unless ``kubeletWorkers`` says otherwise. A real kubelet syncs each pod in its own goroutine and
 #: renews its own Lease; one process serving thousands of nodes over HTTP needs many syncs in flight,
 #: each waiting out round trips (5,000 Leases every 10 s are 500 renewals a second). In one process
-#: the components keep their own counts (pods 4, heartbeats 1), which seeded runs reproduce.
-KUBELET_REMOTE_WORKERS = 64
+#: the components keep their own counts (pods 4, heartbeats 1), which seeded runs reproduce. 16,
+#: not more: with 64 of each the kubelets crowded the one API server (split_bench at 5,000 nodes /
+#: 10,000 pods: every pod Running after 293 s with 64, 273 s with 16; docs/scale.md).
+KUBELET_REMOTE_WORKERS = 16
 
 
 class Timings(StrictModel):
