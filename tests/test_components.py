@@ -46,6 +46,21 @@ def test_the_api_server_alone_imports_no_component() -> None:
     assert out.strip() == "[]"
 
 
+def test_a_served_api_server_alone_imports_no_component_either() -> None:
+    """Started and serving (the live map and the why-pending route mounted), the API server alone
+    still has no scheduler, controller or kubelet module loaded: they cost its RSS budget."""
+    code = ("import asyncio, sys\n"
+            "from minikube_lite import Cluster\n"
+            "async def main():\n"
+            "    async with Cluster(serve=True, port=0, components=False):\n"
+            "        pass\n"
+            "asyncio.run(main())\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('minikube_lite.controllers', "
+            "'minikube_lite.scheduler', 'minikube_lite.kubelet.')) and m != 'minikube_lite.kubelet.node'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
 async def test_a_full_cluster_starts_every_class_of_the_table() -> None:
     async with Cluster(clock=VirtualClock()) as c:
         assert [type(x) for x in c.controllers] == [component_classes()[comp.name] for comp in COMPONENTS]

@@ -15,8 +15,6 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from ..scheduler.why_pending import explain
-
 WHY_PENDING_PREFIX = "/minikube-lite/v1"
 UI_PREFIX = "/ui"
 PUBLIC_PATHS = ("/ui", "/ui/", "/ui/index.html")
@@ -54,7 +52,12 @@ def _file_response(name: str) -> web.StreamResponse:
 
 
 async def _why_pending(request: web.Request) -> web.Response:
-    """The dry-run verdict as JSON; a missing pod gives the API's own 404 ``Status``."""
+    """The dry-run verdict as JSON; a missing pod gives the API's own 404 ``Status``.
+
+    The scheduler's plugins load on the first question, not with the server: the API server
+    alone imports no scheduler (about a megabyte of its RSS budget)."""
+    from ..scheduler.why_pending import explain
+
     result = await explain(request.app[CLIENT_KEY], request.match_info["namespace"], request.match_info["name"],
                            clock=request.app[CLOCK_KEY])
     return web.Response(body=orjson.dumps(result.to_dict()), content_type="application/json")
