@@ -21,7 +21,8 @@ For both, the process-level figures come from ``/proc``: CPU seconds (utime + st
 ``/proc/<pid>/stat``) and peak RSS (``VmHWM`` of ``/proc/<pid>/status``) of every process, read
 once a second and at the end, and the machine's CPU utilisation (``/proc/stat``) from the first
 create to the end, over all cores, so it shows whether the second core is used (it includes
-whatever else runs on the machine: note the load average).
+whatever else runs on the machine: note the load average). ``--loop uvloop`` runs every process
+of either mode on uvloop (``MINIKUBE_LITE_LOOP``, see ``minikube_lite/eventloop.py``).
 """
 
 from __future__ import annotations
@@ -362,8 +363,11 @@ def main(argv: list[str] | None = None) -> JSON:
     ap.add_argument("--writers", type=int, default=8, help="--split: concurrent HTTP creators of the pairs")
     ap.add_argument("--instant-cloud", action="store_true", help="cloud create/attach take 0 s")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the config and the process logs here")
+    ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                    help="the event loop of every process, both modes (MINIKUBE_LITE_LOOP; uvloop needs the extra)")
     args = ap.parse_args(argv)
-    print(f"load average before: {os.getloadavg()}", flush=True)
+    os.environ[eventloop.LOOP_ENV] = args.loop   # this process and every child (they inherit it)
+    print(f"load average before: {os.getloadavg()}; loop: {eventloop.loop_name()}", flush=True)
     previous = signal.signal(signal.SIGTERM, _interrupt)   # a background job ignores SIGINT: stop on TERM too
     with contextlib.ExitStack() as stack:
         stack.callback(signal.signal, signal.SIGTERM, previous)
