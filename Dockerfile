@@ -5,7 +5,7 @@ FROM python:3.12-slim
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY minikube_lite ./minikube_lite
-RUN pip install --no-cache-dir '.[uvloop]' && rm -rf /src
+RUN pip install --no-cache-dir . && rm -rf /src
 
 WORKDIR /
 EXPOSE 8080
