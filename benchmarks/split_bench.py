@@ -4,6 +4,7 @@ with the components in separate processes, measured the same way for both.
 Run by hand, one after the other (never both at once; each is bounded by ``--timeout``):
 
     python benchmarks/split_bench.py --split  --nodes 1000 --pods 2000
+    python benchmarks/split_bench.py --served --nodes 1000 --pods 2000
     python benchmarks/split_bench.py --single --nodes 1000 --pods 2000
 
 ``--split`` writes the cluster YAML of ``--e2e-running`` (``--nodes`` workers over three zones, a
@@ -13,9 +14,15 @@ port, ``serve --components none`` (API server, mock cloud, CSI drivers under ``/
 each says it runs, it creates the ``--pods`` PVC + pod pairs over HTTP (``--writers`` at once) and
 watches pods until every one is Running.
 
-``--single`` runs ``scheduler_bench.py --e2e-running`` as one subprocess. Its pods/s and times
-come from that script; it runs on a VirtualClock, which skips the modelled cloud and kubelet delays
-when every controller is idle, while the split run waits them out in real time.
+``--served`` is the one process as ``minikube-lite serve`` runs it: ``serve --components all``
+(every component in the API server's process, on the real clock), driven exactly as ``--split``
+(the same writers and watch over HTTP). It is the like-for-like counterpart of ``--split``: the
+only difference is where the components run.
+
+``--single`` runs ``scheduler_bench.py --e2e-running`` as one subprocess: the cluster as the
+pytest fixture runs it, pairs created in-process. Its pods/s and times come from that script; it
+runs on a VirtualClock, which skips the modelled cloud and kubelet delays whenever every
+controller is idle, while ``--split`` and ``--served`` wait them out in real time.
 
 For both, the process-level figures come from ``/proc``: CPU seconds (utime + stime of
 ``/proc/<pid>/stat``) and peak RSS (``VmHWM`` of ``/proc/<pid>/status``) of every process, read
@@ -131,7 +138,8 @@ class Children:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.procs: dict[str, asyncio.subprocess.Process] = {}
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        self.env = {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
 
     async def start(self, name: str, *argv: str, pipe: bool = False) -> asyncio.subprocess.Process:
         out: Any
@@ -189,27 +197,30 @@ async def until(check: Any, deadline: float, what: str, children: Children) -> A
 
 
 async def run_split(n_nodes: int, n_pods: int, timeout: float, instant_cloud: bool, writers: int,
-                    workdir: Path) -> JSON:
-    """The four processes; pods created over HTTP; figures as ``scheduler_bench.bench_running``."""
+                    workdir: Path, split: bool = True) -> JSON:
+    """The four processes (``split``) or one ``serve --components all``; pods created over HTTP;
+    figures as ``scheduler_bench.bench_running``."""
     t0 = time.monotonic()
     deadline = t0 + timeout
     config = workdir / "cluster.yaml"
     config.write_text(yaml.safe_dump(running_config_doc(n_nodes, n_pods, instant_cloud)), encoding="utf-8")
     kubeconfig = workdir / "kubeconfig.yaml"
+    kubeconfig.unlink(missing_ok=True)   # a kept --workdir's file names the last run's server
     children = Children(workdir)
     watched = Watched()
     sampler = asyncio.create_task(watched.run())
-    out: JSON = {"mode": "split", "nodes": n_nodes, "pods": n_pods}
+    out: JSON = {"mode": "split" if split else "served", "nodes": n_nodes, "pods": n_pods}
     client: HttpClient | None = None
+    others = SPLIT[1:] if split else ()
     try:
-        await children.start("serve", *cli("serve", "--components", "none", "--port", "0", "--config", str(config),
-                                           "--kubeconfig", str(kubeconfig)))
+        await children.start("serve", *cli("serve", "--components", "none" if split else "all", "--port", "0",
+                                           "--config", str(config), "--kubeconfig", str(kubeconfig)))
 
         async def kubeconfig_written() -> bool:
             return kubeconfig.exists() and "server:" in kubeconfig.read_text()
         await until(kubeconfig_written, deadline, "the API server's kubeconfig", children)
         server = str(yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"])
-        for name in SPLIT[1:]:
+        for name in others:
             # No leader election: a single instance of each, as in the one process; and at 5,000 nodes
             # a scheduler busy with 10,000 new pods missed its 10 s renew deadline and exited.
             election = () if name == "kubelets" else ("--no-leader-elect",)
@@ -219,10 +230,11 @@ async def run_split(n_nodes: int, n_pods: int, timeout: float, instant_cloud: bo
         client = HttpClient(server)
 
         async def ready() -> bool:
-            return all(f"{name} running against" in children.log(name) for name in SPLIT[1:])
+            return all(f"{name} running against" in children.log(name) for name in others)
         await until(ready, deadline, "the scheduler, controller-manager and kubelets", children)
         out["startup_s"] = time.monotonic() - t0
-        print(f"[{time.monotonic() - t0:7.1f}s] four processes up: {n_nodes} nodes", flush=True)
+        print(f"[{time.monotonic() - t0:7.1f}s] {'four processes' if split else 'one process'} up: {n_nodes} nodes",
+              flush=True)
 
         progress = Progress(n_pods, RealClock())
         watch_task = asyncio.create_task(watch_pods(client, progress))
@@ -355,12 +367,14 @@ def main(argv: list[str] | None = None) -> JSON:
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--split", action="store_true", help="API server, scheduler, controller-manager, kubelets "
                                                           "as four processes")
-    mode.add_argument("--single", action="store_true", help="everything in one process (scheduler_bench.py "
-                                                           "--e2e-running)")
+    mode.add_argument("--served", action="store_true", help="everything in one `serve --components all` process, "
+                                                           "driven over HTTP as --split")
+    mode.add_argument("--single", action="store_true", help="everything in one process on a VirtualClock "
+                                                           "(scheduler_bench.py --e2e-running)")
     ap.add_argument("--nodes", type=int, default=5000)
     ap.add_argument("--pods", type=int, default=10000)
     ap.add_argument("--timeout", type=float, default=900.0, help="wall seconds for the whole run, at most")
-    ap.add_argument("--writers", type=int, default=8, help="--split: concurrent HTTP creators of the pairs")
+    ap.add_argument("--writers", type=int, default=8, help="--split/--served: concurrent HTTP creators of the pairs")
     ap.add_argument("--instant-cloud", action="store_true", help="cloud create/attach take 0 s")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the config and the process logs here")
     ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
@@ -373,9 +387,9 @@ def main(argv: list[str] | None = None) -> JSON:
         stack.callback(signal.signal, signal.SIGTERM, previous)
         workdir = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="split-bench-")))
         workdir.mkdir(parents=True, exist_ok=True)
-        if args.split:
+        if args.split or args.served:
             res = eventloop.run(run_split(args.nodes, args.pods, args.timeout, args.instant_cloud, args.writers,
-                                        workdir))
+                                        workdir, split=args.split))
         else:
             res = eventloop.run(run_single(args.nodes, args.pods, args.timeout, args.instant_cloud, workdir))
     print(summary(res), flush=True)

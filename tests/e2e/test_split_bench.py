@@ -39,3 +39,16 @@ def test_single_mode_measures_the_one_process_the_same_way(tmp_path: Path) -> No
     assert_measured(res, ("single",))
     assert res["cpu_s_total"] == res["cpu_s"]["single"]
     assert os.cpu_count()
+
+
+def test_served_mode_drives_one_serve_process_as_the_split_run(tmp_path: Path) -> None:
+    res = split_bench.main(["--served", *TINY, "--writers", "2", "--workdir", str(tmp_path)])
+    assert_measured(res, ("serve",))
+    assert res["mode"] == "served"
+    assert not (tmp_path / "scheduler.log").exists()   # no component ran outside the server
+
+
+def test_a_kept_workdir_never_dials_the_last_runs_server(tmp_path: Path) -> None:
+    (tmp_path / "kubeconfig.yaml").write_text("clusters: [{cluster: {server: 'http://127.0.0.1:9'}}]\n")
+    res = split_bench.main(["--served", *TINY, "--writers", "2", "--workdir", str(tmp_path)])
+    assert res["finished"]
