@@ -24,7 +24,7 @@ pytest fixture runs it, pairs created in-process. Its pods/s and times come from
 runs on a VirtualClock, which skips the modelled cloud and kubelet delays whenever every
 controller is idle, while ``--split`` and ``--served`` wait them out in real time.
 
-For both, the process-level figures come from ``/proc``: CPU seconds (utime + stime of
+For every mode, the process-level figures come from ``/proc``: CPU seconds (utime + stime of
 ``/proc/<pid>/stat``) and peak RSS (``VmHWM`` of ``/proc/<pid>/status``) of every process, read
 once a second and at the end, and the machine's CPU utilisation (``/proc/stat``) from the first
 create to the end, over all cores, so it shows whether the second core is used (it includes

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 from ..client.base import JSON, ApiError, Client, is_remote
 from ..client.events import NORMAL, EventRecorder
-from ..client.runtime import DONE, Controller, Key, Result
+from ..client.runtime import DONE, Controller, Key, Result, get_or_none
 from ..clock import Clock, parse_time, rfc3339, rfc3339_micro
 from ..config import ClusterConfig, timings_of
 from ..kube.names import NODE_LEASE_NAMESPACE
@@ -116,26 +116,22 @@ class NodeHeartbeat(Controller):
     async def _ensure_lease(self, node: JSON, now: float) -> JSON | None:
         """The stored Lease of ``node``, or None after creating it (then remembered as created)."""
         name = node["metadata"]["name"]
-        try:
-            lease = await self.client.get("leases", name, NODE_LEASE_NAMESPACE)
+        lease = await get_or_none(self.client, "leases", name, NODE_LEASE_NAMESPACE)
+        if lease is None:
+            body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                    "metadata": {"name": name, "namespace": NODE_LEASE_NAMESPACE,
+                                 "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": name,
+                                                      "uid": node["metadata"].get("uid", "")}]},
+                    "spec": self._lease_spec(name, now)}
+            try:
+                self.latest_leases[name] = await self.client.create("leases", body, NODE_LEASE_NAMESPACE)
+                return None
+            except ApiError as err:
+                if err.code != 409:
+                    raise
+            lease = await get_or_none(self.client, "leases", name, NODE_LEASE_NAMESPACE)   # made meanwhile
+        if lease is not None:
             self.latest_leases[name] = lease
-            return lease
-        except ApiError as err:
-            if err.code != 404:
-                raise
-        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                "metadata": {"name": name, "namespace": NODE_LEASE_NAMESPACE,
-                             "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": name,
-                                                  "uid": node["metadata"].get("uid", "")}]},
-                "spec": self._lease_spec(name, now)}
-        try:
-            self.latest_leases[name] = await self.client.create("leases", body, NODE_LEASE_NAMESPACE)
-            return None
-        except ApiError as err:
-            if err.code != 409:
-                raise
-        lease = await self.client.get("leases", name, NODE_LEASE_NAMESPACE)   # made meanwhile
-        self.latest_leases[name] = lease
         return lease
 
     @staticmethod
